@@ -1,0 +1,56 @@
+"""``create_app(settings, vault)``: the aiohttp application (console, APIs, public PKI files)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib.resources import files
+
+from aiohttp import web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from certmgr.controller import appkeys
+from certmgr.controller.db.engine import Database
+from certmgr.controller.settings import Settings
+from certmgr.controller.vault import MasterKey
+from certmgr.controller.web import middleware, public
+from certmgr.shared.clock import Clock, SystemClock
+
+
+def template_environment() -> Environment:
+    """Jinja2 with autoescape on for every template."""
+    root = files("certmgr.webui").joinpath("templates")
+    return Environment(
+        loader=FileSystemLoader(str(root)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def create_app(
+    settings: Settings, vault: MasterKey, *, clock: Clock | None = None, db: Database | None = None
+) -> web.Application:
+    """Build the application; the database opens and closes with it (``cleanup_ctx``)."""
+    app = web.Application(
+        middlewares=[middleware.errors, middleware.security_headers],
+        client_max_size=20 * 1024 * 1024,
+    )
+    app[appkeys.SETTINGS] = settings
+    app[appkeys.VAULT] = vault
+    app[appkeys.CLOCK] = clock or SystemClock()
+    app[appkeys.TEMPLATES] = template_environment()
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        own = db is None
+        app[appkeys.DB] = db or Database(settings.database_url)
+        if own:
+            await app[appkeys.DB].check_ready()
+        yield
+        if own:
+            await app[appkeys.DB].dispose()
+
+    app.cleanup_ctx.append(database)
+    public.setup(app)
+    static_root = files("certmgr.webui").joinpath("static")
+    app.router.add_static("/static", str(static_root), name="static")
+    return app

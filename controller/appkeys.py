@@ -1,0 +1,27 @@
+"""Every ``web.AppKey`` of the controller application in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from jinja2 import Environment
+
+if TYPE_CHECKING:
+    from certmgr.controller.db.engine import Database
+    from certmgr.controller.settings import Settings
+    from certmgr.controller.vault import MasterKey
+    from certmgr.shared.clock import Clock
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DB: web.AppKey[Database] = web.AppKey("db")
+VAULT: web.AppKey[MasterKey] = web.AppKey("vault")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+TEMPLATES: web.AppKey[Environment] = web.AppKey("templates")
+
+if TYPE_CHECKING:
+    from certmgr.controller.web.ipacl import IpAllowList
+    from certmgr.controller.web.session import SessionCodec
+
+IPACL: web.AppKey[IpAllowList] = web.AppKey("ipacl")
+SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")

@@ -1,0 +1,203 @@
+"""``certmgr ca info|show-cacert|gen-crl|setup|import-cert|issue|revoke``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from certmgr.controller.cli.base import CommandContext, add_home, add_json, read_input_file, table
+from certmgr.controller.issuers.private_ca import REASONS
+from certmgr.controller.services.private_ca import (
+    IssueRequest,
+    ca_certificate_pem,
+    ca_info,
+    generate_crl,
+    import_ca_certificate,
+    issue_for_definitions,
+    revoke,
+    setup_root,
+    setup_subordinate,
+)
+from certmgr.controller.views import certificate_json
+
+
+def register(sub: Any) -> None:
+    """Add the commands to the parser."""
+    p = sub.add_parser("ca", help="the built-in private CA")
+    csub = p.add_subparsers(dest="ca_command", metavar="ACTION")
+    csub.required = True
+
+    q = csub.add_parser("info", help="show the CA(s)")
+    add_home(q)
+    add_json(q)
+    q.set_defaults(handler=_info)
+
+    q = csub.add_parser("show-cacert", help="print the active CA certificate (and chain) as PEM")
+    add_home(q)
+    q.set_defaults(handler=_show_cacert)
+
+    q = csub.add_parser("gen-crl", help="sign a new CRL (written to <home>/ca/crl.pem and crl.der)")
+    add_home(q)
+    q.add_argument("--out", default=None, help="also write the PEM CRL here")
+    q.set_defaults(handler=_gen_crl)
+
+    q = csub.add_parser("setup", help="create a new root CA, or a subordinate CA's key and CSR")
+    add_home(q)
+    q.add_argument("--subject", required=True, help='e.g. "CN=Example Root CA,O=Example,C=DE"')
+    q.add_argument("--key-type", default="ec-p384")
+    q.add_argument("--days", type=int, default=3650, help="root lifetime in days")
+    q.add_argument(
+        "--subordinate", action="store_true", help="make a CSR for a higher CA instead of a root"
+    )
+    q.add_argument(
+        "--csr-out", default=None, help="write the subordinate CSR here (default: stdout)"
+    )
+    q.set_defaults(handler=_setup)
+
+    q = csub.add_parser(
+        "import-cert", help="activate the subordinate CA with its signed certificate"
+    )
+    add_home(q)
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--chain", default=None, metavar="F", help="the higher CA's chain")
+    q.set_defaults(handler=_import_cert)
+
+    q = csub.add_parser("issue", help="issue a server certificate for a definition")
+    add_home(q)
+    add_json(q)
+    q.add_argument("definition", metavar="DEFINITION", help="id or name")
+    q.add_argument(
+        "--csr", default=None, metavar="F", help="sign this CSR instead of generating a key"
+    )
+    q.add_argument("--days", type=int, default=None, help="lifetime in days (default 200)")
+    q.set_defaults(handler=_issue)
+
+    q = csub.add_parser("revoke", help="revoke a certificate issued by the CA")
+    add_home(q)
+    q.add_argument("certificate", metavar="SHA256|SERIAL")
+    q.add_argument("--reason", default="unspecified", choices=sorted(REASONS))
+    q.set_defaults(handler=_revoke)
+
+
+async def _info(ctx: CommandContext) -> int:
+    infos = await ca_info(await ctx.db())
+    if ctx.args.json:
+        ctx.print_json([i.__dict__ for i in infos])
+        return 0
+    ctx.print(
+        table(
+            [
+                (
+                    i.id,
+                    i.status,
+                    i.kind,
+                    i.subject,
+                    i.key_type,
+                    f"{i.not_after:%Y-%m-%d}" if i.not_after else "-",
+                    i.issued,
+                    i.revoked,
+                    i.crl_number,
+                )
+                for i in infos
+            ],
+            ["ID", "STATUS", "KIND", "SUBJECT", "KEY", "EXPIRES", "ISSUED", "REVOKED", "CRL#"],
+        )
+    )
+    for i in infos:
+        if i.status == "active" and i.sha256:
+            ctx.print(f"\nActive CA SHA-256: {i.sha256}")
+            ctx.print(
+                f"CRL: {ctx.settings.ca_dir / 'crl.pem'} (served at {ctx.settings.effective_crl_url})"
+            )
+    return 0
+
+
+async def _show_cacert(ctx: CommandContext) -> int:
+    sys.stdout.write((await ca_certificate_pem(await ctx.db())).decode())
+    return 0
+
+
+async def _gen_crl(ctx: CommandContext) -> int:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    crl = await generate_crl(await ctx.db(), ctx.vault, ctx.actor, ctx.ca_context)
+    if ctx.args.out:
+        Path(ctx.args.out).write_bytes(crl.public_bytes(Encoding.PEM))
+    ctx.print(f"CRL written to {ctx.settings.ca_dir / 'crl.pem'} ({len(list(crl))} revoked)")
+    return 0
+
+
+async def _setup(ctx: CommandContext) -> int:
+    a = ctx.args
+    db = await ctx.db()
+    if a.subordinate:
+        ca = await setup_subordinate(
+            db, ctx.vault, ctx.actor, subject=a.subject, key_type=a.key_type
+        )
+        if a.csr_out:
+            Path(a.csr_out).write_text(ca.csr_pem, encoding="ascii")
+            ctx.print(
+                f"Subordinate CA CSR written to {a.csr_out}; have it signed, then run 'certmgr ca import-cert FILE'"
+            )
+        else:
+            sys.stdout.write(ca.csr_pem)
+        return 0
+    ca = await setup_root(
+        db,
+        ctx.vault,
+        ctx.actor,
+        ctx.ca_context,
+        subject=a.subject,
+        key_type=a.key_type,
+        days=a.days,
+    )
+    ctx.print(f"New root CA #{ca.id} {ca.subject} is active")
+    return 0
+
+
+async def _import_cert(ctx: CommandContext) -> int:
+    a = ctx.args
+    data = read_input_file(a.file)
+    chain = read_input_file(a.chain) if a.chain else None
+    ca = await import_ca_certificate(
+        await ctx.db(),
+        ctx.vault,
+        ctx.actor,
+        ctx.ca_context,
+        data,
+        name=Path(a.file).name,
+        chain_data=chain,
+    )
+    ctx.print(f"Subordinate CA #{ca.id} {ca.subject} is active")
+    return 0
+
+
+async def _issue(ctx: CommandContext) -> int:
+    a = ctx.args
+    csr = read_input_file(a.csr, what="CSR file") if a.csr else None
+    (row,) = await issue_for_definitions(
+        await ctx.db(),
+        ctx.vault,
+        ctx.actor,
+        ctx.ca_context,
+        [IssueRequest(a.definition, csr_pem=csr, days=a.days)],
+    )
+    if a.json:
+        ctx.print_json(certificate_json(row))
+    else:
+        ctx.print(f"issued certificate #{row.id} serial {row.serial_hex} sha256 {row.sha256}")
+    return 0
+
+
+async def _revoke(ctx: CommandContext) -> int:
+    rev = await revoke(
+        await ctx.db(),
+        ctx.vault,
+        ctx.actor,
+        ctx.ca_context,
+        ctx.args.certificate,
+        reason=ctx.args.reason,
+    )
+    ctx.print(f"revoked serial {rev.serial_hex} ({rev.reason}); new CRL written")
+    return 0

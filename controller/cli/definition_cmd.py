@@ -1,0 +1,150 @@
+"""``certmgr definition new|list|show``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from certmgr.controller.cli.base import CommandContext, add_home, add_json, table
+from certmgr.controller.db.models import Certificate, CertificateRequest, Deployment
+from certmgr.controller.services.definitions import (
+    DefinitionSpec,
+    create_definition,
+    find_definition,
+    list_definitions,
+)
+from certmgr.controller.views import certificate_json, definition_json
+
+
+def register(sub: Any) -> None:
+    """Add the commands to the parser."""
+    p = sub.add_parser("definition", help="certificate definitions (what a server needs)")
+    dsub = p.add_subparsers(dest="definition_command", metavar="ACTION")
+    dsub.required = True
+
+    q = dsub.add_parser("new", help="create a definition")
+    add_home(q)
+    add_json(q)
+    q.add_argument("--name", required=True)
+    q.add_argument("--cn", required=True, help="common name")
+    q.add_argument(
+        "--san", action="append", default=[], help="subject alternative name (repeatable)"
+    )
+    q.add_argument(
+        "--key-type", default="ec-p256", help="ec-p256 | ec-p384 | rsa-2048 | rsa-3072 | rsa-4096"
+    )
+    q.add_argument("--issuer", default="private-ca", help="private-ca | acme | vendor")
+    q.add_argument("--org", default="", help="organization (O)")
+    q.add_argument("--ou", default="", help="organizational unit (OU)")
+    q.add_argument("--locality", default="", help="locality (L)")
+    q.add_argument("--state", default="", help="state or province (ST)")
+    q.add_argument("--country", default="", help="two-letter country (C)")
+    q.add_argument("--notes", default="")
+    q.set_defaults(handler=_new)
+
+    q = dsub.add_parser("list", help="list definitions")
+    add_home(q)
+    add_json(q)
+    q.set_defaults(handler=_list)
+
+    q = dsub.add_parser("show", help="show one definition")
+    add_home(q)
+    add_json(q)
+    q.add_argument("definition", metavar="DEFINITION", help="id or name")
+    q.set_defaults(handler=_show)
+
+
+async def _new(ctx: CommandContext) -> int:
+    a = ctx.args
+    spec = DefinitionSpec(
+        name=a.name,
+        common_name=a.cn,
+        sans=tuple(a.san),
+        key_type=a.key_type,
+        issuer_kind=a.issuer,
+        organization=a.org,
+        organizational_unit=a.ou,
+        locality=a.locality,
+        state=a.state,
+        country=a.country,
+        notes=a.notes,
+    )
+    d = await create_definition(await ctx.db(), ctx.actor, spec)
+    if a.json:
+        ctx.print_json(definition_json(d, None))
+    else:
+        ctx.print(f"created definition #{d.id} {d.name!r}")
+    return 0
+
+
+async def _list(ctx: CommandContext) -> int:
+    items = await list_definitions(await ctx.db(), limit=100000)
+    if ctx.args.json:
+        ctx.print_json([definition_json(i.definition, i.current) for i in items])
+        return 0
+    rows = [
+        (
+            i.definition.id,
+            i.definition.name,
+            i.definition.common_name,
+            i.definition.issuer_kind,
+            i.current.not_after.strftime("%Y-%m-%d") if i.current else "-",
+            i.current.sha256[:16] if i.current else "-",
+        )
+        for i in items
+    ]
+    ctx.print(table(rows, ["ID", "NAME", "CN", "ISSUER", "EXPIRES", "SHA-256"]))
+    return 0
+
+
+async def _show(ctx: CommandContext) -> int:
+    db = await ctx.db()
+    async with db.reader() as s:
+        d = await find_definition(s, ctx.args.definition)
+        certs = (
+            (
+                await s.execute(
+                    select(Certificate)
+                    .where(Certificate.definition_id == d.id)
+                    .order_by(Certificate.not_after.desc())
+                )
+            )
+            .scalars()
+            .all()
+        )
+        reqs = (
+            (
+                await s.execute(
+                    select(CertificateRequest).where(CertificateRequest.definition_id == d.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        deps = (
+            (await s.execute(select(Deployment).where(Deployment.definition_id == d.id)))
+            .scalars()
+            .all()
+        )
+    current = next((c for c in certs if c.id == d.current_certificate_id), None)
+    data = definition_json(d, current)
+    data["certificates"] = [certificate_json(c) for c in certs]
+    data["requests"] = [{"id": r.id, "kind": r.kind, "status": r.status} for r in reqs]
+    data["deployments"] = [{"id": x.id, "server": x.server_name, "status": x.status} for x in deps]
+    if ctx.args.json:
+        ctx.print_json(data)
+        return 0
+    ctx.print(f"Definition #{d.id}: {d.name}")
+    ctx.print(f"  common name  {d.common_name}")
+    ctx.print(f"  SANs         {', '.join(d.sans)}")
+    ctx.print(f"  key type     {d.key_type}")
+    ctx.print(f"  issuer       {d.issuer_kind}")
+    if current:
+        ctx.print(
+            f"  current      #{current.id} expires {current.not_after:%Y-%m-%d %H:%M} UTC  sha256 {current.sha256}"
+        )
+    else:
+        ctx.print("  current      (none)")
+    ctx.print(f"  certificates {len(certs)}, requests {len(reqs)}, deployments {len(deps)}")
+    return 0

@@ -1,0 +1,138 @@
+"""The async engine, sessions and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from certmgr.shared.errors import ConfigurationError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Database:
+    """Owns the engine; hands out sessions. Create once per process, ``await dispose()`` at the end."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        """Create the engine (lazy: no connection is made yet)."""
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite allows one writer; serialise our own writers instead of waiting on busy locks.
+        self.write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    def session(self) -> AsyncSession:
+        """A new session (use ``async with db.session() as s, s.begin():``)."""
+        return self._sessions()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction; commits on success, rolls back on any error."""
+        if self.write_lock is not None:
+            async with self.write_lock, self._sessions() as s, s.begin():
+                yield s
+        else:
+            async with self._sessions() as s, s.begin():
+                yield s
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only."""
+        async with self._sessions() as s, s.begin():
+            yield s
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration.
+
+        Raises:
+            ConfigurationError: The database cannot be reached or migrated.
+        """
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(_upgrade)
+        except (SQLAlchemyError, OSError) as err:
+            raise ConfigurationError(f"cannot migrate the database: {_safe_db_error(err)}") from err
+
+    async def current_revision(self) -> str | None:
+        """The schema revision the database is at (None: empty)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+
+    async def check_ready(self) -> None:
+        """Raise unless the schema is at the newest migration.
+
+        Raises:
+            ConfigurationError: Unreachable or out-of-date database.
+        """
+        try:
+            rev = await self.current_revision()
+        except (SQLAlchemyError, OSError) as err:
+            raise ConfigurationError(f"cannot open the database: {_safe_db_error(err)}") from err
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        if rev != head:
+            raise ConfigurationError(
+                f"database schema is at {rev!r}, expected {head!r}: run 'certmgr db upgrade'"
+            )
+
+
+def _safe_db_error(err: BaseException) -> str:
+    # Never echo a DSN (it may carry a password); the driver's first line is enough.
+    text = (
+        str(getattr(err, "orig", None) or err).splitlines()[0]
+        if str(err)
+        else err.__class__.__name__
+    )
+    return text[:300]
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config pointing at our migrations (optionally bound to a connection)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(conn: Connection) -> None:
+    command.upgrade(alembic_config(conn), "head")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

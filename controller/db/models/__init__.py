@@ -1,0 +1,30 @@
+"""All models, imported so that ``Base.metadata`` knows every table."""
+
+from certmgr.controller.db.models.audit import AuditEvent
+from certmgr.controller.db.models.ca import CertificateAuthority, Revocation
+from certmgr.controller.db.models.certificates import Certificate, ChainLink, PrivateKeyRecord
+from certmgr.controller.db.models.definitions import CertificateDefinition, Document
+from certmgr.controller.db.models.deployments import Deployment, DeploymentEvent
+from certmgr.controller.db.models.requests import CertificateRequest, RequestEvent
+from certmgr.controller.db.models.system import LoginFailure, SentEmail, SettingRecord
+from certmgr.controller.db.models.users import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Certificate",
+    "CertificateAuthority",
+    "CertificateDefinition",
+    "CertificateRequest",
+    "ChainLink",
+    "Deployment",
+    "DeploymentEvent",
+    "Document",
+    "LoginFailure",
+    "PrivateKeyRecord",
+    "RequestEvent",
+    "Revocation",
+    "SentEmail",
+    "SettingRecord",
+    "User",
+]

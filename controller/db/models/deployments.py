@@ -1,0 +1,57 @@
+"""Deployments (the deployment process) of a definition's current certificate to one server."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certmgr.controller.db.base import Base
+
+
+class Deployment(Base):
+    """Where and how a definition's certificate is installed and checked."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("certificate_definitions.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    common_name: Mapped[str] = mapped_column(String(500), default="")
+    server_name: Mapped[str] = mapped_column(String(255))
+    check_host: Mapped[str] = mapped_column(String(255))
+    check_port: Mapped[int] = mapped_column(default=443)
+    sni: Mapped[str] = mapped_column(String(255), default="")
+    starttls: Mapped[str] = mapped_column(String(10), default="")  # "" | smtp
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    delivery: Mapped[str] = mapped_column(String(20))  # agent | oneclick | conventional
+    admin_email: Mapped[str] = mapped_column(String(254), default="")
+    monitoring: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), default=None)
+    agent_id: Mapped[int | None] = mapped_column(default=None)
+    sequence: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class DeploymentEvent(Base):
+    """Append-only history of a deployment."""
+
+    __tablename__ = "deployment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,76 @@
+"""Run the controller: TLS context from the console certificate, then aiohttp until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+
+from aiohttp import web
+
+from certmgr.controller.app import create_app
+from certmgr.controller.home import CONSOLE_CERT, CONSOLE_KEY, console_key_password
+from certmgr.controller.settings import Settings
+from certmgr.controller.vault import MasterKey
+from certmgr.shared.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+
+def console_ssl_context(settings: Settings, vault: MasterKey) -> ssl.SSLContext:
+    """Server TLS context with the console certificate (its key file is encrypted).
+
+    Raises:
+        ConfigurationError: Missing or unreadable certificate or key.
+    """
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(
+            settings.tls_dir / CONSOLE_CERT,
+            settings.tls_dir / CONSOLE_KEY,
+            password=console_key_password(vault),
+        )
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigurationError(
+            f"cannot load the console certificate from {settings.tls_dir}: {err.__class__.__name__}"
+        ) from err
+    return ctx
+
+
+async def serve(settings: Settings, vault: MasterKey) -> None:
+    """Serve HTTPS until SIGINT/SIGTERM.
+
+    Raises:
+        ConfigurationError: Bad TLS files, database or address in use.
+    """
+    logging.getLogger().setLevel(settings.log_level)
+    app = create_app(settings, vault)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        settings.listen_host,
+        settings.listen_port,
+        ssl_context=console_ssl_context(settings, vault),
+    )
+    try:
+        await site.start()
+    except OSError as err:
+        await runner.cleanup()
+        raise ConfigurationError(
+            f"cannot listen on {settings.listen_host}:{settings.listen_port}: {err.strerror}"
+        ) from err
+    url = f"https://{settings.listen_host if ':' not in settings.listen_host else '[' + settings.listen_host + ']'}:{settings.listen_port}"
+    print(f"certmgr console listening on {url}  (external URL {settings.public_url})", flush=True)  # noqa: T201
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()

@@ -1,0 +1,235 @@
+"""Controller settings kept in the database (editable in the console): admin e-mail, SMTP, external URL."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import SettingRecord
+from certmgr.controller.domain.actors import Actor
+from certmgr.controller.services.audit import audit
+from certmgr.controller.vault import MasterKey
+from certmgr.shared.clock import Clock
+from certmgr.shared.errors import ValidationError
+from certmgr.shared.pki.names import normalize_dns_name
+from certmgr.shared.secret import Secret
+
+MAIL_KEY = "mail"
+GENERAL_KEY = "general"
+SMTP_PASSWORD_PURPOSE = "smtp-password"  # noqa: S105 - a label
+SECURITY_MODES = ("plain", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Outbound mail."""
+
+    sender_address: str = ""
+    sender_name: str = "certmgr"
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"  # plain | starttls | tls
+    username: str = ""
+    password: Secret[str] | None = field(default=None, repr=False)
+    ca_file: str = ""  # extra CA bundle to trust the SMTP server (PEM path), optional
+
+    @property
+    def configured(self) -> bool:
+        """True when enough is set to send."""
+        return bool(self.host and self.sender_address)
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    """Who gets the certificate administrator's mail, and the console's public URL."""
+
+    admin_email: str = ""
+    external_url: str = ""
+
+
+def check_email(value: str, field_name: str) -> str:
+    """A plausible single e-mail address (no header injection).
+
+    Raises:
+        ValidationError: Not an address.
+    """
+    v = value.strip()
+    if not v:
+        return ""
+    if len(v) > 254 or any(c in v for c in '\r\n<>,; \t"') or v.count("@") != 1:
+        raise ValidationError(f"{v!r} is not an e-mail address", field=field_name)
+    local, domain = v.split("@")
+    if not local:
+        raise ValidationError(f"{v!r} is not an e-mail address", field=field_name)
+    normalize_dns_name(domain, field=field_name)
+    return v
+
+
+def check_emails(value: str, field_name: str) -> list[str]:
+    """Comma- or space-separated addresses.
+
+    Raises:
+        ValidationError: One is not an address.
+    """
+    parts = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    return [check_email(p, field_name) for p in parts]
+
+
+def check_url(value: str, field_name: str) -> str:
+    """An http(s) URL without credentials, or empty.
+
+    Raises:
+        ValidationError: Not such a URL.
+    """
+    from urllib.parse import urlsplit
+
+    v = value.strip().rstrip("/")
+    if not v:
+        return ""
+    parts = urlsplit(v)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or any(c in v for c in "\r\n <>\"'")
+    ):
+        raise ValidationError(
+            "enter an https:// (or http://) URL without user name or password", field=field_name
+        )
+    return v
+
+
+async def _get(s: AsyncSession, key: str) -> SettingRecord | None:
+    return await s.get(SettingRecord, key)
+
+
+async def load_mail_settings(db: Database, vault: MasterKey) -> MailSettings:
+    """Current mail settings (the password unsealed but wrapped in ``Secret``)."""
+    async with db.reader() as s:
+        row = await _get(s, MAIL_KEY)
+    if row is None:
+        return MailSettings()
+    v = row.value
+    pw = Secret(vault.unseal(row.sealed, SMTP_PASSWORD_PURPOSE).decode()) if row.sealed else None
+    return MailSettings(
+        sender_address=str(v.get("sender_address", "")),
+        sender_name=str(v.get("sender_name", "certmgr")),
+        host=str(v.get("host", "")),
+        port=int(v.get("port", 587)),
+        security=str(v.get("security", "starttls")),
+        username=str(v.get("username", "")),
+        password=pw,
+        ca_file=str(v.get("ca_file", "")),
+    )
+
+
+def parse_smtp_server(value: str) -> tuple[str, int]:
+    """``host:port`` (port defaults to 587).
+
+    Raises:
+        ValidationError: Malformed.
+    """
+    from certmgr.controller.settings import parse_hostport
+    from certmgr.shared.errors import ConfigurationError
+
+    try:
+        host, port = parse_hostport(value, default_port=587)
+    except ConfigurationError as err:
+        raise ValidationError(str(err), field="smtp_server") from err
+    if any(c in host for c in " /\\@"):
+        raise ValidationError(f"{host!r} is not a host name", field="smtp_server")
+    return host, port
+
+
+async def save_mail_settings(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    new: MailSettings,
+    clock: Clock,
+    *,
+    keep_password: bool = True,
+) -> None:
+    """Validate and store mail settings; the password is sealed (``keep_password``: an empty field keeps the old one).
+
+    Raises:
+        ValidationError: A field is wrong.
+        PermissionDeniedError: Not an admin.
+    """
+    actor.require_admin("changing mail settings")
+    if new.security not in SECURITY_MODES:
+        raise ValidationError("security must be plain, starttls or tls", field="security")
+    if not 0 < new.port < 65536:
+        raise ValidationError("port must be 1-65535", field="smtp_server")
+    check_email(new.sender_address, "sender_address")
+    if len(new.sender_name) > 100 or any(c in new.sender_name for c in '\r\n<>"'):
+        raise ValidationError(
+            "sender name must be up to 100 characters without <, >, quotes or line breaks",
+            field="sender_name",
+        )
+    if len(new.username) > 200 or any(c in new.username for c in "\r\n"):
+        raise ValidationError("user name is too long or has line breaks", field="smtp_username")
+    value: dict[str, Any] = {k: v for k, v in asdict(new).items() if k != "password"}
+    async with db.transaction() as s:
+        row = await _get(s, MAIL_KEY)
+        if row is None:
+            row = SettingRecord(key=MAIL_KEY, value={}, updated_at=clock.now())
+            s.add(row)
+        if new.password is not None and new.password.reveal():
+            row.sealed = vault.seal(new.password.reveal().encode(), SMTP_PASSWORD_PURPOSE)
+        elif not keep_password:
+            row.sealed = None
+        row.value = value
+        row.updated_at = clock.now()
+        row.updated_by = actor.name
+        audit(
+            s,
+            actor,
+            "settings.mail",
+            "settings",
+            MAIL_KEY,
+            {k: v for k, v in value.items()},
+            clock=clock,
+        )
+
+
+async def load_general_settings(db: Database) -> GeneralSettings:
+    """Administrator e-mail and external URL."""
+    async with db.reader() as s:
+        row = await _get(s, GENERAL_KEY)
+    if row is None:
+        return GeneralSettings()
+    return GeneralSettings(
+        admin_email=str(row.value.get("admin_email", "")),
+        external_url=str(row.value.get("external_url", "")),
+    )
+
+
+async def save_general_settings(
+    db: Database, actor: Actor, new: GeneralSettings, clock: Clock
+) -> GeneralSettings:
+    """Validate and store the general settings.
+
+    Raises:
+        ValidationError: A field is wrong.
+        PermissionDeniedError: Not an admin.
+    """
+    actor.require_admin("changing settings")
+    clean = GeneralSettings(
+        admin_email=",".join(check_emails(new.admin_email, "admin_email")),
+        external_url=check_url(new.external_url, "external_url"),
+    )
+    async with db.transaction() as s:
+        row = await _get(s, GENERAL_KEY)
+        if row is None:
+            row = SettingRecord(key=GENERAL_KEY, value={}, updated_at=clock.now())
+            s.add(row)
+        row.value = asdict(clean)
+        row.updated_at = clock.now()
+        row.updated_by = actor.name
+        audit(s, actor, "settings.general", "settings", GENERAL_KEY, asdict(clean), clock=clock)
+    return clean

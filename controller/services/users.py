@@ -1,0 +1,123 @@
+"""Users: creation, password hashing (Argon2id), verification."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certmgr.controller.db.models import User
+from certmgr.controller.domain.actors import Actor, Role
+from certmgr.controller.services.audit import audit
+from certmgr.shared.clock import Clock, SystemClock
+from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+# argon2-cffi's defaults are Argon2id (RFC 9106 "low memory" profile); the hasher holds no state.
+_HASHER = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches ``password_hash``; never raises on a bad hash."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def generate_password() -> str:
+    """A random one-time password (about 120 bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def check_password_policy(password: str, *, username: str = "", field: str = "password") -> None:
+    """Refuse weak or absurd passwords.
+
+    Raises:
+        ValidationError: Too short, too long, or the user name itself.
+    """
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(f"password must have at least {MIN_PASSWORD} characters", field=field)
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(f"password must have at most {MAX_PASSWORD} characters", field=field)
+    if username and password.lower() == username.lower():
+        raise ValidationError("password must not be the user name", field=field)
+
+
+def check_username(username: str) -> str:
+    """Validate a user name.
+
+    Raises:
+        ValidationError: Empty, too long or with odd characters.
+    """
+    name = username.strip()
+    if not _USERNAME.match(name):
+        raise ValidationError(
+            "user name: 1-100 letters, digits, '.', '_', '@' or '-'", field="username"
+        )
+    return name
+
+
+async def add_user(
+    s: AsyncSession,
+    actor: Actor,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    must_change_password: bool,
+    email: str = "",
+    enforce_policy: bool = True,
+    clock: Clock | None = None,
+) -> User:
+    """Add a user inside the caller's transaction.
+
+    Raises:
+        ValidationError: Bad name, role or password.
+        ConflictError: The name is taken.
+    """
+    name = check_username(username)
+    if role not in (Role.ADMIN, Role.USER):
+        raise ValidationError("role must be admin or user", field="role")
+    if enforce_policy:
+        check_password_policy(password, username=name)
+    if (await s.execute(select(User.id).where(User.username == name))).first():
+        raise ConflictError(f"user {name!r} already exists")
+    now = (clock or SystemClock()).now()
+    user = User(
+        username=name,
+        email=email.strip(),
+        role=role.value,
+        password_hash=hash_password(password),
+        must_change_password=must_change_password,
+        disabled=False,
+        created_at=now,
+        password_changed_at=now,
+    )
+    s.add(user)
+    await s.flush()
+    audit(s, actor, "user.create", "user", user.id, {"username": name, "role": role.value})
+    return user
+
+
+async def find_user(s: AsyncSession, username: str) -> User:
+    """A user by name.
+
+    Raises:
+        NotFoundError: No such user.
+    """
+    row = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no user {username!r}")
+    return row

@@ -1,0 +1,245 @@
+"""Controller settings: loaded once from ``config.toml`` plus environment, then passed down."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from certmgr.shared.errors import ConfigurationError
+
+DEFAULT_LISTEN = "127.0.0.1:23466"
+CONFIG_NAME = "config.toml"
+MASTER_KEY_NAME = "master.key"
+DB_NAME = "certmgr.db"
+TLS_DIR = "tls"
+CA_DIR = "ca"
+DOCUMENTS_DIR = "documents"
+BACKUPS_DIR = "backups"
+IP_ACL_NAME = "ip_acl.txt"
+
+
+def default_home() -> Path:
+    """``$CERTMGR_HOME``, else ``./certmgr-home``."""
+    return Path(os.environ.get("CERTMGR_HOME") or "certmgr-home")
+
+
+def parse_hostport(value: str, *, default_port: int | None = None) -> tuple[str, int]:
+    """Parse ``host:port``, ``[v6]:port`` or (with a default port) a bare host.
+
+    Raises:
+        ConfigurationError: The value is not a host and port.
+    """
+    v = value.strip()
+    host: str
+    port_s: str | None
+    if v.startswith("["):
+        end = v.find("]")
+        if end < 0:
+            raise ConfigurationError(f"bad address {value!r}: missing ']'")
+        host, rest = v[1:end], v[end + 1 :]
+        port_s = rest[1:] if rest.startswith(":") else None
+    elif v.count(":") == 1:
+        host, port_s = v.split(":")
+    else:
+        host, port_s = v, None
+    if port_s is None:
+        if default_port is None:
+            raise ConfigurationError(f"bad address {value!r}: expected HOST:PORT")
+        return host, default_port
+    try:
+        port = int(port_s)
+    except ValueError:
+        raise ConfigurationError(f"bad address {value!r}: port is not a number") from None
+    if not 0 < port < 65536 or not host:
+        raise ConfigurationError(f"bad address {value!r}: expected HOST:PORT with port 1-65535")
+    return host, port
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the controller reads from its home folder and environment."""
+
+    home: Path
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 23466
+    database_url: str = ""
+    external_url: str = ""
+    crl_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    log_level: str = "INFO"
+    extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def config_path(self) -> Path:
+        """Path of ``config.toml``."""
+        return self.home / CONFIG_NAME
+
+    @property
+    def master_key_path(self) -> Path:
+        """Path of the master key file."""
+        return self.home / MASTER_KEY_NAME
+
+    @property
+    def tls_dir(self) -> Path:
+        """Folder of the console's own certificate."""
+        return self.home / TLS_DIR
+
+    @property
+    def ca_dir(self) -> Path:
+        """Folder of the private CA's public files (certificate, CRL)."""
+        return self.home / CA_DIR
+
+    @property
+    def documents_dir(self) -> Path:
+        """Folder of the per-definition document folders."""
+        return self.home / DOCUMENTS_DIR
+
+    @property
+    def backups_dir(self) -> Path:
+        """Folder of backups."""
+        return self.home / BACKUPS_DIR
+
+    @property
+    def ip_acl_path(self) -> Path:
+        """Path of the IP allow-list."""
+        return self.home / IP_ACL_NAME
+
+    @property
+    def public_url(self) -> str:
+        """The console's URL as users and e-mails see it."""
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        host = self.listen_host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only to build a display URL
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"https://{host}:{self.listen_port}"
+
+    @property
+    def effective_crl_url(self) -> str:
+        """URL written into issued certificates' CRL distribution point."""
+        return self.crl_url or f"{self.public_url}/pki/crl.der"
+
+
+def sqlite_url(path: Path) -> str:
+    """SQLAlchemy URL of a SQLite file."""
+    return f"sqlite+aiosqlite:///{path.resolve()}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Add the async driver to plain ``postgresql://`` and ``sqlite://`` URLs."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.split(":///", 1)[1]
+    return url
+
+
+def load_settings(home: Path, *, listen: str | None = None) -> Settings:
+    """Read ``config.toml`` from ``home`` and apply environment overrides.
+
+    Environment: ``CERTMGR_DATABASE_URL`` overrides ``[database] url``.
+
+    Raises:
+        ConfigurationError: No usable home folder or a malformed file.
+    """
+    path = home / CONFIG_NAME
+    if not path.is_file():
+        raise ConfigurationError(
+            f"{home} is not a certmgr home (no {CONFIG_NAME}); run 'certmgr init --home {home}' first"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
+    server = _table(data, "server")
+    database = _table(data, "database")
+    ca = _table(data, "ca")
+    host, port = parse_hostport(listen or str(server.get("listen", DEFAULT_LISTEN)))
+    db_url = os.environ.get("CERTMGR_DATABASE_URL") or str(database.get("url", "") or "")
+    if not db_url:
+        db_url = sqlite_url(home / DB_NAME)
+    elif (
+        db_url.startswith("sqlite")
+        and ":///" in db_url
+        and not db_url.split(":///", 1)[1].startswith("/")
+    ):
+        db_url = sqlite_url(home / db_url.split(":///", 1)[1])
+    proxies = server.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+        raise ConfigurationError(
+            f"{path}: [server] trusted_proxies must be a list of addresses or CIDRs"
+        )
+    for p in proxies:
+        try:
+            ipaddress.ip_network(p, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"{path}: trusted proxy {p!r} is not an address or CIDR"
+            ) from None
+    return Settings(
+        home=home.resolve(),
+        listen_host=host,
+        listen_port=port,
+        database_url=normalize_database_url(db_url),
+        external_url=str(server.get("external_url", "") or ""),
+        crl_url=str(ca.get("crl_url", "") or ""),
+        trusted_proxies=tuple(proxies),
+        session_idle_minutes=_int(server, "session_idle_minutes", 30, path),
+        session_max_hours=_int(server, "session_max_hours", 12, path),
+        log_level=str(data.get("log_level", "INFO")),
+        extra=data,
+    )
+
+
+def _int(table: dict[str, object], name: str, default: int, path: Path) -> int:
+    value = table.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigurationError(f"{path}: {name} must be a positive whole number")
+    return value
+
+
+def _table(data: dict[str, object], name: str) -> dict[str, object]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"config.toml: [{name}] must be a table")
+    return value
+
+
+def render_config(*, listen: str, database_url: str | None, external_url: str = "") -> str:
+    """Text of a new ``config.toml``."""
+    db_line = (
+        f"url = {_q(database_url)}"
+        if database_url
+        else '# url = "postgresql://user@host/db"   (default: certmgr.db in this folder)'
+    )
+    return f"""# certmgr controller configuration
+log_level = "INFO"
+
+[server]
+listen = {_q(listen)}
+# external_url = "https://certmgr.example.com"   (links in e-mails; set when behind a reverse proxy)
+external_url = {_q(external_url)}
+# X-Forwarded-For is believed only from these addresses/CIDRs
+trusted_proxies = []
+session_idle_minutes = 30
+session_max_hours = 12
+
+[database]
+{db_line}
+
+[ca]
+# crl_url = ""   (default: <external_url>/pki/crl.der)
+"""
+
+
+def _q(value: str) -> str:
+    """A TOML basic string (JSON string escapes are valid TOML)."""
+    return json.dumps(value)

@@ -1,0 +1,65 @@
+"""Per-request context: who is acting, and the application's collaborators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from certmgr.controller import appkeys
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import User
+from certmgr.controller.domain.actors import Actor
+from certmgr.controller.settings import Settings
+from certmgr.controller.vault import MasterKey
+from certmgr.controller.web.session import SessionData
+from certmgr.shared.clock import Clock
+
+REQUEST_CONTEXT = "certmgr.ctx"
+
+
+@dataclass
+class RequestContext:
+    """What a handler needs; set by the auth middleware."""
+
+    db: Database
+    vault: MasterKey
+    clock: Clock
+    settings: Settings
+    address: str
+    user: User | None = None
+    actor: Actor | None = None
+    session: SessionData | None = None
+    via_api: bool = False
+
+    @property
+    def csrf(self) -> str:
+        """The CSRF token of the session ("" without one)."""
+        return self.session.csrf if self.session else ""
+
+    def require_actor(self) -> Actor:
+        """The signed-in actor.
+
+        Raises:
+            HTTPUnauthorized: Nobody is signed in.
+        """
+        if self.actor is None:
+            raise web.HTTPUnauthorized()
+        return self.actor
+
+
+def ctx_of(request: web.Request) -> RequestContext:
+    """The context the middleware attached (created lazily for public routes)."""
+    ctx = request.get(REQUEST_CONTEXT)
+    if ctx is None:
+        app = request.app
+        ctx = RequestContext(
+            db=app[appkeys.DB],
+            vault=app[appkeys.VAULT],
+            clock=app[appkeys.CLOCK],
+            settings=app[appkeys.SETTINGS],
+            address=request.remote or "",
+        )
+        request[REQUEST_CONTEXT] = ctx
+    assert isinstance(ctx, RequestContext)  # noqa: S101 - only this module stores it
+    return ctx

@@ -1,0 +1,197 @@
+"""Reading HTML forms and query strings into typed values with clear per-field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from certmgr.shared.errors import ValidationError
+
+MAX_FIELD = 10_000
+
+
+async def form_of(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
+    """The posted form (url-encoded or multipart)."""
+    return await request.post()
+
+
+def text(
+    form: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    max_len: int = 500,
+    label: str | None = None,
+) -> str:
+    """A single-line text field, stripped.
+
+    Raises:
+        ValidationError: Missing when required, too long, not text, or with control characters.
+    """
+    raw = form.get(name, "")
+    if not isinstance(raw, str):
+        raise ValidationError(f"{label or name} must be text", field=name)
+    value = raw.strip()
+    if required and not value:
+        raise ValidationError(f"{label or name} is required", field=name)
+    if len(value) > max_len:
+        raise ValidationError(f"{label or name} must be at most {max_len} characters", field=name)
+    if any(ord(c) < 32 and c not in "\t" for c in value):
+        raise ValidationError(f"{label or name} must be a single line", field=name)
+    return value
+
+
+def multiline(
+    form: Mapping[str, Any], name: str, *, max_len: int = MAX_FIELD, label: str | None = None
+) -> str:
+    """A free-text field (line breaks allowed).
+
+    Raises:
+        ValidationError: Too long or not text.
+    """
+    raw = form.get(name, "")
+    if not isinstance(raw, str):
+        raise ValidationError(f"{label or name} must be text", field=name)
+    if len(raw) > max_len:
+        raise ValidationError(f"{label or name} must be at most {max_len} characters", field=name)
+    return raw.replace("\r\n", "\n").strip()
+
+
+def integer(
+    form: Mapping[str, Any],
+    name: str,
+    *,
+    default: int | None = None,
+    lo: int = 0,
+    hi: int = 2**31,
+    label: str | None = None,
+) -> int:
+    """An integer field within bounds.
+
+    Raises:
+        ValidationError: Missing (without default), not a number, or out of range.
+    """
+    raw = form.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if default is None:
+            raise ValidationError(f"{label or name} is required", field=name)
+        return default
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise ValidationError(f"{label or name} must be a whole number", field=name)
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValidationError(f"{label or name} must be a whole number", field=name) from None
+    if not lo <= value <= hi:
+        raise ValidationError(f"{label or name} must be between {lo} and {hi}", field=name)
+    return value
+
+
+def choice(
+    form: Mapping[str, Any],
+    name: str,
+    options: Sequence[str],
+    *,
+    default: str | None = None,
+    label: str | None = None,
+) -> str:
+    """One of ``options``.
+
+    Raises:
+        ValidationError: Another value.
+    """
+    raw = form.get(name, default)
+    if raw is None or raw == "":
+        if default is not None:
+            return default
+        raise ValidationError(f"{label or name} is required", field=name)
+    if raw not in options:
+        raise ValidationError(f"{label or name} must be one of {', '.join(options)}", field=name)
+    return str(raw)
+
+
+def checkbox(form: Mapping[str, Any], name: str) -> bool:
+    """An HTML checkbox (present = on); JSON booleans too."""
+    raw = form.get(name)
+    if isinstance(raw, bool):
+        return raw
+    return raw in ("on", "1", "true", "yes")
+
+
+def lines(value: str) -> list[str]:
+    """Non-empty lines or comma-separated items."""
+    return [
+        p.strip() for chunk in value.replace(",", "\n").splitlines() for p in [chunk] if p.strip()
+    ]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Server-side sorting, filtering, searching and paging of a table."""
+
+    q: str = ""
+    sort: str = ""
+    desc: bool = False
+    page: int = 1
+    per_page: int = 50
+    filters: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_request(
+        cls,
+        request: web.Request,
+        *,
+        sortable: Sequence[str],
+        default_sort: str,
+        filters: Sequence[str] = (),
+    ) -> ListQuery:
+        """Parse ``?q=&sort=&dir=&page=&per_page=`` plus the named filters; bad values fall back to defaults."""
+        qs = request.query
+        sort = qs.get("sort", default_sort)
+        if sort not in sortable:
+            sort = default_sort
+        try:
+            page = max(1, min(100_000, int(qs.get("page", "1"))))
+        except ValueError:
+            page = 1
+        try:
+            per_page = max(10, min(200, int(qs.get("per_page", "50"))))
+        except ValueError:
+            per_page = 50
+        f = tuple((k, qs[k][:100]) for k in filters if qs.get(k))
+        return cls(
+            q=qs.get("q", "").strip()[:200],
+            sort=sort,
+            desc=qs.get("dir") == "desc",
+            page=page,
+            per_page=per_page,
+            filters=f,
+        )
+
+    def filter(self, name: str) -> str:
+        """A filter's value ("" when unset)."""
+        return dict(self.filters).get(name, "")
+
+    def link(self, **changes: Any) -> str:
+        """A query string with some parameters changed (for sort headers and pagers)."""
+        from urllib.parse import urlencode
+
+        params: dict[str, Any] = {
+            "q": self.q,
+            "sort": self.sort,
+            "dir": "desc" if self.desc else "asc",
+            "page": self.page,
+            "per_page": self.per_page,
+        }
+        params.update(dict(self.filters))
+        params.update(changes)
+        return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    def sort_link(self, column: str) -> str:
+        """Link that sorts by ``column`` (toggling direction when already sorted by it)."""
+        desc = not self.desc if self.sort == column else False
+        return self.link(sort=column, dir="desc" if desc else "asc", page=1)

@@ -1,0 +1,63 @@
+"""Unauthenticated routes: health, sign-in page, the private CA's certificate and CRL."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from certmgr.controller import appkeys
+
+
+def setup(app: web.Application) -> None:
+    """Register the routes."""
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", index)
+    app.router.add_get("/login", login_page)
+    app.router.add_get("/pki/crl.der", crl_der)
+    app.router.add_get("/pki/crl.pem", crl_pem)
+    app.router.add_get("/pki/ca.pem", ca_pem)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness and database reachability."""
+    db = request.app[appkeys.DB]
+    await db.check_ready()
+    return web.json_response({"status": "ok"})
+
+
+async def index(request: web.Request) -> web.Response:
+    """Send visitors to the sign-in page."""
+    raise web.HTTPFound("/login")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    """The sign-in form."""
+    html = (
+        request.app[appkeys.TEMPLATES]
+        .get_template("login.html")
+        .render(title="Sign in", error=None)
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+def _file(request: web.Request, name: str, content_type: str) -> web.Response:
+    path = request.app[appkeys.SETTINGS].ca_dir / name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise web.HTTPNotFound(text=f"{name} has not been generated yet") from None
+    return web.Response(body=data, content_type=content_type)
+
+
+async def crl_der(request: web.Request) -> web.Response:
+    """The current CRL, DER."""
+    return _file(request, "crl.der", "application/pkix-crl")
+
+
+async def crl_pem(request: web.Request) -> web.Response:
+    """The current CRL, PEM."""
+    return _file(request, "crl.pem", "application/x-pem-file")
+
+
+async def ca_pem(request: web.Request) -> web.Response:
+    """The active CA certificate, PEM."""
+    return _file(request, "ca.pem", "application/x-pem-file")

@@ -1,0 +1,268 @@
+"""The wire side of :mod:`certmgr.shared.tlsprobe`: connect, SMTP STARTTLS, a MemoryBIO handshake.
+
+Internal. Every step raises :class:`StepError` (kind + plain message) for what a server does and
+records progress in :class:`WireState`, which the caller reads after its deadline expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import time
+from typing import Literal
+
+from cryptography import x509
+
+ErrorKind = Literal["resolve", "timeout", "refused", "reset", "handshake", "starttls", "too-large"]
+
+_CHUNK = 65536
+_SMTP_MAX_LINES = 100
+_ENCODING_DER = 2  # _ssl.ENCODING_DER
+
+
+class StepError(Exception):
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+
+
+class WireState:
+    """What the probe learnt so far (read after a timeout cancels the steps)."""
+
+    def __init__(self) -> None:
+        self.phase = "resolve"
+        self.address: str | None = None
+        self.reachable = False
+        self.connect_ms: float | None = None
+        self.handshake_ms: float | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.chain: tuple[x509.Certificate, ...] = ()
+        self.protocol: str | None = None
+        self.cipher: str | None = None
+
+
+def _client_context() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # The probe must see every certificate, good or bad; trust is judged afterwards, apart.
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # also reach old servers with weak keys, to report them
+    return ctx
+
+
+async def _connect(
+    host: str, port: int, family: int, state: WireState
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        raise StepError("resolve", f"the host name {host} does not resolve ({err})") from err
+    errors: list[str] = []
+    for fam, _, _, _, sockaddr in dict.fromkeys(infos):
+        state.phase, state.address = "connect", str(sockaddr[0])
+        started = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(state.address, port, family=fam)
+        except ConnectionRefusedError:
+            errors.append(
+                f"connection refused by {hostport(state.address, port)} (nothing is listening on that port?)"
+            )
+            continue
+        except OSError as err:
+            errors.append(
+                f"cannot connect to {hostport(state.address, port)}: {err.strerror or err}"
+            )
+            continue
+        state.connect_ms = (time.perf_counter() - started) * 1000
+        state.writer, state.reachable = writer, True
+        return reader, writer
+    raise StepError("refused", "; ".join(errors) or f"no address found for {host}")
+
+
+def hostport(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+async def _smtp_reply(reader: asyncio.StreamReader) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    for _ in range(_SMTP_MAX_LINES):
+        try:
+            raw = await reader.readline()
+        except ValueError as err:  # a line longer than the stream limit
+            raise StepError("starttls", "the server does not speak SMTP (endless line)") from err
+        if not raw:
+            raise StepError("starttls", "the server closed the connection during the SMTP dialogue")
+        line = raw.decode("latin-1").rstrip("\r\n")
+        if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in ("", " ", "-"):
+            raise StepError("starttls", f"the server does not speak SMTP (it sent {line[:60]!r})")
+        lines.append(line[4:])
+        if line[3:4] != "-":
+            return int(line[:3]), lines
+    raise StepError("starttls", "the SMTP server sent an endless reply")
+
+
+async def _smtp_starttls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    code, text = await _smtp_reply(reader)
+    if code != 220:
+        raise StepError(
+            "starttls", f"the SMTP server did not greet with 220 but {code} {' '.join(text)[:80]}"
+        )
+    local = str(writer.get_extra_info("sockname")[0])
+    literal = f"[IPv6:{local}]" if ":" in local else f"[{local}]"
+    writer.write(f"EHLO {literal}\r\n".encode())
+    await writer.drain()
+    code, text = await _smtp_reply(reader)
+    if code != 250:
+        raise StepError("starttls", f"the SMTP server refused EHLO: {code} {' '.join(text)[:80]}")
+    if not any(line.upper().split(" ", 1)[0] == "STARTTLS" for line in text[1:]):
+        raise StepError("starttls", "the SMTP server does not offer STARTTLS")
+    writer.write(b"STARTTLS\r\n")
+    await writer.drain()
+    code, text = await _smtp_reply(reader)
+    if code != 220:
+        raise StepError(
+            "starttls", f"the SMTP server refused STARTTLS: {code} {' '.join(text)[:80]}"
+        )
+
+
+def _handshake_failure(err: ssl.SSLError, sni: str | None) -> StepError:
+    reason = (err.reason or "").upper()
+    if reason == "EXCESSIVE_MESSAGE_SIZE":
+        return StepError(
+            "too-large",
+            "the server sent a certificate chain larger than the TLS library accepts (100 KiB)",
+        )
+    if reason in (
+        "WRONG_VERSION_NUMBER",
+        "PACKET_LENGTH_TOO_LONG",
+        "RECORD_LAYER_FAILURE",
+        "HTTP_REQUEST",
+    ):
+        return StepError(
+            "handshake",
+            "the server does not speak TLS on this port (is it plain HTTP or another protocol?)",
+        )
+    if "PROTOCOL_VERSION" in reason or reason == "UNSUPPORTED_PROTOCOL":
+        return StepError("handshake", "the server and the probe share no TLS version")
+    if "UNRECOGNIZED_NAME" in reason:
+        return StepError("handshake", f"the server does not know the name {sni!r} (SNI)")
+    if "HANDSHAKE_FAILURE" in reason or "NO_SHARED_CIPHER" in reason:
+        return StepError(
+            "handshake",
+            "the server refused the handshake (no common cipher, or it wants something the probe does not send)",
+        )
+    if isinstance(err, ssl.SSLEOFError):
+        return StepError("reset", "the server closed the connection during the TLS handshake")
+    return StepError("handshake", f"the TLS handshake failed: {err.reason or err}")
+
+
+def _served_der(obj: ssl.SSLObject) -> list[bytes]:
+    public = getattr(obj, "get_unverified_chain", None)  # Python 3.13+: list of DER bytes
+    if public is not None:
+        return [bytes(c) for c in public() or ()]
+    private = getattr(
+        getattr(obj, "_sslobj", None), "get_unverified_chain", None
+    )  # CPython 3.10-3.12
+    if private is not None:
+        return [c.public_bytes(_ENCODING_DER) for c in private() or ()]
+    leaf = obj.getpeercert(binary_form=True)  # other runtimes: the leaf is all we can get
+    return [leaf] if leaf else []
+
+
+async def _tls(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    sni: str | None,
+    max_bytes: int,
+    state: WireState,
+) -> None:
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = _client_context().wrap_bio(incoming, outgoing, server_hostname=sni)
+    received = 0
+    started = time.perf_counter()
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLError as err:
+            raise _handshake_failure(err, sni) from err
+        if pending := outgoing.read():
+            writer.write(pending)
+            await writer.drain()
+        chunk = await reader.read(_CHUNK)
+        if not chunk:
+            raise StepError("reset", "the server closed the connection during the TLS handshake")
+        received += len(chunk)
+        if received > max_bytes:
+            raise StepError(
+                "too-large",
+                f"the server sent more than {max_bytes} bytes before finishing the handshake",
+            )
+        incoming.write(chunk)
+    state.handshake_ms = (time.perf_counter() - started) * 1000
+    state.protocol = obj.version()
+    cipher = obj.cipher()
+    state.cipher = cipher[0] if cipher else None
+    chain: list[x509.Certificate] = []
+    for n, der in enumerate(_served_der(obj), start=1):
+        try:
+            chain.append(x509.load_der_x509_certificate(der))
+        except ValueError as err:
+            raise StepError(
+                "handshake", f"certificate {n} sent by the server cannot be read ({err})"
+            ) from err
+    state.chain = tuple(chain)
+    with contextlib.suppress(ssl.SSLError):  # finish politely: last handshake flight, close_notify
+        obj.unwrap()
+    if pending := outgoing.read():
+        writer.write(pending)
+        await writer.drain()
+
+
+async def run_steps(
+    host: str,
+    port: int,
+    sni: str | None,
+    family: int,
+    starttls: str | None,
+    max_bytes: int,
+    state: WireState,
+) -> None:
+    reader, writer = await _connect(host, port, family, state)
+    if starttls == "smtp":
+        state.phase = "starttls"
+        await _smtp_starttls(reader, writer)
+    state.phase = "handshake"
+    await _tls(reader, writer, sni, max_bytes, state)
+
+
+def timeout_failure(state: WireState, host: str, port: int, timeout: float) -> StepError:
+    where = hostport(state.address, port) if state.address else host
+    messages = {
+        "resolve": f"resolving {host} took longer than {timeout:g} s",
+        "connect": f"no answer from {where} within {timeout:g} s (connection timed out; firewall or host down?)",
+        "starttls": f"{where} accepted the connection but did not finish the SMTP STARTTLS dialogue within {timeout:g} s",
+        "handshake": f"{where} accepted the connection but did not finish the TLS handshake within {timeout:g} s",
+    }
+    return StepError("timeout", messages[state.phase])
+
+
+async def close_stream(writer: asyncio.StreamWriter | None, *, graceful: bool) -> None:
+    if writer is None:
+        return
+    if not graceful:
+        writer.transport.abort()
+        return
+    writer.close()
+    try:
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
+    except (OSError, TimeoutError):
+        writer.transport.abort()

@@ -1,0 +1,98 @@
+"""Certificates, keys and keystores: load any format, build chains, summarise, write."""
+
+from certmgr.shared.pki.chain import (
+    ChainResult,
+    OrderReport,
+    build_chain,
+    check_order,
+    find_leaves,
+    is_ca,
+    is_self_signed,
+    issued_by,
+)
+from certmgr.shared.pki.csr import build_csr, csr_pem, load_csr
+from certmgr.shared.pki.encode import encrypted_pkcs8_pem, jks_bytes, pem_bundle, pkcs12_bytes
+from certmgr.shared.pki.fingerprint import (
+    cert_der,
+    colon_hex,
+    normalize_fingerprint,
+    sha1_fingerprint,
+    sha256_fingerprint,
+)
+from certmgr.shared.pki.jks import KeystoreEntry, decode_keystore, encode_jks, is_java_keystore
+from certmgr.shared.pki.keys import (
+    KeyInfo,
+    KeyType,
+    PrivateKey,
+    PublicKey,
+    describe_key,
+    ensure_key_matches,
+    generate_private_key,
+    key_matches_certificate,
+    key_type_of,
+    private_key_from_pkcs8_der,
+    private_key_to_pkcs8_der,
+    public_key_der,
+    public_key_sha256,
+)
+from certmgr.shared.pki.load import SOURCE_FORMATS, LoadedBundle, load
+from certmgr.shared.pki.names import (
+    build_name,
+    normalize_dns_name,
+    parse_dn,
+    parse_san,
+    parse_sans,
+    san_text,
+)
+from certmgr.shared.pki.summary import CertSummary, summarize
+
+__all__ = [
+    "SOURCE_FORMATS",
+    "CertSummary",
+    "ChainResult",
+    "KeyInfo",
+    "KeyType",
+    "KeystoreEntry",
+    "LoadedBundle",
+    "OrderReport",
+    "PrivateKey",
+    "PublicKey",
+    "build_chain",
+    "build_csr",
+    "build_name",
+    "cert_der",
+    "check_order",
+    "colon_hex",
+    "csr_pem",
+    "decode_keystore",
+    "describe_key",
+    "encode_jks",
+    "encrypted_pkcs8_pem",
+    "ensure_key_matches",
+    "find_leaves",
+    "generate_private_key",
+    "is_ca",
+    "is_java_keystore",
+    "is_self_signed",
+    "issued_by",
+    "jks_bytes",
+    "key_matches_certificate",
+    "key_type_of",
+    "load",
+    "load_csr",
+    "normalize_dns_name",
+    "normalize_fingerprint",
+    "parse_dn",
+    "parse_san",
+    "parse_sans",
+    "pem_bundle",
+    "pkcs12_bytes",
+    "private_key_from_pkcs8_der",
+    "private_key_to_pkcs8_der",
+    "public_key_der",
+    "public_key_sha256",
+    "san_text",
+    "sha1_fingerprint",
+    "sha256_fingerprint",
+    "summarize",
+]

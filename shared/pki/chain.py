@@ -1,0 +1,268 @@
+"""Certificate chains: who issued whom, chain building from a pile of certificates, served-order checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
+MAX_DEPTH = 10
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _name_text(name_of: x509.Certificate, *, issuer: bool) -> str:
+    try:
+        return (name_of.issuer if issuer else name_of.subject).rfc4514_string()
+    except ValueError:
+        return "<unreadable name>"
+
+
+def _ext(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.ExtensionType | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except (
+        x509.ExtensionNotFound,
+        ValueError,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+    ):
+        return None
+
+
+def _names_match(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    try:
+        return child.issuer == parent.subject
+    except ValueError:
+        return False
+
+
+def _key_ids_match(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    aki = _ext(child, x509.AuthorityKeyIdentifier)
+    ski = _ext(parent, x509.SubjectKeyIdentifier)
+    if (
+        isinstance(aki, x509.AuthorityKeyIdentifier)
+        and aki.key_identifier
+        and isinstance(ski, x509.SubjectKeyIdentifier)
+    ):
+        return aki.key_identifier == ski.digest
+    return True
+
+
+def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """True when ``parent`` issued ``child``: names, key identifiers and the signature agree."""
+    if not _names_match(child, parent) or not _key_ids_match(child, parent):
+        return False
+    try:
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def is_self_signed(cert: x509.Certificate) -> bool:
+    """True when the certificate is signed by its own key (subject equals issuer)."""
+    return issued_by(cert, cert)
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    """True for CA certificates: basicConstraints CA:TRUE, or a self-signed v1 certificate (old roots)."""
+    bc = _ext(cert, x509.BasicConstraints)
+    if isinstance(bc, x509.BasicConstraints):
+        return bc.ca
+    return cert.version == x509.Version.v1 and is_self_signed(cert)
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """A chain from a leaf upward.
+
+    ``chain`` holds the issuers (intermediates, then the root or trust anchor when found), not the
+    leaf. ``complete`` is True when it ends at a self-signed root or a trusted certificate;
+    otherwise ``missing_issuer`` names the issuer that was not found.
+    """
+
+    leaf: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    complete: bool
+    missing_issuer: str | None
+
+
+def _pick(
+    child: x509.Certificate, pool: list[x509.Certificate], trusted: set[bytes]
+) -> x509.Certificate | None:
+    matches = [c for c in pool if issued_by(child, c)]
+    if not matches:
+        return None
+    # Prefer a trust anchor, then the issuer valid longest (a renewed intermediate over the old one).
+    return max(matches, key=lambda c: (_der(c) in trusted, c.not_valid_after_utc))
+
+
+def build_chain(
+    leaf: x509.Certificate,
+    candidates: Iterable[x509.Certificate],
+    *,
+    trusted: Iterable[x509.Certificate] = (),
+    max_depth: int = MAX_DEPTH,
+) -> ChainResult:
+    """Order the issuers of ``leaf`` found among ``candidates`` (any order, duplicates allowed).
+
+    Args:
+        leaf: The end-entity certificate.
+        candidates: Certificates that may be its issuers; unrelated ones are ignored.
+        trusted: Trust anchors (for example the private CA's root); reaching one completes the chain.
+        max_depth: At most this many issuers are added (stops loops and absurd chains).
+
+    Returns:
+        The chain and whether it is complete.
+    """
+    trusted_list = list(trusted)
+    trusted_der = {_der(c) for c in trusted_list}
+    pool = list({_der(c): c for c in [*candidates, *trusted_list]}.values())
+    chain: list[x509.Certificate] = []
+    seen = {_der(leaf)}
+    current = leaf
+    if is_self_signed(leaf) or _der(leaf) in trusted_der:
+        return ChainResult(leaf, (), True, None)
+    while len(chain) < max_depth:
+        parent = _pick(current, [c for c in pool if _der(c) not in seen], trusted_der)
+        if parent is None:
+            return ChainResult(leaf, tuple(chain), False, _name_text(current, issuer=True))
+        chain.append(parent)
+        seen.add(_der(parent))
+        if _der(parent) in trusted_der or is_self_signed(parent):
+            return ChainResult(leaf, tuple(chain), True, None)
+        current = parent
+    return ChainResult(leaf, tuple(chain), False, _name_text(current, issuer=True))
+
+
+def find_leaves(certs: Iterable[x509.Certificate]) -> list[x509.Certificate]:
+    """End-entity certificates in a set, in the given order.
+
+    A leaf issues no other certificate of the set and is not a CA. When no certificate
+    qualifies (a lone self-signed server certificate made with CA:TRUE, or a lone root),
+    the certificates that issue none of the others are returned.
+    """
+    items = list({_der(c): c for c in certs}.values())
+    by_subject: dict[bytes, list[x509.Certificate]] = {}
+    for c in items:
+        if (subject := _name_bytes(c, issuer=False)) is not None:
+            by_subject.setdefault(subject, []).append(c)
+    issuer_ids: set[int] = set()
+    for c in items:
+        issuer = _name_bytes(c, issuer=True)
+        for parent in by_subject.get(issuer, []) if issuer is not None else []:
+            if parent is not c and issued_by(c, parent):
+                issuer_ids.add(id(parent))
+    not_issuers = [c for c in items if id(c) not in issuer_ids]
+    leaves = [c for c in not_issuers if not is_ca(c)]
+    return leaves or not_issuers
+
+
+def _name_bytes(cert: x509.Certificate, *, issuer: bool) -> bytes | None:
+    try:
+        return (cert.issuer if issuer else cert.subject).public_bytes()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class OrderReport:
+    """How a server's certificate list compares with the correct order.
+
+    ``expected`` is the list the server should send (leaf first, then its issuers found in the
+    served list, root excluded). ``ok`` means: leaf first, each certificate issued by the next,
+    nothing unrelated or repeated, and no issuer missing (see :func:`check_order`).
+    """
+
+    leaf: x509.Certificate | None
+    expected: tuple[x509.Certificate, ...]
+    in_order: bool
+    complete: bool
+    missing_issuer: str | None
+    unrelated: tuple[x509.Certificate, ...]
+    duplicates: int
+    root_included: bool
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the served list needs no change (an included root is tolerated)."""
+        return not self.problems
+
+
+def check_order(
+    served: Sequence[x509.Certificate],
+    *,
+    trusted: Iterable[x509.Certificate] = (),
+) -> OrderReport:
+    """Check the certificate list a TLS server sends.
+
+    Without ``trusted``, a chain that ends in a CA certificate whose (root) issuer is not sent is
+    fine, as browsers hold the roots; a chain ending at the leaf itself is reported as missing
+    its issuer. With ``trusted``, the chain must reach one of those anchors or a self-signed root.
+
+    Args:
+        served: The certificates in the order the server sent them.
+        trusted: Trust anchors, when known.
+
+    Returns:
+        The report; ``problems`` holds one plain sentence per finding.
+    """
+    if not served:
+        return OrderReport(
+            None, (), False, False, None, (), 0, False, ("the server sent no certificate",)
+        )
+    trusted_list = list(trusted)
+    unique = list({_der(c): c for c in served}.values())
+    duplicates = len(served) - len(unique)
+    leaf = served[0]
+    leaves = find_leaves(unique)
+    problems: list[str] = []
+    if leaves and all(_der(leaf) != _der(c) for c in leaves) and is_ca(leaf):
+        leaf = leaves[0]
+        problems.append("the server certificate is not sent first")
+    result = build_chain(leaf, unique, trusted=trusted_list)
+    on_chain = {_der(leaf)} | {_der(c) for c in result.chain}
+    unrelated = tuple(c for c in unique if _der(c) not in on_chain)
+    path = [leaf, *result.chain]
+    served_ders = {_der(c) for c in served}
+    served_order = [d for d in dict.fromkeys(_der(c) for c in served) if d in on_chain]
+    in_order = _der(served[0]) == _der(leaf) and served_order == [
+        _der(c) for c in path if _der(c) in served_ders
+    ]
+    if not in_order and not problems:
+        problems.append(
+            "the certificates are not in order (each one must be followed by its issuer)"
+        )
+    root_included = any(is_self_signed(c) for c in result.chain)
+    complete = result.complete
+    missing = result.missing_issuer
+    if not complete and not trusted_list and path[-1] is not leaf and is_ca(path[-1]):
+        complete, missing = (
+            True,
+            None,
+        )  # the root is in the client's trust store; not sending it is right
+    if not complete:
+        problems.append(f"the issuer {missing} is not sent (missing intermediate certificate?)")
+    if unrelated:
+        problems.append(f"{len(unrelated)} certificate(s) sent that do not belong to the chain")
+    if duplicates:
+        problems.append(f"{duplicates} certificate(s) sent more than once")
+    expected = tuple(c for c in path if not is_self_signed(c) or c is leaf)
+    return OrderReport(
+        leaf,
+        expected,
+        in_order,
+        complete,
+        missing,
+        unrelated,
+        duplicates,
+        root_included,
+        tuple(problems),
+    )

@@ -1,0 +1,215 @@
+"""A plain, display-ready summary of one certificate that never fails on odd certificates."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from certmgr.shared.errors import ValidationError
+from certmgr.shared.pki import _der
+from certmgr.shared.pki.chain import is_ca, is_self_signed
+from certmgr.shared.pki.fingerprint import cert_der, sha1_fingerprint, sha256_fingerprint
+from certmgr.shared.pki.keys import KeyInfo, describe_key
+
+_UNREADABLE = "<unreadable>"
+_SHORT = {
+    "2.5.4.3": "CN",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.6": "C",
+}
+
+
+@dataclass(frozen=True)
+class CertSummary:
+    """What a person wants to see about a certificate.
+
+    ``sans`` holds every subject alternative name as plain text (DNS names, IP addresses,
+    e-mail addresses, URIs), without ``DNS:``/``IP:`` prefixes. ``problems`` lists parts that
+    could not be read (the rest of the summary is still filled in).
+    """
+
+    subject: str
+    common_name: str | None
+    organization: str | None
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    emails: tuple[str, ...]
+    uris: tuple[str, ...]
+    sans: tuple[str, ...]
+    issuer: str
+    issuer_cn: str | None
+    serial_hex: str
+    not_before: datetime
+    not_after: datetime
+    key: KeyInfo
+    signature_algorithm: str
+    is_ca: bool
+    self_signed: bool
+    sha256: str
+    sha1: str
+    lifetime_days: int
+    problems: tuple[str, ...] = ()
+
+    def days_left(self, now: datetime) -> int:
+        """Whole days until expiry (negative once expired; 0 in the last day).
+
+        Raises:
+            ValidationError: ``now`` is naive.
+        """
+        if now.tzinfo is None:
+            raise ValidationError("now must be timezone-aware", field="now")
+        return math.floor((self.not_after - now).total_seconds() / 86400)
+
+
+def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    attrs = name.get_attributes_for_oid(oid)
+    if not attrs:
+        return None
+    value = attrs[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _name_or_none(cert: x509.Certificate, *, issuer: bool) -> x509.Name | None:
+    try:
+        name = cert.issuer if issuer else cert.subject
+        name.rfc4514_string()
+    except ValueError:
+        return None
+    return name
+
+
+def _raw_name(cert: x509.Certificate, index: int) -> str:
+    """Render a name cryptography refuses (bad string encoding) straight from the DER."""
+    try:
+        tbs = cert.tbs_certificate_bytes
+        items = _der.child_list(tbs, _der.read_tlv(tbs), minimum=6)
+        offset = 1 if items[0].tag == _der.CONTEXT_0 else 0
+        name = items[index + offset]
+        parts: list[str] = []
+        for rdn in _der.children(tbs, name):
+            for atv in _der.children(tbs, rdn):
+                kv = _der.child_list(tbs, atv, minimum=2)
+                oid = _der.decode_oid(tbs, kv[0])
+                value = _der.contents(tbs, kv[1]).decode("utf-8", "replace")
+                parts.append(f"{_SHORT.get(oid, oid)}={value}")
+        return ",".join(reversed(parts))
+    except (_der.DerError, ValueError):
+        return _UNREADABLE
+
+
+def _signature_name(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    label = getattr(oid, "_name", "")
+    return (
+        label if isinstance(label, str) and label and label != "Unknown OID" else oid.dotted_string
+    )
+
+
+def _key(cert: x509.Certificate, problems: list[str]) -> KeyInfo:
+    try:
+        pub = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        problems.append("public key: unsupported algorithm")
+        return KeyInfo(cert.public_key_algorithm_oid.dotted_string, 0, None, "")
+    if isinstance(
+        pub,
+        rsa.RSAPublicKey
+        | ec.EllipticCurvePublicKey
+        | ed25519.Ed25519PublicKey
+        | ed448.Ed448PublicKey,
+    ):
+        return describe_key(pub)
+    spki = pub.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    algorithm = (
+        "DSA" if isinstance(pub, dsa.DSAPublicKey) else type(pub).__name__.replace("PublicKey", "")
+    )
+    return KeyInfo(
+        algorithm, int(getattr(pub, "key_size", 0)), None, hashlib.sha256(spki).hexdigest()
+    )
+
+
+def summarize(cert: x509.Certificate) -> CertSummary:
+    """Summarise a certificate. Never raises: unreadable parts are listed in ``problems``.
+
+    Args:
+        cert: Any certificate cryptography loaded.
+
+    Returns:
+        The summary.
+    """
+    problems: list[str] = []
+    subject_name = _name_or_none(cert, issuer=False)
+    subject = subject_name.rfc4514_string() if subject_name else _raw_name(cert, 4)
+    issuer_name = _name_or_none(cert, issuer=True)
+    issuer = issuer_name.rfc4514_string() if issuer_name else _raw_name(cert, 2)
+    problems += [
+        f"{what}: invalid encoding"
+        for what, n in (("subject", subject_name), ("issuer", issuer_name))
+        if not n
+    ]
+    dns: list[str] = []
+    ips: list[str] = []
+    emails: list[str] = []
+    uris: list[str] = []
+    all_sans: list[str] = []
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        for gn in san:
+            if isinstance(gn, x509.DNSName):
+                dns.append(gn.value)
+            elif isinstance(gn, x509.IPAddress):
+                ips.append(str(gn.value))
+            elif isinstance(gn, x509.RFC822Name):
+                emails.append(gn.value)
+            elif isinstance(gn, x509.UniformResourceIdentifier):
+                uris.append(gn.value)
+            else:
+                continue
+            all_sans.append(str(gn.value))
+    except x509.ExtensionNotFound:
+        pass
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as err:
+        problems.append(f"extensions: {str(err)[:200]}")
+    try:
+        ca, self_signed = is_ca(cert), is_self_signed(cert)
+    except ValueError:
+        ca, self_signed = False, False
+    not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    return CertSummary(
+        subject=subject,
+        common_name=_attribute(subject_name, NameOID.COMMON_NAME) if subject_name else None,
+        organization=_attribute(subject_name, NameOID.ORGANIZATION_NAME) if subject_name else None,
+        dns_names=tuple(dns),
+        ip_addresses=tuple(ips),
+        emails=tuple(emails),
+        uris=tuple(uris),
+        sans=tuple(all_sans),
+        issuer=issuer,
+        issuer_cn=_attribute(issuer_name, NameOID.COMMON_NAME) if issuer_name else None,
+        serial_hex=format(cert.serial_number, "x")
+        if cert.serial_number >= 0
+        else "-" + format(-cert.serial_number, "x"),
+        not_before=not_before,
+        not_after=not_after,
+        key=_key(cert, problems),
+        signature_algorithm=_signature_name(cert),
+        is_ca=ca,
+        self_signed=self_signed,
+        sha256=sha256_fingerprint(cert_der(cert)),
+        sha1=sha1_fingerprint(cert_der(cert)),
+        lifetime_days=round((not_after - not_before).total_seconds() / 86400),
+        problems=tuple(problems),
+    )

@@ -1,0 +1,179 @@
+"""Judge a served chain apart from the handshake: host-name match (RFC 6125) and web-PKI trust.
+
+Pure and synchronous; :func:`load_system_roots` and :func:`verify_chain` read files, so async
+callers run them in a thread (as :mod:`certmgr.shared.tlsprobe` does).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.x509.verification import (
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+_SHA256 = SHA256()
+_SAN_ERRORS = (
+    x509.ExtensionNotFound,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    ValueError,
+)
+
+
+def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address in ``value`` (brackets and a zone id allowed), or None for a name."""
+    try:
+        return ipaddress.ip_address(value.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def name_matches(cert: x509.Certificate, name: str) -> bool:
+    """True when ``cert``'s subject alternative names cover ``name`` (RFC 6125 / RFC 9525).
+
+    IP addresses match IP SANs only. DNS names match case-insensitively (IDNA-encoded, trailing
+    dot ignored); a wildcard is honoured only as the whole left-most label of a name with at least
+    three labels (``*.example.com`` covers ``www.example.com``, not ``example.com`` or
+    ``a.b.example.com``). The subject CN is not consulted.
+    """
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (
+        x509.ExtensionNotFound,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+        ValueError,
+    ):
+        return False
+    ip = parse_ip(name)
+    if ip is not None:
+        return ip in sans.get_values_for_type(x509.IPAddress)
+    try:
+        ref = name.strip().rstrip(".").lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    head, _, rest = ref.partition(".")
+    for pattern in sans.get_values_for_type(x509.DNSName):
+        presented = pattern.strip().rstrip(".").lower()
+        if presented == ref:
+            return True
+        if (
+            presented.startswith("*.")
+            and presented.count(".") >= 2
+            and head
+            and rest == presented[2:]
+        ):
+            return True
+    return False
+
+
+def _read_bundle(data: bytes) -> list[x509.Certificate]:
+    marker = b"-----BEGIN CERTIFICATE-----"
+    certs = []
+    for part in data.split(marker)[1:]:
+        try:
+            certs.append(x509.load_pem_x509_certificate(marker + part))
+        except ValueError:
+            continue  # one odd entry must not hide the rest of the store
+    return certs
+
+
+def load_system_roots() -> tuple[x509.Certificate, ...]:
+    """The operating system's trust anchors (``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured).
+
+    Blocking file I/O: call it in a thread, once, and pass the result as ``trust_roots``.
+    Returns an empty tuple when no store is found.
+    """
+    paths = ssl.get_default_verify_paths()
+    for name in (os.environ.get(paths.openssl_cafile_env), paths.cafile, paths.openssl_cafile):
+        if name and Path(name).is_file():
+            return tuple(_read_bundle(Path(name).read_bytes()))
+    for name in (os.environ.get(paths.openssl_capath_env), paths.capath, paths.openssl_capath):
+        if name and Path(name).is_dir():
+            found = [
+                c
+                for f in sorted(Path(name).iterdir())
+                if f.is_file()
+                for c in _read_bundle(f.read_bytes())
+            ]
+            return tuple({c.fingerprint(_SHA256): c for c in found}.values())
+    return ()
+
+
+def _plain_verify_error(text: str) -> str:
+    low = text.lower()
+    if "not valid at validation time" in low or "expired" in low:
+        return "a certificate in the chain has expired or is not valid yet"
+    if "candidates exhausted" in low or "no issuer" in low or "issuer" in low:
+        return f"the chain does not lead to a trusted root ({text})"
+    return text
+
+
+def _subjects(leaf: x509.Certificate, name: str) -> list[str]:
+    """Names to verify against: ``name`` when it matches, else the names the leaf holds.
+
+    Trust is judged apart from the host name (that is :func:`name_matches`' job), so a wrong-name
+    certificate from a trusted CA still counts as trusted here.
+    """
+    found = [name] if name_matches(leaf, name) else []
+    try:
+        sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except _SAN_ERRORS:
+        return [*found, name]
+    found += [str(v) for v in sans.get_values_for_type(x509.IPAddress)]
+    found += [
+        f"probe{v[1:]}" if v.startswith("*.") else v for v in sans.get_values_for_type(x509.DNSName)
+    ]
+    return [*found, name]
+
+
+def verify_chain(
+    chain: Sequence[x509.Certificate],
+    trust_roots: Sequence[x509.Certificate] | None = None,
+    name: str = "",
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[bool | None, str | None]:
+    """Check that the served chain leads from its leaf to a trust anchor (web-PKI rules).
+
+    Blocking (may read the system store): run it in a thread from async code.
+
+    Args:
+        chain: Leaf first, then what the server sent.
+        trust_roots: Anchors to use; None means the operating system's store.
+        name: The host name or IP the leaf is meant for (only used to pick the check's subject).
+        now: The validation time (default: now).
+
+    Returns:
+        ``(True, None)``, ``(False, reason)``, or ``(None, reason)`` when it cannot be judged.
+    """
+    if not chain:
+        return None, "no certificate to verify"
+    roots = list(load_system_roots() if trust_roots is None else trust_roots)
+    if not roots:
+        return None, "no trust roots available"
+    builder = PolicyBuilder().store(Store(roots)).time(now or dt.datetime.now(dt.UTC))
+    for subject in _subjects(chain[0], name):
+        ip = parse_ip(subject)
+        try:
+            verifier = builder.build_server_verifier(
+                x509.IPAddress(ip) if ip else x509.DNSName(subject)
+            )
+        except ValueError:
+            continue  # not a name the verifier accepts; try the next one
+        try:
+            verifier.verify(chain[0], list(chain[1:]))
+        except VerificationError as err:
+            return False, _plain_verify_error(str(err))
+        return True, None
+    return False, "the certificate names no host the check can use"

@@ -1,0 +1,79 @@
+"""Build certmgr homes and run the CLI in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from certmgr.controller.cli import main
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_cli(args: Sequence[str]) -> CliResult:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def make_home(
+    tmp: Path, database_url: str, *, name: str = "home", listen: str = "127.0.0.1:23466"
+) -> Path:
+    pw = tmp / "admin-pw"
+    pw.write_text(ADMIN_PASSWORD + "\n")
+    home = tmp / name
+    res = run_cli(
+        [
+            "init",
+            "--home",
+            str(home),
+            "--database-url",
+            database_url,
+            "--admin-password-file",
+            str(pw),
+            "--listen",
+            listen,
+        ]
+    )
+    assert res.code == 0, res.err
+    return home
+
+
+def all_database_bytes(database_url: str) -> bytes:
+    """Every value of every table, concatenated (to prove secrets are not stored in the clear)."""
+    from sqlalchemy import select
+
+    from certmgr.controller.db.base import Base
+    from certmgr.controller.db.engine import Database
+
+    async def run() -> bytes:
+        db = Database(database_url)
+        chunks: list[bytes] = []
+        try:
+            async with db.engine.connect() as conn:
+                for table in Base.metadata.sorted_tables:
+                    for row in (await conn.execute(select(table))).all():
+                        for v in row:
+                            chunks.append(v if isinstance(v, bytes) else str(v).encode())
+        finally:
+            await db.dispose()
+        return b"\x00".join(chunks)
+
+    return asyncio.run(run())
