@@ -134,7 +134,9 @@ class PermissionDeniedError(CertmgrError):
     http_status = 403
     title = "Forbidden"
 
-    def __init__(self, message: str, *, actor: str | None = None, permission: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, actor: str | None = None, permission: str | None = None
+    ) -> None:
         """Create the error.
 
         Args:

@@ -112,8 +112,7 @@ async def create_definition(
     spec = validate_spec(spec)
     now = (clock or SystemClock()).now()
     async with db.transaction() as s:
-        row = await add_definition(s, actor, spec, now=now)
-    return row
+        return await add_definition(s, actor, spec, now=now)
 
 
 async def add_definition(

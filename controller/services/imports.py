@@ -283,7 +283,7 @@ async def _save(
     existing = await _existing_certs(s, all_fps)
     ca_results: list[ImportResult] = []
     new_ca_rows: dict[str, Certificate] = {}
-    for fp, (c, src) in needed.items():
+    for fp, (c, _src) in needed.items():
         if fp in existing:
             continue
         row = certificate_row(c, source=CertificateSource.IMPORTED, now=now)

@@ -13,7 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from certmgr.shared.errors import KeyMismatchError, ValidationError
 
 PrivateKey: TypeAlias = (
-    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
 )
 PublicKey: TypeAlias = (
     rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
@@ -40,7 +43,9 @@ class KeyType(StrEnum):
             return cls(value.strip().lower())
         except ValueError:
             allowed = ", ".join(k.value for k in cls)
-            raise ValidationError(f"unknown key type {value!r} (use one of {allowed})", field="key_type") from None
+            raise ValidationError(
+                f"unknown key type {value!r} (use one of {allowed})", field="key_type"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,22 @@ def generate_private_key(key_type: KeyType | str) -> PrivateKey:
 
 def public_half(key: PrivateKey | PublicKey) -> PublicKey:
     """The public key of a private key (a public key is returned as it is)."""
-    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+    if isinstance(
+        key,
+        rsa.RSAPrivateKey
+        | ec.EllipticCurvePrivateKey
+        | ed25519.Ed25519PrivateKey
+        | ed448.Ed448PrivateKey,
+    ):
         return key.public_key()
     return key
 
 
 def public_key_der(key: PrivateKey | PublicKey) -> bytes:
     """DER SubjectPublicKeyInfo of a key (private keys give their public half)."""
-    return public_half(key).public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public_half(key).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def public_key_sha256(key: PrivateKey | PublicKey) -> str:
@@ -136,7 +149,9 @@ def ensure_key_matches(key: PrivateKey | PublicKey, cert: x509.Certificate) -> N
         KeyMismatchError: The key is another key.
     """
     if not key_matches_certificate(key, cert):
-        raise KeyMismatchError(f"private key does not match certificate {cert.subject.rfc4514_string()}")
+        raise KeyMismatchError(
+            f"private key does not match certificate {cert.subject.rfc4514_string()}"
+        )
 
 
 def private_key_to_pkcs8_der(key: PrivateKey) -> bytes:
@@ -156,6 +171,12 @@ def private_key_from_pkcs8_der(data: bytes) -> PrivateKey:
         key = serialization.load_der_private_key(data, password=None)
     except (ValueError, TypeError) as err:
         raise ValidationError("stored private key is not a valid PKCS#8 key") from err
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+    if not isinstance(
+        key,
+        rsa.RSAPrivateKey
+        | ec.EllipticCurvePrivateKey
+        | ed25519.Ed25519PrivateKey
+        | ed448.Ed448PrivateKey,
+    ):
         raise ValidationError("unsupported private key type")
     return key

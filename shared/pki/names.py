@@ -74,7 +74,9 @@ def san_text(name: x509.GeneralName) -> str:
     return str(name.value)
 
 
-def parse_sans(values: list[str] | tuple[str, ...], *, field: str = "san") -> list[x509.GeneralName]:
+def parse_sans(
+    values: list[str] | tuple[str, ...], *, field: str = "san"
+) -> list[x509.GeneralName]:
     """Parse and de-duplicate SANs, keeping their order.
 
     Raises:
@@ -113,7 +115,9 @@ def parse_dn(text: str, *, field: str = "subject") -> x509.Name:
         key = k.strip().upper()
         value = v.strip()
         if key not in _DN_KEYS:
-            raise ValidationError(f"unknown attribute {k.strip()!r} (use {', '.join(_DN_KEYS)})", field=field)
+            raise ValidationError(
+                f"unknown attribute {k.strip()!r} (use {', '.join(_DN_KEYS)})", field=field
+            )
         if not value:
             raise ValidationError(f"{key} is empty", field=field)
         if key == "C" and (len(value) != 2 or not value.isalpha()):

@@ -28,8 +28,13 @@ def test_serve_https_health_and_login(tmp_path: Path, database_url: str) -> None
     port = free_port()
     home = make_home(tmp_path, database_url, listen=f"127.0.0.1:{port}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "certmgr.controller", "serve", "--home", str(home)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(home)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -66,7 +71,14 @@ def test_serve_refuses_busy_port(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", listen=f"127.0.0.1:{port}")
-        res = subprocess.run([sys.executable, "-m", "certmgr.controller", "serve", "--home", str(home)], capture_output=True, text=True, timeout=30)
+        home = make_home(
+            tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", listen=f"127.0.0.1:{port}"
+        )
+        res = subprocess.run(
+            [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert res.returncode == 6
     assert "cannot listen" in res.stderr
