@@ -12,8 +12,29 @@ from certmgr.controller import appkeys
 from certmgr.controller.db.engine import Database
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
-from certmgr.controller.web import middleware, public
+from certmgr.controller.web import middleware, public, security
+from certmgr.controller.web.console import (
+    account,
+    admin,
+    certificates,
+    dashboard,
+    definitions,
+    imports,
+    users,
+)
+from certmgr.controller.web.ipacl import IpAllowList
+from certmgr.controller.web.session import SessionCodec
 from certmgr.shared.clock import Clock, SystemClock
+
+CONSOLE_ROUTES = (
+    account.routes,
+    dashboard.routes,
+    definitions.routes,
+    certificates.routes,
+    imports.routes,
+    admin.routes,
+    users.routes,
+)
 
 
 def template_environment() -> Environment:
@@ -32,18 +53,27 @@ def create_app(
 ) -> web.Application:
     """Build the application; the database opens and closes with it (``cleanup_ctx``)."""
     app = web.Application(
-        middlewares=[middleware.errors, middleware.security_headers],
+        middlewares=[
+            middleware.errors,
+            middleware.security_headers,
+            security.ip_allow_list,
+            security.authenticate,
+        ],
         client_max_size=20 * 1024 * 1024,
     )
     app[appkeys.SETTINGS] = settings
     app[appkeys.VAULT] = vault
     app[appkeys.CLOCK] = clock or SystemClock()
     app[appkeys.TEMPLATES] = template_environment()
+    app[appkeys.IPACL] = IpAllowList(settings.ip_acl_path)
+    app[appkeys.SESSIONS] = SessionCodec(vault)
+    if db is not None:
+        app[appkeys.DB] = db
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         own = db is None
-        app[appkeys.DB] = db or Database(settings.database_url)
         if own:
+            app[appkeys.DB] = Database(settings.database_url)
             await app[appkeys.DB].check_ready()
         yield
         if own:
@@ -51,6 +81,8 @@ def create_app(
 
     app.cleanup_ctx.append(database)
     public.setup(app)
+    for routes in CONSOLE_ROUTES:
+        app.router.add_routes(routes)
     static_root = files("certmgr.webui").joinpath("static")
     app.router.add_static("/static", str(static_root), name="static")
     return app

@@ -19,6 +19,7 @@ ErrorKind = Literal["resolve", "timeout", "refused", "reset", "handshake", "star
 
 _CHUNK = 65536
 _SMTP_MAX_LINES = 100
+_LINE_LIMIT = 16384  # SMTP reply lines are short; also caps what one readline buffers
 _ENCODING_DER = 2  # _ssl.ENCODING_DER
 
 
@@ -44,6 +45,15 @@ class WireState:
         self.cipher: str | None = None
 
 
+def check_sni(name: str | None) -> bool:
+    """True when ``name`` can be sent as SNI (or is None)."""
+    try:
+        _client_context().wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname=name)
+    except (ValueError, UnicodeError):
+        return False
+    return True
+
+
 def _client_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # The probe must see every certificate, good or bad; trust is judged afterwards, apart.
@@ -59,7 +69,9 @@ async def _connect(
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(
+            host.strip("[]"), port, family=family, type=socket.SOCK_STREAM
+        )
     except (socket.gaierror, UnicodeError) as err:
         raise StepError("resolve", f"the host name {host} does not resolve ({err})") from err
     errors: list[str] = []
@@ -67,7 +79,9 @@ async def _connect(
         state.phase, state.address = "connect", str(sockaddr[0])
         started = time.perf_counter()
         try:
-            reader, writer = await asyncio.open_connection(state.address, port, family=fam)
+            reader, writer = await asyncio.open_connection(
+                state.address, port, family=fam, limit=_LINE_LIMIT
+            )
         except ConnectionRefusedError:
             errors.append(
                 f"connection refused by {hostport(state.address, port)} (nothing is listening on that port?)"
@@ -165,9 +179,8 @@ def _served_der(obj: ssl.SSLObject) -> list[bytes]:
     public = getattr(obj, "get_unverified_chain", None)  # Python 3.13+: list of DER bytes
     if public is not None:
         return [bytes(c) for c in public() or ()]
-    private = getattr(
-        getattr(obj, "_sslobj", None), "get_unverified_chain", None
-    )  # CPython 3.10-3.12
+    raw = getattr(obj, "_sslobj", None)  # CPython 3.10-3.12 have the method, but privately
+    private = getattr(raw, "get_unverified_chain", None)
     if private is not None:
         return [c.public_bytes(_ENCODING_DER) for c in private() or ()]
     leaf = obj.getpeercert(binary_form=True)  # other runtimes: the leaf is all we can get

@@ -10,16 +10,20 @@ import datetime as dt
 import ipaddress
 import os
 import ssl
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import (
     PolicyBuilder,
     Store,
     VerificationError,
 )
+
+__all__ = ["load_system_roots", "name_matches", "parse_ip", "verify_chain"]
 
 _SHA256 = SHA256()
 _SAN_ERRORS = (
@@ -80,11 +84,14 @@ def name_matches(cert: x509.Certificate, name: str) -> bool:
 def _read_bundle(data: bytes) -> list[x509.Certificate]:
     marker = b"-----BEGIN CERTIFICATE-----"
     certs = []
-    for part in data.split(marker)[1:]:
-        try:
-            certs.append(x509.load_pem_x509_certificate(marker + part))
-        except ValueError:
-            continue  # one odd entry must not hide the rest of the store
+    with warnings.catch_warnings():
+        # Some shipped roots break RFC 5280 (e.g. negative serials); they are still anchors.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        for part in data.split(marker)[1:]:
+            try:
+                certs.append(x509.load_pem_x509_certificate(marker + part))
+            except ValueError:
+                continue  # one odd entry must not hide the rest of the store
     return certs
 
 
@@ -114,9 +121,9 @@ def _plain_verify_error(text: str) -> str:
     low = text.lower()
     if "not valid at validation time" in low or "expired" in low:
         return "a certificate in the chain has expired or is not valid yet"
-    if "candidates exhausted" in low or "no issuer" in low or "issuer" in low:
-        return f"the chain does not lead to a trusted root ({text})"
-    return text
+    if "candidates exhausted" in low:
+        return "the chain does not lead to a trusted root (unknown issuer or missing intermediate)"
+    return f"the chain is not valid ({text})"
 
 
 def _subjects(leaf: x509.Certificate, name: str) -> list[str]:

@@ -121,3 +121,133 @@ async def find_user(s: AsyncSession, username: str) -> User:
     if row is None:
         raise NotFoundError(f"no user {username!r}")
     return row
+
+
+async def update_user(
+    s: AsyncSession,
+    actor: Actor,
+    user_id: int,
+    *,
+    email: str | None = None,
+    role: Role | None = None,
+    disabled: bool | None = None,
+    clock: Clock | None = None,
+) -> User:
+    """Change a user's e-mail, role or disabled flag (Admin only; an admin cannot lock themself out).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        NotFoundError: No such user.
+        ConflictError: The change would leave no enabled admin, or targets the actor's own role/state.
+    """
+    actor.require_admin("managing users")
+    user = await s.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    changes: dict[str, object] = {}
+    if email is not None and email != user.email:
+        from certmgr.controller.services.settings_store import check_email
+
+        user.email = check_email(email, "email")
+        changes["email"] = user.email
+    if role is not None and role.value != user.role:
+        if role not in (Role.ADMIN, Role.USER):
+            raise ValidationError("role must be admin or user", field="role")
+        if user.id == actor.user_id:
+            raise ConflictError("you cannot change your own role")
+        if user.role == Role.ADMIN.value:
+            await _keep_an_admin(s, user.id)
+        user.role = role.value
+        changes["role"] = role.value
+    if disabled is not None and disabled != user.disabled:
+        if user.id == actor.user_id:
+            raise ConflictError("you cannot disable yourself")
+        if disabled and user.role == Role.ADMIN.value:
+            await _keep_an_admin(s, user.id)
+        user.disabled = disabled
+        changes["disabled"] = disabled
+    if changes:
+        audit(
+            s,
+            actor,
+            "user.update",
+            "user",
+            user.id,
+            {"username": user.username, **changes},
+            clock=clock or SystemClock(),
+        )
+    return user
+
+
+async def _keep_an_admin(s: AsyncSession, leaving_id: int) -> None:
+    from sqlalchemy import func
+
+    n = (
+        await s.execute(
+            select(func.count(User.id)).where(
+                User.role == Role.ADMIN.value, User.disabled.is_(False), User.id != leaving_id
+            )
+        )
+    ).scalar_one()
+    if n == 0:
+        raise ConflictError("there must stay at least one enabled admin")
+
+
+async def delete_user(
+    s: AsyncSession, actor: Actor, user_id: int, *, clock: Clock | None = None
+) -> None:
+    """Delete a user (their audit history stays).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        NotFoundError: No such user.
+        ConflictError: Deleting oneself or the last admin.
+    """
+    actor.require_admin("managing users")
+    user = await s.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    if user.id == actor.user_id:
+        raise ConflictError("you cannot delete yourself")
+    if user.role == Role.ADMIN.value:
+        await _keep_an_admin(s, user.id)
+    audit(
+        s,
+        actor,
+        "user.delete",
+        "user",
+        user.id,
+        {"username": user.username},
+        clock=clock or SystemClock(),
+    )
+    await s.delete(user)
+
+
+async def reset_password(
+    s: AsyncSession, actor: Actor, user_id: int, *, clock: Clock | None = None
+) -> tuple[User, str]:
+    """Give a user a new one-time password (returned once; must be changed at next sign-in).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        NotFoundError: No such user.
+    """
+    actor.require_admin("managing users")
+    user = await s.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    password = generate_password()
+    now = (clock or SystemClock()).now()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.password_changed_at = now
+    audit(
+        s,
+        actor,
+        "user.reset-password",
+        "user",
+        user.id,
+        {"username": user.username},
+        clock=clock or SystemClock(),
+    )
+    return user, password

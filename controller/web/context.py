@@ -15,8 +15,6 @@ from certmgr.controller.vault import MasterKey
 from certmgr.controller.web.session import SessionData
 from certmgr.shared.clock import Clock
 
-REQUEST_CONTEXT = "certmgr.ctx"
-
 
 @dataclass
 class RequestContext:
@@ -48,6 +46,9 @@ class RequestContext:
         return self.actor
 
 
+REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("certmgr.ctx", RequestContext)
+
+
 def ctx_of(request: web.Request) -> RequestContext:
     """The context the middleware attached (created lazily for public routes)."""
     ctx = request.get(REQUEST_CONTEXT)
@@ -61,5 +62,4 @@ def ctx_of(request: web.Request) -> RequestContext:
             address=request.remote or "",
         )
         request[REQUEST_CONTEXT] = ctx
-    assert isinstance(ctx, RequestContext)  # noqa: S101 - only this module stores it
     return ctx

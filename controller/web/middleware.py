@@ -41,7 +41,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             return web.json_response(
                 body, status=err.http_status, content_type="application/problem+json"
             )
-        return web.Response(text=f"{err.title}: {err}", status=err.http_status)
+        return _error_page(request, err.title, str(err), err.http_status)
     except Exception:
         logger.exception("unhandled error in %s %s", request.method, request.path)
         if _wants_json(request):
@@ -50,7 +50,18 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
                 status=500,
                 content_type="application/problem+json",
             )
-        return web.Response(text="Internal error", status=500)
+        return _error_page(
+            request,
+            "Internal error",
+            "Something went wrong; the details are in the controller's log.",
+            500,
+        )
+
+
+def _error_page(request: web.Request, title: str, detail: str, status: int) -> web.Response:
+    from certmgr.controller.web.render import render
+
+    return render(request, "error.html", title=title, detail=detail, status=status)
 
 
 @web.middleware

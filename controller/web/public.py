@@ -10,8 +10,6 @@ from certmgr.controller import appkeys
 def setup(app: web.Application) -> None:
     """Register the routes."""
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/", index)
-    app.router.add_get("/login", login_page)
     app.router.add_get("/pki/crl.der", crl_der)
     app.router.add_get("/pki/crl.pem", crl_pem)
     app.router.add_get("/pki/ca.pem", ca_pem)
@@ -22,21 +20,6 @@ async def healthz(request: web.Request) -> web.Response:
     db = request.app[appkeys.DB]
     await db.check_ready()
     return web.json_response({"status": "ok"})
-
-
-async def index(request: web.Request) -> web.Response:
-    """Send visitors to the sign-in page."""
-    raise web.HTTPFound("/login")
-
-
-async def login_page(request: web.Request) -> web.Response:
-    """The sign-in form."""
-    html = (
-        request.app[appkeys.TEMPLATES]
-        .get_template("login.html")
-        .render(title="Sign in", error=None)
-    )
-    return web.Response(text=html, content_type="text/html")
 
 
 def _file(request: web.Request, name: str, content_type: str) -> web.Response:

@@ -33,19 +33,9 @@ def render(
     flash = decode_flash(request.app[appkeys.SESSIONS], request.cookies.get(FLASH_COOKIE))
     is_admin = ctx.actor is not None and ctx.actor.role is Role.ADMIN
     nav = [(href, label) for href, label, admin_only in NAV if is_admin or not admin_only]
-    html = (
-        request.app[appkeys.TEMPLATES]
-        .get_template(template)
-        .render(
-            user=ctx.user,
-            csrf=ctx.csrf,
-            nav=nav,
-            path=request.path,
-            flash=flash,
-            is_admin=is_admin,
-            **values,
-        )
-    )
+    base: dict[str, Any] = {"user": ctx.user, "csrf": ctx.csrf, "nav": nav, "path": request.path}
+    base.update(flash=flash, is_admin=is_admin)
+    html = request.app[appkeys.TEMPLATES].get_template(template).render(**{**base, **values})
     resp = web.Response(text=html, content_type="text/html", status=status)
     if flash is not None:
         resp.del_cookie(FLASH_COOKIE, path="/", secure=True, httponly=True, samesite="Strict")

@@ -19,7 +19,13 @@ from certmgr.shared.pki.fingerprint import (
     sha1_fingerprint,
     sha256_fingerprint,
 )
-from certmgr.shared.pki.jks import KeystoreEntry, decode_keystore, encode_jks, is_java_keystore
+from certmgr.shared.pki.jks import (
+    KeystoreEntry,
+    decode_keystore,
+    encode_jks,
+    is_java_keystore,
+    java_password,
+)
 from certmgr.shared.pki.keys import (
     KeyInfo,
     KeyType,
@@ -32,6 +38,7 @@ from certmgr.shared.pki.keys import (
     key_type_of,
     private_key_from_pkcs8_der,
     private_key_to_pkcs8_der,
+    public_half,
     public_key_der,
     public_key_sha256,
 )
@@ -75,6 +82,7 @@ __all__ = [
     "is_java_keystore",
     "is_self_signed",
     "issued_by",
+    "java_password",
     "jks_bytes",
     "key_matches_certificate",
     "key_type_of",
@@ -89,6 +97,7 @@ __all__ = [
     "pkcs12_bytes",
     "private_key_from_pkcs8_der",
     "private_key_to_pkcs8_der",
+    "public_half",
     "public_key_der",
     "public_key_sha256",
     "san_text",

@@ -17,6 +17,16 @@ MAX_ENTRIES = 1000
 # real tools use 1 to 600 000, and a hostile file could otherwise pin a CPU for hours.
 MAX_ITERATIONS = 2_000_000
 
+# What cryptography's parsers raise on bad input. UserWarning is here because cryptography warns
+# when it falls back to BER parsing; where warnings are errors (the test suite, ``-W error``) the
+# warning arrives as an exception, and it must still become a certmgr error.
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    UserWarning,
+)
+
 
 def check_size(data: bytes, name: str) -> None:
     """Refuse inputs over :data:`MAX_INPUT_BYTES`.
@@ -74,7 +84,7 @@ def load_der_key(der: bytes, name: str) -> PrivateKey:
     """
     try:
         key = serialization.load_der_private_key(der, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+    except PARSE_ERRORS as err:
         raise UnsupportedFormatError(f"{name} holds a private key that cannot be read") from err
     return as_private_key(key, name)
 
@@ -92,13 +102,7 @@ def load_der_certificate(der: bytes, name: str) -> x509.Certificate:
         cert.extensions  # noqa: B018
         cert.subject  # noqa: B018
         cert.issuer  # noqa: B018
-    except (
-        ValueError,
-        TypeError,
-        UnsupportedAlgorithm,
-        x509.DuplicateExtension,
-        x509.UnsupportedGeneralNameType,
-    ) as err:
+    except PARSE_ERRORS + (x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as err:
         raise UnsupportedFormatError(
             f"{name} holds a certificate that cannot be read: {_reason(err)}"
         ) from err

@@ -35,7 +35,7 @@ class PemBlock:
         b64 = base64.b64encode(self.der).decode("ascii")
         lines += [b64[i : i + 64] for i in range(0, len(b64), 64)]
         lines.append(f"-----END {self.label}-----")
-        return ("\n".join(lines) + "\n").encode("ascii")
+        return ("\n".join(lines) + "\n").encode("latin-1")  # headers are raw file text
 
 
 def has_pem(data: bytes) -> bool:

@@ -22,7 +22,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certmgr.shared.errors import InputTooLargeError, UnsupportedFormatError, WrongPasswordError
 from certmgr.shared.pki import _der
-from certmgr.shared.pki._common import MAX_ENTRIES, as_private_key, check_iterations, load_der_key
+from certmgr.shared.pki._common import (
+    MAX_ENTRIES,
+    PARSE_ERRORS,
+    as_private_key,
+    check_iterations,
+    load_der_key,
+)
 from certmgr.shared.pki.keys import PrivateKey
 
 _DATA = "1.2.840.113549.1.7.1"
@@ -289,7 +295,7 @@ def _open_key(epki: bytes, passwords: list[bytes], name: str) -> PrivateKey:
     for password in passwords:
         try:
             return as_private_key(serialization.load_der_private_key(epki, password=password), name)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UserWarning):
             continue
         except UnsupportedAlgorithm as err:
             raise UnsupportedFormatError(
@@ -323,7 +329,7 @@ def _certificates(
         )
         try:
             loaded = pkcs12.load_pkcs12(pfx, password)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
+        except PARSE_ERRORS:
             continue
         items = ([loaded.cert] if loaded.cert else []) + list(loaded.additional_certs)
         return [

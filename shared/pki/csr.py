@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
 
 from certmgr.shared.errors import UnsupportedFormatError, ValidationError
-from certmgr.shared.pki._common import check_size
+from certmgr.shared.pki._common import PARSE_ERRORS, check_size
 from certmgr.shared.pki._pem import find_blocks, has_pem
 from certmgr.shared.pki.keys import PrivateKey
 from certmgr.shared.pki.names import build_name, parse_sans
@@ -98,7 +97,7 @@ def load_csr(data: bytes, name: str = "input") -> x509.CertificateSigningRequest
     try:
         csr = x509.load_der_x509_csr(der)
         valid = csr.is_signature_valid
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+    except PARSE_ERRORS as err:
         raise UnsupportedFormatError(f"{name} is not a valid certificate signing request") from err
     if not valid:
         raise ValidationError(f"the signature of the CSR in {name} is invalid", field="csr")

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
@@ -26,6 +25,7 @@ from certmgr.shared.pki import _der
 from certmgr.shared.pki._common import (
     MAX_CERTIFICATES,
     MAX_ENTRIES,
+    PARSE_ERRORS,
     as_private_key,
     check_iterations,
     load_der_certificate,
@@ -144,7 +144,8 @@ def decode_keystore(
     Raises:
         UnsupportedFormatError: Not a keystore, corrupt, or holding secret-key entries.
         WrongPasswordError: A password is missing or wrong.
-        InputTooLargeError: Too many entries or certificates.
+        InputTooLargeError: Too many entries or certificates, or an absurd JCE iteration count.
+        KeyMismatchError: An entry's key does not belong to its first certificate.
     """
     if not is_java_keystore(data):
         raise UnsupportedFormatError(f"{name} is not a Java keystore")
@@ -281,9 +282,8 @@ def _jks_protect(plain: bytes, password: bytes) -> bytes:
     return _der.seq(_der.seq(_der.oid(_SUN_JKS_OID), _der.null()), _der.octets(iv + body + check))
 
 
-def _jce_unprotect(encrypted: bytes, password: bytes, salt: bytes, iterations: int) -> bytes | None:
-    if len(salt) != 8 or not encrypted or len(encrypted) % 8:
-        raise _der.DerError("bad PBEWithMD5AndTripleDES parameters")
+def _jce_key_and_iv(password: bytes, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
+    """Sun's PBEWithMD5AndTripleDES key derivation (JCEKS private keys): 3DES key and IV."""
     # Java's PBEKey takes the low byte of each character.
     pw = bytes(ord(c) & 0xFF for c in java_password(password).decode("utf-16-be", "replace"))
     halves = [salt[:4], salt[4:]]
@@ -297,7 +297,14 @@ def _jce_unprotect(encrypted: bytes, password: bytes, salt: bytes, iterations: i
         for _ in range(iterations):
             value = hashlib.md5(value + pw, usedforsecurity=False).digest()
         derived += value
-    decryptor = Cipher(TripleDES(derived[:24]), modes.CBC(derived[24:])).decryptor()
+    return derived[:24], derived[24:]
+
+
+def _jce_unprotect(encrypted: bytes, password: bytes, salt: bytes, iterations: int) -> bytes | None:
+    if len(salt) != 8 or not encrypted or len(encrypted) % 8:
+        raise _der.DerError("bad PBEWithMD5AndTripleDES parameters")
+    key, iv = _jce_key_and_iv(password, salt, iterations)
+    decryptor = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
     padded = decryptor.update(encrypted) + decryptor.finalize()
     pad = padded[-1]
     if not 1 <= pad <= 8 or padded[-pad:] != bytes([pad]) * pad:
@@ -305,7 +312,7 @@ def _jce_unprotect(encrypted: bytes, password: bytes, salt: bytes, iterations: i
     plain = padded[:-pad]
     try:
         as_private_key(serialization.load_der_private_key(plain, password=None), "key")
-    except (ValueError, TypeError, UnsupportedAlgorithm, UnsupportedFormatError):
+    except PARSE_ERRORS + (UnsupportedFormatError,):
         return None  # a wrong password that happens to leave valid padding gives garbage
     return plain
 

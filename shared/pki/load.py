@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certmgr.shared.errors import UnsupportedFormatError, WrongPasswordError
 from certmgr.shared.pki import _der, _pkcs12
 from certmgr.shared.pki._common import (
+    PARSE_ERRORS,
     as_private_key,
     check_certificate_count,
     check_size,
@@ -22,6 +23,7 @@ from certmgr.shared.pki._common import (
     load_der_certificate,
 )
 from certmgr.shared.pki._pem import PemBlock, find_blocks, has_pem
+from certmgr.shared.pki._pkcs7 import SIGNED_DATA, pkcs7_certificates
 from certmgr.shared.pki.chain import build_chain
 from certmgr.shared.pki.fingerprint import cert_der
 from certmgr.shared.pki.jks import KeystoreEntry, decode_keystore, is_java_keystore
@@ -45,7 +47,6 @@ _ONLY = {
     "EC PARAMETERS": "holds only EC key parameters, not a certificate or private key",
     "DH PARAMETERS": "holds only DH parameters, not a certificate or private key",
 }
-_SIGNED_DATA = "1.2.840.113549.1.7.2"
 _BASE64_ONLY = re.compile(rb"[A-Za-z0-9+/=\s]+")
 _MAGIC = (
     (b"PK\x03\x04", "the file is a ZIP archive (unpack it and load the files inside)"),
@@ -107,6 +108,9 @@ def load(
     data = _strip_text_encoding(data, name)
     if not data.strip(b" \t\r\n\x00"):
         raise UnsupportedFormatError(f"{name} is empty")
+    for magic, what in _MAGIC:  # first: an uncompressed ZIP can contain PEM text
+        if data.startswith(magic):
+            raise UnsupportedFormatError(f"{name} is not a certificate: {what}")
     if is_java_keystore(data):
         store_type, entries = decode_keystore(data, password, key_password, name=name)
         return _from_entries(entries, store_type, name)
@@ -122,9 +126,6 @@ def load(
             der = b""
         if der[:1] == bytes([_der.SEQUENCE]):
             return _load_der(der, password, key_password, name, "der")
-    for magic, what in _MAGIC:
-        if data.startswith(magic):
-            raise UnsupportedFormatError(f"{name} is not a certificate: {what}")
     head = data[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")):
         raise UnsupportedFormatError(
@@ -161,7 +162,7 @@ def _load_pem(
             certs.append(load_der_certificate(_first_element(block.der, where), where))
             from_cert_blocks = True
         elif block.label in _PKCS7_LABELS:
-            certs.extend(_pkcs7_certificates(block.der, where))
+            certs.extend(pkcs7_certificates(block.der, where))
             from_pkcs7 = True
         elif block.label in _KEY_LABELS:
             keys.append(_pem_key(block, _passwords(password, key_password), name))
@@ -189,42 +190,6 @@ def _first_element(der: bytes, where: str) -> bytes:
         raise UnsupportedFormatError(f"{where} is truncated or corrupt: {err}") from err
 
 
-def _pkcs7_certificates(der: bytes, where: str) -> list[x509.Certificate]:
-    try:
-        ders = _pkcs7_certificate_ders(der)
-    except _der.DerError:
-        # BER or otherwise unusual: let cryptography try (it warns when it falls back to BER).
-        try:
-            ders = [cert_der(c) for c in pkcs7.load_der_pkcs7_certificates(der)]
-        except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-            raise UnsupportedFormatError(
-                f"{where} is a PKCS#7 structure that cannot be read"
-            ) from err
-    if not ders:
-        raise UnsupportedFormatError(f"{where} is a PKCS#7 structure without certificates")
-    check_certificate_count(len(ders), where)
-    return [load_der_certificate(d, where) for d in ders]
-
-
-def _pkcs7_certificate_ders(der: bytes) -> list[bytes]:
-    """The certificates of a DER SignedData, in file order.
-
-    Read directly because ``openssl crl2pkcs7`` writes the SET OF certificates unsorted, which
-    cryptography only accepts through its BER fallback (with a warning).
-    """
-    top = _der.whole(der, _der.SEQUENCE)
-    items = _der.child_list(der, top, minimum=2)
-    if _der.decode_oid(der, items[0]) != _SIGNED_DATA or items[1].tag != _der.CONTEXT_0:
-        raise _der.DerError("not PKCS#7 signed data")
-    signed = _der.expect(der, items[1].content_start, items[1].end, _der.SEQUENCE)
-    for part in _der.children(der, signed):
-        if part.tag == _der.CONTEXT_0:
-            return [
-                _der.element(der, c) for c in _der.children(der, part) if c.tag == _der.SEQUENCE
-            ]
-    return []
-
-
 def _pem_key(block: PemBlock, passwords: list[bytes], name: str) -> PrivateKey:
     proc_type = block.header("Proc-Type") or ""
     if "ENCRYPTED" in proc_type.upper():
@@ -240,7 +205,7 @@ def _plain_key(der: bytes, name: str) -> PrivateKey:
         key = serialization.load_der_private_key(der, password=None)
     except TypeError as err:  # encrypted after all
         raise WrongPasswordError(f"{name} is encrypted: a passphrase is needed") from err
-    except (ValueError, UnsupportedAlgorithm) as err:
+    except (ValueError, UnsupportedAlgorithm, UserWarning) as err:
         raise UnsupportedFormatError(f"{name} holds a private key that cannot be read") from err
     return as_private_key(key, name)
 
@@ -252,7 +217,7 @@ def _decrypt_key(blob: bytes, passwords: list[bytes], name: str, *, pem: bool) -
     for password in passwords:
         try:
             return as_private_key(loader(blob, password=password), name)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UserWarning):
             continue
         except UnsupportedAlgorithm as err:
             raise UnsupportedFormatError(
@@ -275,8 +240,12 @@ def _check_epki_costs(der: bytes, name: str) -> None:
 def _load_der(
     data: bytes, password: bytes | None, key_password: bytes | None, name: str, fmt: str
 ) -> LoadedBundle:
-    if _pkcs12.looks_like_pfx(data):
-        return _load_pkcs12(data, password, key_password, name)
+    if data[1:2] == b"\x80":  # BER indefinite length: only PKCS#12 and PKCS#7 writers use it
+        if _pkcs12.looks_like_pfx(data):
+            return _load_pkcs12(data, password, key_password, name)
+        if data[2:13] == _der.oid(SIGNED_DATA):
+            return LoadedBundle(dedupe(pkcs7_certificates(data, name)), (), (), "pkcs7-der")
+        raise UnsupportedFormatError(f"{name} is BER-encoded data that is not PKCS#12 or PKCS#7")
     try:
         top = _der.read_tlv(data)
     except _der.DerError as err:
@@ -284,9 +253,11 @@ def _load_der(
     if data[top.end :].strip(b" \t\r\n\x00"):
         raise UnsupportedFormatError(f"{name} has unexpected bytes after its DER data")
     der = data[: top.end]
+    if _pkcs12.looks_like_pfx(der):
+        return _load_pkcs12(der, password, key_password, name)
     kind = _der_kind(der, top)
     if kind == "pkcs7":
-        return LoadedBundle(dedupe(_pkcs7_certificates(der, name)), (), (), "pkcs7-der")
+        return LoadedBundle(dedupe(pkcs7_certificates(der, name)), (), (), "pkcs7-der")
     if kind == "signed":
         return LoadedBundle((_der_signed_object(der, name),), (), (), fmt)
     if kind == "encrypted-key":
@@ -296,7 +267,7 @@ def _load_der(
         )
     try:
         key = serialization.load_der_private_key(der, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+    except PARSE_ERRORS as err:
         raise UnsupportedFormatError(
             f"{name} is not a recognised certificate, key or keystore format"
         ) from err
@@ -310,7 +281,7 @@ def _der_kind(der: bytes, top: _der.Tlv) -> str:
         if (
             len(items) >= 2
             and items[0].tag == _der.OID
-            and _der.decode_oid(der, items[0]) == _SIGNED_DATA
+            and _der.decode_oid(der, items[0]) == SIGNED_DATA
         ):
             return "pkcs7"
         if (
@@ -336,7 +307,7 @@ def _der_signed_object(der: bytes, name: str) -> x509.Certificate:
         ):
             try:
                 loader(der)
-            except (ValueError, TypeError, UnsupportedAlgorithm):
+            except PARSE_ERRORS:
                 continue
             raise UnsupportedFormatError(f"{name} {what}") from None
         raise cert_error from None
@@ -348,12 +319,12 @@ def _load_pkcs12(
     key_bags = _pkcs12.check_costs(data, name)
     loaded = None
     if key_bags is None or key_bags <= 1:
-        tries = [password] if password else [password, b"" if password is None else None]
+        tries = [password] if password else [None, b""]  # tools differ on "no password"
         for attempt in tries:
             try:
                 loaded = pkcs12.load_pkcs12(data, attempt)
                 break
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, UserWarning):
                 continue
             except UnsupportedAlgorithm as err:
                 raise UnsupportedFormatError(

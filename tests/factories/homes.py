@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import json
 from collections.abc import Sequence
@@ -27,6 +28,16 @@ class CliResult:
 
 
 def run_cli(args: Sequence[str]) -> CliResult:
+    """Run ``certmgr ARGS`` in-process (in a worker thread when an event loop is running here)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_cli(args)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(_run_cli, args).result()
+
+
+def _run_cli(args: Sequence[str]) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         code = main(list(args))

@@ -85,16 +85,17 @@ class PkiFiles:
         return (self.root / name).read_bytes()
 
 
-def run(args: Sequence[str | Path], cwd: Path, stdin: bytes | None = None) -> bytes:
-    """Run a tool; a failure raises with its output."""
+def run(args: Sequence[str | Path], cwd: Path, *, with_stderr: bool = False) -> bytes:
+    """Run a tool and return its output (stdout, plus stderr when asked); a failure raises."""
     proc = subprocess.run(
-        [str(a) for a in args], cwd=cwd, input=stdin, capture_output=True, timeout=120, check=False
+        [str(a) for a in args], cwd=cwd, capture_output=True, timeout=120, check=False
     )
     if proc.returncode != 0:
+        command = " ".join(map(str, args))
         raise RuntimeError(
-            f"{args[0]} failed ({proc.returncode}): {' '.join(map(str, args))}\n{proc.stderr.decode(errors='replace')}"
+            f"{command} failed ({proc.returncode}):\n{proc.stderr.decode(errors='replace')}"
         )
-    return proc.stdout
+    return proc.stdout + proc.stderr if with_stderr else proc.stdout
 
 
 def normalize_fp(text: str) -> str:
@@ -104,53 +105,27 @@ def normalize_fp(text: str) -> str:
 
 
 def _openssl_steps(d: Path, openssl: str) -> None:
-    o = openssl
+    def o(args: str, *extra: str) -> bytes:
+        return run([openssl, *args.split(), *extra], d)
+
     (d / "ext.cnf").write_text(_EXTENSIONS)
-    ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-    run([o, "genpkey", *ec, "-out", "root.key"], d)
-    run([o, "req", "-x509", "-new", "-key", "root.key", "-subj", ROOT_SUBJECT, "-days", "3650", "-sha256",
-         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-         "-out", "root.pem"], d)  # fmt: skip
-    run([o, "genpkey", *ec, "-out", "int.key"], d)
-    run([o, "req", "-new", "-key", "int.key", "-subj", INT_SUBJECT, "-out", "int.csr"], d)
-    run([o, "x509", "-req", "-in", "int.csr", "-CA", "root.pem", "-CAkey", "root.key", "-set_serial", "0x1001",
-         "-days", "1825", "-sha256", "-extfile", "ext.cnf", "-extensions", "ca", "-out", "int.pem"], d)  # fmt: skip
-    run([o, "genpkey", *ec, "-out", "leaf-ec.key"], d)
-    run(
-        [
-            o,
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "leaf-rsa.key",
-        ],
-        d,
-    )
-    for kind, cn in (("ec", LEAF_EC_CN), ("rsa", LEAF_RSA_CN)):
-        run(
-            [
-                o,
-                "req",
-                "-new",
-                "-key",
-                f"leaf-{kind}.key",
-                "-subj",
-                f"/O=certmgr tests/CN={cn}",
-                "-out",
-                f"leaf-{kind}.csr",
-            ],
-            d,
-        )
-        run([o, "x509", "-req", "-in", f"leaf-{kind}.csr", "-CA", "int.pem", "-CAkey", "int.key", "-set_serial",
-             "0x2002" if kind == "ec" else "0x2003", "-days", "90", "-sha256", "-extfile", "ext.cnf",
-             "-extensions", f"leaf_{kind}", "-out", f"leaf-{kind}.pem"], d)  # fmt: skip
+    ec = "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+    o(f"{ec} -out root.key")
+    o("req -x509 -new -key root.key -days 3650 -sha256 -out root.pem", "-subj", ROOT_SUBJECT,
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+    o(f"{ec} -out int.key")
+    o("req -new -key int.key -out int.csr -subj", INT_SUBJECT)
+    o("x509 -req -in int.csr -CA root.pem -CAkey root.key -set_serial 0x1001 -days 1825 -sha256"
+      " -extfile ext.cnf -extensions ca -out int.pem")  # fmt: skip
+    o(f"{ec} -out leaf-ec.key")
+    o("genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out leaf-rsa.key")
+    for kind, cn, serial in (("ec", LEAF_EC_CN, "0x2002"), ("rsa", LEAF_RSA_CN, "0x2003")):
+        o(f"req -new -key leaf-{kind}.key -out leaf-{kind}.csr -subj", f"/O=certmgr tests/CN={cn}")
+        o(f"x509 -req -in leaf-{kind}.csr -CA int.pem -CAkey int.key -set_serial {serial} -days 90 -sha256"
+          f" -extfile ext.cnf -extensions leaf_{kind} -out leaf-{kind}.pem")  # fmt: skip
     pem = {n: (d / f"{n}.pem").read_bytes() for n in ("root", "int", "leaf-ec", "leaf-rsa")}
     (d / "chain.pem").write_bytes(pem["int"] + pem["root"])
     (d / "fullchain-ec.pem").write_bytes(pem["leaf-ec"] + pem["int"] + pem["root"])
-    (d / "fullchain-rsa.pem").write_bytes(pem["leaf-rsa"] + pem["int"])
     (d / "fullchain-shuffled.pem").write_bytes(
         b"Here is your certificate bundle.\n\n" + pem["root"] + b"\n# intermediate follows\n"
         + pem["int"] + b"subject=CN = leaf\n" + pem["leaf-ec"] + b"\n-- end of mail --\n"
@@ -158,215 +133,35 @@ def _openssl_steps(d: Path, openssl: str) -> None:
     (d / "fullchain-crlf.pem").write_bytes(
         (pem["leaf-ec"] + pem["int"] + pem["root"]).replace(b"\n", b"\r\n")
     )
-    run([o, "x509", "-in", "leaf-ec.pem", "-outform", "DER", "-out", "leaf-ec.der"], d)
-    run(
-        [
-            o,
-            "x509",
-            "-in",
-            "root.pem",
-            "-trustout",
-            "-addtrust",
-            "serverAuth",
-            "-out",
-            "root-trusted.pem",
-        ],
-        d,
-    )
+    o("x509 -in leaf-ec.pem -outform DER -out leaf-ec.der")
+    o("x509 -in root.pem -trustout -addtrust serverAuth -out root-trusted.pem")
     # Keys in every shape tools write.
-    run([o, "rsa", "-in", "leaf-rsa.key", "-traditional", "-out", "leaf-rsa-trad.key"], d)
-    run([o, "ec", "-in", "leaf-ec.key", "-out", "leaf-ec-trad.key"], d)
-    run(
-        [
-            o,
-            "rsa",
-            "-in",
-            "leaf-rsa.key",
-            "-des3",
-            "-traditional",
-            "-passout",
-            f"pass:{PEM_PASS}",
-            "-out",
-            "leaf-rsa-des3.key",
-        ],
-        d,
+    pw = f"pass:{PEM_PASS}"
+    o("rsa -in leaf-rsa.key -traditional -out leaf-rsa-trad.key")
+    o("ec -in leaf-ec.key -out leaf-ec-trad.key")
+    o("rsa -in leaf-rsa.key -des3 -traditional -out leaf-rsa-des3.key -passout", pw)
+    o("ec -in leaf-ec.key -aes256 -out leaf-ec-aes.key -passout", pw)
+    o("pkcs8 -topk8 -in leaf-ec.key -v2 aes-256-cbc -out leaf-ec-enc.key -passout", pw)
+    o("pkey -in leaf-rsa.key -outform DER -out leaf-rsa-key.der")
+    o("rsa -in leaf-rsa.key -traditional -outform DER -out leaf-rsa-trad-key.der")
+    o(
+        "pkcs8 -topk8 -in leaf-rsa.key -v2 aes-128-cbc -outform DER -out leaf-rsa-enc-key.der -passout",
+        pw,
     )
-    run(
-        [
-            o,
-            "ec",
-            "-in",
-            "leaf-ec.key",
-            "-aes256",
-            "-passout",
-            f"pass:{PEM_PASS}",
-            "-out",
-            "leaf-ec-aes.key",
-        ],
-        d,
-    )
-    run(
-        [
-            o,
-            "pkcs8",
-            "-topk8",
-            "-in",
-            "leaf-ec.key",
-            "-v2",
-            "aes-256-cbc",
-            "-passout",
-            f"pass:{PEM_PASS}",
-            "-out",
-            "leaf-ec-enc.key",
-        ],
-        d,
-    )
-    run([o, "pkey", "-in", "leaf-rsa.key", "-outform", "DER", "-out", "leaf-rsa-key.der"], d)
-    run(
-        [
-            o,
-            "rsa",
-            "-in",
-            "leaf-rsa.key",
-            "-traditional",
-            "-outform",
-            "DER",
-            "-out",
-            "leaf-rsa-trad-key.der",
-        ],
-        d,
-    )
-    run(
-        [
-            o,
-            "pkcs8",
-            "-topk8",
-            "-in",
-            "leaf-rsa.key",
-            "-v2",
-            "aes-128-cbc",
-            "-outform",
-            "DER",
-            "-passout",
-            f"pass:{PEM_PASS}",
-            "-out",
-            "leaf-rsa-enc-key.der",
-        ],
-        d,
-    )
-    run([o, "ecparam", "-name", "prime256v1", "-genkey", "-out", "ecparam-key.pem"], d)
-    run([o, "req", "-in", "leaf-ec.csr", "-outform", "DER", "-out", "leaf-ec-csr.der"], d)
+    o("ecparam -name prime256v1 -genkey -out ecparam-key.pem")
+    o("req -in leaf-ec.csr -outform DER -out leaf-ec-csr.der")
     # PKCS#7 and PKCS#12.
-    run([o, "crl2pkcs7", "-nocrl", "-certfile", "fullchain-ec.pem", "-out", "chain.p7b"], d)
-    run(
-        [
-            o,
-            "crl2pkcs7",
-            "-nocrl",
-            "-certfile",
-            "fullchain-ec.pem",
-            "-outform",
-            "DER",
-            "-out",
-            "chain.p7c",
-        ],
-        d,
+    o("crl2pkcs7 -nocrl -certfile fullchain-ec.pem -out chain.p7b")
+    o("crl2pkcs7 -nocrl -certfile fullchain-ec.pem -outform DER -out chain.p7c")
+    p12 = f"pkcs12 -export -certfile chain.pem -passout pass:{P12_PASS}"
+    o(f"{p12} -inkey leaf-ec.key -in leaf-ec.pem -name leaf-ec -out leaf-ec.p12")
+    o(f"{p12} -inkey leaf-rsa.key -in leaf-rsa.pem -name leaf-rsa -out leaf-rsa.p12")
+    o(f"{p12} -legacy -inkey leaf-rsa.key -in leaf-rsa.pem -name leaf-rsa -out leaf-rsa-legacy.p12")
+    o(
+        "pkcs12 -export -certfile chain.pem -passout pass: -inkey leaf-ec.key -in leaf-ec.pem -name leaf-ec -out leaf-ec-nopass.p12"
     )
-    p12 = [o, "pkcs12", "-export", "-certfile", "chain.pem"]
-    run(
-        [
-            *p12,
-            "-inkey",
-            "leaf-ec.key",
-            "-in",
-            "leaf-ec.pem",
-            "-name",
-            "leaf-ec",
-            "-passout",
-            f"pass:{P12_PASS}",
-            "-out",
-            "leaf-ec.p12",
-        ],
-        d,
-    )
-    run(
-        [
-            *p12,
-            "-inkey",
-            "leaf-rsa.key",
-            "-in",
-            "leaf-rsa.pem",
-            "-name",
-            "leaf-rsa",
-            "-passout",
-            f"pass:{P12_PASS}",
-            "-out",
-            "leaf-rsa.p12",
-        ],
-        d,
-    )
-    run(
-        [
-            *p12,
-            "-legacy",
-            "-inkey",
-            "leaf-rsa.key",
-            "-in",
-            "leaf-rsa.pem",
-            "-name",
-            "leaf-rsa",
-            "-passout",
-            f"pass:{P12_PASS}",
-            "-out",
-            "leaf-rsa-legacy.p12",
-        ],
-        d,
-    )
-    run(
-        [
-            *p12,
-            "-inkey",
-            "leaf-ec.key",
-            "-in",
-            "leaf-ec.pem",
-            "-name",
-            "leaf-ec",
-            "-passout",
-            "pass:",
-            "-out",
-            "leaf-ec-nopass.p12",
-        ],
-        d,
-    )
-    run(
-        [
-            o,
-            "pkcs12",
-            "-export",
-            "-nokeys",
-            "-in",
-            "fullchain-ec.pem",
-            "-passout",
-            f"pass:{P12_PASS}",
-            "-out",
-            "certs-only.p12",
-        ],
-        d,
-    )
-    run(
-        [
-            o,
-            "pkcs12",
-            "-in",
-            "leaf-ec.p12",
-            "-nodes",
-            "-passin",
-            f"pass:{P12_PASS}",
-            "-out",
-            "bag-attributes.pem",
-        ],
-        d,
-    )
+    o(f"pkcs12 -export -nokeys -in fullchain-ec.pem -passout pass:{P12_PASS} -out certs-only.p12")
+    o(f"pkcs12 -in leaf-ec.p12 -nodes -passin pass:{P12_PASS} -out bag-attributes.pem")
 
 
 # Short-lived JVMs start several times faster without the optimising compiler.
@@ -375,33 +170,25 @@ _FAST_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 def _java_jobs(d: Path, keytool: str, java: str) -> list[list[list[str]]]:
     """Independent sequences of JVM commands (each list runs in order; the lists run in parallel)."""
-    kt = [keytool, *(f"-J{flag}" for flag in _FAST_JVM)]
-    imp = [
-        *kt,
-        "-importkeystore",
-        "-srcstoretype",
-        "PKCS12",
-        "-srcstorepass",
-        P12_PASS,
-        "-noprompt",
-        "-deststorepass",
-        STORE_PASS,
-    ]
+
+    def kt(args: str) -> list[str]:
+        return [keytool, *(f"-J{flag}" for flag in _FAST_JVM), *args.split()]
+
+    imp = f"-importkeystore -noprompt -srcstoretype PKCS12 -srcstorepass {P12_PASS} -deststorepass {STORE_PASS}"
     return [
         [
-            [*imp, "-srckeystore", "leaf-rsa.p12", "-srcalias", "leaf-rsa", "-destalias", "leaf-rsa",
-             "-destkeystore", "keystore.jks", "-deststoretype", "JKS", "-destkeypass", KEY_PASS],
-            [*kt, "-importcert", "-noprompt", "-alias", "test-root", "-file", "root.pem", "-keystore", "keystore.jks",
-             "-storetype", "JKS", "-storepass", STORE_PASS],
+            kt(f"{imp} -srckeystore leaf-rsa.p12 -srcalias leaf-rsa -destalias leaf-rsa"
+               f" -destkeystore keystore.jks -deststoretype JKS -destkeypass {KEY_PASS}"),
+            kt(f"-importcert -noprompt -alias test-root -file root.pem -keystore keystore.jks -storetype JKS"
+               f" -storepass {STORE_PASS}"),
         ],
-        [[*imp, "-srckeystore", "leaf-ec.p12", "-srcalias", "leaf-ec", "-destalias", "leaf-ec",
-          "-destkeystore", "keystore.jceks", "-deststoretype", "JCEKS", "-destkeypass", KEY_PASS]],
-        [[*imp, "-srckeystore", "leaf-ec.p12", "-destkeystore", "keystore-keytool.p12", "-deststoretype", "PKCS12"]],
+        [kt(f"{imp} -srckeystore leaf-ec.p12 -srcalias leaf-ec -destalias leaf-ec"
+            f" -destkeystore keystore.jceks -deststoretype JCEKS -destkeypass {KEY_PASS}")],
+        [kt(f"{imp} -srckeystore leaf-ec.p12 -destkeystore keystore-keytool.p12 -deststoretype PKCS12")],
         [
-            [*kt, "-genkeypair", "-alias", "gen", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", f"CN={GENKEY_CN}",
-             "-validity", "30", "-keystore", "genkey.jks", "-storetype", "JKS", "-storepass", STORE_PASS, "-keypass", STORE_PASS],
-            [*kt, "-exportcert", "-rfc", "-alias", "gen", "-keystore", "genkey.jks", "-storetype", "JKS",
-             "-storepass", STORE_PASS, "-file", "genkey.pem"],
+            kt(f"-genkeypair -alias gen -keyalg EC -groupname secp256r1 -dname CN={GENKEY_CN} -validity 30"
+               f" -keystore genkey.jks -storetype JKS -storepass {STORE_PASS} -keypass {STORE_PASS}"),
+            kt(f"-exportcert -rfc -alias gen -keystore genkey.jks -storetype JKS -storepass {STORE_PASS} -file genkey.pem"),
         ],
         [[java, *_FAST_JVM, "TwoPass.java", "leaf-rsa.p12", P12_PASS, "twopass.p12", STORE_PASS, KEY_PASS]],
     ]  # fmt: skip
@@ -410,25 +197,25 @@ def _java_jobs(d: Path, keytool: str, java: str) -> list[list[list[str]]]:
 def make_pki_files(
     directory: Path, *, openssl: str = "openssl", keytool: str = "keytool", java: str = "java"
 ) -> PkiFiles:
-    """Create the whole set in ``directory`` (about 3 seconds; the JVM runs are parallel)."""
+    """Create the whole set in ``directory`` (a few seconds; the JVM runs are parallel)."""
     d = directory
     _openssl_steps(d, openssl)
     (d / "TwoPass.java").write_text(_TWO_PASS_JAVA)
+
+    def run_all(commands: list[list[str]]) -> None:
+        for command in commands:
+            run(command, d)
+
     with ThreadPoolExecutor(max_workers=5) as pool:
-        for future in [
-            pool.submit(lambda cmds: [run(c, d) for c in cmds], job)
-            for job in _java_jobs(d, keytool, java)
-        ]:
+        for future in [pool.submit(run_all, job) for job in _java_jobs(d, keytool, java)]:
             future.result()
     files = PkiFiles(d)
     for cert in ("root", "int", "leaf-ec", "leaf-rsa", "genkey"):
-        out = run([openssl, "x509", "-noout", "-fingerprint", "-sha256", "-in", f"{cert}.pem"], d)
+        out = run([openssl, *f"x509 -noout -fingerprint -sha256 -in {cert}.pem".split()], d)
         files.fingerprints[cert] = normalize_fp(out.decode())
-    for key in ("root", "int", "leaf-ec", "leaf-rsa"):
-        files.public_keys[key] = run(
-            [openssl, "pkey", "-in", f"{key}.key", "-pubout", "-outform", "DER"], d
-        )
-    files.public_keys["ecparam"] = run(
-        [openssl, "pkey", "-in", "ecparam-key.pem", "-pubout", "-outform", "DER"], d
-    )
+    for key, file in (
+        *((k, f"{k}.key") for k in ("root", "int", "leaf-ec", "leaf-rsa")),
+        ("ecparam", "ecparam-key.pem"),
+    ):
+        files.public_keys[key] = run([openssl, *f"pkey -in {file} -pubout -outform DER".split()], d)
     return files

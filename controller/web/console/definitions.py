@@ -1,0 +1,297 @@
+"""Certificate Definitions: list (status badges), new, detail, document folder."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import BodyPartReader, web
+from sqlalchemy import select
+
+from certmgr.controller.db.models import AuditEvent, Certificate, CertificateRequest, Deployment
+from certmgr.controller.domain.values import IssuerKind
+from certmgr.controller.services.definitions import (
+    DefinitionSpec,
+    create_definition,
+    find_definition,
+)
+from certmgr.controller.services.documents import (
+    MAX_DOCUMENT,
+    add_document,
+    delete_document,
+    list_documents,
+    read_document,
+)
+from certmgr.controller.services.overview import DEFINITION_SORTS, EXPIRY_FILTERS, definitions_page
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import ListQuery, choice, form_of, lines, multiline, text
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.errors import InputTooLargeError, ValidationError
+from certmgr.shared.pki import KeyType
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/definitions")
+async def definitions(request: web.Request) -> web.Response:
+    """All definitions with expiry, acquisition and deployment status; sorted, filtered, searched, paged on the server."""
+    ctx = ctx_of(request)
+    q = ListQuery.from_request(
+        request, sortable=list(DEFINITION_SORTS), default_sort="name", filters=("issuer", "expiry")
+    )
+    page = await definitions_page(
+        ctx.db,
+        now=ctx.clock.now(),
+        q=q.q,
+        issuer=q.filter("issuer"),
+        expiry=q.filter("expiry"),
+        sort=q.sort,
+        desc=q.desc,
+        page=q.page,
+        per_page=q.per_page,
+    )
+    return render(
+        request,
+        "console/definitions.html",
+        title="Certificate Definitions",
+        page=page,
+        q=q,
+        issuers=[k.value for k in IssuerKind],
+        expiries=EXPIRY_FILTERS,
+    )
+
+
+@routes.get("/definitions/new")
+async def new_form(request: web.Request) -> web.Response:
+    """Form for a new definition."""
+    return render(
+        request,
+        "console/definition_new.html",
+        title="New definition",
+        values={},
+        error=None,
+        field=None,
+        key_types=[k.value for k in KeyType],
+        issuers=[k.value for k in IssuerKind],
+    )
+
+
+@routes.post("/definitions/new")
+async def new_submit(request: web.Request) -> web.Response:
+    """Create a definition."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        spec = DefinitionSpec(
+            name=text(form, "name", required=True, max_len=200, label="Name"),
+            common_name=text(form, "common_name", max_len=64, label="Common name"),
+            sans=tuple(lines(multiline(form, "sans", max_len=20000, label="SANs"))),
+            key_type=choice(
+                form,
+                "key_type",
+                [k.value for k in KeyType],
+                default=KeyType.EC_P256.value,
+                label="Key type",
+            ),
+            issuer_kind=choice(
+                form,
+                "issuer_kind",
+                [k.value for k in IssuerKind],
+                default=IssuerKind.PRIVATE_CA.value,
+                label="Issuer",
+            ),
+            organization=text(form, "organization", max_len=64, label="Organization"),
+            organizational_unit=text(
+                form, "organizational_unit", max_len=64, label="Organizational unit"
+            ),
+            locality=text(form, "locality", max_len=64, label="Locality"),
+            state=text(form, "state", max_len=64, label="State"),
+            country=text(form, "country", max_len=2, label="Country"),
+            requestor=text(form, "requestor", max_len=200, label="Requestor"),
+            notes=multiline(form, "notes", max_len=10000, label="Notes"),
+        )
+        d = await create_definition(ctx.db, ctx.require_actor(), spec, clock=ctx.clock)
+    except ValidationError as err:
+        return render(
+            request,
+            "console/definition_new.html",
+            title="New definition",
+            values=values,
+            error=str(err),
+            field=err.field,
+            key_types=[k.value for k in KeyType],
+            issuers=[k.value for k in IssuerKind],
+            status=422,
+        )
+    raise redirect(request, f"/definitions/{d.id}", f"Definition {d.name!r} created.")
+
+
+def _def_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
+@routes.get("/definitions/{id:\\d+}")
+async def detail(request: web.Request) -> web.Response:
+    """Requirements, certificates, requests, deployments, history and documents of one definition."""
+    ctx = ctx_of(request)
+    async with ctx.db.reader() as s:
+        d = await find_definition(s, _def_id(request))
+        certs = (
+            (
+                await s.execute(
+                    select(Certificate)
+                    .where(Certificate.definition_id == d.id)
+                    .order_by(Certificate.not_after.desc())
+                )
+            )
+            .scalars()
+            .all()
+        )
+        reqs = (
+            (
+                await s.execute(
+                    select(CertificateRequest)
+                    .where(CertificateRequest.definition_id == d.id)
+                    .order_by(CertificateRequest.id.desc())
+                )
+            )
+            .scalars()
+            .all()
+        )
+        deps = (
+            (
+                await s.execute(
+                    select(Deployment)
+                    .where(Deployment.definition_id == d.id)
+                    .order_by(Deployment.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        history = (
+            (
+                await s.execute(
+                    select(AuditEvent)
+                    .where(
+                        AuditEvent.entity_type == "definition", AuditEvent.entity_id == str(d.id)
+                    )
+                    .order_by(AuditEvent.at.desc())
+                    .limit(100)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    docs = await list_documents(ctx.db, d.id)
+    return render(
+        request,
+        "console/definition.html",
+        title=d.name,
+        d=d,
+        certs=certs,
+        reqs=reqs,
+        deps=deps,
+        history=history,
+        docs=docs,
+        now=ctx.clock.now(),
+        max_doc_mb=MAX_DOCUMENT // (1024 * 1024),
+    )
+
+
+@routes.post("/definitions/{id:\\d+}/documents")
+async def upload_document(request: web.Request) -> web.Response:
+    """Add a file to the document folder (multipart; CSRF token in the query string)."""
+    ctx = ctx_of(request)
+    def_id = _def_id(request)
+    reader = await request.multipart()
+    saved = 0
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader) or part.name != "file" or not part.filename:
+            continue
+        data = bytearray()
+        while chunk := await part.read_chunk(65536):
+            data.extend(chunk)
+            if len(data) > MAX_DOCUMENT:
+                raise redirect(
+                    request,
+                    f"/definitions/{def_id}#documents",
+                    str(
+                        InputTooLargeError(
+                            f"the file is larger than {MAX_DOCUMENT // (1024 * 1024)} MiB"
+                        )
+                    ),
+                    "bad",
+                )
+        try:
+            await add_document(
+                ctx.db,
+                ctx.require_actor(),
+                ctx.settings.documents_dir,
+                def_id,
+                part.filename,
+                bytes(data),
+                ctx.clock,
+                content_type=part.headers.get("Content-Type", ""),
+            )
+        except ValidationError as err:
+            raise redirect(request, f"/definitions/{def_id}#documents", str(err), "bad") from err
+        saved += 1
+    if not saved:
+        raise redirect(
+            request, f"/definitions/{def_id}#documents", "Choose a file to upload.", "bad"
+        )
+    raise redirect(request, f"/definitions/{def_id}#documents", "Document uploaded.")
+
+
+@routes.get("/definitions/{id:\\d+}/documents/{doc:\\d+}")
+async def download_document(request: web.Request) -> web.Response:
+    """Download a document (as an attachment, never rendered inline)."""
+    ctx = ctx_of(request)
+    row, data = await read_document(
+        ctx.db,
+        ctx.require_actor(),
+        ctx.settings.documents_dir,
+        _def_id(request),
+        int(request.match_info["doc"]),
+        ctx.clock,
+    )
+    return attachment(data, row.filename, "application/octet-stream")
+
+
+@routes.post("/definitions/{id:\\d+}/documents/{doc:\\d+}/delete")
+async def remove_document(request: web.Request) -> web.Response:
+    """Delete a document."""
+    ctx = ctx_of(request)
+    def_id = _def_id(request)
+    await delete_document(
+        ctx.db,
+        ctx.require_actor(),
+        ctx.settings.documents_dir,
+        def_id,
+        int(request.match_info["doc"]),
+        ctx.clock,
+    )
+    raise redirect(request, f"/definitions/{def_id}#documents", "Document deleted.")
+
+
+def attachment(data: bytes, filename: str, content_type: str) -> web.Response:
+    """A download response with a safe Content-Disposition (ASCII fallback plus RFC 5987 UTF-8 name)."""
+    ascii_name = (
+        "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+        or "download"
+    )
+    disposition = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    )
+    return web.Response(
+        body=data,
+        content_type=content_type,
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )

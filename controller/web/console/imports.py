@@ -1,0 +1,173 @@
+"""Import screen: upload any supported format, see what was found, then save."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+
+from certmgr.controller.services.imports import (
+    ImportFile,
+    ImportOptions,
+    import_files,
+    parse_inputs,
+)
+from certmgr.controller.services.uploads import StashedFile, stash, unstash
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
+from certmgr.shared.pki import describe_key, summarize
+
+routes = web.RouteTableDef()
+MAX_UPLOAD = 16 * 1024 * 1024
+ROLES = ("file", "key", "chain")
+
+
+def _uploads(request: web.Request) -> Path:
+    return ctx_of(request).settings.home / "uploads"
+
+
+@routes.get("/import")
+async def import_form(request: web.Request) -> web.Response:
+    """The upload form."""
+    return render(
+        request, "console/import.html", title="Import", error=None, preview=None, token=None
+    )
+
+
+async def _read_form(request: web.Request) -> tuple[list[StashedFile], dict[str, str]]:
+    reader = await request.multipart()
+    files: list[StashedFile] = []
+    extra: dict[str, str] = {}
+    total = 0
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            continue
+        name = part.name
+        if name in ROLES and part.filename:
+            data = bytearray()
+            while chunk := await part.read_chunk(65536):
+                data.extend(chunk)
+                total += len(chunk)
+                if total > MAX_UPLOAD:
+                    raise InputTooLargeError(
+                        f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB"
+                    )
+            if data:
+                files.append(StashedFile(str(name), str(part.filename)[:200], bytes(data)))
+        elif name in ("password", "key_password", "name"):
+            value = (await part.text())[:1024]
+            extra[str(name)] = value
+    return files, extra
+
+
+def _options(extra: dict[str, str]) -> ImportOptions:
+    return ImportOptions(
+        password=extra["password"].encode() if extra.get("password") else None,
+        key_password=extra["key_password"].encode() if extra.get("key_password") else None,
+        name=extra.get("name") or None,
+    )
+
+
+def _inputs(files: list[StashedFile], role: str) -> list[ImportFile]:
+    return [ImportFile(f.name, f.data) for f in files if f.role == role]
+
+
+@routes.post("/import")
+async def preview(request: web.Request) -> web.Response:
+    """Parse the uploads and show what was found; nothing is saved yet."""
+    ctx = ctx_of(request)
+    try:
+        files, extra = await _read_form(request)
+        if not _inputs(files, "file"):
+            raise ValidationError("choose at least one certificate or keystore file", field="file")
+        parsed = await asyncio.to_thread(
+            parse_inputs,
+            _inputs(files, "file"),
+            key_files=_inputs(files, "key"),
+            chain_files=_inputs(files, "chain"),
+            options=_options(extra),
+        )
+    except CertmgrError as err:
+        return render(
+            request,
+            "console/import.html",
+            title="Import",
+            error=str(err),
+            preview=None,
+            token=None,
+            status=422,
+        )
+    token = await asyncio.to_thread(stash, _uploads(request), ctx.vault, files, extra)
+    found = {
+        "leaves": [
+            {
+                "summary": summarize(lf.cert),
+                "has_key": lf.key is not None,
+                "key": describe_key(lf.key).label if lf.key else None,
+                "source": lf.source,
+            }
+            for lf in parsed.leaves
+        ],
+        "cas": [summarize(c) for c, _ in parsed.cas.values()],
+    }
+    return render(
+        request,
+        "console/import.html",
+        title="Import",
+        error=None,
+        preview=found,
+        token=token,
+        name=extra.get("name", ""),
+    )
+
+
+@routes.post("/import/confirm")
+async def confirm(request: web.Request) -> web.Response:
+    """Save what the preview showed."""
+    ctx = ctx_of(request)
+    form = await request.post()
+    token = form.get("token")
+    if not isinstance(token, str):
+        raise redirect(request, "/import", "The upload has expired; upload the files again.", "bad")
+    files, extra = await asyncio.to_thread(
+        unstash, _uploads(request), ctx.vault, token, remove=True
+    )
+    try:
+        results = await import_files(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            _inputs(files, "file"),
+            key_files=_inputs(files, "key"),
+            chain_files=_inputs(files, "chain"),
+            options=_options(extra),
+            clock=ctx.clock,
+        )
+    except CertmgrError as err:
+        return render(
+            request,
+            "console/import.html",
+            title="Import",
+            error=str(err),
+            preview=None,
+            token=None,
+            status=422,
+        )
+    created = [r for r in results if r.created]
+    leaves = [r for r in results if r.definition_id is not None]
+    if len(leaves) == 1:
+        raise redirect(
+            request,
+            f"/definitions/{leaves[0].definition_id}",
+            f"Imported {len(created)} new certificate(s); {len(results) - len(created)} already known.",
+        )
+    raise redirect(
+        request,
+        "/definitions",
+        f"Imported {len(created)} new certificate(s); {len(results) - len(created)} already known.",
+    )

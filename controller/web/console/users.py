@@ -1,0 +1,274 @@
+"""Users (Admin only) and Settings (Admin only): general, mail, test e-mail."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from certmgr.controller.db.models import User
+from certmgr.controller.domain.actors import Role
+from certmgr.controller.services.mail import OutgoingMail, send_and_record
+from certmgr.controller.services.settings_store import (
+    SECURITY_MODES,
+    GeneralSettings,
+    MailSettings,
+    check_email,
+    load_general_settings,
+    load_mail_settings,
+    parse_smtp_server,
+    save_general_settings,
+    save_mail_settings,
+)
+from certmgr.controller.services.users import (
+    add_user,
+    delete_user,
+    generate_password,
+    reset_password,
+    update_user,
+)
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import checkbox, choice, form_of, text
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.shared.secret import Secret
+
+routes = web.RouteTableDef()
+
+
+async def _users_page(
+    request: web.Request,
+    *,
+    error: str | None = None,
+    field: str | None = None,
+    values: dict[str, str] | None = None,
+    new_password: tuple[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = ctx_of(request)
+    async with ctx.db.reader() as s:
+        users = (await s.execute(select(User).order_by(User.username))).scalars().all()
+    return render(
+        request,
+        "console/users.html",
+        title="Users",
+        users=users,
+        error=error,
+        field=field,
+        values=values or {},
+        new_password=new_password,
+        roles=[Role.ADMIN.value, Role.USER.value],
+        status=status,
+    )
+
+
+@routes.get("/users")
+async def users(request: web.Request) -> web.Response:
+    """User management."""
+    return await _users_page(request)
+
+
+@routes.post("/users")
+async def user_add(request: web.Request) -> web.Response:
+    """Add a user with a one-time password (shown once)."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        username = text(form, "username", required=True, max_len=100, label="User name")
+        email = check_email(text(form, "email", max_len=254, label="E-mail"), "email")
+        role = Role(
+            choice(
+                form,
+                "role",
+                [Role.ADMIN.value, Role.USER.value],
+                default=Role.USER.value,
+                label="Role",
+            )
+        )
+        password = generate_password()
+        async with ctx.db.transaction() as s:
+            user = await add_user(
+                s,
+                ctx.require_actor(),
+                username=username,
+                role=role,
+                password=password,
+                must_change_password=True,
+                email=email,
+                clock=ctx.clock,
+            )
+    except CertmgrError as err:
+        return await _users_page(
+            request,
+            error=str(err),
+            field=getattr(err, "field", None),
+            values=values,
+            status=422 if isinstance(err, ValidationError) else 409,
+        )
+    return await _users_page(request, new_password=(user.username, password))
+
+
+def _uid(request: web.Request) -> int:
+    return int(request.match_info["id"])
+
+
+@routes.post("/users/{id:\\d+}")
+async def user_edit(request: web.Request) -> web.Response:
+    """Change e-mail, role, disabled."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        async with ctx.db.transaction() as s:
+            await update_user(
+                s,
+                ctx.require_actor(),
+                _uid(request),
+                email=text(form, "email", max_len=254, label="E-mail"),
+                role=Role(choice(form, "role", [Role.ADMIN.value, Role.USER.value], label="Role")),
+                disabled=checkbox(form, "disabled"),
+                clock=ctx.clock,
+            )
+    except CertmgrError as err:
+        raise redirect(request, "/users", f"Not changed: {err}", "bad") from err
+    raise redirect(request, "/users", "User updated.")
+
+
+@routes.post("/users/{id:\\d+}/delete")
+async def user_delete(request: web.Request) -> web.Response:
+    """Delete a user."""
+    ctx = ctx_of(request)
+    try:
+        async with ctx.db.transaction() as s:
+            await delete_user(s, ctx.require_actor(), _uid(request), clock=ctx.clock)
+    except CertmgrError as err:
+        raise redirect(request, "/users", f"Not deleted: {err}", "bad") from err
+    raise redirect(request, "/users", "User deleted.")
+
+
+@routes.post("/users/{id:\\d+}/reset-password")
+async def user_reset(request: web.Request) -> web.Response:
+    """New one-time password, shown once."""
+    ctx = ctx_of(request)
+    try:
+        async with ctx.db.transaction() as s:
+            user, password = await reset_password(
+                s, ctx.require_actor(), _uid(request), clock=ctx.clock
+            )
+    except CertmgrError as err:
+        raise redirect(request, "/users", f"Not reset: {err}", "bad") from err
+    return await _users_page(request, new_password=(user.username, password))
+
+
+async def _settings_page(
+    request: web.Request, *, error: str | None = None, field: str | None = None, status: int = 200
+) -> web.Response:
+    ctx = ctx_of(request)
+    general = await load_general_settings(ctx.db)
+    mail = await load_mail_settings(ctx.db, ctx.vault)
+    return render(
+        request,
+        "console/settings.html",
+        title="Settings",
+        general=general,
+        mail=mail,
+        modes=SECURITY_MODES,
+        error=error,
+        field=field,
+        status=status,
+    )
+
+
+@routes.get("/settings")
+async def settings(request: web.Request) -> web.Response:
+    """General and mail settings."""
+    return await _settings_page(request)
+
+
+@routes.post("/settings/general")
+async def settings_general(request: web.Request) -> web.Response:
+    """Save the administrator e-mail and the external URL."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        await save_general_settings(
+            ctx.db,
+            ctx.require_actor(),
+            GeneralSettings(
+                admin_email=text(form, "admin_email", max_len=1000, label="Administrator e-mail"),
+                external_url=text(form, "external_url", max_len=500, label="External URL"),
+            ),
+            ctx.clock,
+        )
+    except ValidationError as err:
+        return await _settings_page(request, error=str(err), field=err.field, status=422)
+    raise redirect(request, "/settings", "Settings saved.")
+
+
+@routes.post("/settings/mail")
+async def settings_mail(request: web.Request) -> web.Response:
+    """Save outbound mail settings (an empty password field keeps the stored one)."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        server = text(form, "smtp_server", max_len=300, label="SMTP server")
+        host, port = parse_smtp_server(server) if server else ("", 587)
+        pw = form.get("smtp_password", "")
+        new = MailSettings(
+            sender_address=text(form, "sender_address", max_len=254, label="Sender address"),
+            sender_name=text(form, "sender_name", max_len=100, label="Sender name"),
+            host=host,
+            port=port,
+            security=choice(form, "security", SECURITY_MODES, default="starttls", label="Security"),
+            username=text(form, "smtp_username", max_len=200, label="SMTP user"),
+            password=Secret(pw) if isinstance(pw, str) and pw else None,
+            ca_file=text(form, "ca_file", max_len=500, label="CA file"),
+        )
+        await save_mail_settings(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            new,
+            ctx.clock,
+            keep_password=not checkbox(form, "clear_password"),
+        )
+    except ValidationError as err:
+        return await _settings_page(request, error=str(err), field=err.field, status=422)
+    raise redirect(request, "/settings", "Mail settings saved.")
+
+
+@routes.post("/settings/mail/test")
+async def settings_mail_test(request: web.Request) -> web.Response:
+    """Send a test e-mail to the administrator address (or the address typed in)."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    general = await load_general_settings(ctx.db)
+    try:
+        to = (
+            check_email(text(form, "to", max_len=254, label="Recipient"), "to")
+            or general.admin_email.split(",")[0]
+        )
+    except ValidationError as err:
+        return await _settings_page(request, error=str(err), field=err.field, status=422)
+    if not to:
+        raise redirect(
+            request,
+            "/settings",
+            "Set the certificate administrator's e-mail first, or type a recipient.",
+            "bad",
+        )
+    mail = await load_mail_settings(ctx.db, ctx.vault)
+    row = await send_and_record(
+        ctx.db,
+        ctx.require_actor(),
+        mail,
+        OutgoingMail(
+            (to,),
+            "certmgr test e-mail",
+            "This is a test e-mail from certmgr. Outbound mail works.\n",
+            "test",
+        ),
+        ctx.clock,
+    )
+    if row.result == "sent":
+        raise redirect(request, "/settings", f"Test e-mail sent to {to}.")
+    raise redirect(request, "/settings", f"Test e-mail failed: {row.error}", "bad")
