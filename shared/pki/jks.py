@@ -282,15 +282,18 @@ def _jks_protect(plain: bytes, password: bytes) -> bytes:
     return _der.seq(_der.seq(_der.oid(_SUN_JKS_OID), _der.null()), _der.octets(iv + body + check))
 
 
-def _jce_key_and_iv(password: bytes, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
+def _jce_key_and_iv(
+    password: bytes, salt: bytes, iterations: int, *, old_swap: bool = False
+) -> tuple[bytes, bytes]:
     """Sun's PBEWithMD5AndTripleDES key derivation (JCEKS private keys): 3DES key and IV."""
     # Java's PBEKey takes the low byte of each character.
     pw = bytes(ord(c) & 0xFF for c in java_password(password).decode("utf-16-be", "replace"))
     halves = [salt[:4], salt[4:]]
     if halves[0] == halves[1]:
-        # Sun's PBES1Core means to reverse the first half but has a typo: [a,b,c,d] -> [d,a,b,d].
-        a, b, _c, d = halves[0]
-        halves[0] = bytes([d, a, b, d])
+        # Equal halves: the first is reversed ([a,b,c,d] -> [d,c,b,a], checked against Java 17).
+        # The original JCE had a typo giving [d,a,b,d]; files from old JDKs may carry that.
+        a, b, c, d = halves[0]
+        halves[0] = bytes([d, a, b, d] if old_swap else [d, c, b, a])
     derived = b""
     for half in halves:
         value = half
@@ -303,7 +306,17 @@ def _jce_key_and_iv(password: bytes, salt: bytes, iterations: int) -> tuple[byte
 def _jce_unprotect(encrypted: bytes, password: bytes, salt: bytes, iterations: int) -> bytes | None:
     if len(salt) != 8 or not encrypted or len(encrypted) % 8:
         raise _der.DerError("bad PBEWithMD5AndTripleDES parameters")
-    key, iv = _jce_key_and_iv(password, salt, iterations)
+    variants = (False, True) if salt[:4] == salt[4:] else (False,)
+    for old_swap in variants:
+        plain = _jce_decrypt(
+            encrypted, *_jce_key_and_iv(password, salt, iterations, old_swap=old_swap)
+        )
+        if plain is not None:
+            return plain
+    return None
+
+
+def _jce_decrypt(encrypted: bytes, key: bytes, iv: bytes) -> bytes | None:
     decryptor = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
     padded = decryptor.update(encrypted) + decryptor.finalize()
     pad = padded[-1]

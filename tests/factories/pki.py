@@ -113,7 +113,7 @@ def _san(value: str) -> x509.GeneralName:
 
 
 def make_leaf(
-    issuer_key: PrivateKey,
+    issuer_key: PrivateKey | None,
     issuer_cert: x509.Certificate | None,
     cn: str,
     sans: Sequence[str] = ("localhost", "127.0.0.1"),
@@ -132,7 +132,9 @@ def make_leaf(
     ``extra_extensions`` are added non-critical (e.g. a huge ``UnrecognizedExtension``).
     """
     leaf_key = key or make_key(key_kind)
-    signer = issuer_key if issuer_cert is not None else leaf_key
+    if issuer_cert is not None and issuer_key is None:
+        raise ValueError("issuer_cert needs issuer_key")
+    signer = issuer_key if issuer_cert is not None and issuer_key is not None else leaf_key
     start, end = _validity(days, not_before, not_after)
     builder = (
         x509.CertificateBuilder()

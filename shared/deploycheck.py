@@ -1,0 +1,250 @@
+"""The deploy-check verdict: does a probed server serve the current certificate, correctly chained?
+
+:func:`evaluate` turns a :class:`~certmgr.shared.tlsprobe.ProbeResult` into a
+:class:`CheckOutcome` with plain-language ``problems``; ``ok`` is True exactly when there are none.
+Used by the deployment check, monitoring and ``certmgr check``; outcomes are stored as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+
+from certmgr.shared.errors import ValidationError
+from certmgr.shared.pki.chain import build_chain, is_ca, is_self_signed
+from certmgr.shared.pki.fingerprint import cert_der, normalize_fingerprint, sha256_fingerprint
+from certmgr.shared.tlsprobe import ProbeResult
+
+__all__ = ["CheckOutcome", "evaluate"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The verdict on one probe.
+
+    ``missing_intermediates`` and ``extra_certs`` hold subjects (RFC 4514 text). ``days_left``
+    is None when no certificate was served. ``verified``/``verify_error`` report trust against
+    the probe's roots for information only; they do not affect ``ok`` (a private CA is fine).
+    """
+
+    ok: bool
+    reachable: bool
+    served_sha256: str | None
+    matches_current: bool
+    chain_complete: bool
+    chain_in_order: bool
+    missing_intermediates: list[str]
+    extra_certs: list[str]
+    days_left: int | None
+    hostname_matches: bool
+    protocol: str | None
+    cipher: str | None
+    problems: list[str]
+    error_kind: str | None = None
+    verified: bool | None = None
+    verify_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (lists and scalars only)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
+        """Rebuild an outcome stored with :meth:`to_dict` (unknown keys are ignored).
+
+        Raises:
+            ValidationError: A field is missing or has the wrong type.
+        """
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                if f.default is dataclasses.MISSING:
+                    raise ValidationError(f"stored check outcome lacks {f.name!r}", field=f.name)
+                continue
+            values[f.name] = _checked(f.name, data[f.name])
+        return cls(**values)
+
+
+_BOOL = (
+    "ok",
+    "reachable",
+    "matches_current",
+    "chain_complete",
+    "chain_in_order",
+    "hostname_matches",
+)
+_STR_LIST = ("missing_intermediates", "extra_certs", "problems")
+
+
+def _checked(name: str, value: Any) -> Any:
+    if name in _STR_LIST:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValidationError(f"{name} must be a list of strings", field=name)
+        return list(value)
+    if name in _BOOL:
+        good = isinstance(value, bool)
+    elif name == "verified":
+        good = value is None or isinstance(value, bool)
+    elif name == "days_left":
+        good = value is None or (isinstance(value, int) and not isinstance(value, bool))
+    else:
+        good = value is None or isinstance(value, str)
+    if not good:
+        raise ValidationError(f"{name} has the wrong type ({type(value).__name__})", field=name)
+    return value
+
+
+def _subject(cert: x509.Certificate) -> str:
+    try:
+        return cert.subject.rfc4514_string()
+    except ValueError:
+        return "<unreadable subject>"
+
+
+def _chain_findings(
+    served: Sequence[x509.Certificate], expected_chain: Sequence[x509.Certificate]
+) -> tuple[list[str], list[str], bool, list[str]]:
+    """Missing intermediates, extra certificates, in-order flag and problems for a served list."""
+    leaf = served[0]
+    # The path is built from what the server sends first, so an equivalent served intermediate
+    # (renewed or cross-signed) is never reported as extra just because the repository holds another.
+    own = build_chain(leaf, served[1:])
+    path = [leaf, *own.chain]
+    missing: list[str] = []
+    if not own.complete:
+        top = path[-1]
+        more = build_chain(top, expected_chain)
+        missing = [_subject(c) for c in more.chain if not is_self_signed(c)]
+        if not more.chain and not is_ca(top):
+            missing.append(more.missing_issuer or top.issuer.rfc4514_string())
+    on_path = [cert_der(c) for c in path]
+    served_der = [cert_der(c) for c in served]
+    unique = list(dict.fromkeys(served_der))
+    extra = [_subject(c) for c, d in zip(served, served_der, strict=True) if d not in on_path]
+    extra = list(dict.fromkeys(extra))
+    sent_on_path = [d for d in unique if d in on_path]
+    order_ok = sent_on_path == [d for d in on_path if d in sent_on_path]
+    duplicates = len(served_der) - len(unique)
+    problems = [f"intermediate {name} is not served" for name in missing]
+    if extra:
+        problems.append(
+            f"the server sends certificates that do not belong to the chain: {'; '.join(extra)}"
+        )
+    if not order_ok:
+        order = ", ".join(_subject(c) for c in served)
+        problems.append(
+            f"chain is out of order (each certificate must be followed by its issuer); served: {order}"
+        )
+    if duplicates:
+        problems.append(f"the server sends {duplicates} certificate(s) more than once")
+    return missing, extra, order_ok and not extra and not duplicates, problems
+
+
+def _unreachable(result: ProbeResult) -> CheckOutcome:
+    if not result.reachable:
+        problem = f"host unreachable: {result.error}"
+    elif result.error:
+        problem = f"the server was reached but TLS failed: {result.error}"
+    else:
+        problem = "the server sent no certificate"
+    return CheckOutcome(
+        ok=False,
+        reachable=result.reachable,
+        served_sha256=None,
+        matches_current=False,
+        chain_complete=False,
+        chain_in_order=False,
+        missing_intermediates=[],
+        extra_certs=[],
+        days_left=None,
+        hostname_matches=False,
+        protocol=result.protocol,
+        cipher=result.cipher,
+        problems=[problem],
+        error_kind=result.error_kind,
+        verified=result.verified,
+        verify_error=result.verify_error,
+    )
+
+
+def evaluate(
+    result: ProbeResult,
+    expected_sha256: str,
+    expected_chain: Sequence[x509.Certificate] = (),
+    *,
+    now: dt.datetime,
+) -> CheckOutcome:
+    """Compare what a server served with the current certificate and its chain.
+
+    "Chain complete" means the server sends every intermediate from its leaf up to (not
+    necessarily including) a root; ``expected_chain`` (the repository's chain, issuer first)
+    names the intermediates that are needed beyond those the server already sends (without it,
+    a leaf sent alone counts as incomplete unless self-signed, since its issuer's role is
+    unknown; a served intermediate whose issuer is not known is taken to hang off a root). A name
+    mismatch counts only when the probe sent a name (SNI); a bare IP probe is not held to it.
+
+    Args:
+        result: The probe.
+        expected_sha256: SHA-256 of the current certificate (hex, colons allowed).
+        expected_chain: The current certificate's issuers as the repository holds them.
+        now: Aware time used for ``days_left``.
+
+    Returns:
+        The outcome; ``ok`` is True exactly when ``problems`` is empty.
+
+    Raises:
+        ValidationError: ``now`` is naive or ``expected_sha256`` is not a SHA-256.
+    """
+    if now.tzinfo is None:
+        raise ValidationError("now must be timezone-aware", field="now")
+    expected = normalize_fingerprint(expected_sha256)
+    if len(expected) != 64:
+        raise ValidationError(
+            "expected_sha256 is not a SHA-256 fingerprint", field="expected_sha256"
+        )
+    if not result.chain or result.error:
+        return _unreachable(result)
+    leaf = result.chain[0]
+    served_sha = sha256_fingerprint(leaf)
+    problems: list[str] = []
+    if served_sha != expected:
+        problems.append(
+            f"served certificate is not the current one (served SHA-256 {served_sha[:12]}…, expected {expected[:12]}…)"
+        )
+    missing, extra, in_order, chain_problems = _chain_findings(result.chain, expected_chain)
+    problems += chain_problems
+    days_left = math.floor((leaf.not_valid_after_utc - now).total_seconds() / 86400)
+    if leaf.not_valid_after_utc <= now:
+        problems.append(
+            f"the served certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        )
+    elif leaf.not_valid_before_utc > now:
+        problems.append(
+            f"the served certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+        )
+    if result.sni is not None and not result.hostname_matches:
+        problems.append(f"the served certificate does not cover the name {result.sni}")
+    return CheckOutcome(
+        ok=not problems,
+        reachable=True,
+        served_sha256=served_sha,
+        matches_current=served_sha == expected,
+        chain_complete=not missing,
+        chain_in_order=in_order,
+        missing_intermediates=missing,
+        extra_certs=extra,
+        days_left=days_left,
+        hostname_matches=result.hostname_matches,
+        protocol=result.protocol,
+        cipher=result.cipher,
+        problems=problems,
+        error_kind=None,
+        verified=result.verified,
+        verify_error=result.verify_error,
+    )
