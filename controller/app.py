@@ -8,11 +8,14 @@ from importlib.resources import files
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from certmgr.controller import appkeys
+from certmgr.controller import __version__, appkeys
 from certmgr.controller.db.engine import Database
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import middleware, public, security
+from certmgr.controller.web.api import admin as api_admin
+from certmgr.controller.web.api import definitions as api_definitions
+from certmgr.controller.web.api import openapi
 from certmgr.controller.web.console import (
     account,
     admin,
@@ -26,6 +29,7 @@ from certmgr.controller.web.ipacl import IpAllowList
 from certmgr.controller.web.session import SessionCodec
 from certmgr.shared.clock import Clock, SystemClock
 
+API_GROUPS = [api_definitions.api, api_admin.api]
 CONSOLE_ROUTES = (
     account.routes,
     dashboard.routes,
@@ -81,6 +85,7 @@ def create_app(
 
     app.cleanup_ctx.append(database)
     public.setup(app)
+    openapi.setup(app, API_GROUPS, version=__version__)
     for routes in CONSOLE_ROUTES:
         app.router.add_routes(routes)
     static_root = files("certmgr.webui").joinpath("static")

@@ -8,6 +8,7 @@ import signal
 import ssl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from certmgr.controller.app import create_app
 from certmgr.controller.home import CONSOLE_CERT, CONSOLE_KEY, console_key_password
@@ -16,6 +17,22 @@ from certmgr.controller.vault import MasterKey
 from certmgr.shared.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
+
+
+class _QuietBadRequests(logging.Filter):
+    """Malformed requests from clients are the client's problem: one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "refused a malformed request: %s",
+                (exc.message,),
+                None,
+                None,
+            )
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 
 
 def console_ssl_context(settings: Settings, vault: MasterKey) -> ssl.SSLContext:
@@ -46,6 +63,7 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
         ConfigurationError: Bad TLS files, database or address in use.
     """
     logging.getLogger().setLevel(settings.log_level)
+    logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
     app = create_app(settings, vault)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -14,12 +14,13 @@ from certmgr.controller.cli import (
     definition_cmd,
     home_cmd,
     import_cmd,
+    token_cmd,
     user_cmd,
 )
 from certmgr.controller.cli.base import CommandContext
 from certmgr.shared.errors import CertmgrError
 
-_MODULES = (home_cmd, import_cmd, definition_cmd, certificate_cmd, ca_cmd, user_cmd)
+_MODULES = (home_cmd, import_cmd, definition_cmd, certificate_cmd, ca_cmd, user_cmd, token_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

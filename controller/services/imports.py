@@ -37,6 +37,7 @@ from certmgr.shared.pki import (
     describe_key,
     find_leaves,
     is_ca,
+    issued_by,
     key_type_of,
     load,
     public_key_sha256,
@@ -155,7 +156,7 @@ def parse_inputs(
         leaf_set = {sha256_fingerprint(c) for c in find_leaves(rest)} if rest else set()
         for c in rest:
             fp = sha256_fingerprint(c)
-            if fp in leaf_set and not is_ca(c):
+            if fp in leaf_set and not _explicit_ca(c, rest):
                 _add_leaf(leaves, c, f.name, None)
             else:
                 cas.setdefault(fp, (c, f.name))
@@ -170,9 +171,9 @@ def parse_inputs(
             raise ValidationError(f"{f.name} holds no private key", field="key")
         loose_keys.extend((k, f.name) for k in bundle.keys)
         for c in bundle.certificates:
-            cas.setdefault(sha256_fingerprint(c), (c, f.name)) if is_ca(c) else _add_leaf(
-                leaves, c, f.name, None
-            )
+            cas.setdefault(sha256_fingerprint(c), (c, f.name)) if _explicit_ca(
+                c, bundle.certificates
+            ) else _add_leaf(leaves, c, f.name, None)
     for f in chain_files:
         bundle = load(f.data, password=options.password, name=f.name)
         for c in bundle.certificates:
@@ -197,6 +198,18 @@ def parse_inputs(
         if target.key is None:
             target.key = key
     return _Parsed(list(leaves.values()), cas)
+
+
+def _explicit_ca(cert: x509.Certificate, others: Sequence[x509.Certificate]) -> bool:
+    """A CA for import purposes: basicConstraints CA:TRUE, or (without the extension) the issuer of another input.
+
+    Self-signed version-1 certificates without extensions are still common as quick server
+    certificates (``openssl x509 -req -signkey``), so they count as leaves unless they issued something.
+    """
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return is_ca(cert) and any(o is not cert and issued_by(o, cert) for o in others)
 
 
 def _key_in_entries(key: PrivateKey, entries: Sequence[object]) -> bool:

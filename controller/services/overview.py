@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
@@ -127,9 +127,16 @@ async def definitions_page(
     desc: bool = False,
     page: int = 1,
     per_page: int = 50,
+    after_id: int | None = None,
 ) -> Page[DefinitionRow]:
-    """One page of definitions with their status badges, in three queries (plus a count)."""
+    """One page of definitions with their status badges, in three queries (plus a count).
+
+    With ``after_id`` the page is the next ``per_page`` rows by id (keyset paging for the API).
+    """
     base = _definitions_query(q, issuer, expiry if expiry in EXPIRY_FILTERS else "", now)
+    if after_id is not None:
+        base = base.where(CertificateDefinition.id > after_id)
+        sort, desc, page = "id", False, 1
     col = DEFINITION_SORTS.get(sort, CertificateDefinition.name)
     order = [col.desc().nulls_last() if desc else col.asc().nulls_last(), CertificateDefinition.id]
     async with db.reader() as s:
@@ -162,15 +169,15 @@ async def definitions_page(
                 )
             ).all():
                 req_status[def_id] = status
+            _outdated = func.coalesce(Deployment.certificate_id, -1) != func.coalesce(
+                CertificateDefinition.current_certificate_id, -1
+            )
             dep_rows = await s.execute(
                 select(
                     Deployment.definition_id,
                     Deployment.status,
                     func.count(Deployment.id),
-                    func.sum(
-                        func.coalesce(Deployment.certificate_id, -1)
-                        != CertificateDefinition.current_certificate_id
-                    ).label("old"),
+                    func.sum(case((_outdated, 1), else_=0)).label("old"),
                 )
                 .join(CertificateDefinition, CertificateDefinition.id == Deployment.definition_id)
                 .where(Deployment.definition_id.in_(ids))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -173,7 +173,9 @@ async def save_mail_settings(
         )
     if len(new.username) > 200 or any(c in new.username for c in "\r\n"):
         raise ValidationError("user name is too long or has line breaks", field="smtp_username")
-    value: dict[str, Any] = {k: v for k, v in asdict(new).items() if k != "password"}
+    value: dict[str, Any] = {
+        f.name: getattr(new, f.name) for f in fields(new) if f.name != "password"
+    }
     async with db.transaction() as s:
         row = await _get(s, MAIL_KEY)
         if row is None:

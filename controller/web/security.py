@@ -106,8 +106,6 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         and not _is_public(path)
     ):
         raise web.HTTPFound("/account/password")
-    if ctx.user.must_change_password and ctx.via_api:
-        raise web.HTTPForbidden(text="change the one-time password in the console first")
     if (
         path.startswith(ADMIN_PREFIXES)
         and ctx.actor.role is not Role.ADMIN

@@ -21,9 +21,16 @@ def pem_bundle(certs: Iterable[x509.Certificate]) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
+MAX_PASSPHRASE = 1023  # OpenSSL's PEM/PKCS#12 password buffer
+
+
 def _require(passphrase: bytes, what: str) -> None:
     if not passphrase:
         raise ValidationError(f"{what} needs a non-empty passphrase", field="passphrase")
+    if len(passphrase) > MAX_PASSPHRASE:
+        raise ValidationError(
+            f"the passphrase for {what} is longer than {MAX_PASSPHRASE} bytes", field="passphrase"
+        )
 
 
 def encrypted_pkcs8_pem(key: PrivateKey, passphrase: bytes) -> bytes:

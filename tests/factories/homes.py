@@ -87,4 +87,9 @@ def all_database_bytes(database_url: str) -> bytes:
             await db.dispose()
         return b"\x00".join(chunks)
 
-    return asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
