@@ -10,6 +10,7 @@ import sys
 BENCHES = {
     "import": "bench.bench_import",
     "issue": "bench.bench_issue",
+    "console": "bench.bench_console",
 }
 
 
