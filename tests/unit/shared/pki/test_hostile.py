@@ -121,7 +121,8 @@ def test_corrupt_base64(pki_files: PkiFiles) -> None:
     with pytest.raises(UnsupportedFormatError, match=r"has a corrupt PEM block \(CERTIFICATE #1\)"):
         load(b"\n".join(lines), name="leaf.pem")
     short = text.replace(text.split(b"\n")[2], text.split(b"\n")[2][:-3])
-    with pytest.raises(UnsupportedFormatError, match="corrupt PEM block"):
+    # Dropping characters gives bad base64 or, when the length still works out, truncated DER.
+    with pytest.raises(UnsupportedFormatError, match="corrupt"):
         load(short, name="leaf.pem")
 
 
