@@ -1,15 +1,35 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
+from certmgr.controller.db.models.acquisition import AcmeAccount, VendorAccount
+from certmgr.controller.db.models.agents import (
+    Agent,
+    AgentNonce,
+    AgentWork,
+    DownloadLink,
+    EnrollmentToken,
+)
+
 from certmgr.controller.db.models.audit import AuditEvent
 from certmgr.controller.db.models.ca import CertificateAuthority, Revocation
 from certmgr.controller.db.models.certificates import Certificate, ChainLink, PrivateKeyRecord
 from certmgr.controller.db.models.definitions import CertificateDefinition, Document
 from certmgr.controller.db.models.deployments import Deployment, DeploymentEvent
+from certmgr.controller.db.models.monitoring import (
+    CheckResult,
+    Finding,
+    JobLease,
+    OutboxMessage,
+    Webhook,
+)
 from certmgr.controller.db.models.requests import CertificateRequest, RequestEvent
 from certmgr.controller.db.models.system import LoginFailure, SentEmail, SettingRecord
 from certmgr.controller.db.models.users import ApiToken, User
 
 __all__ = [
+    "AcmeAccount",
+    "Agent",
+    "AgentNonce",
+    "AgentWork",
     "ApiToken",
     "AuditEvent",
     "Certificate",
@@ -17,14 +37,22 @@ __all__ = [
     "CertificateDefinition",
     "CertificateRequest",
     "ChainLink",
+    "CheckResult",
     "Deployment",
     "DeploymentEvent",
     "Document",
+    "DownloadLink",
+    "EnrollmentToken",
+    "Finding",
+    "JobLease",
     "LoginFailure",
+    "OutboxMessage",
     "PrivateKeyRecord",
     "RequestEvent",
     "Revocation",
     "SentEmail",
     "SettingRecord",
     "User",
+    "VendorAccount",
+    "Webhook",
 ]

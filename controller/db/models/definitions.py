@@ -37,6 +37,8 @@ class CertificateDefinition(Base):
         ForeignKey("certificates.id", use_alter=True, ondelete="SET NULL"), default=None
     )
     archived: Mapped[bool] = mapped_column(default=False)
+    auto_deploy: Mapped[bool] = mapped_column(default=True)
+    vendor_account_id: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 

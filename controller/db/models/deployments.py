@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certmgr.controller.db.base import Base
@@ -37,6 +37,11 @@ class Deployment(Base):
     agent_id: Mapped[int | None] = mapped_column(default=None)
     sequence: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
+    production: Mapped[bool] = mapped_column(default=True)
+    sealed_receipt_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    receipt_used: Mapped[bool] = mapped_column(default=False)
+    last_check_id: Mapped[int | None] = mapped_column(default=None)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 

@@ -37,6 +37,10 @@ class CertificateRequest(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    acme_account_id: Mapped[int | None] = mapped_column(default=None)
+    acme_order_url: Mapped[str] = mapped_column(String(500), default="")
+    key_on_agent: Mapped[bool] = mapped_column(default=False)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_by: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
