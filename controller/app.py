@@ -15,6 +15,7 @@ from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import middleware, public, security
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
+from certmgr.controller.web.api import deployments as api_deployments
 from certmgr.controller.web.api import openapi
 from certmgr.controller.web.console import (
     account,
@@ -22,6 +23,7 @@ from certmgr.controller.web.console import (
     certificates,
     dashboard,
     definitions,
+    deployments,
     imports,
     users,
 )
@@ -29,7 +31,7 @@ from certmgr.controller.web.ipacl import IpAllowList
 from certmgr.controller.web.session import SessionCodec
 from certmgr.shared.clock import Clock, SystemClock
 
-API_GROUPS = [api_definitions.api, api_admin.api]
+API_GROUPS = [api_definitions.api, api_deployments.api, api_admin.api]
 CONSOLE_ROUTES = (
     account.routes,
     dashboard.routes,
@@ -38,6 +40,7 @@ CONSOLE_ROUTES = (
     imports.routes,
     admin.routes,
     users.routes,
+    deployments.routes,
 )
 
 

@@ -12,6 +12,7 @@ from certmgr.controller.cli import (
     ca_cmd,
     certificate_cmd,
     definition_cmd,
+    deployment_cmd,
     home_cmd,
     import_cmd,
     token_cmd,
@@ -20,7 +21,16 @@ from certmgr.controller.cli import (
 from certmgr.controller.cli.base import CommandContext
 from certmgr.shared.errors import CertmgrError
 
-_MODULES = (home_cmd, import_cmd, definition_cmd, certificate_cmd, ca_cmd, user_cmd, token_cmd)
+_MODULES = (
+    home_cmd,
+    import_cmd,
+    definition_cmd,
+    certificate_cmd,
+    ca_cmd,
+    deployment_cmd,
+    user_cmd,
+    token_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

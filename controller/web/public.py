@@ -13,6 +13,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/pki/crl.der", crl_der)
     app.router.add_get("/pki/crl.pem", crl_pem)
     app.router.add_get("/pki/ca.pem", ca_pem)
+    app.router.add_get("/dl/{token}", download_link)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -44,3 +45,16 @@ async def crl_pem(request: web.Request) -> web.Response:
 async def ca_pem(request: web.Request) -> web.Response:
     """The active CA certificate, PEM."""
     return _file(request, "ca.pem", "application/x-pem-file")
+
+
+async def download_link(request: web.Request) -> web.StreamResponse:
+    """A package behind a time-limited link from an install-request e-mail (audited)."""
+    from certmgr.controller.services.deploy_actions import download_package
+    from certmgr.controller.web.console.definitions import attachment
+    from certmgr.controller.web.context import ctx_of
+
+    ctx = ctx_of(request)
+    doc, data = await download_package(
+        ctx.db, ctx.settings.documents_dir, request.match_info["token"], ctx.address, ctx.clock
+    )
+    return attachment(data, doc.filename, "application/zip")

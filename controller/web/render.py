@@ -14,6 +14,7 @@ from certmgr.controller.web.session import FLASH_COOKIE, decode_flash, encode_fl
 NAV = (
     ("/dashboard", "Dashboard", False),
     ("/definitions", "Definitions", False),
+    ("/deployments", "Deployments", False),
     ("/certificates", "Certificates", False),
     ("/keys", "Private Keys", False),
     ("/import", "Import", False),

@@ -8,7 +8,6 @@ from certmgr.controller.db.models.agents import (
     DownloadLink,
     EnrollmentToken,
 )
-
 from certmgr.controller.db.models.audit import AuditEvent
 from certmgr.controller.db.models.ca import CertificateAuthority, Revocation
 from certmgr.controller.db.models.certificates import Certificate, ChainLink, PrivateKeyRecord

@@ -1,0 +1,352 @@
+"""API: deployments and their actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from certmgr.controller.db.models import CheckResult
+from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.services.deploy_actions import (
+    close,
+    deploy_check,
+    prepare_conventional,
+    record_check_code,
+    request_install,
+    send_check_result,
+)
+from certmgr.controller.services.deployment_views import deployment_rows
+from certmgr.controller.services.deployments import (
+    DeploymentSpec,
+    create_deployment,
+    deployment_with_definition,
+    history,
+)
+from certmgr.controller.services.settings_store import load_general_settings, load_mail_settings
+from certmgr.controller.web.api import schemas as sc
+from certmgr.controller.web.api.base import (
+    ApiRoutes,
+    actor,
+    bool_field,
+    json_body,
+    ok,
+    path_id,
+    s_field,
+)
+from certmgr.shared.errors import ValidationError
+
+api = ApiRoutes("deployments")
+
+DEPLOYMENT = sc.obj(
+    {
+        "id": sc.integer(),
+        "definition_id": sc.integer(),
+        "definition": sc.string(),
+        "server_name": sc.string(),
+        "software": sc.string(),
+        "delivery": sc.string(),
+        "status": sc.string(),
+        "outdated": sc.boolean(),
+        "last_check": {"type": ["object", "null"]},
+    },
+    ["id", "status"],
+)
+DEPLOYMENT_NEW = sc.obj(
+    {
+        "definition": sc.string(max_len=200),
+        "server_name": sc.string(max_len=255),
+        "software": sc.string(enum=sorted(SOFTWARE)),
+        "delivery": sc.string(enum=list(DELIVERIES)),
+        "check_host": sc.string(max_len=255),
+        "check_port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "sni": sc.string(max_len=253),
+        "admin_email": sc.string(max_len=1000),
+        "monitoring": sc.boolean(),
+        "production": sc.boolean(),
+        "agent_id": {"type": ["integer", "null"]},
+        "target_params": {"type": "object"},
+    },
+    ["definition", "server_name"],
+)
+CHECK = sc.obj(
+    {"check_id": sc.integer(), "ok": sc.boolean(), "problems": sc.array(sc.string())}, ["ok"]
+)
+
+
+@api.op(
+    "GET",
+    "/deployments",
+    "List deployments with state and last check",
+    response=sc.array(DEPLOYMENT),
+)
+async def list_(request: web.Request) -> web.Response:
+    """Every deployment."""
+    ctx, _ = actor(request)
+    return ok([r.to_json() for r in await deployment_rows(ctx.db)])
+
+
+@api.op(
+    "POST",
+    "/deployments",
+    "Create a deployment",
+    request=DEPLOYMENT_NEW,
+    response=DEPLOYMENT,
+    status=201,
+)
+async def create(request: web.Request) -> web.Response:
+    """Deploy information."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    port = body.get("check_port")
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool)):
+        raise ValidationError("check_port must be a whole number", field="check_port")
+    agent_id = body.get("agent_id")
+    if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
+        raise ValidationError("agent_id must be a whole number", field="agent_id")
+    params = body.get("target_params", {})
+    if not isinstance(params, dict):
+        raise ValidationError("target_params must be an object", field="target_params")
+    spec = DeploymentSpec(
+        definition_ref=s_field(body, "definition", required=True, max_len=200),
+        server_name=s_field(body, "server_name", required=True, max_len=255),
+        software=s_field(body, "software", default="nginx", max_len=20),
+        delivery=s_field(body, "delivery", default="conventional", max_len=20),
+        check_host=s_field(body, "check_host", max_len=255),
+        check_port=port,
+        sni=s_field(body, "sni", max_len=253),
+        admin_email=s_field(body, "admin_email", max_len=1000),
+        monitoring=bool_field(body, "monitoring", True),
+        production=bool_field(body, "production", True),
+        target_params=params,
+        agent_id=agent_id,
+    )
+    dep = await create_deployment(ctx.db, who, spec, ctx.clock)
+    rows = [
+        r
+        for r in await deployment_rows(ctx.db, definition_id=dep.definition_id)
+        if r.dep.id == dep.id
+    ]
+    return ok(rows[0].to_json(), status=201)
+
+
+@api.op(
+    "GET", "/deployments/{id}", "One deployment with history", response=DEPLOYMENT, params=(sc.ID,)
+)
+async def get(request: web.Request) -> web.Response:
+    """Details and history."""
+    ctx, _ = actor(request)
+    async with ctx.db.reader() as s:
+        dep, _ = await deployment_with_definition(s, path_id(request))
+    row = next(
+        r
+        for r in await deployment_rows(ctx.db, definition_id=dep.definition_id)
+        if r.dep.id == dep.id
+    )
+    data: dict[str, Any] = row.to_json()
+    data.update(
+        check_host=dep.check_host,
+        check_port=dep.check_port,
+        sni=dep.sni,
+        admin_email=dep.admin_email,
+        monitoring=dep.monitoring,
+    )
+    data["history"] = [
+        {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
+        for e in await history(ctx.db, dep.id)
+    ]
+    async with ctx.db.reader() as s:
+        data["checks"] = [
+            {"id": c.id, "at": c.at.isoformat(), "ok": c.ok, "source": c.source, **c.detail}
+            for c in (
+                await s.execute(
+                    select(CheckResult)
+                    .where(CheckResult.deployment_id == dep.id)
+                    .order_by(CheckResult.id.desc())
+                    .limit(20)
+                )
+            )
+            .scalars()
+            .all()
+        ]
+    return ok(data)
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/prepare",
+    "Build the conventional package (passphrase returned once)",
+    request=sc.obj({"passphrase": sc.string(max_len=1024)}),
+    response=sc.obj(
+        {
+            "document_id": sc.integer(),
+            "filename": sc.string(),
+            "passphrase": sc.string(nullable=True),
+        }
+    ),
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def prepare(request: web.Request) -> web.Response:
+    """Prepare to deploy."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    chosen = s_field(body, "passphrase", max_len=1024)
+    res = await prepare_conventional(
+        ctx.db,
+        ctx.vault,
+        who,
+        path_id(request),
+        ctx.settings.documents_dir,
+        ctx.clock,
+        passphrase=chosen or None,
+    )
+    return ok(
+        {
+            "document_id": res.document.id,
+            "filename": res.document.filename,
+            "passphrase": None if chosen else res.passphrase,
+        }
+    )
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/request",
+    "Preview or send the install-request e-mail",
+    request=sc.obj({"send": sc.boolean()}),
+    response=sc.obj(
+        {
+            "to": sc.array(sc.string()),
+            "subject": sc.string(),
+            "body": sc.string(),
+            "sent": sc.boolean(),
+            "result": sc.string(),
+        }
+    ),
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def request_mail(request: web.Request) -> web.Response:
+    """Install request."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    res = await request_install(
+        ctx.db,
+        ctx.vault,
+        who,
+        path_id(request),
+        ctx.clock,
+        send=bool_field(body, "send"),
+        mail=await load_mail_settings(ctx.db, ctx.vault),
+        general=await load_general_settings(ctx.db),
+        base_url=ctx.settings.public_url,
+    )
+    return ok(
+        {
+            "to": list(res.to),
+            "subject": res.subject,
+            "body": res.body,
+            "sent": res.sent,
+            "result": res.result,
+            "error": res.error,
+        }
+    )
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/check",
+    "Run the deploy check now",
+    request=sc.obj({"confirm": sc.boolean()}),
+    response=CHECK,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def check(request: web.Request) -> web.Response:
+    """Deploy check."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    row, outcome = await deploy_check(
+        ctx.db, who, path_id(request), ctx.clock, confirm=bool_field(body, "confirm")
+    )
+    return ok({"check_id": row.id, **outcome.to_dict()})
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/close",
+    "Done, unchecked, manual or installed",
+    request=sc.obj(
+        {
+            "how": sc.string(enum=["done", "unchecked", "manual", "installed"]),
+            "note": sc.string(max_len=500),
+        },
+        ["how"],
+    ),
+    response=DEPLOYMENT,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def close_(request: web.Request) -> web.Response:
+    """Close."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    dep = await close(
+        ctx.db,
+        who,
+        path_id(request),
+        s_field(body, "how", required=True, max_len=20),
+        ctx.clock,
+        note=s_field(body, "note", max_len=500),
+    )
+    return ok({"id": dep.id, "status": dep.status})
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/check-code",
+    "Record a manual check's result code",
+    request=sc.obj({"code": sc.string(max_len=200)}, ["code"]),
+    response=CHECK,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def check_code(request: web.Request) -> web.Response:
+    """Manual check."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    row, passed = await record_check_code(
+        ctx.db,
+        ctx.vault,
+        who,
+        path_id(request),
+        s_field(body, "code", required=True, max_len=200),
+        ctx.clock,
+    )
+    return ok({"check_id": row.id, "ok": passed, "problems": [row.error] if row.error else []})
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/send-result",
+    "E-mail the last check result to the server administrator",
+    response=sc.obj({"result": sc.string()}),
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def send_result(request: web.Request) -> web.Response:
+    """Send the result."""
+    ctx, who = actor(request)
+    return ok(
+        {
+            "result": await send_check_result(
+                ctx.db,
+                who,
+                path_id(request),
+                ctx.clock,
+                mail=await load_mail_settings(ctx.db, ctx.vault),
+            )
+        }
+    )

@@ -1,0 +1,316 @@
+"""Deployment Processes: list, new, detail with actions (prepare, request, check, close, codes)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from certmgr.controller.db.models import CheckResult, Document
+from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.services.codes import check_key_for
+from certmgr.controller.services.deploy_actions import (
+    close,
+    deploy_check,
+    prepare_conventional,
+    record_check_code,
+    request_install,
+    send_check_result,
+)
+from certmgr.controller.services.deployment_views import deployment_rows
+from certmgr.controller.services.deployments import (
+    DeploymentSpec,
+    create_deployment,
+    deployment_with_definition,
+    history,
+)
+from certmgr.controller.services.settings_store import load_general_settings, load_mail_settings
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.shared.receipt import check_key_text
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/deployments")
+async def deployments(request: web.Request) -> web.Response:
+    """Ongoing deployments, deployments without the current certificate, and failing checks."""
+    ctx = ctx_of(request)
+    rows = await deployment_rows(ctx.db)
+    return render(
+        request,
+        "console/deployments.html",
+        title="Deployment Processes",
+        ongoing=[r for r in rows if r.ongoing],
+        outdated=[r for r in rows if r.outdated],
+        failing=[r for r in rows if not r.ongoing and r.failing],
+        all_rows=rows,
+    )
+
+
+@routes.get("/definitions/{id:\\d+}/deployments/new")
+async def new_form(request: web.Request) -> web.Response:
+    """Deploy information form."""
+    return render(
+        request,
+        "console/deployment_new.html",
+        title="New deployment",
+        def_id=int(request.match_info["id"]),
+        software=SOFTWARE,
+        deliveries=DELIVERIES,
+        values={},
+        error=None,
+        field=None,
+    )
+
+
+@routes.post("/definitions/{id:\\d+}/deployments/new")
+async def new_submit(request: web.Request) -> web.Response:
+    """Create a deployment."""
+    ctx = ctx_of(request)
+    def_id = int(request.match_info["id"])
+    form = await form_of(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        software = choice(form, "software", list(SOFTWARE), label="Server software")
+        spec = DeploymentSpec(
+            definition_ref=def_id,
+            server_name=text(form, "server_name", required=True, max_len=255, label="Server name"),
+            software=software,
+            delivery=choice(form, "delivery", DELIVERIES, label="Delivery"),
+            check_host=text(form, "check_host", max_len=255, label="Check host"),
+            check_port=integer(
+                form,
+                "check_port",
+                default=SOFTWARE[software].default_port,
+                lo=1,
+                hi=65535,
+                label="Check port",
+            ),
+            sni=text(form, "sni", max_len=253, label="SNI"),
+            admin_email=text(
+                form, "admin_email", max_len=1000, label="Server administrator e-mail"
+            ),
+            monitoring=checkbox(form, "monitoring"),
+            production=checkbox(form, "production"),
+        )
+        dep = await create_deployment(ctx.db, ctx.require_actor(), spec, ctx.clock)
+    except ValidationError as err:
+        return render(
+            request,
+            "console/deployment_new.html",
+            title="New deployment",
+            def_id=def_id,
+            software=SOFTWARE,
+            deliveries=DELIVERIES,
+            values=values,
+            error=str(err),
+            field=err.field,
+            status=422,
+        )
+    raise redirect(request, f"/deployments/{dep.id}", "Deployment created.")
+
+
+async def _detail(
+    request: web.Request,
+    *,
+    passphrase: str | None = None,
+    mail_preview: object = None,
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = ctx_of(request)
+    async with ctx.db.reader() as s:
+        dep, d = await deployment_with_definition(s, request.match_info["id"])
+        last = await s.get(CheckResult, dep.last_check_id) if dep.last_check_id else None
+        checks = (
+            (
+                await s.execute(
+                    select(CheckResult)
+                    .where(CheckResult.deployment_id == dep.id)
+                    .order_by(CheckResult.at.desc())
+                    .limit(20)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        package = (
+            await s.execute(
+                select(Document)
+                .where(Document.kind == f"package:{dep.id}")
+                .order_by(Document.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    events = await history(ctx.db, dep.id)
+    return render(
+        request,
+        "console/deployment.html",
+        title=f"Deployment {dep.id}",
+        dep=dep,
+        d=d,
+        last=last,
+        checks=checks,
+        package=package,
+        events=events,
+        software=SOFTWARE[dep.target_type],
+        passphrase=passphrase,
+        mail_preview=mail_preview,
+        error=error,
+        check_key=check_key_text(check_key_for(ctx.vault, dep.id)),
+        outdated=d.current_certificate_id is not None
+        and dep.certificate_id != d.current_certificate_id,
+        status=status,
+    )
+
+
+@routes.get("/deployments/{id:\\d+}")
+async def detail(request: web.Request) -> web.Response:
+    """Deploy information, state, last check, history, actions."""
+    return await _detail(request)
+
+
+@routes.post("/deployments/{id:\\d+}/prepare")
+async def prepare(request: web.Request) -> web.Response:
+    """Build the package; the passphrase is shown once."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    chosen = form.get("passphrase")
+    try:
+        res = await prepare_conventional(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            request.match_info["id"],
+            ctx.settings.documents_dir,
+            ctx.clock,
+            passphrase=chosen if isinstance(chosen, str) and chosen else None,
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    return await _detail(request, passphrase=res.passphrase)
+
+
+async def _mail_args(request: web.Request) -> dict[str, object]:
+    ctx = ctx_of(request)
+    return {
+        "mail": await load_mail_settings(ctx.db, ctx.vault),
+        "general": await load_general_settings(ctx.db),
+        "base_url": ctx.settings.public_url,
+    }
+
+
+@routes.post("/deployments/{id:\\d+}/request")
+async def request_mail(request: web.Request) -> web.Response:
+    """Preview (default) or send the install-request e-mail."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    send = form.get("send") == "1"
+    try:
+        res = await request_install(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            request.match_info["id"],
+            ctx.clock,
+            send=send,
+            mail=await load_mail_settings(ctx.db, ctx.vault),
+            general=await load_general_settings(ctx.db),
+            base_url=ctx.settings.public_url,
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    if not send:
+        return await _detail(request, mail_preview=res)
+    raise redirect(
+        request,
+        f"/deployments/{request.match_info['id']}",
+        f"Install request {res.result}{': ' + res.error if res.error else ''}.",
+        "ok" if res.result == "sent" else "bad",
+    )
+
+
+@routes.post("/deployments/{id:\\d+}/check")
+async def check(request: web.Request) -> web.Response:
+    """Run the deploy check now."""
+    ctx = ctx_of(request)
+    try:
+        _, outcome = await deploy_check(
+            ctx.db, ctx.require_actor(), request.match_info["id"], ctx.clock
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    raise redirect(
+        request,
+        f"/deployments/{request.match_info['id']}#check",
+        "Check passed." if outcome.ok else "Check found problems.",
+        "ok" if outcome.ok else "bad",
+    )
+
+
+@routes.post("/deployments/{id:\\d+}/close")
+async def close_deployment(request: web.Request) -> web.Response:
+    """Done, continue without checking, manually checked, or installed."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        how = choice(form, "how", ["done", "unchecked", "manual", "installed"], label="Action")
+        dep = await close(
+            ctx.db,
+            ctx.require_actor(),
+            request.match_info["id"],
+            how,
+            ctx.clock,
+            note=text(form, "note", max_len=500, label="Note"),
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    raise redirect(request, f"/deployments/{dep.id}", f"Deployment is now {dep.status}.")
+
+
+@routes.post("/deployments/{id:\\d+}/send-result")
+async def send_result(request: web.Request) -> web.Response:
+    """E-mail the last check result to the server administrator."""
+    ctx = ctx_of(request)
+    try:
+        result = await send_check_result(
+            ctx.db,
+            ctx.require_actor(),
+            request.match_info["id"],
+            ctx.clock,
+            mail=await load_mail_settings(ctx.db, ctx.vault),
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    raise redirect(
+        request,
+        f"/deployments/{request.match_info['id']}",
+        f"Check result e-mail {result}.",
+        "ok" if result == "sent" else "bad",
+    )
+
+
+@routes.post("/deployments/{id:\\d+}/check-code")
+async def check_code(request: web.Request) -> web.Response:
+    """Record a result code from a manual check."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        row, ok = await record_check_code(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            request.match_info["id"],
+            text(form, "code", required=True, max_len=200, label="Result code"),
+            ctx.clock,
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    raise redirect(
+        request,
+        f"/deployments/{request.match_info['id']}",
+        "Manual check recorded: " + ("OK." if ok else row.error),
+        "ok" if ok else "bad",
+    )
