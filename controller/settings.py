@@ -73,6 +73,7 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     log_level: str = "INFO"
+    http01_listen: str = ""
     extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -162,6 +163,10 @@ def load_settings(home: Path, *, listen: str | None = None) -> Settings:
     server = _table(data, "server")
     database = _table(data, "database")
     ca = _table(data, "ca")
+    acme = _table(data, "acme")
+    http01 = str(os.environ.get("CERTMGR_HTTP01_LISTEN") or acme.get("http01_listen", "") or "")
+    if http01:
+        parse_hostport(http01)
     host, port = parse_hostport(listen or str(server.get("listen", DEFAULT_LISTEN)))
     db_url = os.environ.get("CERTMGR_DATABASE_URL") or str(database.get("url", "") or "")
     if not db_url:
@@ -195,6 +200,7 @@ def load_settings(home: Path, *, listen: str | None = None) -> Settings:
         session_idle_minutes=_int(server, "session_idle_minutes", 30, path),
         session_max_hours=_int(server, "session_max_hours", 12, path),
         log_level=str(data.get("log_level", "INFO")),
+        http01_listen=http01,
         extra=data,
     )
 
@@ -237,6 +243,11 @@ session_max_hours = 12
 
 [ca]
 # crl_url = ""   (default: <external_url>/pki/crl.der)
+
+[acme]
+# The HTTP-01 challenge responder (plain HTTP). ACME CAs fetch http://<name>/.well-known/acme-challenge/
+# on port 80: listen there, or forward that path from your web server or load balancer.
+# http01_listen = "0.0.0.0:80"
 """
 
 

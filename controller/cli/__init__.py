@@ -15,6 +15,7 @@ from certmgr.controller.cli import (
     deployment_cmd,
     home_cmd,
     import_cmd,
+    request_cmd,
     token_cmd,
     user_cmd,
 )
@@ -28,6 +29,7 @@ _MODULES = (
     certificate_cmd,
     ca_cmd,
     deployment_cmd,
+    request_cmd,
     user_cmd,
     token_cmd,
 )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from certmgr.controller.cli.base import CommandContext, add_home, add_json, table
 from certmgr.controller.db.models import Certificate, CertificateRequest, Deployment
+from certmgr.controller.services.acme_accounts import find_account
 from certmgr.controller.services.definitions import (
     DefinitionSpec,
     create_definition,
@@ -15,6 +16,7 @@ from certmgr.controller.services.definitions import (
     list_definitions,
 )
 from certmgr.controller.views import certificate_json, definition_json
+from certmgr.shared.errors import ValidationError
 
 
 def register(sub: Any) -> None:
@@ -41,6 +43,13 @@ def register(sub: Any) -> None:
     q.add_argument("--state", default="", help="state or province (ST)")
     q.add_argument("--country", default="", help="two-letter country (C)")
     q.add_argument("--notes", default="")
+    q.add_argument("--acme-account", default=None, help="ACME account name (issuer acme)")
+    q.add_argument(
+        "--renew-days-before",
+        type=int,
+        default=None,
+        help="renew this many days before expiry (default: when a third of the lifetime remains)",
+    )
     q.set_defaults(handler=_new)
 
     q = dsub.add_parser("list", help="list definitions")
@@ -69,7 +78,13 @@ async def _new(ctx: CommandContext) -> int:
         state=a.state,
         country=a.country,
         notes=a.notes,
+        acme_account_id=(await find_account(await ctx.db(), a.acme_account)).id
+        if a.acme_account
+        else None,
+        renewal_policy={"days_before": a.renew_days_before} if a.renew_days_before else {},
     )
+    if spec.issuer_kind == "acme" and spec.acme_account_id is None:
+        raise ValidationError("issuer acme needs --acme-account NAME", field="acme_account")
     d = await create_definition(await ctx.db(), ctx.actor, spec)
     if a.json:
         ctx.print_json(definition_json(d, None))

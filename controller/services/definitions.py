@@ -38,6 +38,9 @@ class DefinitionSpec:
     notes: str = ""
     acme_account_id: int | None = None
     requirements: dict[str, Any] = field(default_factory=dict)
+    renewal_policy: dict[str, Any] = field(default_factory=dict)
+    product_id: str | None = None
+    vendor_account_id: int | None = None
 
 
 def normalized_sans(common_name: str, sans: tuple[str, ...] | list[str]) -> list[str]:
@@ -149,7 +152,9 @@ async def add_definition(
         requirements=dict(spec.requirements),
         acme_account_id=spec.acme_account_id,
         requestor=spec.requestor,
-        renewal_policy={},
+        renewal_policy=dict(spec.renewal_policy),
+        product_id=spec.product_id,
+        vendor_account_id=spec.vendor_account_id,
         notes=spec.notes,
         created_at=now,
         updated_at=now,

@@ -1,6 +1,6 @@
 """All models, imported so that ``Base.metadata`` knows every table."""
 
-from certmgr.controller.db.models.acquisition import AcmeAccount, VendorAccount
+from certmgr.controller.db.models.acquisition import AcmeAccount, AcmeChallenge, VendorAccount
 from certmgr.controller.db.models.agents import (
     Agent,
     AgentNonce,
@@ -26,6 +26,7 @@ from certmgr.controller.db.models.users import ApiToken, User
 
 __all__ = [
     "AcmeAccount",
+    "AcmeChallenge",
     "Agent",
     "AgentNonce",
     "AgentWork",

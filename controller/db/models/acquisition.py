@@ -47,3 +47,14 @@ class VendorAccount(Base):
     registered_email: Mapped[str] = mapped_column(String(254), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
+
+
+class AcmeChallenge(Base):
+    """A published HTTP-01 response; any controller process that owns the responder port serves it."""
+
+    __tablename__ = "acme_challenges"
+
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key_authorization: Mapped[str] = mapped_column(String(400))
+    domain: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime]

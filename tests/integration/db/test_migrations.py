@@ -27,7 +27,11 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
 
         def diff(conn: Any) -> list[Any]:
             ctx = MigrationContext.configure(conn, opts={"compare_type": False})
-            return [d for d in compare_metadata(ctx, Base.metadata) if not (isinstance(d, tuple) and d[0] in ("remove_index", "add_index"))]
+            return [
+                d
+                for d in compare_metadata(ctx, Base.metadata)
+                if not (isinstance(d, tuple) and d[0] in ("remove_index", "add_index"))
+            ]
 
         async with db.engine.connect() as conn:
             assert await conn.run_sync(diff) == []
