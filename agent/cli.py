@@ -1,26 +1,177 @@
-"""The ``certmgr-agent`` command."""
+"""The ``certmgr-agent`` command: ``enroll``, ``run``, ``status`` and ``check``.
+
+Every failure is a :class:`~certmgr.shared.errors.CertmgrError` mapped here, once, to a message
+on stderr and its ``exit_code`` (2 input, 3 not found, 4 conflict, 5 refused, 6 configuration,
+9 probe, 10 controller unreachable). Heavy modules are imported by the command that needs them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from certmgr.agent import __version__
+from certmgr.agent.settings import AgentSettings, load_settings
+from certmgr.shared.errors import CertmgrError
+
+if TYPE_CHECKING:
+    from certmgr.agent.runner import Runner
+
+logger = logging.getLogger("certmgr.agent")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        type=Path,
+        help="agent.toml (default: $CERTMGR_AGENT_CONFIG, else /etc/certmgr-agent/agent.toml)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser = argparse.ArgumentParser(
         prog="certmgr-agent",
         description="certmgr agent: installs certificates pushed by a certmgr controller.",
     )
     parser.add_argument("--version", action="version", version=f"certmgr-agent {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    enroll = sub.add_parser("enroll", parents=[common], help="register with a controller")
+    enroll.add_argument("--token", required=True, help="the enrolment token (cmenroll1.…)")
+    enroll.add_argument("--controller", help="https://host:port (default: token, then zeroconf)")
+    enroll.add_argument("--name", help="agent name (default: config, else the host name)")
+    enroll.add_argument(
+        "--zeroconf-interface",
+        action="append",
+        dest="interfaces",
+        metavar="ADDRESS",
+        help="IP address of an interface to browse zeroconf on (repeatable; default: all)",
+    )
+    enroll.add_argument(
+        "--discovery-timeout", type=float, default=10.0, help="seconds to browse (default 10)"
+    )
+    enroll.add_argument("--force", action="store_true", help="replace an existing enrolment")
+
+    sub.add_parser("run", parents=[common], help="poll the controller and install packages")
+
+    status = sub.add_parser("status", parents=[common], help="show enrolment and targets")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    check = sub.add_parser("check", parents=[common], help="check what a TLS server serves")
+    check.add_argument("address", metavar="HOST[:PORT]", help="server to probe (port 443)")
+    check.add_argument("--sni", help="server name to send (default: the host name)")
+    check.add_argument("--expect", metavar="SHA256", help="the certificate that should be served")
+    check.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    check.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``certmgr-agent``."""
-    build_parser().parse_args(argv)
-    print("certmgr-agent: no command given (see --help)", file=sys.stderr)
-    return 2
+    """Run ``certmgr-agent``; return the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings(args.config)
+        if args.command == "enroll":
+            return _enroll(settings, args)
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "status":
+            return _status(settings, as_json=args.json)
+        return _check(args)
+    except CertmgrError as err:
+        print(f"certmgr-agent: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _enroll(settings: AgentSettings, args: argparse.Namespace) -> int:
+    from certmgr.agent.enroll import enroll
+    from certmgr.shared.protocol import parse_token
+
+    token = parse_token(args.token)
+    done = asyncio.run(
+        enroll(
+            settings,
+            token,
+            controller_url=args.controller,
+            name=args.name,
+            interfaces=args.interfaces,
+            force=args.force,
+            discovery_timeout=args.discovery_timeout,
+        )
+    )
+    print(f"enrolled as agent {done.agent_id} with {done.controller_url}")
+    print(f"pinned controller CA sha256 {done.ca_sha256}")
+    print(f"state in {settings.state_dir}; now start 'certmgr-agent run'")
+    return 0
+
+
+def _import_runner() -> type[Runner]:
+    # aiohttp parses the whole system CA bundle into two default SSL contexts when it is
+    # imported (about 2 MB). The run loop trusts only the pinned controller CA and never uses
+    # those contexts, so the bundle is hidden for that one import (then the variables are
+    # restored, for the commands that targets run).
+    names = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, os.devnull))
+    try:
+        from certmgr.agent import runner
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return runner.Runner
+
+
+def _run(settings: AgentSettings) -> int:
+    runner_type = _import_runner()
+
+    async def run() -> int:
+        # One worker thread: target operations never overlap, and memory stays small.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="certmgr-agent")
+        )
+        return await runner_type(settings).run()
+
+    return asyncio.run(run())
+
+
+def _status(settings: AgentSettings, *, as_json: bool) -> int:
+    from certmgr.agent.status import gather_status, render_status
+
+    report = gather_status(settings)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render_status(report))
+    return 0 if report["enrolled"] else 6
+
+
+def _check(args: argparse.Namespace) -> int:
+    from certmgr.agent.check import run_check
+
+    outcome: dict[str, Any] = asyncio.run(
+        run_check(args.address, sni=args.sni, expect=args.expect, timeout=args.timeout)
+    )
+    if args.json:
+        print(json.dumps(outcome, indent=2, default=str))
+    else:
+        for line in outcome["lines"]:
+            print(line)
+    return 0 if outcome["ok"] else 1

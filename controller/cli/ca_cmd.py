@@ -73,6 +73,14 @@ def register(sub: Any) -> None:
     q.add_argument("--days", type=int, default=None, help="lifetime in days (default 200)")
     q.set_defaults(handler=_issue)
 
+    q = csub.add_parser(
+        "installer",
+        help="make a one-click installer that adds the CA certificate to a host's trust store",
+    )
+    add_home(q)
+    q.add_argument("--out", default=None, help="also copy it here")
+    q.set_defaults(handler=_installer)
+
     q = csub.add_parser("revoke", help="revoke a certificate issued by the CA")
     add_home(q)
     q.add_argument("certificate", metavar="SHA256|SERIAL")
@@ -200,4 +208,18 @@ async def _revoke(ctx: CommandContext) -> int:
         reason=ctx.args.reason,
     )
     ctx.print(f"revoked serial {rev.serial_hex} ({rev.reason}); new CRL written")
+    return 0
+
+
+async def _installer(ctx: CommandContext) -> int:
+    from certmgr.controller.services.oneclick import make_ca_installer
+
+    pem = await ca_certificate_pem(await ctx.db(), with_chain=False)
+    out = await make_ca_installer(await ctx.db(), ctx.settings.home, pem, "certmgr private CA")
+    if ctx.args.out:
+        Path(ctx.args.out).write_bytes(out.read_bytes())
+        Path(ctx.args.out).chmod(0o755)
+    ctx.print(
+        f"CA certificate installer written to {out} (run it on a host; --uninstall removes the certificate again)"
+    )
     return 0

@@ -116,6 +116,11 @@ def register(sub: Any) -> None:
     q.add_argument("deployment", metavar="DEPLOYMENT")
     q.add_argument("code", metavar="CODE")
     q.set_defaults(handler=_check_code)
+    q = d.add_parser("receipt", help="record the receipt code printed by a one-click installer")
+    add_home(q)
+    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("code", metavar="CODE")
+    q.set_defaults(handler=_receipt)
     q = d.add_parser(
         "check-key",
         help="print the key for 'certmgr check --key' on a host the controller cannot reach",
@@ -262,6 +267,38 @@ async def _show(ctx: CommandContext) -> int:
 async def _prepare(ctx: CommandContext) -> int:
     a = ctx.args
     raw = read_secret_file(a.passphrase_file, what="passphrase")
+    db = await ctx.db()
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, a.deployment)
+    if dep.delivery == "oneclick":
+        from certmgr.controller.services.oneclick import prepare_oneclick
+
+        made = await prepare_oneclick(
+            db,
+            ctx.vault,
+            ctx.actor,
+            dep.id,
+            ctx.settings.home,
+            ctx.settings.documents_dir,
+            SystemClock(),
+            passphrase=raw.decode() if raw else None,
+        )
+        src = (
+            ctx.settings.documents_dir
+            / str(made.document.definition_id)
+            / made.document.stored_name
+        )
+        if a.out:
+            Path(a.out).write_bytes(src.read_bytes())
+            Path(a.out).chmod(0o755)
+        ctx.print(
+            f"one-click installer {made.document.filename} stored in the document folder of definition #{made.document.definition_id}"
+        )
+        if raw is None:
+            ctx.print(
+                f"passphrase (shown once; give it to the server administrator separately): {made.passphrase}"
+            )
+        return 0
     res = await prepare_conventional(
         await ctx.db(),
         ctx.vault,
@@ -358,6 +395,16 @@ async def _check_code(ctx: CommandContext) -> int:
     )
     ctx.print(f"recorded manual check #{row.id}: {'OK' if ok else 'problems: ' + row.error}")
     return 0 if ok else 1
+
+
+async def _receipt(ctx: CommandContext) -> int:
+    from certmgr.controller.services.oneclick import accept_receipt
+
+    dep = await accept_receipt(
+        await ctx.db(), ctx.vault, ctx.actor, ctx.args.deployment, ctx.args.code, SystemClock()
+    )
+    ctx.print(f"receipt accepted: deployment #{dep.id} is {dep.status}")
+    return 0
 
 
 async def _check_key(ctx: CommandContext) -> int:

@@ -48,7 +48,8 @@ class Prepared:
     passphrase: str = field(repr=False)
 
 
-def _package_kind(dep_id: int) -> str:
+def package_kind(dep_id: int) -> str:
+    """The document kind of a deployment's packages."""
     return f"package:{dep_id}"
 
 
@@ -87,7 +88,7 @@ async def prepare_conventional(
         pkg.data,
         clock,
         content_type="application/zip",
-        kind=_package_kind(dep.id),
+        kind=package_kind(dep.id),
     )
     async with db.transaction() as s:
         dep, d = await deployment_with_definition(s, dep.id)
@@ -110,7 +111,7 @@ async def _latest_package(db: Database, dep: Deployment) -> Document:
         doc = (
             await s.execute(
                 select(Document)
-                .where(Document.kind == _package_kind(dep.id))
+                .where(Document.kind == package_kind(dep.id))
                 .order_by(Document.id.desc())
                 .limit(1)
             )

@@ -75,6 +75,7 @@ async def add_document(
     *,
     content_type: str = "application/octet-stream",
     kind: str = "upload",
+    max_size: int = MAX_DOCUMENT,
 ) -> Document:
     """Store a file in a definition's folder.
 
@@ -86,8 +87,8 @@ async def add_document(
     name = clean_filename(filename)
     if not data:
         raise ValidationError("the file is empty", field="file")
-    if len(data) > MAX_DOCUMENT:
-        raise InputTooLargeError(f"{name} is larger than {MAX_DOCUMENT // (1024 * 1024)} MiB")
+    if len(data) > max_size:
+        raise InputTooLargeError(f"{name} is larger than {max_size // (1024 * 1024)} MiB")
     ctype = (
         content_type
         if re.fullmatch(r"[\w.+-]+/[\w.+-]+", content_type or "")

@@ -7,7 +7,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import CertificateAuthority, PrivateKeyRecord
+from certmgr.controller.db.models import (
+    AcmeAccount,
+    CertificateAuthority,
+    PrivateKeyRecord,
+    SettingRecord,
+    VendorAccount,
+    Webhook,
+)
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.private_ca import CA_KEY_PURPOSE
@@ -18,7 +25,16 @@ from certmgr.controller.vault import MasterKey, write_master_key
 SEALED_COLUMNS: tuple[tuple[type, str, str], ...] = (
     (PrivateKeyRecord, "sealed_pkcs8", KEY_PURPOSE),
     (CertificateAuthority, "sealed_key", CA_KEY_PURPOSE),
+    (AcmeAccount, "sealed_key", "acme-account-key"),
+    (AcmeAccount, "sealed_dns_secret", "dns-tsig-secret"),
+    (VendorAccount, "sealed_password", "vendor-password"),
+    (Webhook, "sealed_secret", "webhook-secret"),
 )
+# Settings rows seal different things; the purpose goes by the row's key.
+SEALED_SETTINGS: dict[str, str] = {
+    "mail": "smtp-password",
+    "controller-signing-key": "controller-signing-key",
+}
 
 
 async def rotate_master_key(
@@ -47,6 +63,13 @@ async def rotate_master_key(
                 if sealed is None:
                     continue
                 setattr(row, column, new.seal(new.unseal(sealed, purpose), purpose))
+                count += 1
+        for setting in (await s.execute(select(SettingRecord))).scalars().all():
+            setting_purpose = SEALED_SETTINGS.get(setting.key)
+            if setting.sealed is not None and setting_purpose is not None:
+                setting.sealed = new.seal(
+                    new.unseal(setting.sealed, setting_purpose), setting_purpose
+                )
                 count += 1
         audit(s, actor, "master-key.rotate", "vault", new.active_kid, {"resealed": count})
     if drop_old:

@@ -1,0 +1,264 @@
+"""One-click installers: stamp the runtime with a deployment's sealed package; accept receipts; CA installers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import Deployment, Document
+from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.codes import receipt_key_for
+from certmgr.controller.services.deploy_actions import package_kind, record_check, run_check
+from certmgr.controller.services.deployments import add_event, deployment_with_definition, move
+from certmgr.controller.services.documents import add_document
+from certmgr.controller.services.material import current_material
+from certmgr.controller.services.packages import new_passphrase
+from certmgr.controller.services.signing import signing_key
+from certmgr.controller.services.users import check_password_policy
+from certmgr.controller.vault import MasterKey
+from certmgr.shared.clock import Clock
+from certmgr.shared.deploycheck import CheckOutcome
+from certmgr.shared.envelope import Manifest, key_id, seal_with_passphrase
+from certmgr.shared.errors import ConfigurationError, ConflictError, InputError, ValidationError
+from certmgr.shared.pki import pem_bundle, private_key_to_pkcs8_der
+from certmgr.shared.receipt import parse_receipt
+from certmgr.shared.stamp import cacert_payload, deploy_payload, stamp
+
+RUNTIME_NAME = "certmgr-oneclick-runtime"
+PACKAGE_LIFETIME = dt.timedelta(days=30)
+
+
+def find_runtime(home: Path) -> Path:
+    """The installer runtime: ``$CERTMGR_ONECLICK_RUNTIME``, ``<home>/oneclick/``, or the checkout's ``dist/``.
+
+    Raises:
+        ConfigurationError: Not built yet.
+    """
+    candidates = [
+        os.environ.get("CERTMGR_ONECLICK_RUNTIME", ""),
+        str(home / "oneclick" / RUNTIME_NAME),
+        str(Path(__file__).resolve().parents[2] / "dist" / RUNTIME_NAME),
+    ]
+    for c in candidates:
+        if c and Path(c).is_file():
+            return Path(c)
+    raise ConfigurationError(
+        f"the one-click runtime is not built: run 'make oneclick' (or set CERTMGR_ONECLICK_RUNTIME to {RUNTIME_NAME})"
+    )
+
+
+@dataclass(frozen=True)
+class PreparedInstaller:
+    """A stamped installer in the document folder (passphrase shown once)."""
+
+    deployment: Deployment
+    document: Document
+    passphrase: str = field(repr=False)
+
+
+def _stamp_to_bytes(runtime: Path, payload: bytes, kind: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = stamp(runtime, payload, Path(tmp) / "installer", kind)
+        return out.read_bytes()
+
+
+async def prepare_oneclick(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    dep_ref: str | int,
+    home: Path,
+    docs_root: Path,
+    clock: Clock,
+    *,
+    passphrase: str | None = None,
+) -> PreparedInstaller:
+    """Seal the deployment's package under a passphrase and stamp it onto a copy of the runtime.
+
+    Raises:
+        ConfigurationError: The runtime is not built.
+        ConflictError: No current certificate with a key, or software without an install target.
+        ValidationError: Weak chosen passphrase.
+    """
+    runtime = find_runtime(home)
+    if passphrase is None:
+        passphrase = new_passphrase()
+    else:
+        check_password_policy(passphrase, field="passphrase")
+    async with db.reader() as s:
+        dep, d = await deployment_with_definition(s, dep_ref)
+        m = await current_material(s, vault, d)
+    sw = SOFTWARE[dep.target_type]
+    if sw.target_type is None:
+        raise ConflictError(
+            f"{sw.label} has no one-click install target; use a conventional package"
+        )
+    if m.key is None:
+        raise ConflictError(
+            "the key is kept on the server's agent; a one-click package cannot carry it"
+        )
+    key = await signing_key(db, vault)
+    sequence = dep.sequence + 1
+    now = clock.now()
+    params = dict(dep.target_params)
+    params.update(
+        check_host=dep.check_host, check_port=dep.check_port, check_sni=dep.sni or dep.check_host
+    )
+    manifest = Manifest(
+        deployment_id=dep.id,
+        sequence=sequence,
+        target_type=sw.target_type,
+        target_params=params,
+        created_at=now,
+        expires_at=now + PACKAGE_LIFETIME,
+        controller_key_id=key_id(key.verify_key),
+        certificate_pem=pem_bundle([m.certificate]),
+        chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
+        private_key_pkcs8=private_key_to_pkcs8_der(m.key),
+        receipt_key=receipt_key_for(vault, dep.id, sequence),
+    )
+    package = await asyncio.to_thread(seal_with_passphrase, manifest, key, passphrase.encode())
+    payload = deploy_payload(
+        bytes(key.verify_key), package, name=f"{d.name} -> {dep.server_name}"[:100]
+    )
+    data = await asyncio.to_thread(_stamp_to_bytes, runtime, payload, "deploy")
+    filename = f"certmgr-install-{dep.name}-{sequence}".replace("/", "_")
+    doc = await add_document(
+        db,
+        actor,
+        docs_root,
+        d.id,
+        filename,
+        data,
+        clock,
+        content_type="application/octet-stream",
+        max_size=256 * 1024 * 1024,
+        kind=package_kind(dep.id),
+    )
+    async with db.transaction() as s:
+        dep, _ = await deployment_with_definition(s, dep.id)
+        dep.certificate_id = m.row.id
+        dep.sequence = sequence
+        dep.receipt_used = False
+        move(
+            s,
+            dep,
+            actor,
+            DeploymentStatus.PREPARED,
+            f"one-click installer {filename} stamped (package sequence {sequence}, expires {manifest.expires_at:%Y-%m-%d})",
+            clock,
+            {"document": doc.id},
+        )
+    return PreparedInstaller(dep, doc, passphrase)
+
+
+async def accept_receipt(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    dep_ref: str | int,
+    text: str,
+    clock: Clock,
+    *,
+    check_timeout: float = 5.0,
+) -> Deployment:
+    """Close the loop with the installer's receipt code: ``installed``, and ``confirmed`` when checked.
+
+    A receipt is accepted once, only for its own deployment and its current package.
+
+    Raises:
+        BadSignatureError: A typo, an edit, or a receipt of another (or an older) package.
+        InputError: Another deployment's receipt, or the certificate is not the deployment's.
+        ConflictError: Already accepted.
+    """
+    from certmgr.shared.receipt import receipt_deployment_id
+
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep_ref)
+    claimed = receipt_deployment_id(text)
+    if claimed != dep.id:
+        raise InputError(f"this receipt belongs to deployment {claimed}, not {dep.id}")
+    receipt = parse_receipt(text, receipt_key_for(vault, dep.id, dep.sequence))
+    if receipt.sequence != dep.sequence:
+        raise InputError(
+            f"this receipt is for package {receipt.sequence}; the current package is {dep.sequence}"
+        )
+    if dep.receipt_used:
+        raise ConflictError("this receipt was already accepted")
+    async with db.reader() as s:
+        from certmgr.controller.db.models import Certificate
+
+        cert = await s.get(Certificate, dep.certificate_id) if dep.certificate_id else None
+    if cert is None or not receipt.matches(cert.sha256):
+        raise InputError("the receipt reports a different certificate than the package carried")
+    async with db.transaction() as s:
+        dep, _ = await deployment_with_definition(s, dep.id)
+        if dep.receipt_used:
+            raise ConflictError("this receipt was already accepted")
+        dep.receipt_used = True
+        move(
+            s,
+            dep,
+            actor,
+            DeploymentStatus.INSTALLED,
+            f"one-click receipt: installed at {receipt.at:%Y-%m-%d %H:%M} UTC, local check {receipt.result.value}",
+            clock,
+            {"sequence": receipt.sequence},
+        )
+    # Confirm from here when the controller can reach the host, else on the installer's own check.
+    outcome = await run_check(db, dep, clock, timeout=check_timeout)
+    if outcome.reachable:
+        await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
+    elif receipt.result.passed:
+        local = CheckOutcome(
+            ok=True,
+            reachable=True,
+            served_sha256=cert.sha256,
+            matches_current=True,
+            chain_complete=True,
+            chain_in_order=True,
+            missing_intermediates=[],
+            extra_certs=[],
+            days_left=None,
+            hostname_matches=True,
+            protocol=None,
+            cipher=None,
+            problems=[],
+        )
+        await record_check(db, actor, dep.id, local, clock, source="oneclick", confirm=True)
+    else:
+        async with db.transaction() as s:
+            d2, _ = await deployment_with_definition(s, dep.id)
+            add_event(
+                s,
+                d2,
+                actor,
+                "unverified",
+                "the controller cannot reach the host and the installer's check did not pass",
+                clock,
+            )
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep.id)
+    return dep
+
+
+async def make_ca_installer(db: Database, home: Path, ca_pem: bytes, name: str) -> Path:
+    """Stamp the runtime with the private CA's certificate; returns ``<home>/ca/certmgr-ca-installer``.
+
+    Raises:
+        ConfigurationError: The runtime is not built.
+        ValidationError: Empty certificate.
+    """
+    if not ca_pem.strip():
+        raise ValidationError("the CA certificate is empty", field="certificate")
+    runtime = find_runtime(home)
+    out = home / "ca" / "certmgr-ca-installer"
+    await asyncio.to_thread(stamp, runtime, cacert_payload(ca_pem, name=name[:100]), out, "cacert")
+    return out

@@ -1,0 +1,189 @@
+"""Issue 8 end to end: the controller stamps an installer for a deployment, the installer puts the
+certificate into a real nginx, and its receipt closes the deployment; bad input changes nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from certmgr.shared.pki import sha256_fingerprint
+from tests.factories.homes import make_home, run_cli
+from tests.factories.pki import make_pki
+from tests.factories.servers import NginxServer, served_leaf_sha256, wait_for_leaf
+
+
+def _snapshot(*paths: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in paths}
+
+
+def test_controller_stamped_installer_on_real_nginx(
+    tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(runtime))
+    pki = make_pki(["localhost", "127.0.0.1"])
+    files = pki.write(tmp_path / "pki")
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    # the repository's current certificate is leaf A; nginx still serves leaf B
+    assert (
+        run_cli(
+            [
+                "import",
+                "--home",
+                str(home),
+                str(files["fullchainA.pem"]),
+                "--key",
+                str(files["leafA.key"]),
+                "--name",
+                "web",
+            ]
+        ).code
+        == 0
+    )
+    with NginxServer(tmp_path / "ngx", cert=files["fullchainB.pem"], key=files["leafB.key"]) as ngx:
+        res = run_cli(
+            [
+                "deployment",
+                "new",
+                "web",
+                "--home",
+                str(home),
+                "--server",
+                "localhost",
+                "--software",
+                "nginx",
+                "--delivery",
+                "oneclick",
+                "--check",
+                f"127.0.0.1:{ngx.port}",
+                "--sni",
+                "localhost",
+                "--json",
+                "--param",
+                f"cert_path={ngx.cert_path}",
+                "--param",
+                f"key_path={ngx.key_path}",
+                "--param",
+                f"prefix={ngx.prefix}",
+                "--param",
+                f"conf={ngx.conf_path}",
+                "--param",
+                f"nginx_binary={ngx.binary}",
+            ]
+        )
+        assert res.code == 0, res.err
+        dep = res.json()["id"]
+        installer = tmp_path / "usb" / "install-web"
+        installer.parent.mkdir()
+        res = run_cli(
+            ["deployment", "prepare", str(dep), "--home", str(home), "--out", str(installer)]
+        )
+        assert res.code == 0, res.err
+        passphrase = re.search(r"shown once.*: (\S+)$", res.out.strip(), re.M)
+        assert passphrase
+        (tmp_path / "pw").write_text(passphrase.group(1) + "\n")
+        (tmp_path / "wrong").write_text("not the passphrase\n")
+        before = _snapshot(ngx.cert_path, ngx.key_path, ngx.conf_path)
+
+        # bad input: wrong passphrase, flipped byte, truncated file -> refused, nothing written
+        r = subprocess.run(
+            [str(installer), "--passphrase-file", str(tmp_path / "wrong"), "--yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 2 and "passphrase" in (r.stdout + r.stderr).lower()
+        flipped = tmp_path / "usb" / "flipped"
+        data = bytearray(installer.read_bytes())
+        data[-200] ^= 0x01
+        flipped.write_bytes(bytes(data))
+        flipped.chmod(0o755)
+        r = subprocess.run(
+            [str(flipped), "--passphrase-file", str(tmp_path / "pw"), "--yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode in (2, 3), r.stdout + r.stderr
+        truncated = tmp_path / "usb" / "truncated"
+        truncated.write_bytes(installer.read_bytes()[:-5000])
+        truncated.chmod(0o755)
+        r = subprocess.run(
+            [str(truncated), "--passphrase-file", str(tmp_path / "pw"), "--yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode in (2, 3), r.stdout + r.stderr
+        assert _snapshot(ngx.cert_path, ngx.key_path, ngx.conf_path) == before
+        assert served_leaf_sha256("127.0.0.1", ngx.port) == sha256_fingerprint(pki.leaf_b)
+
+        # dry run shows the plan and writes nothing
+        r = subprocess.run(
+            [str(installer), "--passphrase-file", str(tmp_path / "pw"), "--dry-run"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert str(ngx.cert_path) in r.stdout
+        assert _snapshot(ngx.cert_path, ngx.key_path, ngx.conf_path) == before
+
+        # the real run
+        env = {k: v for k, v in os.environ.items() if k != "CERTMGR_ONECLICK_RUNTIME"}
+        r = subprocess.run(
+            [str(installer), "--passphrase-file", str(tmp_path / "pw"), "--yes"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert wait_for_leaf("127.0.0.1", ngx.port, sha256_fingerprint(pki.leaf_a))
+        receipt = re.search(r"(CMR1-[A-Z0-9-]+)", r.stdout)
+        assert receipt, r.stdout
+        log = installer.with_name(installer.name + ".log")
+        assert log.is_file() and passphrase.group(1) not in log.read_text()
+
+        # the receipt closes the deployment, once
+        res = run_cli(["deployment", "receipt", str(dep), receipt.group(1), "--home", str(home)])
+        assert res.code == 0, res.err
+        assert "confirmed" in res.out
+        again = run_cli(["deployment", "receipt", str(dep), receipt.group(1), "--home", str(home)])
+        assert again.code == 4
+        typo = receipt.group(1)[:-2] + ("QQ" if not receipt.group(1).endswith("QQ") else "ZZ")
+        other = run_cli(["deployment", "receipt", str(dep), typo, "--home", str(home)])
+        assert other.code != 0 and "Traceback" not in other.err
+
+
+def test_ca_installer_is_stamped(
+    tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(runtime))
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    out = tmp_path / "ca-installer"
+    res = run_cli(["ca", "installer", "--home", str(home), "--out", str(out)])
+    assert res.code == 0, res.err
+    root = tmp_path / "root"
+    (root / "usr/local/share/ca-certificates").mkdir(parents=True)
+    r = subprocess.run(
+        [str(out), "--root", str(root), "--no-update", "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    placed = list((root / "usr/local/share/ca-certificates").glob("certmgr-*.crt"))
+    assert len(placed) == 1
+    assert placed[0].read_bytes().strip() == (home / "ca" / "ca.pem").read_bytes().strip()
+    r = subprocess.run(
+        [str(out), "--root", str(root), "--no-update", "--yes", "--uninstall"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not list((root / "usr/local/share/ca-certificates").glob("certmgr-*.crt"))
