@@ -10,9 +10,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from certmgr.controller import __version__, appkeys
 from certmgr.controller.db.engine import Database
+from certmgr.controller.services.agent_wakeup import AgentWakeups
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
-from certmgr.controller.web import middleware, public, security
+from certmgr.controller.web import agent_api, middleware, public, security
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
 from certmgr.controller.web.api import deployments as api_deployments
@@ -20,6 +21,7 @@ from certmgr.controller.web.api import openapi
 from certmgr.controller.web.console import (
     account,
     admin,
+    agents,
     certificates,
     dashboard,
     definitions,
@@ -41,6 +43,7 @@ CONSOLE_ROUTES = (
     admin.routes,
     users.routes,
     deployments.routes,
+    agents.routes,
 )
 
 
@@ -87,7 +90,17 @@ def create_app(
             await app[appkeys.DB].dispose()
 
     app.cleanup_ctx.append(database)
+
+    async def agent_wakeups(app: web.Application) -> AsyncIterator[None]:
+        wakeups = AgentWakeups(app[appkeys.DB])
+        app[appkeys.AGENT_WAKEUPS] = wakeups
+        await wakeups.start()
+        yield
+        await wakeups.stop()
+
+    app.cleanup_ctx.append(agent_wakeups)
     public.setup(app)
+    agent_api.setup(app)
     openapi.setup(app, API_GROUPS, version=__version__)
     for routes in CONSOLE_ROUTES:
         app.router.add_routes(routes)

@@ -25,3 +25,8 @@ if TYPE_CHECKING:
 
 IPACL: web.AppKey[IpAllowList] = web.AppKey("ipacl")
 SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
+
+if TYPE_CHECKING:
+    from certmgr.controller.services.agent_wakeup import AgentWakeups
+
+AGENT_WAKEUPS: web.AppKey[AgentWakeups] = web.AppKey("agent_wakeups")

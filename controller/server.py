@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import ssl
@@ -11,9 +12,12 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from certmgr.controller.app import create_app
+from certmgr.controller.appkeys import DB
 from certmgr.controller.home import CONSOLE_CERT, CONSOLE_KEY, console_key_password
+from certmgr.controller.services.acme_runtime import http01_responder
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
+from certmgr.controller.zeroconf_advert import advertised
 from certmgr.shared.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -80,6 +84,16 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
         raise ConfigurationError(
             f"cannot listen on {settings.listen_host}:{settings.listen_port}: {err.strerror}"
         ) from err
+    stack = contextlib.AsyncExitStack()
+    try:
+        await stack.enter_async_context(
+            advertised(settings.zeroconf_interfaces, settings.listen_port, ca_sha256(settings))
+        )
+        await stack.enter_async_context(http01_responder(settings, app[DB]))
+    except BaseException:
+        await stack.aclose()
+        await runner.cleanup()
+        raise
     url = f"https://{settings.listen_host if ':' not in settings.listen_host else '[' + settings.listen_host + ']'}:{settings.listen_port}"
     print(f"certmgr console listening on {url}  (external URL {settings.public_url})", flush=True)  # noqa: T201
     stop = asyncio.Event()
@@ -91,4 +105,19 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        await stack.aclose()
         await runner.cleanup()
+
+
+def ca_sha256(settings: Settings) -> str:
+    """SHA-256 of the CA certificate agents pin (the first certificate in ``ca/ca.pem``)."""
+    from cryptography import x509
+
+    from certmgr.shared.pki import sha256_fingerprint
+
+    try:
+        return sha256_fingerprint(
+            x509.load_pem_x509_certificates((settings.ca_dir / "ca.pem").read_bytes())[0]
+        )
+    except (OSError, ValueError, IndexError) as err:
+        raise ConfigurationError(f"cannot read the CA certificate in {settings.ca_dir}") from err

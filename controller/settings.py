@@ -8,6 +8,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from certmgr.shared.errors import ConfigurationError
 
@@ -74,6 +75,12 @@ class Settings:
     session_max_hours: int = 12
     log_level: str = "INFO"
     http01_listen: str = ""
+    agent_poll_wait: int = 25
+    zeroconf_interfaces: tuple[str, ...] = ()
+    scheduler_enabled: bool = True
+    scheduler_replica_id: str = ""
+    scheduler_tick_seconds: float = 15.0
+    metrics_token: str = field(default="", repr=False)
     extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -201,8 +208,35 @@ def load_settings(home: Path, *, listen: str | None = None) -> Settings:
         session_max_hours=_int(server, "session_max_hours", 12, path),
         log_level=str(data.get("log_level", "INFO")),
         http01_listen=http01,
+        agent_poll_wait=_int(_table(data, "agents"), "poll_wait", 25, path),
+        zeroconf_interfaces=_str_list(_table(data, "agents"), "zeroconf_interfaces", path),
+        **_scheduler_and_metrics(data, path),
         extra=data,
     )
+
+
+def _scheduler_and_metrics(data: dict[str, object], path: Path) -> dict[str, Any]:
+    """``[scheduler] enabled, replica_id, tick_seconds`` and ``[metrics] token``."""
+    scheduler = _table(data, "scheduler")
+    metrics = _table(data, "metrics")
+    enabled = scheduler.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigurationError(f"{path}: [scheduler] enabled must be true or false")
+    tick = scheduler.get("tick_seconds", 15.0)
+    if not isinstance(tick, int | float) or isinstance(tick, bool) or not 0 < tick <= 3600:
+        raise ConfigurationError(f"{path}: [scheduler] tick_seconds must be between 0 and 3600")
+    replica = scheduler.get("replica_id", "")
+    token = metrics.get("token", "")
+    if not isinstance(replica, str) or len(replica) > 100:
+        raise ConfigurationError(f"{path}: [scheduler] replica_id must be text (up to 100)")
+    if not isinstance(token, str):
+        raise ConfigurationError(f"{path}: [metrics] token must be text")
+    return {
+        "scheduler_enabled": enabled,
+        "scheduler_replica_id": replica.strip(),
+        "scheduler_tick_seconds": float(tick),
+        "metrics_token": token.strip(),
+    }
 
 
 def _int(table: dict[str, object], name: str, default: int, path: Path) -> int:
@@ -210,6 +244,13 @@ def _int(table: dict[str, object], name: str, default: int, path: Path) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigurationError(f"{path}: {name} must be a positive whole number")
     return value
+
+
+def _str_list(table: dict[str, object], name: str, path: Path) -> tuple[str, ...]:
+    value = table.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"{path}: {name} must be a list of strings")
+    return tuple(value)
 
 
 def _table(data: dict[str, object], name: str) -> dict[str, object]:
@@ -244,10 +285,26 @@ session_max_hours = 12
 [ca]
 # crl_url = ""   (default: <external_url>/pki/crl.der)
 
+[agents]
+# long-poll answer time (seconds) and where to advertise the controller by zeroconf
+# (_certmgr._tcp.local.) for agents enrolling without a URL; empty = not advertised.
+poll_wait = 25
+# zeroconf_interfaces = ["192.0.2.10"]
+
 [acme]
 # The HTTP-01 challenge responder (plain HTTP). ACME CAs fetch http://<name>/.well-known/acme-challenge/
 # on port 80: listen there, or forward that path from your web server or load balancer.
 # http01_listen = "0.0.0.0:80"
+
+[scheduler]
+# Monitoring, renewals, the daily digest and notification delivery. With PostgreSQL several
+# controllers may run it: a lease row in the database makes each job run once.
+enabled = true
+# replica_id = ""   (default: host name and process id)
+
+[metrics]
+# /metrics (Prometheus text) is limited by ip_acl.txt; a token also requires "Authorization: Bearer <token>"
+# token = ""
 """
 
 

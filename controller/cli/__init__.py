@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from certmgr.controller.cli import (
+    agent_cmd,
     ca_cmd,
     certificate_cmd,
     definition_cmd,
@@ -32,6 +33,7 @@ _MODULES = (
     request_cmd,
     user_cmd,
     token_cmd,
+    agent_cmd,
 )
 
 

@@ -116,6 +116,10 @@ def register(sub: Any) -> None:
     q.add_argument("deployment", metavar="DEPLOYMENT")
     q.add_argument("code", metavar="CODE")
     q.set_defaults(handler=_check_code)
+    q = d.add_parser("install", help="Try auto-install: send the package to the deployment's agent")
+    add_home(q)
+    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.set_defaults(handler=_install)
     q = d.add_parser("receipt", help="record the receipt code printed by a one-click installer")
     add_home(q)
     q.add_argument("deployment", metavar="DEPLOYMENT")
@@ -395,6 +399,19 @@ async def _check_code(ctx: CommandContext) -> int:
     )
     ctx.print(f"recorded manual check #{row.id}: {'OK' if ok else 'problems: ' + row.error}")
     return 0 if ok else 1
+
+
+async def _install(ctx: CommandContext) -> int:
+    from certmgr.controller.services.agent_wakeup import AgentWakeups
+    from certmgr.controller.services.agents import queue_install
+
+    db = await ctx.db()
+    q = await queue_install(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
+    await AgentWakeups(db).notify(str(q.agent_id))
+    ctx.print(
+        f"package {q.sequence} queued for agent #{q.agent_id}; the deployment is install-requested"
+    )
+    return 0
 
 
 async def _receipt(ctx: CommandContext) -> int:

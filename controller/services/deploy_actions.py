@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
@@ -307,18 +308,33 @@ async def expected_for(db: Database, dep: Deployment) -> tuple[Certificate, list
 
 
 async def run_check(
-    db: Database, dep: Deployment, clock: Clock, *, timeout: float = 10.0
+    db: Database, dep: Deployment, clock: Clock, *, timeout: float = 10.0, settle: float = 0.0
 ) -> CheckOutcome:
-    """Probe the deployment's endpoint and evaluate it against the expected certificate (no state change)."""
+    """Probe the deployment's endpoint and evaluate it against the expected certificate (no state change).
+
+    With ``settle`` > 0, a reachable server that still serves another certificate is probed again
+    for up to that many seconds: right after a reload, draining workers serve the old one briefly.
+    """
     row, chain = await expected_for(db, dep)
-    result = await probe(
-        dep.check_host,
-        dep.check_port,
-        sni=dep.sni or None,
-        timeout=timeout,
-        starttls=dep.starttls or None,
-    )
-    return evaluate(result, row.sha256, chain, now=clock.now())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settle
+    while True:
+        result = await probe(
+            dep.check_host,
+            dep.check_port,
+            sni=dep.sni or None,
+            timeout=timeout,
+            starttls=dep.starttls or None,
+        )
+        outcome = evaluate(result, row.sha256, chain, now=clock.now())
+        if (
+            outcome.ok
+            or not outcome.reachable
+            or outcome.matches_current
+            or loop.time() >= deadline
+        ):
+            return outcome
+        await asyncio.sleep(0.25)
 
 
 async def record_check(

@@ -213,7 +213,7 @@ async def accept_receipt(
             {"sequence": receipt.sequence},
         )
     # Confirm from here when the controller can reach the host, else on the installer's own check.
-    outcome = await run_check(db, dep, clock, timeout=check_timeout)
+    outcome = await run_check(db, dep, clock, timeout=check_timeout, settle=3.0)
     if outcome.reachable:
         await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
     elif receipt.result.passed:

@@ -15,6 +15,7 @@ NAV = (
     ("/dashboard", "Dashboard", False),
     ("/definitions", "Definitions", False),
     ("/deployments", "Deployments", False),
+    ("/agents", "Agents", False),
     ("/certificates", "Certificates", False),
     ("/keys", "Private Keys", False),
     ("/import", "Import", False),

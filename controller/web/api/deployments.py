@@ -350,3 +350,22 @@ async def send_result(request: web.Request) -> web.Response:
             )
         }
     )
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/install",
+    "Try auto-install: send the package to the deployment's agent",
+    response=sc.obj({"agent_id": sc.integer(), "sequence": sc.integer()}),
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def install(request: web.Request) -> web.Response:
+    """Queue the package for the agent and wake it."""
+    from certmgr.controller import appkeys
+    from certmgr.controller.services.agents import queue_install
+
+    ctx, who = actor(request)
+    q = await queue_install(ctx.db, ctx.vault, who, path_id(request), ctx.clock)
+    await request.app[appkeys.AGENT_WAKEUPS].notify(str(q.agent_id))
+    return ok({"agent_id": q.agent_id, "sequence": q.sequence})

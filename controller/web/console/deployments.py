@@ -314,3 +314,71 @@ async def check_code(request: web.Request) -> web.Response:
         "Manual check recorded: " + ("OK." if ok else row.error),
         "ok" if ok else "bad",
     )
+
+
+@routes.post("/deployments/{id:\\d+}/install")
+async def install(request: web.Request) -> web.Response:
+    """Try auto-install through the deployment's agent."""
+    from certmgr.controller import appkeys
+    from certmgr.controller.services.agents import queue_install
+
+    ctx = ctx_of(request)
+    try:
+        q = await queue_install(
+            ctx.db, ctx.vault, ctx.require_actor(), request.match_info["id"], ctx.clock
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    await request.app[appkeys.AGENT_WAKEUPS].notify(str(q.agent_id))
+    raise redirect(
+        request,
+        f"/deployments/{request.match_info['id']}",
+        f"Package {q.sequence} sent to the agent; the deployment is confirmed once the agent reports and the check passes.",
+    )
+
+
+@routes.post("/deployments/{id:\\d+}/prepare-oneclick")
+async def prepare_oneclick_installer(request: web.Request) -> web.Response:
+    """Stamp a one-click installer; the passphrase is shown once."""
+    from certmgr.controller.services.oneclick import prepare_oneclick
+
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    chosen = form.get("passphrase")
+    try:
+        res = await prepare_oneclick(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            request.match_info["id"],
+            ctx.settings.home,
+            ctx.settings.documents_dir,
+            ctx.clock,
+            passphrase=chosen if isinstance(chosen, str) and chosen else None,
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    return await _detail(request, passphrase=res.passphrase)
+
+
+@routes.post("/deployments/{id:\\d+}/receipt")
+async def receipt(request: web.Request) -> web.Response:
+    """Paste a one-click installer's receipt code."""
+    from certmgr.controller.services.oneclick import accept_receipt
+
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        dep = await accept_receipt(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            request.match_info["id"],
+            text(form, "code", required=True, max_len=200, label="Receipt code"),
+            ctx.clock,
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    raise redirect(
+        request, f"/deployments/{dep.id}", f"Receipt accepted: the deployment is {dep.status}."
+    )

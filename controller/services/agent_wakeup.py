@@ -1,0 +1,90 @@
+"""Waking long-polling agents: in-process events, plus PostgreSQL LISTEN/NOTIFY across replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+
+from certmgr.controller.db.engine import Database
+
+logger = logging.getLogger(__name__)
+CHANNEL = "certmgr_agent_work"
+
+
+class AgentWakeups:
+    """Wake-up hints only: the database is the truth, so a lost hint just costs one poll interval."""
+
+    def __init__(self, db: Database) -> None:
+        """Serve wake-ups for ``db``."""
+        self._db = db
+        self._events: dict[str, set[asyncio.Event]] = {}
+        self._listener: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def waiter(self, agent_id: str) -> AsyncIterator[asyncio.Event]:
+        """An event that is set when work for ``agent_id`` appears."""
+        ev = asyncio.Event()
+        self._events.setdefault(agent_id, set()).add(ev)
+        try:
+            yield ev
+        finally:
+            waiters = self._events.get(agent_id)
+            if waiters is not None:
+                waiters.discard(ev)
+                if not waiters:
+                    del self._events[agent_id]
+
+    def wake_local(self, agent_id: str) -> None:
+        """Wake this process's waiters for ``agent_id``."""
+        for ev in self._events.get(agent_id, ()):
+            ev.set()
+
+    async def notify(self, agent_id: str) -> None:
+        """Wake waiters here and, on PostgreSQL, in every replica."""
+        self.wake_local(agent_id)
+        if not self._db.is_sqlite:
+            async with self._db.engine.begin() as conn:
+                await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": agent_id})
+
+    async def start(self) -> None:
+        """Listen for other replicas' notifications (PostgreSQL only)."""
+        if self._db.is_sqlite:
+            return
+        self._listener = asyncio.create_task(self._listen(), name="agent-wakeup-listener")
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self) -> None:
+        import asyncpg
+
+        url = self._db.engine.url.set(drivername="postgresql")
+        backoff = 1.0
+        while True:
+            try:
+                conn = await asyncpg.connect(url.render_as_string(hide_password=False))
+                try:
+                    closed = asyncio.Event()
+                    conn.add_termination_listener(lambda *_a, ev=closed: ev.set())
+                    await conn.add_listener(CHANNEL, lambda *_a: self.wake_local(str(_a[3])))
+                    backoff = 1.0
+                    await closed.wait()
+                finally:
+                    await conn.close()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError) as err:
+                logger.warning(
+                    "agent wake-up listener lost PostgreSQL (%s); retrying", err.__class__.__name__
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)

@@ -1,0 +1,496 @@
+"""Agents: enrolment tokens, enrolment, signed requests, work queue, reports and inventories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import nacl.public
+import nacl.signing
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import Agent, AgentNonce, AgentWork, Deployment, EnrollmentToken
+from certmgr.controller.domain.actors import Actor, Role
+from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.audit import audit
+from certmgr.controller.services.deployments import add_event, deployment_with_definition, move
+from certmgr.controller.services.material import current_material
+from certmgr.controller.services.signing import signing_key
+from certmgr.controller.vault import MasterKey
+from certmgr.shared import protocol as p
+from certmgr.shared.clock import Clock
+from certmgr.shared.envelope import Manifest, key_id, seal_for_agent
+from certmgr.shared.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from certmgr.shared.pki import pem_bundle, private_key_to_pkcs8_der
+from certmgr.shared.secret import Secret
+
+TOKEN_LIFETIME = dt.timedelta(hours=24)
+PACKAGE_LIFETIME = dt.timedelta(days=7)
+MAX_ITEMS = 16
+
+
+def agent_actor(agent: Agent) -> Actor:
+    """The actor an agent's reports are recorded as."""
+    return Actor(name=f"agent:{agent.name}", role=Role.SYSTEM, source=f"agent {agent.id}")
+
+
+async def create_enrollment_token(
+    db: Database,
+    actor: Actor,
+    clock: Clock,
+    *,
+    controller_url: str,
+    ca_sha256: str,
+    name_hint: str = "",
+    ttl: dt.timedelta = TOKEN_LIFETIME,
+    auto_approve: bool = True,
+) -> str:
+    """A single-use enrolment token (printed once; only its hash is stored).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        ValidationError: Bad lifetime.
+    """
+    actor.require_admin("creating agent enrolment tokens")
+    if not dt.timedelta(minutes=1) <= ttl <= dt.timedelta(days=30):
+        raise ValidationError("a token lives between 1 minute and 30 days", field="ttl")
+    secret = secrets.token_urlsafe(24)
+    now = clock.now()
+    async with db.transaction() as s:
+        row = EnrollmentToken(
+            secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+            name_hint=name_hint[:200],
+            auto_approve=auto_approve,
+            expires_at=now + ttl,
+            created_by=actor.name,
+            created_at=now,
+        )
+        s.add(row)
+        await s.flush()
+        audit(
+            s,
+            actor,
+            "agent.token-create",
+            "enrollment-token",
+            row.id,
+            {"expires": row.expires_at.isoformat(), "name": name_hint[:200]},
+            clock=clock,
+        )
+    return p.format_token(
+        p.EnrollmentToken(
+            controller_url=controller_url,
+            ca_sha256=ca_sha256,
+            secret=Secret(secret),
+            expires_at=now + ttl,
+        )
+    )
+
+
+async def enroll(
+    db: Database,
+    vault: MasterKey,
+    req: p.EnrollRequest,
+    clock: Clock,
+    *,
+    address: str,
+    poll_wait: int = 25,
+) -> p.EnrollResponse:
+    """Register an agent with a valid, unused token.
+
+    Raises:
+        PermissionDeniedError: Unknown, used or expired token.
+        ValidationError: Malformed public keys.
+    """
+    digest = hashlib.sha256(req.token_secret.reveal().encode()).hexdigest()
+    now = clock.now()
+    if len(req.x25519_public_key) != 32 or len(req.ed25519_public_key) != 32:
+        raise ValidationError("public keys must be 32 bytes", field="public_key")
+    signing = await signing_key(db, vault)
+    async with db.transaction() as s:
+        token = (
+            await s.execute(select(EnrollmentToken).where(EnrollmentToken.secret_sha256 == digest))
+        ).scalar_one_or_none()
+        who = Actor(name=f"agent:{req.agent_name[:50]}", role=Role.SYSTEM, source=address)
+        if token is None or token.used_at is not None or token.expires_at <= now:
+            audit(
+                s,
+                who,
+                "agent.enroll-refused",
+                "enrollment-token",
+                token.id if token else "",
+                {
+                    "reason": "unknown"
+                    if token is None
+                    else "used"
+                    if token.used_at
+                    else "expired",
+                    "hostname": req.hostname[:100],
+                },
+                clock=clock,
+            )
+            raise PermissionDeniedError("the enrolment token is unknown, already used or expired")
+        agent = Agent(
+            name=(token.name_hint or req.agent_name)[:200],
+            hostname=req.hostname[:255],
+            version=req.agent_version[:50],
+            x25519_public=req.x25519_public_key,
+            ed25519_public=req.ed25519_public_key,
+            status="approved" if token.auto_approve else "pending",
+            enrolled_at=now,
+            last_seen_at=now,
+            targets=[t.to_json() for t in req.targets],
+        )
+        s.add(agent)
+        await s.flush()
+        token.used_at = now
+        token.agent_id = agent.id
+        audit(
+            s,
+            who,
+            "agent.enroll",
+            "agent",
+            agent.id,
+            {"hostname": agent.hostname, "status": agent.status},
+            clock=clock,
+        )
+    return p.EnrollResponse(
+        agent_id=str(agent.id),
+        controller_verify_key=bytes(signing.verify_key),
+        poll_wait_seconds=poll_wait,
+    )
+
+
+async def authenticate(
+    db: Database,
+    headers: Any,
+    method: str,
+    path: str,
+    body: bytes,
+    clock: Clock,
+    *,
+    allow_revoked: bool = False,
+) -> Agent:
+    """The agent that signed this request (signature, clock skew and nonce checked).
+
+    Raises:
+        PermissionDeniedError: Unknown, pending or revoked agent; bad signature; replayed nonce.
+    """
+    agent_id = p.agent_id_of(headers)
+    if not agent_id.isdigit():
+        raise PermissionDeniedError("unknown agent")
+    now = clock.now()
+    async with db.reader() as s:
+        agent = await s.get(Agent, int(agent_id))
+    if agent is None:
+        raise PermissionDeniedError("unknown agent")
+    _, nonce = p.verify_request(
+        nacl.signing.VerifyKey(agent.ed25519_public), headers, method, path, body, now
+    )
+    if agent.status == "revoked" and not allow_revoked:
+        raise PermissionDeniedError("this agent was revoked", actor=agent.name)
+    try:
+        async with db.transaction() as s:
+            s.add(AgentNonce(agent_id=agent.id, nonce=nonce, at=now))
+            fresh = await s.get(Agent, agent.id)
+            if fresh is not None:
+                fresh.last_seen_at = now
+    except IntegrityError as err:
+        raise PermissionDeniedError(
+            "replayed request (nonce seen before)", actor=agent.name
+        ) from err
+    if secrets.randbelow(200) == 0:
+        async with db.transaction() as s:
+            await s.execute(
+                delete(AgentNonce).where(
+                    AgentNonce.at < now - dt.timedelta(seconds=4 * p.DEFAULT_MAX_SKEW)
+                )
+            )
+    return agent
+
+
+async def pending_work(db: Database, agent: Agent, clock: Clock) -> p.WorkResponse:
+    """Queued packages and key requests for the agent (re-sent until reported)."""
+    if agent.status != "approved":
+        return p.WorkResponse(revoked=agent.status == "revoked")
+    async with db.transaction() as s:
+        rows = (
+            (
+                await s.execute(
+                    select(AgentWork)
+                    .where(
+                        AgentWork.agent_id == agent.id, AgentWork.state.in_(["queued", "delivered"])
+                    )
+                    .order_by(AgentWork.id)
+                    .limit(2 * MAX_ITEMS)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        packages: list[p.WorkPackage] = []
+        keygen: list[p.KeygenRequest] = []
+        for w in rows:
+            if (
+                w.kind == "package"
+                and w.blob is not None
+                and w.deployment_id is not None
+                and len(packages) < MAX_ITEMS
+            ):
+                packages.append(
+                    p.WorkPackage(deployment_id=w.deployment_id, sequence=w.sequence, blob=w.blob)
+                )
+            elif w.kind == "keygen" and len(keygen) < MAX_ITEMS:
+                keygen.append(
+                    p.KeygenRequest(
+                        request_id=str(w.request_id),
+                        key_type=str(w.spec.get("key_type", "ec-p256")),
+                        common_name=str(w.spec.get("common_name", "")),
+                        sans=tuple(w.spec.get("sans", ())),
+                    )
+                )
+            else:
+                continue
+            if w.state == "queued":
+                w.state = "delivered"
+                w.delivered_at = clock.now()
+    return p.WorkResponse(packages=tuple(packages), keygen=tuple(keygen))
+
+
+@dataclass(frozen=True)
+class QueuedInstall:
+    """A package on its way to an agent."""
+
+    deployment_id: int
+    agent_id: int
+    sequence: int
+
+
+async def queue_install(
+    db: Database, vault: MasterKey, actor: Actor, dep_ref: str | int, clock: Clock
+) -> QueuedInstall:
+    """Seal the deployment's current certificate (and key) to its agent and queue it ("Try auto-install").
+
+    Raises:
+        ConflictError: Not an agent deployment, no approved agent, or nothing to install.
+    """
+    async with db.reader() as s:
+        dep, d = await deployment_with_definition(s, dep_ref)
+        if dep.delivery != "agent" or dep.agent_id is None:
+            raise ConflictError(
+                f"deployment {dep.id} is not delivered by an agent (choose one on the deployment)"
+            )
+        agent = await s.get(Agent, dep.agent_id)
+        if agent is None or agent.status != "approved":
+            raise ConflictError(f"agent {dep.agent_id} is not enrolled and approved")
+        m = await current_material(s, vault, d)
+    sw = SOFTWARE[dep.target_type]
+    if sw.target_type is None:
+        raise ConflictError(f"{sw.label} has no agent install target")
+    key = await signing_key(db, vault)
+    now = clock.now()
+    sequence = dep.sequence + 1
+    manifest = Manifest(
+        deployment_id=dep.id,
+        sequence=sequence,
+        target_type=sw.target_type,
+        target_params=dict(dep.target_params),
+        created_at=now,
+        expires_at=now + PACKAGE_LIFETIME,
+        controller_key_id=key_id(key.verify_key),
+        certificate_pem=pem_bundle([m.certificate]),
+        chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
+        private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
+    )
+    blob = seal_for_agent(manifest, key, nacl.public.PublicKey(agent.x25519_public))
+    async with db.transaction() as s:
+        dep, _ = await deployment_with_definition(s, dep.id)
+        # Older packages for this deployment are superseded.
+        for old in (
+            await s.execute(
+                select(AgentWork).where(
+                    AgentWork.deployment_id == dep.id, AgentWork.state.in_(["queued", "delivered"])
+                )
+            )
+        ).scalars():
+            old.state = "superseded"
+        s.add(
+            AgentWork(
+                agent_id=agent.id,
+                kind="package",
+                deployment_id=dep.id,
+                sequence=sequence,
+                blob=blob,
+                spec={},
+                state="queued",
+                created_at=now,
+            )
+        )
+        dep.sequence = sequence
+        dep.certificate_id = m.row.id
+        move(
+            s,
+            dep,
+            actor,
+            DeploymentStatus.INSTALL_REQUESTED,
+            f"package {sequence} queued for agent {agent.name}",
+            clock,
+            {"agent": agent.id, "sequence": sequence},
+        )
+    return QueuedInstall(dep.id, agent.id, sequence)
+
+
+async def queue_keygen(
+    db: Database, agent_id: int, request_id: int, spec: dict[str, Any], clock: Clock
+) -> None:
+    """Ask an agent to make a key and CSR for a request."""
+    async with db.transaction() as s:
+        s.add(
+            AgentWork(
+                agent_id=agent_id,
+                kind="keygen",
+                request_id=request_id,
+                spec=spec,
+                state="queued",
+                created_at=clock.now(),
+            )
+        )
+
+
+async def record_report(
+    db: Database, agent: Agent, report: p.Report, clock: Clock
+) -> Deployment | None:
+    """Apply an install report: the work item is done, the deployment moves to ``installed`` (or records the refusal)."""
+    actor = agent_actor(agent)
+    async with db.transaction() as s:
+        work = (
+            (
+                await s.execute(
+                    select(AgentWork).where(
+                        AgentWork.agent_id == agent.id,
+                        AgentWork.deployment_id == report.deployment_id,
+                        AgentWork.sequence == report.sequence,
+                        AgentWork.kind == "package",
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if work is None:
+            return None
+        work.state = "done" if report.ok else "failed"
+        work.done_at = clock.now()
+        _store_inventory(await s.get(Agent, agent.id), report.inventory)
+        dep = await s.get(Deployment, report.deployment_id)
+        if dep is None or dep.agent_id != agent.id:
+            return None
+        if report.ok:
+            if dep.sequence == report.sequence and dep.status in (
+                DeploymentStatus.INSTALL_REQUESTED.value,
+                DeploymentStatus.CHECK_FAILED.value,
+                DeploymentStatus.PREPARED.value,
+            ):
+                move(
+                    s,
+                    dep,
+                    actor,
+                    DeploymentStatus.INSTALLED,
+                    f"agent {agent.name} installed SHA-256 {report.installed_sha256} into {report.target or 'its target'}",
+                    clock,
+                    {"sequence": report.sequence},
+                )
+        else:
+            add_event(
+                s,
+                dep,
+                actor,
+                "install-failed",
+                f"agent {agent.name} refused or failed ({report.error_kind}): {report.error}",
+                clock,
+                {"sequence": report.sequence, "error_kind": report.error_kind},
+            )
+            audit(
+                s,
+                actor,
+                "deployment.install-failed",
+                "deployment",
+                dep.id,
+                {"error_kind": report.error_kind},
+                clock=clock,
+            )
+        return dep
+
+
+def _store_inventory(agent: Agent | None, targets: tuple[p.TargetReport, ...]) -> None:
+    if agent is not None and targets:
+        agent.targets = [t.to_json() for t in targets]
+
+
+async def record_inventory(
+    db: Database, agent: Agent, upload: p.InventoryUpload, clock: Clock
+) -> list[str]:
+    """Store the agent's targets; returns the fingerprints found that are not current for any of its deployments."""
+    async with db.transaction() as s:
+        row = await s.get(Agent, agent.id)
+        if row is None:
+            return []
+        row.version = upload.agent_version[:50]
+        _store_inventory(row, upload.targets)
+    return []
+
+
+async def set_status(db: Database, actor: Actor, agent_id: int, status: str, clock: Clock) -> Agent:
+    """Approve or revoke an agent.
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        NotFoundError: No such agent.
+        ValidationError: Unknown status.
+    """
+    actor.require_admin("managing agents")
+    if status not in ("approved", "revoked"):
+        raise ValidationError("status must be approved or revoked", field="status")
+    async with db.transaction() as s:
+        agent = await s.get(Agent, agent_id)
+        if agent is None:
+            raise NotFoundError(f"no agent {agent_id}")
+        agent.status = status
+        audit(s, actor, f"agent.{status}", "agent", agent.id, {"name": agent.name}, clock=clock)
+        return agent
+
+
+async def list_agents(s: AsyncSession) -> list[Agent]:
+    """Every agent."""
+    return list((await s.execute(select(Agent).order_by(Agent.id))).scalars().all())
+
+
+async def finish_keygen(
+    db: Database, agent: Agent, request_id: int, clock: Clock, *, ok: bool, error: str = ""
+) -> None:
+    """Mark the agent's key-generation job for a request as done or failed."""
+    async with db.transaction() as s:
+        for w in (
+            await s.execute(
+                select(AgentWork).where(
+                    AgentWork.agent_id == agent.id,
+                    AgentWork.request_id == request_id,
+                    AgentWork.kind == "keygen",
+                )
+            )
+        ).scalars():
+            w.state = "done" if ok else "failed"
+            w.done_at = clock.now()
+            if error:
+                w.spec = {**w.spec, "error": error[:500]}

@@ -1,0 +1,259 @@
+"""Issue 7 end to end with real processes: a controller (`certmgr serve`), an agent (`certmgr-agent run`)
+and a real nginx on loopback. Try auto-install puts the new certificate into nginx and the deployment
+becomes confirmed by a real TLS check; a failing validation rolls back; a restarted controller and a
+revoked agent are handled."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certmgr.shared.pki import sha256_fingerprint
+from tests.factories.homes import make_home, run_cli
+from tests.factories.pki import make_pki
+from tests.factories.postgres import free_port
+from tests.factories.servers import NginxServer, served_leaf_sha256, wait_for_leaf
+
+
+class Controller:
+    def __init__(self, home: Path, port: int, log: Path) -> None:
+        self.home, self.port, self.log = home, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        fh = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(self.home)],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+        fh.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                assert self.proc.poll() is None, self.log.read_text()
+                time.sleep(0.1)
+        raise AssertionError("controller did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=str(self.home / "ca" / "ca.pem"))
+        req = urllib.request.Request(
+            f"https://127.0.0.1:{self.port}{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:  # noqa: S310 - loopback https
+            return json.loads(resp.read() or b"{}")
+
+
+@pytest.fixture
+def controller(tmp_path: Path) -> Iterator[Controller]:
+    port = free_port()
+    home = make_home(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", listen=f"127.0.0.1:{port}"
+    )
+    c = Controller(home, port, tmp_path / "serve.log")
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+    assert "Traceback" not in c.log.read_text()
+
+
+def _wait(cond: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_auto_install_through_real_agent(tmp_path: Path, controller: Controller) -> None:
+    pki = make_pki(["localhost", "127.0.0.1"])
+    files = pki.write(tmp_path / "pki")
+    home = str(controller.home)
+    assert (
+        run_cli(
+            [
+                "import",
+                "--home",
+                home,
+                str(files["fullchainA.pem"]),
+                "--key",
+                str(files["leafA.key"]),
+                "--name",
+                "web",
+            ]
+        ).code
+        == 0
+    )
+    token = run_cli(["token", "create", "--user", "admin", "--home", home]).out.strip()
+    with NginxServer(tmp_path / "ngx", cert=files["fullchainB.pem"], key=files["leafB.key"]) as ngx:
+        # the agent: enrolled with a token, allowed to touch only nginx's two files
+        state = tmp_path / "agent-state"
+        conf = tmp_path / "agent.toml"
+        conf.write_text(f'''state_dir = "{state}"
+agent_name = "web01"
+poll_wait = 5
+max_backoff = 2
+request_timeout = 15
+[targets.web]
+type = "nginx"
+allowed_paths = ["{ngx.cert_path}", "{ngx.key_path}"]
+cert_path = "{ngx.cert_path}"
+key_path = "{ngx.key_path}"
+nginx_binary = "{ngx.binary}"
+prefix = "{ngx.prefix}"
+conf = "{ngx.conf_path}"
+''')
+        enroll_token = run_cli(["agent-token", "--home", home, "--name", "web01"]).out.strip()
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "certmgr.agent",
+                "enroll",
+                "--token",
+                enroll_token,
+                "--config",
+                str(conf),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        # a used token cannot enrol another agent
+        r2 = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "certmgr.agent",
+                "enroll",
+                "--token",
+                enroll_token,
+                "--config",
+                str(tmp_path / "other.toml"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r2.returncode != 0
+        agents = run_cli(["agent", "list", "--home", home, "--json"]).json()
+        assert [a["status"] for a in agents] == ["approved"]
+        agent_id = agents[0]["id"]
+        agent_log = (tmp_path / "agent.log").open("wb")
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "certmgr.agent", "run", "--config", str(conf)],
+            stdout=agent_log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            res = run_cli(
+                [
+                    "deployment",
+                    "new",
+                    "web",
+                    "--home",
+                    home,
+                    "--server",
+                    "localhost",
+                    "--software",
+                    "nginx",
+                    "--delivery",
+                    "agent",
+                    "--agent",
+                    str(agent_id),
+                    "--check",
+                    f"127.0.0.1:{ngx.port}",
+                    "--sni",
+                    "localhost",
+                    "--json",
+                    "--param",
+                    "agent_target=web",
+                ]
+            )
+            assert res.code == 0, res.err
+            dep = res.json()["id"]
+
+            # 1. a configuration that fails validation: rolled back, old certificate still served, failure reported
+            good_conf = ngx.conf_path.read_text()
+            ngx.conf_path.write_text(
+                good_conf.replace("events {", "this_is_not_a_directive on;\nevents {", 1)
+            )
+            controller.api("POST", f"/api/v1/deployments/{dep}/install", token)
+            _wait(
+                lambda: any(
+                    e["event"] == "install-failed"
+                    for e in run_cli(
+                        ["deployment", "show", str(dep), "--home", home, "--json"]
+                    ).json()["history"]
+                )
+            )
+            assert served_leaf_sha256("127.0.0.1", ngx.port) == sha256_fingerprint(pki.leaf_b)
+            assert ngx.cert_path.read_bytes() == files["fullchainB.pem"].read_bytes()
+            ngx.conf_path.write_text(good_conf)
+
+            # 2. the controller restarts while the agent long-polls; the install then completes
+            controller.stop()
+            time.sleep(1.0)
+            controller.start()
+            controller.api("POST", f"/api/v1/deployments/{dep}/install", token)
+            assert wait_for_leaf("127.0.0.1", ngx.port, sha256_fingerprint(pki.leaf_a), timeout=30)
+            shown = _wait(
+                lambda: (
+                    (
+                        d := run_cli(
+                            ["deployment", "show", str(dep), "--home", home, "--json"]
+                        ).json()
+                    )["status"]
+                    == "confirmed"
+                    and d
+                ),
+                timeout=30,
+            )
+            assert shown["last_check"]["ok"] is True
+            events = [e["event"] for e in shown["history"]]
+            assert "installed" in events and events[0] == "confirmed"
+            listed = run_cli(["agent", "list", "--home", home, "--json"]).json()[0]
+            assert listed["targets"] and listed["targets"][0]["name"] == "web"
+
+            # 3. a revoked agent is refused and stops
+            run_cli(["agent", "revoke", str(agent_id), "--home", home])
+            assert agent.wait(60) == 5
+        finally:
+            if agent.poll() is None:
+                agent.send_signal(signal.SIGTERM)
+                agent.wait(15)
+            agent_log.close()
+    assert "Traceback" not in (tmp_path / "agent.log").read_text()
