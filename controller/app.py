@@ -14,6 +14,7 @@ from certmgr.controller.services.agent_wakeup import AgentWakeups
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import agent_api, middleware, public, security
+from certmgr.controller.web.api import acquisition as api_acquisition
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
 from certmgr.controller.web.api import deployments as api_deployments
@@ -27,13 +28,14 @@ from certmgr.controller.web.console import (
     definitions,
     deployments,
     imports,
+    requests,
     users,
 )
 from certmgr.controller.web.ipacl import IpAllowList
 from certmgr.controller.web.session import SessionCodec
 from certmgr.shared.clock import Clock, SystemClock
 
-API_GROUPS = [api_definitions.api, api_deployments.api, api_admin.api]
+API_GROUPS = [api_definitions.api, api_deployments.api, api_acquisition.api, api_admin.api]
 CONSOLE_ROUTES = (
     account.routes,
     dashboard.routes,
@@ -44,6 +46,7 @@ CONSOLE_ROUTES = (
     users.routes,
     deployments.routes,
     agents.routes,
+    requests.routes,
 )
 
 

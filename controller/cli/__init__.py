@@ -19,6 +19,7 @@ from certmgr.controller.cli import (
     request_cmd,
     token_cmd,
     user_cmd,
+    vendor_cmd,
 )
 from certmgr.controller.cli.base import CommandContext
 from certmgr.shared.errors import CertmgrError
@@ -34,6 +35,7 @@ _MODULES = (
     user_cmd,
     token_cmd,
     agent_cmd,
+    vendor_cmd,
 )
 
 

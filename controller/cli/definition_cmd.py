@@ -9,6 +9,7 @@ from sqlalchemy import select
 from certmgr.controller.cli.base import CommandContext, add_home, add_json, table
 from certmgr.controller.db.models import Certificate, CertificateRequest, Deployment
 from certmgr.controller.services.acme_accounts import find_account
+from certmgr.controller.services.catalogue import find_product
 from certmgr.controller.services.definitions import (
     DefinitionSpec,
     create_definition,
@@ -45,6 +46,16 @@ def register(sub: Any) -> None:
     q.add_argument("--notes", default="")
     q.add_argument("--acme-account", default=None, help="ACME account name (issuer acme)")
     q.add_argument(
+        "--validation",
+        default=None,
+        choices=["DV", "OV", "EV"],
+        help="vendor products: validation level",
+    )
+    q.add_argument("--vendor", default="", help="vendor products: preferred vendor")
+    q.add_argument(
+        "--product", default=None, help="vendor products: product id from 'certmgr product list'"
+    )
+    q.add_argument(
         "--renew-days-before",
         type=int,
         default=None,
@@ -56,6 +67,43 @@ def register(sub: Any) -> None:
     add_home(q)
     add_json(q)
     q.set_defaults(handler=_list)
+
+    q = dsub.add_parser("clone", help="copy definitions (e.g. for a test system)")
+    add_home(q)
+    add_json(q)
+    q.add_argument("definitions", nargs="*", metavar="DEFINITION")
+    q.add_argument(
+        "--prefix", default=None, help="also every definition whose name starts with this"
+    )
+    q.add_argument("--suffix", required=True, help="appended to the names, e.g. ' (test)'")
+    q.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="move names under domain OLD to NEW (repeatable)",
+    )
+    q.add_argument("--issuer", default=None, help="issuer of the copies (default: the same)")
+    q.set_defaults(handler=_clone)
+
+    q = dsub.add_parser(
+        "change-issuer",
+        help="move definitions to another issuer, product or vendor (and renew them)",
+    )
+    add_home(q)
+    add_json(q)
+    q.add_argument("definitions", nargs="*", metavar="DEFINITION")
+    q.add_argument("--prefix", default=None)
+    q.add_argument("--issuer", required=True, choices=["private-ca", "acme", "vendor"])
+    q.add_argument("--product", default=None)
+    q.add_argument("--vendor-account", type=int, default=None)
+    q.add_argument("--acme-account", default=None)
+    q.add_argument(
+        "--renew",
+        action="store_true",
+        help="start a renewal for each (automatic issuers complete it)",
+    )
+    q.set_defaults(handler=_change_issuer)
 
     q = dsub.add_parser("show", help="show one definition")
     add_home(q)
@@ -82,6 +130,8 @@ async def _new(ctx: CommandContext) -> int:
         if a.acme_account
         else None,
         renewal_policy={"days_before": a.renew_days_before} if a.renew_days_before else {},
+        requirements={k: v for k, v in (("validation", a.validation), ("vendor", a.vendor)) if v},
+        product_id=find_product(a.product).id if a.product else None,
     )
     if spec.issuer_kind == "acme" and spec.acme_account_id is None:
         raise ValidationError("issuer acme needs --acme-account NAME", field="acme_account")
@@ -163,3 +213,78 @@ async def _show(ctx: CommandContext) -> int:
         ctx.print("  current      (none)")
     ctx.print(f"  certificates {len(certs)}, requests {len(reqs)}, deployments {len(deps)}")
     return 0
+
+
+async def _ids(ctx: CommandContext, refs: list[str], prefix: str | None) -> list[str | int]:
+    from certmgr.controller.services.bulk import definitions_by_name_prefix
+
+    out: list[str | int] = list(refs)
+    if prefix:
+        out.extend(await definitions_by_name_prefix(await ctx.db(), prefix))
+    if not out:
+        raise ValidationError("name definitions, or --prefix", field="definitions")
+    return out
+
+
+async def _clone(ctx: CommandContext) -> int:
+    from certmgr.controller.services.bulk import clone_definitions
+    from certmgr.shared.clock import SystemClock
+
+    a = ctx.args
+    pairs = []
+    for m in a.map:
+        if "=" not in m:
+            raise ValidationError(f"--map {m!r} is not OLD=NEW", field="map")
+        old, new = m.split("=", 1)
+        pairs.append((old.strip(), new.strip()))
+    made = await clone_definitions(
+        await ctx.db(),
+        ctx.actor,
+        await _ids(ctx, a.definitions, a.prefix),
+        SystemClock(),
+        name_suffix=a.suffix,
+        domain_map=pairs,
+        issuer_kind=a.issuer,
+    )
+    if a.json:
+        ctx.print_json([definition_json(d, None) for d in made])
+    else:
+        for d in made:
+            ctx.print(f"created definition #{d.id} {d.name!r} ({', '.join(d.sans)})")
+    return 0
+
+
+async def _change_issuer(ctx: CommandContext) -> int:
+    from certmgr.controller.services.acme_runtime import http01_responder
+    from certmgr.controller.services.bulk import IssuerChange, change_issuer
+    from certmgr.controller.services.requests import IssuerEnv
+    from certmgr.shared.clock import SystemClock
+
+    a = ctx.args
+    db = await ctx.db()
+    acme_id = (await find_account(db, a.acme_account)).id if a.acme_account else None
+    change = IssuerChange(
+        a.issuer, find_product(a.product).id if a.product else None, a.vendor_account, acme_id
+    )
+    async with http01_responder(ctx.settings, db) as solver:
+        env = IssuerEnv(ctx.settings.ca_dir, ctx.settings.effective_crl_url, solver)
+        results = await change_issuer(
+            db,
+            ctx.vault,
+            ctx.actor,
+            await _ids(ctx, a.definitions, a.prefix),
+            change,
+            SystemClock(),
+            renew=a.renew,
+            env=env,
+        )
+    if a.json:
+        ctx.print_json([r.__dict__ for r in results])
+    else:
+        ctx.print(
+            table(
+                [(r.definition_id, r.request_id or "-", r.status, r.error[:80]) for r in results],
+                ["DEF", "REQUEST", "STATUS", "ERROR"],
+            )
+        )
+    return 0 if all(r.status in ("changed", "done", "key-and-csr") for r in results) else 10

@@ -1,0 +1,521 @@
+"""API: certificate requests, the product catalogue, ACME and vendor accounts, bulk operations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from certmgr.controller.db.models import CertificateRequest
+from certmgr.controller.services.acme_accounts import (
+    NewAcmeAccount,
+    add_acme_account,
+    list_accounts,
+)
+from certmgr.controller.services.bulk import IssuerChange, change_issuer, clone_definitions
+from certmgr.controller.services.catalogue import catalogue, needs_of, select_products
+from certmgr.controller.services.challenges import DbHttp01Solver
+from certmgr.controller.services.definitions import find_definition
+from certmgr.controller.services.requests import (
+    IssuerEnv,
+    acquire,
+    cancel_request,
+    find_request,
+    receive_certificate,
+    record_order,
+    request_history,
+    start_request,
+)
+from certmgr.controller.services.vendor_accounts import (
+    VendorAccountSpec,
+    add_vendor_account,
+    list_vendor_accounts,
+)
+from certmgr.controller.web.api import schemas as sc
+from certmgr.controller.web.api.base import (
+    ApiRoutes,
+    actor,
+    b64_field,
+    bool_field,
+    json_body,
+    list_field,
+    ok,
+    path_id,
+    s_field,
+)
+from certmgr.controller.web.context import RequestContext
+from certmgr.shared.errors import ValidationError
+from certmgr.shared.secret import Secret
+
+api = ApiRoutes("acquisition")
+REQUEST = sc.obj(
+    {
+        "id": sc.integer(),
+        "definition_id": sc.integer(),
+        "kind": sc.string(),
+        "status": sc.string(),
+        "issuer": sc.string(),
+        "last_error": sc.string(),
+        "history": sc.array({"type": "object"}),
+    },
+    ["id", "status"],
+)
+IDS = sc.array({"type": ["integer", "string"]}, max_items=5000)
+
+
+def _req_json(r: CertificateRequest) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "definition_id": r.definition_id,
+        "kind": r.kind,
+        "status": r.status,
+        "issuer": r.issuer_kind,
+        "private_key_id": r.private_key_id,
+        "certificate_id": r.certificate_id,
+        "product_id": r.product_id,
+        "order_number": r.order_number,
+        "last_error": r.last_error,
+        "attempts": r.attempts,
+        "csr_pem": r.csr_pem,
+        "created_at": r.created_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+    }
+
+
+def _env(ctx: RequestContext) -> IssuerEnv:
+    return IssuerEnv(
+        ctx.settings.ca_dir,
+        ctx.settings.effective_crl_url,
+        DbHttp01Solver(ctx.db) if ctx.settings.http01_listen else None,
+    )
+
+
+@api.op(
+    "GET",
+    "/requests",
+    "List requests",
+    response=sc.array(REQUEST),
+    params=({"name": "open", "in": "query", "schema": {"type": "boolean"}},),
+)
+async def list_(request: web.Request) -> web.Response:
+    """Requests, newest first."""
+    ctx, _ = actor(request)
+    stmt = select(CertificateRequest).order_by(CertificateRequest.id.desc()).limit(1000)
+    if request.query.get("open") == "true":
+        stmt = stmt.where(CertificateRequest.status.not_in(["done", "cancelled"]))
+    async with ctx.db.reader() as s:
+        rows = (await s.execute(stmt)).scalars().all()
+    return ok([_req_json(r) for r in rows])
+
+
+@api.op(
+    "POST",
+    "/requests",
+    "Start a request (private CA and ACME complete it unless wait is false)",
+    request=sc.obj(
+        {
+            "definition": sc.string(max_len=200),
+            "reuse_key_id": {"type": ["integer", "null"]},
+            "wait": sc.boolean(),
+        },
+        ["definition"],
+    ),
+    response=REQUEST,
+    status=201,
+    extra_responses=(409,),
+)
+async def create(request: web.Request) -> web.Response:
+    """Acquire new certificate."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    reuse = body.get("reuse_key_id")
+    if reuse is not None and (not isinstance(reuse, int) or isinstance(reuse, bool)):
+        raise ValidationError("reuse_key_id must be a whole number", field="reuse_key_id")
+    req = await start_request(
+        ctx.db,
+        ctx.vault,
+        who,
+        s_field(body, "definition", required=True, max_len=200),
+        ctx.clock,
+        reuse_key_id=reuse,
+    )
+    if bool_field(body, "wait", True) and req.issuer_kind in ("private-ca", "acme"):
+        req = await acquire(ctx.db, ctx.vault, who, req.id, ctx.clock, _env(ctx))
+    return ok(_req_json(req), status=201)
+
+
+@api.op("GET", "/requests/{id}", "A request with its history", response=REQUEST, params=(sc.ID,))
+async def get(request: web.Request) -> web.Response:
+    """Details."""
+    ctx, _ = actor(request)
+    async with ctx.db.reader() as s:
+        r = await find_request(s, path_id(request))
+    data = _req_json(r)
+    data["history"] = [
+        {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
+        for e in await request_history(ctx.db, r.id)
+    ]
+    return ok(data)
+
+
+@api.op(
+    "POST",
+    "/requests/{id}/acquire",
+    "Try the automatic issuer again",
+    response=REQUEST,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def retry(request: web.Request) -> web.Response:
+    """Acquire now."""
+    ctx, who = actor(request)
+    return ok(
+        _req_json(await acquire(ctx.db, ctx.vault, who, path_id(request), ctx.clock, _env(ctx)))
+    )
+
+
+@api.op(
+    "POST",
+    "/requests/{id}/order",
+    "Record a manual vendor order",
+    request=sc.obj(
+        {
+            "order_number": sc.string(max_len=200),
+            "order_date": sc.string(max_len=10),
+            "tracking_notes": sc.string(max_len=10000),
+            "product": sc.string(max_len=100),
+            "vendor_account_id": {"type": ["integer", "null"]},
+        },
+        ["order_number"],
+    ),
+    response=REQUEST,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def order(request: web.Request) -> web.Response:
+    """Order."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    date_text = s_field(body, "order_date", max_len=10)
+    try:
+        when = (
+            dt.datetime.strptime(date_text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+            if date_text
+            else None
+        )
+    except ValueError:
+        raise ValidationError("order_date must be YYYY-MM-DD", field="order_date") from None
+    account = body.get("vendor_account_id")
+    if account is not None and (not isinstance(account, int) or isinstance(account, bool)):
+        raise ValidationError("vendor_account_id must be a whole number", field="vendor_account_id")
+    r = await record_order(
+        ctx.db,
+        who,
+        path_id(request),
+        ctx.clock,
+        order_number=s_field(body, "order_number", required=True, max_len=200),
+        order_date=when,
+        tracking_notes=s_field(body, "tracking_notes", max_len=10000),
+        product_id=s_field(body, "product", max_len=100) or None,
+        vendor_account_id=account,
+    )
+    return ok(_req_json(r))
+
+
+@api.op(
+    "POST",
+    "/requests/{id}/receive",
+    "Receive the vendor's certificate (base64 of any importable format)",
+    request=sc.obj(
+        {
+            "certificate": sc.string(),
+            "chain": sc.array(sc.string(), max_items=10),
+            "password": sc.string(max_len=1024),
+        },
+        ["certificate"],
+    ),
+    response=REQUEST,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def receive(request: web.Request) -> web.Response:
+    """Receive."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    cert = b64_field(body, "certificate", max_bytes=1024 * 1024) or b""
+    chains = [
+        b64_field({"chain": c}, "chain", max_bytes=1024 * 1024) or b""
+        for c in list_field(body, "chain", max_items=10, max_len=2 * 1024 * 1024)
+    ]
+    pw = s_field(body, "password", max_len=1024)
+    r = await receive_certificate(
+        ctx.db,
+        who,
+        path_id(request),
+        cert,
+        ctx.clock,
+        name="certificate",
+        chain_data=chains,
+        password=pw.encode() or None,
+    )
+    return ok(_req_json(r))
+
+
+@api.op(
+    "POST",
+    "/requests/{id}/cancel",
+    "Cancel an open request",
+    response=REQUEST,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def cancel(request: web.Request) -> web.Response:
+    """Cancel."""
+    ctx, who = actor(request)
+    return ok(_req_json(await cancel_request(ctx.db, who, path_id(request), ctx.clock)))
+
+
+@api.op(
+    "GET",
+    "/products",
+    "The product catalogue (with ?definition=ID: the products that fit it)",
+    response=sc.array({"type": "object"}),
+    params=({"name": "definition", "in": "query", "schema": {"type": "string"}},),
+)
+async def products(request: web.Request) -> web.Response:
+    """Catalogue and selector."""
+    ctx, _ = actor(request)
+    ref = request.query.get("definition")
+    if not ref:
+        return ok([p.to_json() for p in catalogue()])
+    async with ctx.db.reader() as s:
+        d = await find_definition(s, ref[:200])
+    return ok([p.to_json() for p in select_products(needs_of(d))])
+
+
+@api.op("GET", "/acme/accounts", "ACME accounts", response=sc.array({"type": "object"}))
+async def acme_accounts(request: web.Request) -> web.Response:
+    """List."""
+    ctx, _ = actor(request)
+    return ok(
+        [
+            {
+                "id": r.id,
+                "name": r.name,
+                "directory": r.directory_url,
+                "account_url": r.account_url,
+                "challenge": r.challenge,
+                "eab": bool(r.eab_kid),
+            }
+            for r in await list_accounts(ctx.db)
+        ]
+    )
+
+
+@api.op(
+    "POST",
+    "/acme/accounts",
+    "Register an ACME account",
+    request=sc.obj(
+        {
+            "name": sc.string(max_len=100),
+            "directory": sc.string(max_len=500),
+            "email": sc.string(max_len=254),
+            "eab_kid": sc.string(max_len=200),
+            "eab_hmac": sc.string(max_len=500),
+            "ca_bundle_pem": sc.string(max_len=200000),
+        },
+        ["name", "directory"],
+    ),
+    status=201,
+    extra_responses=(409, 502),
+)
+async def acme_add(request: web.Request) -> web.Response:
+    """Register."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    hmac_key = s_field(body, "eab_hmac", max_len=500)
+    bundle = body.get("ca_bundle_pem")
+    if bundle is not None and not isinstance(bundle, str):
+        raise ValidationError("ca_bundle_pem must be text", field="ca_bundle_pem")
+    row = await add_acme_account(
+        ctx.db,
+        ctx.vault,
+        who,
+        NewAcmeAccount(
+            name=s_field(body, "name", required=True, max_len=100),
+            directory_url=s_field(body, "directory", required=True, max_len=500),
+            contact_email=s_field(body, "email", max_len=254),
+            eab_kid=s_field(body, "eab_kid", max_len=200),
+            eab_hmac=Secret(hmac_key) if hmac_key else None,
+            ca_bundle_pem=bundle.encode() if bundle else None,
+        ),
+        ctx.clock,
+    )
+    return ok({"id": row.id, "name": row.name, "account_url": row.account_url}, status=201)
+
+
+@api.op(
+    "GET",
+    "/vendor/accounts",
+    "Vendor accounts (passwords never returned)",
+    response=sc.array({"type": "object"}),
+)
+async def vendor_accounts(request: web.Request) -> web.Response:
+    """List."""
+    ctx, _ = actor(request)
+    return ok(
+        [
+            {
+                "id": r.id,
+                "name": r.name,
+                "vendors": r.vendors,
+                "login": r.login_name,
+                "email": r.registered_email,
+                "password_stored": r.sealed_password is not None,
+            }
+            for r in await list_vendor_accounts(ctx.db)
+        ]
+    )
+
+
+@api.op(
+    "POST",
+    "/vendor/accounts",
+    "Store a vendor account",
+    request=sc.obj(
+        {
+            "name": sc.string(max_len=100),
+            "vendors": sc.array(sc.string(max_len=100), max_items=20),
+            "login": sc.string(max_len=200),
+            "password": sc.string(max_len=1024),
+            "email": sc.string(max_len=254),
+            "notes": sc.string(max_len=10000),
+        },
+        ["name", "vendors"],
+    ),
+    status=201,
+    extra_responses=(409,),
+)
+async def vendor_add(request: web.Request) -> web.Response:
+    """Store."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    pw = s_field(body, "password", max_len=1024)
+    row = await add_vendor_account(
+        ctx.db,
+        ctx.vault,
+        who,
+        VendorAccountSpec(
+            s_field(body, "name", required=True, max_len=100),
+            tuple(list_field(body, "vendors", max_items=20, max_len=100)),
+            s_field(body, "login", max_len=200),
+            Secret(pw) if pw else None,
+            s_field(body, "email", max_len=254),
+            s_field(body, "notes", max_len=10000),
+        ),
+        ctx.clock,
+    )
+    return ok({"id": row.id, "name": row.name}, status=201)
+
+
+def _refs(body: dict[str, Any]) -> list[str | int]:
+    raw = body.get("definitions")
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or len(raw) > 5000
+        or not all(isinstance(x, int | str) and not isinstance(x, bool) for x in raw)
+    ):
+        raise ValidationError(
+            "definitions must be a list of 1-5000 ids or names", field="definitions"
+        )
+    return [x if isinstance(x, int) else str(x)[:200] for x in raw]
+
+
+@api.op(
+    "POST",
+    "/definitions/bulk/clone",
+    "Clone definitions (all or none)",
+    request=sc.obj(
+        {
+            "definitions": IDS,
+            "suffix": sc.string(max_len=50),
+            "map": {"type": "object", "additionalProperties": {"type": "string"}},
+            "issuer": sc.string(enum=["private-ca", "acme", "vendor"]),
+        },
+        ["definitions", "suffix"],
+    ),
+    response=sc.array(sc.DEFINITION),
+    status=201,
+    extra_responses=(409,),
+)
+async def bulk_clone(request: web.Request) -> web.Response:
+    """Clone."""
+    from certmgr.controller.views import definition_json
+
+    ctx, who = actor(request)
+    body = await json_body(request)
+    mapping = body.get("map") or {}
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise ValidationError("map must be an object of domain to domain", field="map")
+    made = await clone_definitions(
+        ctx.db,
+        who,
+        _refs(body),
+        ctx.clock,
+        name_suffix=s_field(body, "suffix", required=True, max_len=50),
+        domain_map=list(mapping.items()),
+        issuer_kind=s_field(body, "issuer", max_len=20) or None,
+    )
+    return ok([definition_json(d, None) for d in made], status=201)
+
+
+@api.op(
+    "POST",
+    "/definitions/bulk/change-issuer",
+    "Move definitions to another issuer/product/vendor and optionally renew them",
+    request=sc.obj(
+        {
+            "definitions": IDS,
+            "issuer": sc.string(enum=["private-ca", "acme", "vendor"]),
+            "product": sc.string(max_len=100),
+            "vendor_account_id": {"type": ["integer", "null"]},
+            "acme_account_id": {"type": ["integer", "null"]},
+            "renew": sc.boolean(),
+        },
+        ["definitions", "issuer"],
+    ),
+    response=sc.array({"type": "object"}),
+)
+async def bulk_change(request: web.Request) -> web.Response:
+    """Change issuer."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    ids = {}
+    for key in ("vendor_account_id", "acme_account_id"):
+        v = body.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
+            raise ValidationError(f"{key} must be a whole number", field=key)
+        ids[key] = v
+    change = IssuerChange(
+        s_field(body, "issuer", required=True, max_len=20),
+        s_field(body, "product", max_len=100) or None,
+        ids["vendor_account_id"],
+        ids["acme_account_id"],
+    )
+    results = await change_issuer(
+        ctx.db,
+        ctx.vault,
+        who,
+        _refs(body),
+        change,
+        ctx.clock,
+        renew=bool_field(body, "renew"),
+        env=_env(ctx),
+    )
+    return ok([r.__dict__ for r in results])

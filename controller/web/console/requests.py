@@ -1,0 +1,244 @@
+"""Acquisition in the console: start a request, follow it, choose a product, order, receive, retry, cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import BodyPartReader, web
+
+from certmgr.controller.services.catalogue import find_product, needs_of, select_products
+from certmgr.controller.services.definitions import find_definition
+from certmgr.controller.services.requests import (
+    IssuerEnv,
+    acquire,
+    cancel_request,
+    find_request,
+    receive_certificate,
+    record_order,
+    request_history,
+    start_request,
+)
+from certmgr.controller.services.vendor_accounts import list_vendor_accounts
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import form_of, text
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
+
+routes = web.RouteTableDef()
+MAX_UPLOAD = 1024 * 1024
+
+
+def _env(request: web.Request) -> IssuerEnv:
+    s = ctx_of(request).settings
+    return IssuerEnv(s.ca_dir, s.effective_crl_url, None)
+
+
+@routes.post("/definitions/{id:\\d+}/requests")
+async def start(request: web.Request) -> web.Response:
+    """Acquire new certificate: a new or renewal request; private-CA and ACME ones run at once."""
+    from certmgr.controller.services.challenges import DbHttp01Solver
+
+    ctx = ctx_of(request)
+    try:
+        req = await start_request(
+            ctx.db, ctx.vault, ctx.require_actor(), int(request.match_info["id"]), ctx.clock
+        )
+        if req.issuer_kind in ("private-ca", "acme"):
+            env = _env(request)
+            env = IssuerEnv(
+                env.ca_dir,
+                env.crl_url,
+                DbHttp01Solver(ctx.db) if ctx.settings.http01_listen else None,
+            )
+            req = await acquire(ctx.db, ctx.vault, ctx.require_actor(), req.id, ctx.clock, env)
+    except CertmgrError as err:
+        raise redirect(
+            request, f"/definitions/{request.match_info['id']}", f"Not started: {err}", "bad"
+        ) from err
+    raise redirect(
+        request,
+        f"/requests/{req.id}",
+        f"Request {req.id} is {req.status}.",
+        "ok" if req.status == "done" or req.issuer_kind == "vendor" else "bad",
+    )
+
+
+async def _page(
+    request: web.Request, *, error: str | None = None, status: int = 200
+) -> web.Response:
+    ctx = ctx_of(request)
+    async with ctx.db.reader() as s:
+        req = await find_request(s, request.match_info["id"])
+        d = await find_definition(s, req.definition_id)
+    events = await request_history(ctx.db, req.id)
+    products = select_products(needs_of(d)) if req.issuer_kind == "vendor" else []
+    chosen = None
+    if req.product_id:
+        try:
+            chosen = find_product(req.product_id)
+        except CertmgrError:
+            chosen = None
+    accounts = await list_vendor_accounts(ctx.db) if req.issuer_kind == "vendor" else []
+    return render(
+        request,
+        "console/request.html",
+        title=f"Request {req.id}",
+        req=req,
+        d=d,
+        events=events,
+        products=products,
+        chosen=chosen,
+        accounts=accounts,
+        error=error,
+        status=status,
+        now=ctx.clock.now(),
+    )
+
+
+@routes.get("/requests/{id:\\d+}")
+async def detail(request: web.Request) -> web.Response:
+    """A request and its history."""
+    return await _page(request)
+
+
+@routes.get("/requests/{id:\\d+}/csr.pem")
+async def csr(request: web.Request) -> web.Response:
+    """Download the CSR."""
+    ctx = ctx_of(request)
+    async with ctx.db.reader() as s:
+        req = await find_request(s, request.match_info["id"])
+    if not req.csr_pem:
+        raise web.HTTPNotFound(text="no CSR yet")
+    return web.Response(
+        text=req.csr_pem,
+        content_type="application/pkcs10",
+        headers={"Content-Disposition": f'attachment; filename="request-{req.id}.csr"'},
+    )
+
+
+@routes.post("/requests/{id:\\d+}/order")
+async def order(request: web.Request) -> web.Response:
+    """Record the manual order: product, vendor account, order number, date, notes."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    try:
+        product = text(form, "product", max_len=100, label="Product")
+        if product:
+            find_product(product)
+        account = text(form, "vendor_account", max_len=12, label="Vendor account")
+        date_text = text(form, "order_date", max_len=10, label="Order date")
+        when = (
+            dt.datetime.strptime(date_text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+            if date_text
+            else None
+        )
+        await record_order(
+            ctx.db,
+            ctx.require_actor(),
+            int(request.match_info["id"]),
+            ctx.clock,
+            order_number=text(
+                form, "order_number", required=True, max_len=200, label="Order number"
+            ),
+            order_date=when,
+            tracking_notes=text(form, "tracking_notes", max_len=2000, label="Tracking notes"),
+            product_id=product or None,
+            vendor_account_id=int(account) if account.isdigit() else None,
+        )
+    except ValueError:
+        return await _page(request, error="order date must be YYYY-MM-DD", status=422)
+    except CertmgrError as err:
+        return await _page(request, error=str(err), status=err.http_status)
+    raise redirect(request, f"/requests/{request.match_info['id']}", "Order recorded.")
+
+
+@routes.post("/requests/{id:\\d+}/receive")
+async def receive(request: web.Request) -> web.Response:
+    """Receive the certificate (upload or paste; chain files optional)."""
+    ctx = ctx_of(request)
+    reader = await request.multipart()
+    cert: bytes | None = None
+    name = "pasted certificate"
+    chains: list[bytes] = []
+    password: bytes | None = None
+    total = 0
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        data = bytes(await part.read())
+        total += len(data)
+        if total > MAX_UPLOAD:
+            return await _page(
+                request,
+                error=str(InputTooLargeError("the upload is larger than 1 MiB")),
+                status=413,
+            )
+        if part.name == "file" and data:
+            cert, name = data, part.filename or "certificate"
+        elif part.name == "pasted" and data.strip() and cert is None:
+            cert = data
+        elif part.name == "chain" and data:
+            chains.append(data)
+        elif part.name == "password" and data:
+            password = data
+    try:
+        if cert is None:
+            raise ValidationError("upload or paste the certificate", field="file")
+        await receive_certificate(
+            ctx.db,
+            ctx.require_actor(),
+            int(request.match_info["id"]),
+            cert,
+            ctx.clock,
+            name=name,
+            chain_data=chains,
+            password=password,
+        )
+    except CertmgrError as err:
+        return await _page(request, error=f"Refused: {err}", status=err.http_status)
+    raise redirect(
+        request,
+        f"/requests/{request.match_info['id']}",
+        "Certificate received; it is now the definition's current certificate.",
+    )
+
+
+@routes.post("/requests/{id:\\d+}/retry")
+async def retry(request: web.Request) -> web.Response:
+    """Try the issuer again now."""
+    from certmgr.controller.services.challenges import DbHttp01Solver
+
+    ctx = ctx_of(request)
+    env = _env(request)
+    try:
+        req = await acquire(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            int(request.match_info["id"]),
+            ctx.clock,
+            IssuerEnv(
+                env.ca_dir,
+                env.crl_url,
+                DbHttp01Solver(ctx.db) if ctx.settings.http01_listen else None,
+            ),
+        )
+    except CertmgrError as err:
+        return await _page(request, error=str(err), status=err.http_status)
+    raise redirect(
+        request,
+        f"/requests/{req.id}",
+        f"Request is {req.status}.",
+        "ok" if req.status == "done" else "bad",
+    )
+
+
+@routes.post("/requests/{id:\\d+}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    """Cancel."""
+    ctx = ctx_of(request)
+    try:
+        await cancel_request(ctx.db, ctx.require_actor(), int(request.match_info["id"]), ctx.clock)
+    except CertmgrError as err:
+        return await _page(request, error=str(err), status=err.http_status)
+    raise redirect(request, f"/requests/{request.match_info['id']}", "Request cancelled.")
