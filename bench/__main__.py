@@ -11,6 +11,7 @@ BENCHES = {
     "import": "bench.bench_import",
     "issue": "bench.bench_issue",
     "console": "bench.bench_console",
+    "acme": "bench.bench_acme",
 }
 
 
