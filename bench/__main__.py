@@ -12,6 +12,7 @@ BENCHES = {
     "issue": "bench.bench_issue",
     "console": "bench.bench_console",
     "acme": "bench.bench_acme",
+    "agents": "bench.bench_agents",
 }
 
 

@@ -286,69 +286,89 @@ async def queue_install(
         ConflictError: Not an agent deployment, no approved agent, or nothing to install.
     """
     async with db.reader() as s:
-        dep, d = await deployment_with_definition(s, dep_ref)
-        if dep.delivery != "agent" or dep.agent_id is None:
-            raise ConflictError(
-                f"deployment {dep.id} is not delivered by an agent (choose one on the deployment)"
-            )
-        agent = await s.get(Agent, dep.agent_id)
-        if agent is None or agent.status != "approved":
-            raise ConflictError(f"agent {dep.agent_id} is not enrolled and approved")
-        m = await current_material(s, vault, d)
-    sw = SOFTWARE[dep.target_type]
-    if sw.target_type is None:
-        raise ConflictError(f"{sw.label} has no agent install target")
+        dep, _ = await deployment_with_definition(s, dep_ref)
+    (queued,) = await queue_installs(db, vault, actor, [dep.id], clock)
+    return queued
+
+
+async def queue_installs(
+    db: Database, vault: MasterKey, actor: Actor, dep_ids: list[int], clock: Clock
+) -> list[QueuedInstall]:
+    """Queue packages for many agent deployments in one transaction (all or none).
+
+    Raises:
+        ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
+    """
     key = await signing_key(db, vault)
     now = clock.now()
-    sequence = dep.sequence + 1
-    manifest = Manifest(
-        deployment_id=dep.id,
-        sequence=sequence,
-        target_type=sw.target_type,
-        target_params=dict(dep.target_params),
-        created_at=now,
-        expires_at=now + PACKAGE_LIFETIME,
-        controller_key_id=key_id(key.verify_key),
-        certificate_pem=pem_bundle([m.certificate]),
-        chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
-        private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
-    )
-    blob = seal_for_agent(manifest, key, nacl.public.PublicKey(agent.x25519_public))
+    out: list[QueuedInstall] = []
+    materials: dict[int, Any] = {}
     async with db.transaction() as s:
-        dep, _ = await deployment_with_definition(s, dep.id)
-        # Older packages for this deployment are superseded.
-        for old in (
-            await s.execute(
-                select(AgentWork).where(
-                    AgentWork.deployment_id == dep.id, AgentWork.state.in_(["queued", "delivered"])
+        agents = {a.id: a for a in (await s.execute(select(Agent))).scalars().all()}
+        for dep_id in dep_ids:
+            dep, d = await deployment_with_definition(s, dep_id)
+            if dep.delivery != "agent" or dep.agent_id is None:
+                raise ConflictError(
+                    f"deployment {dep.id} is not delivered by an agent (choose one on the deployment)"
                 )
-            )
-        ).scalars():
-            old.state = "superseded"
-        s.add(
-            AgentWork(
-                agent_id=agent.id,
-                kind="package",
+            agent = agents.get(dep.agent_id)
+            if agent is None or agent.status != "approved":
+                raise ConflictError(f"agent {dep.agent_id} is not enrolled and approved")
+            sw = SOFTWARE[dep.target_type]
+            if sw.target_type is None:
+                raise ConflictError(f"{sw.label} has no agent install target")
+            if d.id not in materials:
+                materials[d.id] = await current_material(s, vault, d)
+            m = materials[d.id]
+            sequence = dep.sequence + 1
+            manifest = Manifest(
                 deployment_id=dep.id,
                 sequence=sequence,
-                blob=blob,
-                spec={},
-                state="queued",
+                target_type=sw.target_type,
+                target_params=dict(dep.target_params),
                 created_at=now,
+                expires_at=now + PACKAGE_LIFETIME,
+                controller_key_id=key_id(key.verify_key),
+                certificate_pem=pem_bundle([m.certificate]),
+                chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
+                private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
             )
-        )
-        dep.sequence = sequence
-        dep.certificate_id = m.row.id
-        move(
-            s,
-            dep,
-            actor,
-            DeploymentStatus.INSTALL_REQUESTED,
-            f"package {sequence} queued for agent {agent.name}",
-            clock,
-            {"agent": agent.id, "sequence": sequence},
-        )
-    return QueuedInstall(dep.id, agent.id, sequence)
+            blob = seal_for_agent(manifest, key, nacl.public.PublicKey(agent.x25519_public))
+            # Older packages for this deployment are superseded.
+            for old in (
+                await s.execute(
+                    select(AgentWork).where(
+                        AgentWork.deployment_id == dep.id,
+                        AgentWork.state.in_(["queued", "delivered"]),
+                    )
+                )
+            ).scalars():
+                old.state = "superseded"
+            s.add(
+                AgentWork(
+                    agent_id=agent.id,
+                    kind="package",
+                    deployment_id=dep.id,
+                    sequence=sequence,
+                    blob=blob,
+                    spec={},
+                    state="queued",
+                    created_at=now,
+                )
+            )
+            dep.sequence = sequence
+            dep.certificate_id = m.row.id
+            move(
+                s,
+                dep,
+                actor,
+                DeploymentStatus.INSTALL_REQUESTED,
+                f"package {sequence} queued for agent {agent.name}",
+                clock,
+                {"agent": agent.id, "sequence": sequence},
+            )
+            out.append(QueuedInstall(dep.id, agent.id, sequence))
+    return out
 
 
 async def queue_keygen(

@@ -61,7 +61,8 @@ class ApiRoutes:
     def add_to(self, app: web.Application) -> None:
         """Register every operation's route."""
         for o in self.operations:
-            app.router.add_route(o.method, o.path, o.handler)
+            # Numeric path ids, so that e.g. /deployments/bulk/install never matches /deployments/{id}/...
+            app.router.add_route(o.method, o.path.replace("{id}", "{id:\\d+}").replace("{doc}", "{doc:\\d+}"), o.handler)
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:

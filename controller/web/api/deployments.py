@@ -369,3 +369,33 @@ async def install(request: web.Request) -> web.Response:
     q = await queue_install(ctx.db, ctx.vault, who, path_id(request), ctx.clock)
     await request.app[appkeys.AGENT_WAKEUPS].notify(str(q.agent_id))
     return ok({"agent_id": q.agent_id, "sequence": q.sequence})
+
+
+@api.op(
+    "POST",
+    "/deployments/bulk/install",
+    "Try auto-install on many agent deployments at once",
+    request=sc.obj({"deployments": sc.array(sc.integer(), max_items=10000)}, ["deployments"]),
+    response=sc.obj({"queued": sc.integer()}),
+    extra_responses=(409,),
+)
+async def bulk_install(request: web.Request) -> web.Response:
+    """Queue every package in one transaction, then wake the agents."""
+    from certmgr.controller import appkeys
+    from certmgr.controller.services.agents import queue_installs
+
+    ctx, who = actor(request)
+    body = await json_body(request)
+    ids = body.get("deployments")
+    if (
+        not isinstance(ids, list)
+        or not ids
+        or len(ids) > 10000
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in ids)
+    ):
+        raise ValidationError("deployments must be a list of 1-10000 ids", field="deployments")
+    queued = await queue_installs(ctx.db, ctx.vault, who, ids, ctx.clock)
+    wakeups = request.app[appkeys.AGENT_WAKEUPS]
+    for agent_id in {q.agent_id for q in queued}:
+        await wakeups.notify(str(agent_id))
+    return ok({"queued": len(queued)})
