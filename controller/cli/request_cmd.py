@@ -62,6 +62,13 @@ def register(sub: Any) -> None:
         metavar="KEY_ID",
         help="reuse an existing private key",
     )
+    q.add_argument(
+        "--key-on-agent",
+        type=int,
+        default=None,
+        metavar="AGENT_ID",
+        help="the agent makes the key and CSR; the private key never leaves its server",
+    )
     q.set_defaults(handler=_new)
     q = r.add_parser("list", help="list requests")
     add_home(q)
@@ -167,6 +174,16 @@ async def _acquire(ctx: CommandContext, request_id: int) -> CertificateRequest:
 async def _new(ctx: CommandContext) -> int:
     a = ctx.args
     db = await ctx.db()
+    if a.key_on_agent is not None:
+        from certmgr.controller.services.agents import request_key_on_agent
+
+        kreq = await request_key_on_agent(
+            db, ctx.vault, ctx.actor, a.definition, a.key_on_agent, SystemClock()
+        )
+        ctx.print(
+            f"request #{kreq.id}: agent #{a.key_on_agent} makes the key and CSR; the certificate follows when its CSR arrives"
+        )
+        return 0
     req = await start_request(
         db, ctx.vault, ctx.actor, a.definition, SystemClock(), reuse_key_id=a.reuse_key
     )

@@ -514,3 +514,35 @@ async def finish_keygen(
             w.done_at = clock.now()
             if error:
                 w.spec = {**w.spec, "error": error[:500]}
+
+
+async def request_key_on_agent(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    definition_ref: str | int,
+    agent_id: int,
+    clock: Clock,
+) -> Any:
+    """Start a request whose key the agent makes (the CSR comes back through the agent API).
+
+    Raises:
+        NotFoundError: No such definition or agent.
+        ConflictError: The agent is not approved, or the definition has an open request.
+    """
+    from certmgr.controller.services.agent_wakeup import AgentWakeups
+    from certmgr.controller.services.definitions import find_definition
+    from certmgr.controller.services.requests import start_request
+
+    async with db.reader() as s:
+        agent = await s.get(Agent, agent_id)
+        d = await find_definition(s, definition_ref)
+    if agent is None:
+        raise NotFoundError(f"no agent {agent_id}")
+    if agent.status != "approved":
+        raise ConflictError(f"agent {agent_id} is not approved")
+    req = await start_request(db, vault, actor, d.id, clock, key_on_agent=True)
+    spec = {"key_type": d.key_type, "common_name": d.common_name, "sans": list(d.sans)}
+    await queue_keygen(db, agent.id, req.id, spec, clock)
+    await AgentWakeups(db).notify(str(agent.id))
+    return req

@@ -134,6 +134,11 @@ key_path = "{ngx.key_path}"
 nginx_binary = "{ngx.binary}"
 prefix = "{ngx.prefix}"
 conf = "{ngx.conf_path}"
+[targets.internal]
+type = "files"
+allowed_paths = ["{tmp_path / "internal"}"]
+fullchain_path = "{tmp_path / "internal" / "fullchain.pem"}"
+key_path = "{tmp_path / "internal" / "key.pem"}"
 ''')
         enroll_token = run_cli(["agent-token", "--home", home, "--name", "web01"]).out.strip()
         r = subprocess.run(
@@ -248,7 +253,90 @@ conf = "{ngx.conf_path}"
             listed = run_cli(["agent", "list", "--home", home, "--json"]).json()[0]
             assert listed["targets"] and listed["targets"][0]["name"] == "web"
 
-            # 3. a revoked agent is refused and stops
+            # 3. key generation on the agent: the private key never leaves the server
+            (tmp_path / "internal").mkdir()
+            assert (
+                run_cli(
+                    [
+                        "definition",
+                        "new",
+                        "--home",
+                        home,
+                        "--name",
+                        "internal",
+                        "--cn",
+                        "internal.example.test",
+                    ]
+                ).code
+                == 0
+            )
+            res = run_cli(
+                ["request", "new", "internal", "--key-on-agent", str(agent_id), "--home", home]
+            )
+            assert res.code == 0, res.err
+            _wait(
+                lambda: (
+                    run_cli(["request", "list", "--home", home, "--json"]).json()[-1]["status"]
+                    == "done"
+                ),
+                timeout=40,
+            )
+            internal = run_cli(["definition", "show", "internal", "--home", home, "--json"]).json()
+            key_id = internal["certificates"][0]["private_key_id"]
+            res = run_cli(
+                [
+                    "deployment",
+                    "new",
+                    "internal",
+                    "--home",
+                    home,
+                    "--server",
+                    "internal.example.test",
+                    "--software",
+                    "files",
+                    "--delivery",
+                    "agent",
+                    "--agent",
+                    str(agent_id),
+                    "--check",
+                    f"127.0.0.1:{free_port()}",
+                    "--no-monitoring",
+                    "--json",
+                    "--param",
+                    "agent_target=internal",
+                ]
+            )
+            assert res.code == 0, res.err
+            controller.api("POST", f"/api/v1/deployments/{res.json()['id']}/install", token)
+            _wait(lambda: (tmp_path / "internal" / "key.pem").exists(), timeout=40)
+            from cryptography import x509
+            from cryptography.hazmat.primitives import serialization
+
+            from certmgr.shared.pki import key_matches_certificate
+
+            installed = x509.load_pem_x509_certificates(
+                (tmp_path / "internal" / "fullchain.pem").read_bytes()
+            )[0]
+            assert sha256_fingerprint(installed) == internal["current"]["sha256"]
+            assert key_matches_certificate(
+                serialization.load_pem_private_key(
+                    (tmp_path / "internal" / "key.pem").read_bytes(), None
+                ),
+                installed,
+            )  # type: ignore[arg-type]
+            from tests.factories.homes import all_database_bytes
+
+            der = serialization.load_pem_private_key(
+                (tmp_path / "internal" / "key.pem").read_bytes(), None
+            ).private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            assert der not in all_database_bytes(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+            assert key_id is not None
+
+            # 4. a revoked agent is refused and stops
             run_cli(["agent", "revoke", str(agent_id), "--home", home])
             assert agent.wait(60) == 5
         finally:
