@@ -5,96 +5,19 @@ revoked agent are handled."""
 
 from __future__ import annotations
 
-import json
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from certmgr.shared.pki import sha256_fingerprint
-from tests.factories.homes import make_home, run_cli
+from tests.factories.controller_proc import Controller
+from tests.factories.controller_proc import wait_until as _wait
+from tests.factories.homes import run_cli
 from tests.factories.pki import make_pki
 from tests.factories.postgres import free_port
 from tests.factories.servers import NginxServer, served_leaf_sha256, wait_for_leaf
-
-
-class Controller:
-    def __init__(self, home: Path, port: int, log: Path) -> None:
-        self.home, self.port, self.log = home, port, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        fh = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(self.home)],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-        fh.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                assert self.proc.poll() is None, self.log.read_text()
-                time.sleep(0.1)
-        raise AssertionError("controller did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-
-    def api(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Any:
-        import ssl
-
-        ctx = ssl.create_default_context(cafile=str(self.home / "ca" / "ca.pem"))
-        req = urllib.request.Request(
-            f"https://127.0.0.1:{self.port}{path}",
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:  # noqa: S310 - loopback https
-            return json.loads(resp.read() or b"{}")
-
-
-@pytest.fixture
-def controller(tmp_path: Path) -> Iterator[Controller]:
-    port = free_port()
-    home = make_home(
-        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", listen=f"127.0.0.1:{port}"
-    )
-    c = Controller(home, port, tmp_path / "serve.log")
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
-    assert "Traceback" not in c.log.read_text()
-
-
-def _wait(cond: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_auto_install_through_real_agent(tmp_path: Path, controller: Controller) -> None:
