@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import contextlib
 import logging
 import signal
@@ -67,6 +68,9 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
         ConfigurationError: Bad TLS files, database or address in use.
     """
     logging.getLogger().setLevel(settings.log_level)
+    # asyncio keeps a 256 KiB read buffer per TLS connection; with thousands of agents long-polling
+    # that is most of the process. TLS records are at most 16 KiB, so 32 KiB loses nothing.
+    asyncio.sslproto.SSLProtocol.max_size = 32 * 1024
     logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
     app = create_app(settings, vault)
     runner = web.AppRunner(app, access_log=None)

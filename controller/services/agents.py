@@ -296,17 +296,55 @@ async def queue_installs(
 ) -> list[QueuedInstall]:
     """Queue packages for many agent deployments in one transaction (all or none).
 
+    Deployments, definitions and open work items are read in a few bulk queries, so queuing
+    thousands costs little more than sealing the packages.
+
     Raises:
+        NotFoundError: A deployment does not exist.
         ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
     """
+    from certmgr.controller.db.models import CertificateDefinition
+
     key = await signing_key(db, vault)
     now = clock.now()
     out: list[QueuedInstall] = []
     materials: dict[int, Any] = {}
+    wanted = list(dict.fromkeys(dep_ids))
     async with db.transaction() as s:
         agents = {a.id: a for a in (await s.execute(select(Agent))).scalars().all()}
-        for dep_id in dep_ids:
-            dep, d = await deployment_with_definition(s, dep_id)
+        deps: dict[int, Deployment] = {}
+        defs: dict[int, CertificateDefinition] = {}
+        open_work: dict[int, list[AgentWork]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            for dep in (
+                await s.execute(select(Deployment).where(Deployment.id.in_(chunk)))
+            ).scalars():
+                deps[dep.id] = dep
+            for w in (
+                await s.execute(
+                    select(AgentWork).where(
+                        AgentWork.deployment_id.in_(chunk),
+                        AgentWork.state.in_(["queued", "delivered"]),
+                    )
+                )
+            ).scalars():
+                open_work.setdefault(w.deployment_id or 0, []).append(w)
+        def_ids = list({d.definition_id for d in deps.values()})
+        for i in range(0, len(def_ids), 500):
+            for d in (
+                await s.execute(
+                    select(CertificateDefinition).where(
+                        CertificateDefinition.id.in_(def_ids[i : i + 500])
+                    )
+                )
+            ).scalars():
+                defs[d.id] = d
+        for dep_id in wanted:
+            if dep_id not in deps:
+                raise NotFoundError(f"no deployment {dep_id}")
+            dep = deps[dep_id]
+            d = defs[dep.definition_id]
             if dep.delivery != "agent" or dep.agent_id is None:
                 raise ConflictError(
                     f"deployment {dep.id} is not delivered by an agent (choose one on the deployment)"
@@ -334,16 +372,8 @@ async def queue_installs(
                 private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
             )
             blob = seal_for_agent(manifest, key, nacl.public.PublicKey(agent.x25519_public))
-            # Older packages for this deployment are superseded.
-            for old in (
-                await s.execute(
-                    select(AgentWork).where(
-                        AgentWork.deployment_id == dep.id,
-                        AgentWork.state.in_(["queued", "delivered"]),
-                    )
-                )
-            ).scalars():
-                old.state = "superseded"
+            for old in open_work.get(dep.id, []):
+                old.state = "superseded"  # older packages for this deployment
             s.add(
                 AgentWork(
                     agent_id=agent.id,
