@@ -62,7 +62,11 @@ class ApiRoutes:
         """Register every operation's route."""
         for o in self.operations:
             # Numeric path ids, so that e.g. /deployments/bulk/install never matches /deployments/{id}/...
-            app.router.add_route(o.method, o.path.replace("{id}", "{id:\\d+}").replace("{doc}", "{doc:\\d+}"), o.handler)
+            app.router.add_route(
+                o.method,
+                o.path.replace("{id}", "{id:\\d+}").replace("{doc}", "{doc:\\d+}"),
+                o.handler,
+            )
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
