@@ -10,13 +10,16 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from cryptography.hazmat.primitives import hashes
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
+    AuditEvent,
     Certificate,
     CertificateAuthority,
     CertificateDefinition,
@@ -27,21 +30,29 @@ from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, IssuerKind, KeyOrigin
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.definitions import normalized_sans
-from certmgr.controller.services.repository import certificate_row, key_row, known_ca_certificates
+from certmgr.controller.services.repository import (
+    certificate_row,
+    certificate_values,
+    key_row,
+    known_ca_certificates,
+)
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import KeyMismatchError, ValidationError
 from certmgr.shared.pki import (
+    CertSummary,
     PrivateKey,
     build_chain,
     describe_key,
     find_leaves,
     is_ca,
+    is_self_signed,
     issued_by,
     key_type_of,
     load,
     public_key_sha256,
     sha256_fingerprint,
+    summarize,
 )
 
 _CHUNK = 500
@@ -109,6 +120,7 @@ class _Leaf:
     sha256: str
     source: str
     key: PrivateKey | None = None
+    summary: CertSummary | None = None
     chain: tuple[x509.Certificate, ...] = ()
     complete: bool = False
     missing: str | None = None
@@ -227,7 +239,7 @@ def _add_leaf(
     fp = sha256_fingerprint(cert)
     existing = leaves.get(fp)
     if existing is None:
-        leaves[fp] = _Leaf(cert, fp, source, key)
+        leaves[fp] = _Leaf(cert, fp, source, key, summarize(cert))
     elif existing.key is None and key is not None:
         existing.key = key
 
@@ -283,9 +295,7 @@ async def _save(
     for c in await known_ca_certificates(s):
         pool.setdefault(sha256_fingerprint(c), (c, "repository"))
     candidates = [c for c, _ in pool.values()]
-    for leaf in parsed.leaves:
-        res = build_chain(leaf.cert, candidates)
-        leaf.chain, leaf.complete, leaf.missing = tuple(res.chain), res.complete, res.missing_issuer
+    await asyncio.to_thread(_chains, parsed.leaves, candidates)
 
     # CA certificates: the ones used in chains plus the ones given on their own.
     needed: dict[str, tuple[x509.Certificate, str]] = {fp: pool[fp] for fp in parsed.cas}
@@ -359,90 +369,142 @@ async def _save(
             ).sealed_pkcs8
     await s.flush()
 
-    # Definitions for new leaves.
+    # Definitions, certificates, chain links and audit events of new leaves: a few bulk statements.
     our_ca_subjects = set((await s.execute(select(CertificateAuthority.subject))).scalars().all())
     results: list[ImportResult] = []
     new_leaves = [lf for lf in parsed.leaves if lf.sha256 not in existing]
-    defs = await _matching_definitions(s, new_leaves, options.name)
-    taken_names = await _taken_names(s, [_base_name(lf.cert) for lf in new_leaves])
-    new_rows: list[tuple[_Leaf, Certificate, CertificateDefinition]] = []
+    matched = await _matching_definitions(s, new_leaves, options.name)
+    taken_names = await _taken_names(s, [_base_name(lf) for lf in new_leaves])
+    leaf_def: dict[str, tuple[int, str]] = {fp: (d.id, d.name) for fp, d in matched.items()}
+    new_defs: list[tuple[_Leaf, dict[str, Any]]] = []
     for leaf in new_leaves:
-        row = certificate_row(leaf.cert, source=CertificateSource.IMPORTED, now=now)
-        if leaf.key is not None:
-            row.private_key_id = key_rows[describe_key(leaf.key).public_sha256].id
-        d = defs.get(leaf.sha256)
-        if d is None:
-            name = (
-                options.name.strip()
-                if options.name
-                else _free_name(_base_name(leaf.cert), taken_names)
+        if leaf.sha256 in matched:
+            continue
+        sm = leaf.summary or summarize(leaf.cert)
+        name = options.name.strip() if options.name else _free_name(_base_name(leaf), taken_names)
+        taken_names.add(name)
+        new_defs.append(
+            (
+                leaf,
+                {
+                    "name": name,
+                    "common_name": (sm.common_name or "")[:64],
+                    "sans": normalized_sans("", tuple(sm.sans)) if sm.sans else [],
+                    "key_type": key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
+                    "issuer_kind": IssuerKind.PRIVATE_CA.value
+                    if sm.issuer in our_ca_subjects
+                    else IssuerKind.VENDOR.value,
+                    "requirements": {},
+                    "renewal_policy": {},
+                    "notes": f"Imported from {leaf.source}"[:1000],
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
-            taken_names.add(name)
-            d = CertificateDefinition(
-                name=name,
-                common_name=(row.common_name or "")[:64],
-                sans=normalized_sans("", tuple(row.sans)) if row.sans else [],
-                key_type=key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
-                issuer_kind=IssuerKind.PRIVATE_CA.value
-                if row.issuer in our_ca_subjects
-                else IssuerKind.VENDOR.value,
-                requirements={},
-                renewal_policy={},
-                created_at=now,
-                updated_at=now,
-                notes=f"Imported from {leaf.source}"[:1000],
-            )
-            s.add(d)
-        new_rows.append((leaf, row, d))
-        s.add(row)
-    await s.flush()
-    current_after = await _current_not_after(
-        s, [d.current_certificate_id for _, _, d in new_rows if d.current_certificate_id]
-    )
-    for leaf, row, d in new_rows:
-        row.definition_id = d.id
-        for pos, c in enumerate(leaf.chain):
-            s.add(
-                ChainLink(
-                    certificate_id=row.id,
-                    position=pos,
-                    ca_certificate_id=ca_rows[sha256_fingerprint(c)].id,
-                )
-            )
-        cur = current_after.get(d.current_certificate_id) if d.current_certificate_id else None
-        made_current = cur is None or row.not_after > cur
-        if made_current:
-            d.current_certificate_id = row.id
-            d.updated_at = now
-            current_after[row.id] = row.not_after
-        warnings = _warnings(leaf, now)
-        audit(
+        )
+    if new_defs:
+        # Plain executemany plus a lookup by the unique name: RETURNING in parameter order would
+        # cost one statement per row on SQLite.
+        await s.execute(insert(CertificateDefinition), [v for _, v in new_defs])
+        ids_by_name = await _ids_by(
             s,
-            actor,
-            "certificate.import",
-            "certificate",
-            row.id,
+            CertificateDefinition.name,
+            CertificateDefinition.id,
+            [v["name"] for _, v in new_defs],
+        )
+        for leaf, values in new_defs:
+            leaf_def[leaf.sha256] = (ids_by_name[values["name"]], values["name"])
+    cert_values = []
+    for leaf in new_leaves:
+        values = certificate_values(
+            leaf.cert, source=CertificateSource.IMPORTED, now=now, summary=leaf.summary
+        )
+        values["definition_id"] = leaf_def[leaf.sha256][0]
+        values["private_key_id"] = (
+            key_rows[describe_key(leaf.key).public_sha256].id if leaf.key is not None else None
+        )
+        cert_values.append(values)
+    cert_ids: list[int] = []
+    if cert_values:
+        await s.execute(insert(Certificate), cert_values)
+        ids_by_sha = await _ids_by(
+            s, Certificate.sha256, Certificate.id, [v["sha256"] for v in cert_values]
+        )
+        cert_ids = [ids_by_sha[v["sha256"]] for v in cert_values]
+    # The newest certificate of each definition becomes current (unless an existing current one lasts longer).
+    current_after = await _current_not_after(
+        s, [d.current_certificate_id for d in matched.values() if d.current_certificate_id]
+    )
+    best: dict[int, tuple[dt.datetime, int]] = {
+        d.id: (current_after[d.current_certificate_id], d.current_certificate_id)
+        for d in matched.values()
+        if d.current_certificate_id is not None and d.current_certificate_id in current_after
+    }
+    for values, cert_id in zip(cert_values, cert_ids, strict=True):
+        def_id = values["definition_id"]
+        if def_id not in best or values["not_after"] > best[def_id][0]:
+            best[def_id] = (values["not_after"], cert_id)
+    new_current = {cert_id for _, cert_id in best.values()}
+    cert_id_set = set(cert_ids)
+    updates = [
+        {"id": def_id, "current_certificate_id": cert_id, "updated_at": now}
+        for def_id, (_, cert_id) in best.items()
+        if cert_id in cert_id_set
+    ]
+    if updates:
+        await s.execute(update(CertificateDefinition), updates)
+    links = [
+        {
+            "certificate_id": cert_id,
+            "position": pos,
+            "ca_certificate_id": ca_rows[sha256_fingerprint(c)].id,
+        }
+        for leaf, cert_id in zip(new_leaves, cert_ids, strict=True)
+        for pos, c in enumerate(leaf.chain)
+    ]
+    if links:
+        await s.execute(insert(ChainLink), links)
+    events = []
+    for leaf, values, cert_id in zip(new_leaves, cert_values, cert_ids, strict=True):
+        def_id, def_name = leaf_def[leaf.sha256]
+        made_current = cert_id in new_current
+        events.append(
             {
-                "sha256": row.sha256,
-                "definition": d.name,
-                "file": leaf.source,
-                "key": leaf.key is not None,
-                "current": made_current,
-            },
+                "at": now,
+                "actor": actor.name,
+                "source": actor.source,
+                "action": "certificate.import",
+                "entity_type": "certificate",
+                "entity_id": str(cert_id),
+                "detail": {
+                    "sha256": values["sha256"],
+                    "definition": def_name,
+                    "file": leaf.source,
+                    "key": leaf.key is not None,
+                    "current": made_current,
+                },
+            }
         )
         results.append(
-            _result(
-                row,
+            ImportResult(
+                sha256=values["sha256"],
                 created=True,
-                d=d,
-                has_key=leaf.key is not None,
-                chain=leaf.chain,
-                complete=leaf.complete,
-                src=leaf.source,
-                current=made_current,
-                warnings=warnings,
+                certificate_id=cert_id,
+                definition_id=def_id,
+                definition_name=def_name,
+                has_private_key=leaf.key is not None,
+                chain_length=len(leaf.chain),
+                chain_complete=leaf.complete,
+                is_ca=values["is_ca"],
+                subject=values["subject"],
+                not_after=values["not_after"],
+                source_file=leaf.source,
+                made_current=made_current,
+                warnings=_warnings(leaf, now),
             )
         )
+    if events:
+        await s.execute(insert(AuditEvent), events)
     # Already known leaves: report, and attach a newly supplied key.
     for leaf in parsed.leaves:
         if leaf.sha256 not in existing:
@@ -475,6 +537,43 @@ async def _save(
         )
     await s.flush()
     return results + ca_results
+
+
+def _chains(leaves: list[_Leaf], candidates: list[x509.Certificate]) -> None:
+    """Build every leaf's chain; a CA's own chain is built once and shared by the leaves it issued."""
+    by_subject: dict[bytes, list[x509.Certificate]] = {}
+    for c in candidates:
+        by_subject.setdefault(c.subject.public_bytes(), []).append(c)
+    ca_chains: dict[bytes, Any] = {}
+    for leaf in leaves:
+        parent = next(
+            (
+                p
+                for p in by_subject.get(leaf.cert.issuer.public_bytes(), ())
+                if issued_by(leaf.cert, p)
+            ),
+            None,
+        )
+        if parent is None:
+            res = build_chain(leaf.cert, candidates)
+            leaf.chain, leaf.complete, leaf.missing = (
+                tuple(res.chain),
+                res.complete,
+                res.missing_issuer,
+            )
+            continue
+        key = parent.fingerprint(hashes.SHA256())
+        if key not in ca_chains:
+            ca_chains[key] = build_chain(parent, candidates)
+        up = ca_chains[key]
+        if is_self_signed(parent):
+            leaf.chain, leaf.complete, leaf.missing = (parent,), True, None
+        else:
+            leaf.chain, leaf.complete, leaf.missing = (
+                (parent, *up.chain),
+                up.complete,
+                up.missing_issuer,
+            )
 
 
 def _warnings(leaf: _Leaf, now: dt.datetime) -> tuple[str, ...]:
@@ -516,10 +615,8 @@ def _result(
     )
 
 
-def _base_name(cert: x509.Certificate) -> str:
-    from certmgr.shared.pki import summarize
-
-    s = summarize(cert)
+def _base_name(leaf: _Leaf) -> str:
+    s = leaf.summary or summarize(leaf.cert)
     return (s.common_name or (s.sans[0] if s.sans else "") or s.sha256[:16])[:190]
 
 
@@ -551,6 +648,14 @@ async def _taken_names(s: AsyncSession, bases: list[str]) -> set[str]:
         )
         taken.update(rows.scalars().all())
     return taken
+
+
+async def _ids_by(s: AsyncSession, key_col: Any, id_col: Any, keys: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in range(0, len(keys), _CHUNK):
+        rows = await s.execute(select(key_col, id_col).where(key_col.in_(keys[i : i + _CHUNK])))
+        out.update({k: int(v) for k, v in rows.all()})
+    return out
 
 
 async def _existing_certs(s: AsyncSession, fps: list[str]) -> dict[str, Certificate]:
@@ -605,11 +710,9 @@ async def _matching_definitions(
         if d is not None:
             out[leaves[0].sha256] = d
         return out
-    from certmgr.shared.pki import summarize
-
     wanted: dict[str, list[tuple[_Leaf, list[str]]]] = {}
     for lf in leaves:
-        sm = summarize(lf.cert)
+        sm = lf.summary or summarize(lf.cert)
         if sm.common_name:
             wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(sm.sans)))
     cns = list(wanted)

@@ -9,14 +9,16 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
+    AuditEvent,
     Certificate,
     CertificateAuthority,
     CertificateDefinition,
+    ChainLink,
     PrivateKeyRecord,
     Revocation,
 )
@@ -34,6 +36,7 @@ from certmgr.controller.issuers.private_ca import (
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.definitions import find_definition
 from certmgr.controller.services.repository import (
+    certificate_values,
     chain_of,
     key_row,
     set_chain,
@@ -406,84 +409,145 @@ async def issue_for_definitions(
 ) -> list[Certificate]:
     """Issue server certificates from the active CA, all in one transaction.
 
-    Keys are generated here (sealed with the master key) unless a CSR is given.
+    Keys are generated here (sealed with the master key) unless a CSR is given. Key generation
+    and signing run in a worker thread; the rows are written with a few bulk statements.
 
     Raises:
         NotFoundError: No active CA or no such definition.
         ValidationError: A bad CSR or definition.
     """
     now = _now(clock)
-    out: list[Certificate] = []
     async with db.transaction() as s:
         ca = await active_ca(s)
         ca_key, ca_cert, ca_chain_rows = await _ca_material(s, vault, ca)
-        for req in requests:
-            d = await find_definition(s, req.definition_ref)
-            out.append(
-                await _issue_one(s, vault, actor, ctx, ca_key, ca_cert, ca_chain_rows, d, req, now)
+        defs = [await _definition(s, r.definition_ref) for r in requests]
+        made = await asyncio.to_thread(_make_all, vault, ctx, ca_key, ca_cert, defs, requests, now)
+        # keys generated here, and keys of CSRs that the repository already knows
+        new_keys = [m.key_values for m in made if m.key_values is not None]
+        if new_keys:
+            await s.execute(insert(PrivateKeyRecord), new_keys)
+        fps = list({m.public_sha256 for m in made})
+        key_ids = (
+            dict(
+                (
+                    await s.execute(
+                        select(PrivateKeyRecord.public_sha256, PrivateKeyRecord.id).where(
+                            PrivateKeyRecord.public_sha256.in_(fps)
+                        )
+                    )
+                ).all()
             )
+            if fps
+            else {}
+        )
+        cert_values = []
+        for m, d in zip(made, defs, strict=True):
+            values = certificate_values(m.cert, source=CertificateSource.ISSUED, now=now)
+            values["definition_id"] = d.id
+            values["private_key_id"] = key_ids.get(m.public_sha256)
+            cert_values.append(values)
+        await s.execute(insert(Certificate), cert_values)
+        shas = [v["sha256"] for v in cert_values]
+        rows = {
+            r.sha256: r
+            for r in (await s.execute(select(Certificate).where(Certificate.sha256.in_(shas))))
+            .scalars()
+            .all()
+        }
+        out = [rows[sha] for sha in shas]
+        links = [
+            {"certificate_id": r.id, "position": pos, "ca_certificate_id": ca_row.id}
+            for r in out
+            for pos, ca_row in enumerate(ca_chain_rows)
+        ]
+        if links:
+            await s.execute(insert(ChainLink), links)
+        for r, d, req in zip(out, defs, requests, strict=True):
+            if req.make_current:
+                d.current_certificate_id = r.id
+                d.updated_at = now
+        await s.execute(
+            insert(AuditEvent),
+            [
+                {
+                    "at": now,
+                    "actor": actor.name,
+                    "source": actor.source,
+                    "action": "ca.issue",
+                    "entity_type": "certificate",
+                    "entity_id": str(r.id),
+                    "detail": {"definition": d.name, "sha256": r.sha256, "serial": r.serial_hex},
+                }
+                for r, d in zip(out, defs, strict=True)
+            ],
+        )
     return out
 
 
-async def _issue_one(
-    s: AsyncSession,
+async def _definition(s: AsyncSession, ref: str | int) -> CertificateDefinition:
+    return await find_definition(s, ref)
+
+
+@dataclass(frozen=True)
+class _Made:
+    cert: x509.Certificate
+    public_sha256: str
+    key_values: dict[str, object] | None
+
+
+def _make_all(
     vault: MasterKey,
-    actor: Actor,
     ctx: CaContext,
     ca_key: PrivateKey,
     ca_cert: x509.Certificate,
-    ca_chain_rows: list[Certificate],
-    d: CertificateDefinition,
-    req: IssueRequest,
+    defs: list[CertificateDefinition],
+    requests: list[IssueRequest],
     now: dt.datetime,
-) -> Certificate:
-    key_row_id: int | None = None
-    public_key: PublicKey
-    if req.csr_pem is not None:
-        csr = load_csr(req.csr_pem, name="CSR")
-        public_key = csr.public_key()  # type: ignore[assignment]
-        fp = describe_key(public_key).public_sha256
-        known = (
-            await s.execute(select(PrivateKeyRecord.id).where(PrivateKeyRecord.public_sha256 == fp))
-        ).scalar_one_or_none()
-        key_row_id = known
-    else:
-        key = generate_private_key(KeyType.parse(d.key_type))
-        krow = key_row(key, vault, origin=KeyOrigin.GENERATED, now=now)
-        s.add(krow)
-        await s.flush()
-        key_row_id = krow.id
-        public_key = key.public_key()
-    spec = LeafSpec(
-        subject=build_name(
-            d.common_name,
-            organization=d.organization,
-            organizational_unit=d.organizational_unit,
-            locality=d.locality,
-            state=d.state,
-            country=d.country,
-        ),
-        sans=parse_sans(list(d.sans) or [d.common_name]),
-        days=req.days or int(d.renewal_policy.get("days", DEFAULT_LEAF_DAYS)),
-        crl_url=ctx.crl_url,
-    )
-    cert = issue_leaf(ca_key, ca_cert, public_key, spec, now=now)
-    row, _ = await store_certificate(s, cert, source=CertificateSource.ISSUED, now=now)
-    row.definition_id = d.id
-    row.private_key_id = key_row_id
-    await set_chain(s, row, ca_chain_rows)
-    if req.make_current:
-        d.current_certificate_id = row.id
-        d.updated_at = now
-    audit(
-        s,
-        actor,
-        "ca.issue",
-        "certificate",
-        row.id,
-        {"definition": d.name, "sha256": row.sha256, "serial": row.serial_hex},
-    )
-    return row
+) -> list[_Made]:
+    out = []
+    for d, req in zip(defs, requests, strict=True):
+        key_values: dict[str, object] | None = None
+        public_key: PublicKey
+        if req.csr_pem is not None:
+            csr = load_csr(req.csr_pem, name="CSR")
+            public_key = csr.public_key()  # type: ignore[assignment]
+        else:
+            key = generate_private_key(KeyType.parse(d.key_type))
+            row = key_row(key, vault, origin=KeyOrigin.GENERATED, now=now)
+            key_values = {
+                c: getattr(row, c)
+                for c in (
+                    "algorithm",
+                    "size",
+                    "key_type",
+                    "public_sha256",
+                    "origin",
+                    "sealed_pkcs8",
+                    "created_at",
+                )
+            }
+            public_key = key.public_key()
+        spec = LeafSpec(
+            subject=build_name(
+                d.common_name,
+                organization=d.organization,
+                organizational_unit=d.organizational_unit,
+                locality=d.locality,
+                state=d.state,
+                country=d.country,
+            ),
+            sans=parse_sans(list(d.sans) or [d.common_name]),
+            days=req.days or int(d.renewal_policy.get("days", DEFAULT_LEAF_DAYS)),
+            crl_url=ctx.crl_url,
+        )
+        out.append(
+            _Made(
+                issue_leaf(ca_key, ca_cert, public_key, spec, now=now),
+                describe_key(public_key).public_sha256,
+                key_values,
+            )
+        )
+    return out
 
 
 async def revoke(

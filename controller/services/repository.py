@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -14,6 +15,7 @@ from certmgr.controller.db.models import Certificate, ChainLink, PrivateKeyRecor
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.errors import NotFoundError
 from certmgr.shared.pki import (
+    CertSummary,
     PrivateKey,
     describe_key,
     key_type_of,
@@ -26,27 +28,36 @@ from certmgr.shared.pki.fingerprint import sha256_fingerprint
 KEY_PURPOSE = "private-key"
 
 
-def certificate_row(cert: x509.Certificate, *, source: str, now: dt.datetime) -> Certificate:
-    """A new (unsaved) row describing ``cert``."""
-    s = summarize(cert)
-    return Certificate(
-        der=cert.public_bytes(Encoding.DER),
-        sha256=s.sha256,
-        sha1=s.sha1,
-        public_key_sha256=s.key.public_sha256,
-        serial_hex=s.serial_hex,
-        subject=s.subject[:2000],
-        common_name=(s.common_name or "")[:500],
-        issuer=s.issuer[:2000],
-        sans=list(s.sans),
-        not_before=s.not_before,
-        not_after=s.not_after,
-        key_label=s.key.label,
-        is_ca=s.is_ca,
-        self_signed=s.self_signed,
-        source=source,
-        created_at=now,
-    )
+def certificate_values(
+    cert: x509.Certificate, *, source: str, now: dt.datetime, summary: CertSummary | None = None
+) -> dict[str, Any]:
+    """Column values of a row describing ``cert`` (for bulk inserts)."""
+    s = summary or summarize(cert)
+    return {
+        "der": cert.public_bytes(Encoding.DER),
+        "sha256": s.sha256,
+        "sha1": s.sha1,
+        "public_key_sha256": s.key.public_sha256,
+        "serial_hex": s.serial_hex,
+        "subject": s.subject[:2000],
+        "common_name": (s.common_name or "")[:500],
+        "issuer": s.issuer[:2000],
+        "sans": list(s.sans),
+        "not_before": s.not_before,
+        "not_after": s.not_after,
+        "key_label": s.key.label,
+        "is_ca": s.is_ca,
+        "self_signed": s.self_signed,
+        "source": source,
+        "created_at": now,
+    }
+
+
+def certificate_row(
+    cert: x509.Certificate, *, source: str, now: dt.datetime, summary: CertSummary | None = None
+) -> Certificate:
+    """A new (unsaved) row describing ``cert`` (pass its ``summary`` when it is already at hand)."""
+    return Certificate(**certificate_values(cert, source=source, now=now, summary=summary))
 
 
 def key_row(
