@@ -13,6 +13,7 @@ BENCHES = {
     "console": "bench.bench_console",
     "acme": "bench.bench_acme",
     "agents": "bench.bench_agents",
+    "monitor": "bench.bench_monitor",
 }
 
 

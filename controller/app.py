@@ -13,11 +13,12 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.services.agent_wakeup import AgentWakeups
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
-from certmgr.controller.web import agent_api, middleware, public, security
+from certmgr.controller.web import agent_api, metrics, middleware, public, security
 from certmgr.controller.web.api import acquisition as api_acquisition
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
 from certmgr.controller.web.api import deployments as api_deployments
+from certmgr.controller.web.api import monitoring as api_monitoring
 from certmgr.controller.web.api import openapi
 from certmgr.controller.web.console import (
     account,
@@ -28,6 +29,8 @@ from certmgr.controller.web.console import (
     definitions,
     deployments,
     imports,
+    monitoring,
+    notifications,
     requests,
     users,
 )
@@ -35,7 +38,13 @@ from certmgr.controller.web.ipacl import IpAllowList
 from certmgr.controller.web.session import SessionCodec
 from certmgr.shared.clock import Clock, SystemClock
 
-API_GROUPS = [api_definitions.api, api_deployments.api, api_acquisition.api, api_admin.api]
+API_GROUPS = [
+    api_definitions.api,
+    api_deployments.api,
+    api_acquisition.api,
+    api_monitoring.api,
+    api_admin.api,
+]
 CONSOLE_ROUTES = (
     account.routes,
     dashboard.routes,
@@ -47,6 +56,9 @@ CONSOLE_ROUTES = (
     deployments.routes,
     agents.routes,
     requests.routes,
+    monitoring.routes,
+    notifications.routes,
+    metrics.routes,
 )
 
 
@@ -59,6 +71,28 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    """The job scheduler: always there for "run now"; its loop only with ``[scheduler] enabled``."""
+    from certmgr.controller.scheduler.jobs import controller_jobs
+    from certmgr.controller.scheduler.runner import Scheduler
+
+    settings = app[appkeys.SETTINGS]
+    scheduler = Scheduler(
+        app[appkeys.DB],
+        app[appkeys.VAULT],
+        app[appkeys.CLOCK],
+        controller_jobs(),
+        settings=settings,
+        holder=settings.scheduler_replica_id or None,
+        tick=settings.scheduler_tick_seconds,
+    )
+    app[appkeys.SCHEDULER] = scheduler
+    if settings.scheduler_enabled:
+        scheduler.start()
+    yield
+    await scheduler.aclose()
 
 
 def create_app(
@@ -102,6 +136,7 @@ def create_app(
         await wakeups.stop()
 
     app.cleanup_ctx.append(agent_wakeups)
+    app.cleanup_ctx.append(_scheduler)
     public.setup(app)
     agent_api.setup(app)
     openapi.setup(app, API_GROUPS, version=__version__)

@@ -30,3 +30,8 @@ if TYPE_CHECKING:
     from certmgr.controller.services.agent_wakeup import AgentWakeups
 
 AGENT_WAKEUPS: web.AppKey[AgentWakeups] = web.AppKey("agent_wakeups")
+
+if TYPE_CHECKING:
+    from certmgr.controller.scheduler.runner import Scheduler
+
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")

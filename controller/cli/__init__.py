@@ -16,6 +16,7 @@ from certmgr.controller.cli import (
     deployment_cmd,
     home_cmd,
     import_cmd,
+    monitor_cmd,
     request_cmd,
     token_cmd,
     user_cmd,
@@ -36,6 +37,7 @@ _MODULES = (
     token_cmd,
     agent_cmd,
     vendor_cmd,
+    monitor_cmd,
 )
 
 

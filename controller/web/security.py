@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PREFIXES = ("/static/", "/pki/", "/api/agent/v1/", "/dl/")
-PUBLIC_PATHS = frozenset({"/healthz", "/login", "/favicon.ico", "/api/v1/openapi.json"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
+)  # /metrics checks its own optional token
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
 ADMIN_PREFIXES = ("/users", "/settings", "/api/v1/users", "/api/v1/settings")
 

@@ -98,6 +98,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
     webhook_id: Mapped[int | None] = mapped_column(default=None)
+    sent_email_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sent_emails.id", ondelete="SET NULL"), default=None
+    )
 
 
 class Webhook(Base):

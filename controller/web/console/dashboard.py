@@ -6,6 +6,7 @@ import datetime as dt
 
 from aiohttp import web
 
+from certmgr.controller.services.daily import needs_today
 from certmgr.controller.services.overview import DashboardCounts, dashboard_counts
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.render import render
@@ -31,6 +32,7 @@ async def dashboard(request: web.Request) -> web.Response:
         title="Dashboard",
         counts=counts,
         chart=timeline_svg(counts, now),
+        today=await needs_today(ctx.db, now),
     )
 
 

@@ -1,0 +1,1 @@
+"""Scheduled jobs under database leases (monitoring, renewals, the digest, the outbox)."""

@@ -1,0 +1,134 @@
+"""The controller's scheduled jobs: thin wrappers around the services, and when each is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.scheduler.runner import JobContext, JobSpec, NextFn
+from certmgr.controller.services.findings import refresh_findings
+from certmgr.controller.services.monitor import run_monitoring
+from certmgr.controller.services.monitor_config import (
+    load_monitor_config,
+    load_notify_config,
+    next_at,
+)
+from certmgr.controller.services.notify import alert_changes, send_digest
+from certmgr.controller.services.outbox import deliver_due
+from certmgr.controller.services.renewals import run_renewals
+from certmgr.controller.services.requests import IssuerEnv
+
+MONITORING = "monitoring"
+RENEWAL = "renewal"
+DIGEST = "digest"
+OUTBOX = "outbox"
+
+
+def _base_url(ctx: JobContext) -> str:
+    return ctx.settings.public_url if ctx.settings is not None else ""
+
+
+async def _findings_and_alerts(ctx: JobContext) -> dict[str, Any]:
+    changes = await refresh_findings(ctx.db, ctx.clock, await load_monitor_config(ctx.db))
+    queued = await alert_changes(ctx.db, ctx.clock, changes, base_url=_base_url(ctx))
+    return {"opened": len(changes.opened), "cleared": len(changes.cleared), "enqueued": queued}
+
+
+async def monitoring_job(ctx: JobContext) -> dict[str, Any]:
+    """Check every monitored deployment, then raise and clear findings and alert on changes."""
+    cfg = await load_monitor_config(ctx.db)
+    summary = await run_monitoring(ctx.db, ctx.clock, cfg, progress=ctx.progress)
+    return {**summary.to_json(), **await _findings_and_alerts(ctx)}
+
+
+def issuer_env(ctx: JobContext) -> IssuerEnv:
+    """Where the private CA writes and how ACME challenges are answered (from the database)."""
+    from certmgr.controller.services.challenges import DbHttp01Solver
+
+    s = ctx.settings
+    if s is None:
+        return IssuerEnv(None, "")
+    solver = DbHttp01Solver(ctx.db, ctx.clock) if s.http01_listen else None
+    return IssuerEnv(s.ca_dir, s.effective_crl_url, solver)
+
+
+async def renewal_job(ctx: JobContext) -> dict[str, Any]:
+    """Renew what is due, retry failed acquisitions, then update findings."""
+    cfg = await load_monitor_config(ctx.db)
+    summary = await run_renewals(
+        ctx.db, ctx.vault, ctx.clock, issuer_env(ctx), concurrency=cfg.renewal_concurrency
+    )
+    return {**summary.to_json(), **await _findings_and_alerts(ctx)}
+
+
+async def digest_job(ctx: JobContext) -> dict[str, Any]:
+    """Bring findings up to date, then queue the daily digest (unless nothing changed)."""
+    found = await _findings_and_alerts(ctx)
+    result = await send_digest(ctx.db, ctx.clock, base_url=_base_url(ctx))
+    return {**result.to_json(), **found, "enqueued": found["enqueued"] + int(result.sent)}
+
+
+async def outbox_job(ctx: JobContext) -> dict[str, Any]:
+    """Deliver due e-mails and webhook calls."""
+    counts: dict[str, Any] = dict(await deliver_due(ctx.db, ctx.vault, ctx.clock))
+    if not any(counts.values()):
+        counts["idle"] = True
+    return counts
+
+
+async def next_monitoring(db: Database, now: dt.datetime) -> dt.datetime:
+    """Next monitoring run on the configured grid (daily at 03:00 UTC by default)."""
+    cfg = await load_monitor_config(db)
+    return next_at(now, cfg.time_of_day, cfg.interval_hours)
+
+
+async def next_digest(db: Database, now: dt.datetime) -> dt.datetime:
+    """Next digest (daily at the configured time)."""
+    return next_at(now, (await load_notify_config(db)).digest_time, 24)
+
+
+def every(delta: dt.timedelta) -> NextFn:
+    """A schedule: ``delta`` after the last run."""
+
+    async def next_run(db: Database, now: dt.datetime) -> dt.datetime:
+        return now + delta
+
+    return next_run
+
+
+def controller_jobs() -> list[JobSpec]:
+    """The four jobs of the controller."""
+    return [
+        JobSpec(
+            MONITORING,
+            "Monitoring",
+            monitoring_job,
+            next_monitoring,
+            lease=dt.timedelta(minutes=15),
+            wakes=(OUTBOX,),
+        ),
+        JobSpec(
+            RENEWAL,
+            "Renewals",
+            renewal_job,
+            every(dt.timedelta(hours=1)),
+            lease=dt.timedelta(minutes=30),
+            wakes=(OUTBOX,),
+        ),
+        JobSpec(
+            DIGEST,
+            "Daily digest",
+            digest_job,
+            next_digest,
+            lease=dt.timedelta(minutes=10),
+            wakes=(OUTBOX,),
+        ),
+        JobSpec(
+            OUTBOX,
+            "Notification delivery",
+            outbox_job,
+            every(dt.timedelta(minutes=1)),
+            lease=dt.timedelta(minutes=5),
+        ),
+    ]

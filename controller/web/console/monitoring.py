@@ -1,0 +1,211 @@
+"""Monitor Control, Findings, Acquisition Processes and the short-lifetime readiness report."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from certmgr.controller import appkeys
+from certmgr.controller.scheduler import leases
+from certmgr.controller.scheduler.jobs import DIGEST, MONITORING
+from certmgr.controller.services.daily import ongoing_requests, renewals_due
+from certmgr.controller.services.findings import AGENT_MISMATCH, MANAGED_KINDS
+from certmgr.controller.services.monitor import check_deployment_now
+from certmgr.controller.services.monitor_config import (
+    MonitorConfig,
+    NotifyConfig,
+    load_monitor_config,
+    load_notify_config,
+    next_at,
+    save_monitor_config,
+    save_notify_config,
+)
+from certmgr.controller.services.monitor_views import (
+    RESULTS,
+    SOURCES,
+    check_history,
+    finding_counts,
+    findings_page,
+)
+from certmgr.controller.services.readiness import readiness_report
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import ListQuery, checkbox, form_of, integer, text
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.errors import CertmgrError, ValidationError
+
+routes = web.RouteTableDef()
+
+
+def _optional_id(value: str) -> int | None:
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+@routes.get("/monitor")
+async def monitor(request: web.Request) -> web.Response:
+    """Schedule, jobs with progress, "run now", and the check history with filters."""
+    ctx = ctx_of(request)
+    q = ListQuery.from_request(
+        request, sortable=["at"], default_sort="at", filters=["deployment", "result", "source"]
+    )
+    dep_id = _optional_id(q.filter("deployment"))
+    history = await check_history(
+        ctx.db,
+        deployment_id=dep_id,
+        result=q.filter("result") if q.filter("result") in RESULTS else "",
+        source=q.filter("source"),
+        q=q.q,
+        page=q.page,
+        per_page=q.per_page,
+    )
+    scheduler = request.app[appkeys.SCHEDULER]
+    return render(
+        request,
+        "console/monitor.html",
+        title="Monitor Control",
+        jobs=await leases.all_jobs(ctx.db),
+        titles={name: spec.title for name, spec in scheduler.jobs.items()},
+        running=scheduler.running(),
+        now_utc=ctx.clock.now(),
+        loop_enabled=ctx.settings.scheduler_enabled,
+        cfg=await load_monitor_config(ctx.db),
+        ncfg=await load_notify_config(ctx.db),
+        history=history,
+        q=q,
+        results=RESULTS,
+        sources=SOURCES,
+        deployment=dep_id,
+        error=None,
+        field=None,
+    )
+
+
+@routes.post("/monitor/run")
+async def run_now(request: web.Request) -> web.Response:
+    """Run monitoring now: every deployment (on a background task) or one (right away)."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    actor = ctx.require_actor()
+    raw = text(form, "deployment", max_len=12, label="Deployment")
+    if raw:
+        dep_id = _optional_id(raw.lstrip("#"))
+        if dep_id is None:
+            raise redirect(request, "/monitor", "Enter a deployment number.", "bad")
+        try:
+            row = await check_deployment_now(
+                ctx.db, actor, dep_id, ctx.clock, await load_monitor_config(ctx.db)
+            )
+        except CertmgrError as err:
+            raise redirect(request, "/monitor", str(err), "bad") from None
+        message = "Check passed." if row.ok else f"Check found problems: {row.error[:300]}"
+        raise redirect(request, f"/monitor?deployment={dep_id}", message, "ok" if row.ok else "bad")
+    started = request.app[appkeys.SCHEDULER].trigger(MONITORING)
+    raise redirect(
+        request,
+        "/monitor",
+        "Monitoring started; the progress shows below." if started else "Monitoring is running.",
+    )
+
+
+@routes.post("/monitor/jobs/{name}/run")
+async def run_job(request: web.Request) -> web.Response:
+    """Run any scheduled job now."""
+    ctx_of(request).require_actor()
+    name = request.match_info["name"]
+    scheduler = request.app[appkeys.SCHEDULER]
+    if name not in scheduler.jobs:
+        raise web.HTTPNotFound(text="no such job")
+    started = scheduler.trigger(name)
+    title = scheduler.jobs[name].title
+    raise redirect(request, "/monitor", f"{title} started." if started else f"{title} is running.")
+
+
+@routes.post("/monitor/settings")
+async def save_settings(request: web.Request) -> web.Response:
+    """Schedule, thresholds and notification settings (admin)."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    try:
+        cfg = MonitorConfig(
+            interval_hours=integer(form, "interval_hours", lo=1, hi=168, label="Interval"),
+            time_of_day=text(form, "time_of_day", required=True, max_len=5, label="Time"),
+            concurrency=integer(form, "concurrency", lo=1, hi=1000, label="Concurrency"),
+            probe_timeout=float(integer(form, "probe_timeout", lo=1, hi=120, label="Timeout")),
+            expiring_days=integer(form, "expiring_days", lo=1, hi=365, label="Expiring days"),
+            expiring_fraction=integer(form, "expiring_percent", lo=1, hi=90, label="Percent") / 100,
+            unreachable_after=integer(
+                form, "unreachable_after", lo=1, hi=100, label="Unreachable after"
+            ),
+            renewal_concurrency=integer(
+                form, "renewal_concurrency", lo=1, hi=50, label="Renewals at a time"
+            ),
+            verify_trust=checkbox(form, "verify_trust"),
+        )
+        ncfg = NotifyConfig(
+            digest_time=text(form, "digest_time", required=True, max_len=5, label="Digest time"),
+            digest_always=checkbox(form, "digest_always"),
+            immediate_critical=checkbox(form, "immediate_critical"),
+        )
+        await save_monitor_config(ctx.db, actor, cfg, ctx.clock)
+        await save_notify_config(ctx.db, actor, ncfg, ctx.clock)
+    except ValidationError as err:
+        raise redirect(request, "/monitor#settings", str(err), "bad") from None
+    now = ctx.clock.now()
+    await leases.reschedule(ctx.db, MONITORING, next_at(now, cfg.time_of_day, cfg.interval_hours))
+    await leases.reschedule(ctx.db, DIGEST, next_at(now, ncfg.digest_time, 24))
+    raise redirect(request, "/monitor", "Monitoring settings saved.")
+
+
+@routes.get("/findings")
+async def findings(request: web.Request) -> web.Response:
+    """Open (or cleared) findings with the certificate and deployment each concerns."""
+    ctx = ctx_of(request)
+    q = ListQuery.from_request(
+        request, sortable=["opened"], default_sort="opened", filters=["state", "kind", "severity"]
+    )
+    state = q.filter("state") if q.filter("state") in ("open", "cleared", "all") else "open"
+    page = await findings_page(
+        ctx.db,
+        state=state,
+        kind=q.filter("kind"),
+        severity=q.filter("severity"),
+        page=q.page,
+        per_page=q.per_page,
+    )
+    return render(
+        request,
+        "console/findings.html",
+        title="Findings",
+        page=page,
+        q=q,
+        state=state,
+        kinds=[*MANAGED_KINDS, AGENT_MISMATCH],
+        counts=await finding_counts(ctx.db),
+    )
+
+
+@routes.get("/acquisitions")
+async def acquisitions(request: web.Request) -> web.Response:
+    """Acquisition Processes: ongoing requests, and definitions due for renewal without one."""
+    ctx = ctx_of(request)
+    now = ctx.clock.now()
+    due = await renewals_due(ctx.db, now)
+    return render(
+        request,
+        "console/acquisitions.html",
+        title="Acquisition Processes",
+        ongoing=await ongoing_requests(ctx.db, now),
+        due_without=[r for r in due if r.request_id is None],
+        now=now,
+    )
+
+
+@routes.get("/readiness")
+async def readiness(request: web.Request) -> web.Response:
+    """Short-lifetime readiness report."""
+    ctx = ctx_of(request)
+    return render(
+        request,
+        "console/readiness.html",
+        title="Readiness for short lifetimes",
+        report=await readiness_report(ctx.db),
+    )

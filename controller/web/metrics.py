@@ -1,0 +1,177 @@
+"""``GET /metrics``: Prometheus text format (0.0.4), behind the IP allow-list and an optional token.
+
+The route is public to the session/API-token middleware; it checks ``[metrics] token`` itself
+(``Authorization: Bearer <token>``), and also lets a signed-in user or a valid API token through.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from certmgr.controller.services.metrics import Metrics, collect_metrics
+from certmgr.controller.web.context import ctx_of
+
+routes = web.RouteTableDef()
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _esc(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(**labels: object) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_esc(v)}"' for k, v in labels.items()) + "}"
+
+
+def _family(
+    name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]
+) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    lines += [f"{name}{labels} {_num(value)}" for labels, value in samples]
+    return lines
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def render_metrics(m: Metrics) -> str:
+    """The exposition text."""
+    now = m.now.timestamp()
+    out: list[str] = []
+    cert_labels = [
+        (
+            _labels(
+                definition=c.definition,
+                definition_id=c.definition_id,
+                issuer=c.issuer,
+                sha256=c.sha256,
+            ),
+            c,
+        )
+        for c in m.certificates
+    ]
+    out += _family(
+        "certmgr_certificate_expiry_timestamp_seconds",
+        "gauge",
+        "Expiry of each definition's current certificate (Unix time).",
+        ((lab, c.not_after.timestamp()) for lab, c in cert_labels),
+    )
+    out += _family(
+        "certmgr_certificate_days_to_expiry",
+        "gauge",
+        "Days until each definition's current certificate expires (negative: expired).",
+        ((lab, round((c.not_after.timestamp() - now) / 86400, 2)) for lab, c in cert_labels),
+    )
+    check_labels = [
+        (
+            _labels(
+                deployment_id=c.deployment_id,
+                definition=c.definition,
+                server=c.server,
+                endpoint=c.endpoint,
+                status=c.status,
+            ),
+            c,
+        )
+        for c in m.checks
+    ]
+    out += _family(
+        "certmgr_deployment_check_ok",
+        "gauge",
+        "1 when the deployment's last check passed, else 0.",
+        ((lab, 1 if c.ok else 0) for lab, c in check_labels),
+    )
+    out += _family(
+        "certmgr_deployment_check_timestamp_seconds",
+        "gauge",
+        "Time of the deployment's last check (Unix time).",
+        ((lab, c.at.timestamp()) for lab, c in check_labels),
+    )
+    out += _family(
+        "certmgr_job_last_duration_seconds",
+        "gauge",
+        "Duration of each scheduled job's last run.",
+        ((_labels(job=j.name), j.last_duration_ms / 1000) for j in m.jobs),
+    )
+    out += _family(
+        "certmgr_job_runs_total",
+        "counter",
+        "Finished runs of each scheduled job.",
+        ((_labels(job=j.name), j.runs) for j in m.jobs),
+    )
+    out += _family(
+        "certmgr_job_failures_total",
+        "counter",
+        "Failed runs of each scheduled job.",
+        ((_labels(job=j.name), j.failures) for j in m.jobs),
+    )
+    out += _family(
+        "certmgr_job_last_run_timestamp_seconds",
+        "gauge",
+        "When each job last finished (Unix time).",
+        (
+            (_labels(job=j.name), j.last_finished_at.timestamp())
+            for j in m.jobs
+            if j.last_finished_at
+        ),
+    )
+    out += _family(
+        "certmgr_job_last_success",
+        "gauge",
+        "1 when the job's last run succeeded.",
+        ((_labels(job=j.name), 1 if j.last_result == "ok" else 0) for j in m.jobs if j.last_result),
+    )
+    out += _family(
+        "certmgr_definitions",
+        "gauge",
+        "Certificate definitions (not archived).",
+        [("", m.definitions)],
+    )
+    out += _family(
+        "certmgr_deployments",
+        "gauge",
+        "Deployments by status.",
+        ((_labels(status=k), v) for k, v in sorted(m.deployments_by_status.items())),
+    )
+    out += _family(
+        "certmgr_requests",
+        "gauge",
+        "Certificate requests by status.",
+        ((_labels(status=k), v) for k, v in sorted(m.requests_by_status.items())),
+    )
+    out += _family(
+        "certmgr_findings_open",
+        "gauge",
+        "Open findings by kind and severity.",
+        ((_labels(kind=k, severity=s), v) for (k, s), v in sorted(m.findings_open.items())),
+    )
+    out += _family(
+        "certmgr_outbox_messages",
+        "gauge",
+        "Notifications in the outbox by state.",
+        ((_labels(state=k), v) for k, v in sorted(m.outbox_by_state.items())),
+    )
+    return "\n".join(out) + "\n"
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """The metrics, for Prometheus."""
+    ctx = ctx_of(request)
+    token = ctx.settings.metrics_token
+    if token and ctx.actor is None:
+        auth = request.headers.get("Authorization", "")
+        given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise web.HTTPUnauthorized(
+                text="send the metrics token as a bearer token",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    text = render_metrics(await collect_metrics(ctx.db, ctx.clock.now()))
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})

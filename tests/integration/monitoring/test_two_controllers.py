@@ -1,0 +1,106 @@
+"""Two `certmgr serve` processes on one PostgreSQL: every due job runs exactly once between them."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import AuditEvent
+from certmgr.controller.scheduler import leases
+from tests.factories.homes import make_home
+from tests.factories.postgres import create_database, free_port
+
+JOBS = ("digest", "monitoring", "outbox", "renewal")
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"serve did not listen on {port}:\n{log.read_text()}")
+
+
+async def test_each_job_runs_once_across_two_controllers(tmp_path: Path, postgres_dsn: str) -> None:
+    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
+    home = make_home(tmp_path, url)
+    config = home / "config.toml"
+    text = config.read_text()
+    assert "[scheduler]\n" in text
+    config.write_text(text.replace("[scheduler]\n", "[scheduler]\ntick_seconds = 0.2\n"))
+    procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+    db = Database(url)
+    try:
+        for n in (1, 2):
+            port = free_port()
+            log = tmp_path / f"serve{n}.log"
+            with log.open("wb") as out:
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "certmgr.controller",
+                        "serve",
+                        "--home",
+                        str(home),
+                        "--listen",
+                        f"127.0.0.1:{port}",
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            procs.append((proc, log))
+            await asyncio.to_thread(_wait_port, port, proc, log)
+        for _ in range(100):
+            if set(JOBS) <= {j.name for j in await leases.all_jobs(db)}:
+                break
+            await asyncio.sleep(0.05)
+        now = dt.datetime.now(dt.UTC)
+        for name in JOBS:
+            await leases.reschedule(db, name, now)  # all due at once, for both
+        for _ in range(300):
+            rows = await leases.all_jobs(db)
+            if all(j.runs >= 1 and not j.holder for j in rows):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # several more ticks of both: nothing may run twice
+        rows = {j.name: j for j in await leases.all_jobs(db)}
+        assert {n: rows[n].runs for n in JOBS} == dict.fromkeys(JOBS, 1)
+        assert all(rows[n].last_result == "ok" for n in JOBS), {n: rows[n].last_error for n in JOBS}
+        async with db.reader() as s:
+            events = list(
+                (
+                    await s.execute(select(AuditEvent).where(AuditEvent.action.like("job.%")))
+                ).scalars()
+            )
+        per_job = Counter(e.action for e in events)
+        assert per_job == {"job.monitoring": 1, "job.renewal": 1, "job.digest": 1}
+        holders = {e.detail["holder"] for e in events}
+        assert holders and all(":" in h for h in holders)
+    finally:
+        for proc, _ in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        await db.dispose()
+    for _, log in procs:
+        assert "Traceback" not in log.read_text(), log.read_text()
