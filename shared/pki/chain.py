@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,13 @@ def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     """True when ``parent`` issued ``child``: names, key identifiers and the signature agree."""
     if not _names_match(child, parent) or not _key_ids_match(child, parent):
         return False
+    return _signature_ok(child, parent)
+
+
+@functools.lru_cache(maxsize=8192)
+def _signature_ok(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    # Certificates hash and compare by their DER, so a repeated pair (the same intermediate under
+    # the same root, checked on every probe of a fleet) is verified once.
     try:
         child.verify_directly_issued_by(parent)
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
