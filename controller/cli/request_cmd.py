@@ -321,6 +321,7 @@ async def _receive(ctx: CommandContext) -> int:
         name=Path(a.file).name,
         chain_data=[read_input_file(c) for c in a.chain],
         password=read_secret_file(a.password_file),
+        vault=ctx.vault,
     )
     ctx.print(f"request #{req.id}: {req.status}; certificate #{req.certificate_id} is current")
     return 0

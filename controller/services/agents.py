@@ -490,15 +490,66 @@ def _store_inventory(agent: Agent | None, targets: tuple[p.TargetReport, ...]) -
 
 async def record_inventory(
     db: Database, agent: Agent, upload: p.InventoryUpload, clock: Clock
-) -> list[str]:
-    """Store the agent's targets; returns the fingerprints found that are not current for any of its deployments."""
+) -> int:
+    """Store the agent's targets and compare them with its deployments (``agent-mismatch`` findings).
+
+    Returns:
+        How many alerts were queued.
+    """
     async with db.transaction() as s:
         row = await s.get(Agent, agent.id)
         if row is None:
-            return []
+            return 0
         row.version = upload.agent_version[:50]
         _store_inventory(row, upload.targets)
-    return []
+    return await check_inventory(db, agent.id, upload.targets, clock)
+
+
+async def check_inventory(
+    db: Database, agent_id: int, targets: tuple[p.TargetReport, ...], clock: Clock
+) -> int:
+    """Raise or clear ``agent-mismatch`` for the agent's settled deployments from what its targets hold."""
+    from certmgr.controller.services.findings import record_agent_inventory
+    from certmgr.controller.services.notify import alert_changes
+
+    settled = {
+        DeploymentStatus.INSTALLED.value,
+        DeploymentStatus.CONFIRMED.value,
+        DeploymentStatus.MANUALLY_CONFIRMED.value,
+        DeploymentStatus.COMPLETED_UNCHECKED.value,
+        # installed but the served certificate could not be confirmed: what the agent holds still matters
+        DeploymentStatus.CHECK_FAILED.value,
+    }
+    async with db.reader() as s:
+        deps = list(
+            (
+                await s.execute(
+                    select(Deployment).where(
+                        Deployment.agent_id == agent_id, Deployment.delivery == "agent"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    queued = 0
+    for dep in deps:
+        if dep.status not in settled:
+            continue
+        label = str(dep.target_params.get(p.TARGET_LABEL_PARAM, ""))
+        sw = SOFTWARE.get(dep.target_type)
+        candidates = [
+            t
+            for t in targets
+            if (t.name == label if label else sw is not None and t.type == sw.target_type)
+        ]
+        if len(candidates) != 1:
+            continue
+        changes = await record_agent_inventory(
+            db, dep.id, [i.sha256 for i in candidates[0].installed], clock
+        )
+        queued += await alert_changes(db, clock, changes)
+    return queued
 
 
 async def set_status(db: Database, actor: Actor, agent_id: int, status: str, clock: Clock) -> Agent:
@@ -576,3 +627,38 @@ async def request_key_on_agent(
     await queue_keygen(db, agent.id, req.id, spec, clock)
     await AgentWakeups(db).notify(str(agent.id))
     return req
+
+
+async def auto_install_after_switch(
+    db: Database, vault: MasterKey, actor: Actor, definition_id: int, clock: Clock
+) -> list[QueuedInstall]:
+    """After a new current certificate: send it to every agent deployment of the definition (when it allows)."""
+    from certmgr.controller.db.models import CertificateDefinition
+    from certmgr.controller.services.agent_wakeup import AgentWakeups
+
+    async with db.reader() as s:
+        d = await s.get(CertificateDefinition, definition_id)
+        if d is None or not d.auto_deploy:
+            return []
+        rows = (
+            (
+                await s.execute(
+                    select(Deployment.id)
+                    .join(Agent, Agent.id == Deployment.agent_id)
+                    .where(
+                        Deployment.definition_id == definition_id,
+                        Deployment.delivery == "agent",
+                        Agent.status == "approved",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    if not rows:
+        return []
+    queued = await queue_installs(db, vault, actor, list(rows), clock)
+    wake = AgentWakeups(db)
+    for agent_id in {q.agent_id for q in queued}:
+        await wake.notify(str(agent_id))
+    return queued

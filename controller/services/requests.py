@@ -359,13 +359,48 @@ async def acquire(
             if req.issuer_kind == "private-ca"
             else CertificateSource.RECEIVED
         )
-        return await _receive(
+        done = await _receive(
             db, actor, req.id, cert, chain, clock, source=source, require_complete=False
         )
     except (UpstreamError, InputError) as err:
         await _record_failure(db, actor, req.id, err, clock)
         async with db.reader() as s:
             return await find_request(s, req.id)
+    await _after_switch(db, vault, actor, done, clock)
+    return done
+
+
+async def _after_switch(
+    db: Database, vault: MasterKey, actor: Actor, req: CertificateRequest, clock: Clock
+) -> None:
+    """Send the new current certificate to agent deployments (when the definition allows it)."""
+    if req.status != RequestStatus.DONE.value:
+        return
+    from certmgr.controller.services.agents import auto_install_after_switch
+
+    try:
+        queued = await auto_install_after_switch(db, vault, actor, req.definition_id, clock)
+    except CertmgrError as err:
+        async with db.transaction() as s:
+            add_event(
+                s,
+                await find_request(s, req.id),
+                actor,
+                "auto-install-failed",
+                f"could not queue the new certificate for agents: {err}",
+                clock,
+            )
+        return
+    if queued:
+        async with db.transaction() as s:
+            add_event(
+                s,
+                await find_request(s, req.id),
+                actor,
+                "auto-install",
+                f"new certificate queued for {len(queued)} agent deployment(s)",
+                clock,
+            )
 
 
 async def _record_failure(
@@ -539,6 +574,7 @@ async def receive_certificate(
     name: str = "certificate",
     chain_data: Sequence[bytes] = (),
     password: bytes | None = None,
+    vault: MasterKey | None = None,
 ) -> CertificateRequest:
     """Receive a vendor's certificate (any importable format) for a request.
 
@@ -566,7 +602,7 @@ async def receive_certificate(
         raise KeyMismatchError(f"the certificate ({subj}) does not match the request's private key")
     cert = mine[0]
     others = [c for c in [*bundle.certificates, *extra] if c is not cert]
-    return await _receive(
+    done = await _receive(
         db,
         actor,
         request_id,
@@ -576,6 +612,9 @@ async def receive_certificate(
         source=CertificateSource.RECEIVED,
         check_names=csr,
     )
+    if vault is not None:
+        await _after_switch(db, vault, actor, done, clock)
+    return done
 
 
 async def _receive(

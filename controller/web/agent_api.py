@@ -95,6 +95,8 @@ async def report(request: web.Request) -> web.Response:
     dep = await svc.record_report(ctx.db, agent, msg, ctx.clock)
     if dep is not None and msg.ok and dep.status == "installed":
         await _confirm(request, agent, dep)
+    if msg.inventory:
+        await svc.check_inventory(ctx.db, agent.id, msg.inventory, ctx.clock)
     return _json(b"{}")
 
 

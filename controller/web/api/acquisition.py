@@ -259,6 +259,7 @@ async def receive(request: web.Request) -> web.Response:
         name="certificate",
         chain_data=chains,
         password=pw.encode() or None,
+        vault=ctx.vault,
     )
     return ok(_req_json(r))
 

@@ -193,6 +193,7 @@ async def receive(request: web.Request) -> web.Response:
             name=name,
             chain_data=chains,
             password=password,
+            vault=ctx.vault,
         )
     except CertmgrError as err:
         return await _page(request, error=f"Refused: {err}", status=err.http_status)

@@ -268,3 +268,104 @@ key_path = "{tmp_path / "internal" / "key.pem"}"
                 agent.wait(15)
             agent_log.close()
     assert "Traceback" not in (tmp_path / "agent.log").read_text()
+
+
+def test_renewal_installs_by_itself_and_inventory_mismatch_raises_finding(
+    tmp_path: Path, controller: Controller
+) -> None:
+    home = str(controller.home)
+    assert (
+        run_cli(
+            ["definition", "new", "--home", home, "--name", "auto", "--cn", "auto.example.test"]
+        ).code
+        == 0
+    )
+    assert run_cli(["request", "new", "auto", "--wait", "--home", home]).code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    conf = tmp_path / "agent.toml"
+    conf.write_text(
+        f'state_dir = "{tmp_path / "state"}"\npoll_wait = 3\nmax_backoff = 2\ninventory_interval = 2\n[targets.files]\ntype = "files"\nallowed_paths = ["{out}"]\nfullchain_path = "{out / "full.pem"}"\nkey_path = "{out / "key.pem"}"\n'
+    )
+    enroll = run_cli(["agent-token", "--home", home]).out.strip()
+    assert (
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "certmgr.agent",
+                "enroll",
+                "--token",
+                enroll,
+                "--config",
+                str(conf),
+            ],
+            capture_output=True,
+            timeout=60,
+        ).returncode
+        == 0
+    )
+    agent_id = run_cli(["agent", "list", "--home", home, "--json"]).json()[0]["id"]
+    res = run_cli(
+        [
+            "deployment",
+            "new",
+            "auto",
+            "--home",
+            home,
+            "--server",
+            "auto.example.test",
+            "--software",
+            "files",
+            "--delivery",
+            "agent",
+            "--agent",
+            str(agent_id),
+            "--check",
+            f"127.0.0.1:{free_port()}",
+            "--no-monitoring",
+            "--json",
+        ]
+    )
+    dep = res.json()["id"]
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "certmgr.agent", "run", "--config", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        token = run_cli(["token", "create", "--user", "admin", "--home", home]).out.strip()
+        controller.api("POST", f"/api/v1/deployments/{dep}/install", token)
+        first = _wait(lambda: (out / "full.pem").exists() and (out / "full.pem").read_bytes())
+        # a renewal (here by hand; the scheduler does the same) goes out to the agent without anyone asking
+        controller.api("POST", "/api/v1/requests", token, {"definition": "auto"})
+        _wait(lambda: (out / "full.pem").read_bytes() != first, timeout=40)
+        current = run_cli(["definition", "show", "auto", "--home", home, "--json"]).json()[
+            "current"
+        ]["sha256"]
+        from cryptography import x509
+
+        assert (
+            sha256_fingerprint(x509.load_pem_x509_certificates((out / "full.pem").read_bytes())[0])
+            == current
+        )
+        _wait(
+            lambda: (
+                run_cli(["deployment", "show", str(dep), "--home", home, "--json"]).json()["status"]
+                # nothing serves the check port: the install lands, the check cannot confirm it
+                in ("installed", "confirmed", "check-failed")
+            ),
+            timeout=40,
+        )
+        # someone puts an old certificate back by hand: the agent's inventory raises a finding
+        (out / "full.pem").write_bytes(first)
+        _wait(
+            lambda: any(
+                f["kind"] == "agent-mismatch"
+                for f in run_cli(["monitor", "findings", "--home", home, "--json"]).json()
+            ),
+            timeout=40,
+        )
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(15)
