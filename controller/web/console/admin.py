@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aiohttp import web
@@ -86,6 +87,7 @@ async def ca_page(request: web.Request) -> web.Response:
         revoked_serials=revoked_serials,
         reasons=sorted(REASONS),
         crl_url=ctx.settings.effective_crl_url,
+        installer=(ctx.settings.home / "ca" / "certmgr-ca-installer").exists(),
     )
 
 
@@ -109,6 +111,35 @@ async def ca_revoke(request: web.Request) -> web.Response:
     except CertmgrError as err:
         raise redirect(request, "/ca", f"Not revoked: {err}", "bad") from err
     raise redirect(request, "/ca", f"Revoked serial {rev.serial_hex}; a new CRL was published.")
+
+
+@routes.post("/ca/installer")
+async def ca_installer(request: web.Request) -> web.Response:
+    """Stamp the installer runtime with the CA certificate (adds it to a host's trust store)."""
+    from certmgr.controller.services.oneclick import make_ca_installer
+    from certmgr.controller.services.private_ca import ca_certificate_pem
+
+    ctx = ctx_of(request)
+    try:
+        ctx.require_actor().require_admin("creating the CA certificate installer")
+        pem = await ca_certificate_pem(ctx.db, with_chain=False)
+        await make_ca_installer(ctx.db, ctx.settings.home, pem, "certmgr private CA")
+    except CertmgrError as err:
+        raise redirect(request, "/ca", f"No installer: {err}", "bad") from err
+    raise redirect(request, "/ca", "CA certificate installer created.")
+
+
+@routes.get("/ca/installer")
+async def ca_installer_download(request: web.Request) -> web.Response:
+    """Download the CA certificate installer."""
+    from certmgr.controller.web.console.definitions import attachment
+
+    path = ctx_of(request).settings.home / "ca" / "certmgr-ca-installer"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise web.HTTPNotFound(text="create the installer first") from None
+    return attachment(data, "certmgr-ca-installer", "application/octet-stream")
 
 
 @routes.post("/ca/crl")
@@ -191,9 +222,26 @@ async def audit_log(request: web.Request) -> web.Response:
         request,
         sortable=["at", "actor", "action"],
         default_sort="at",
-        filters=("actor", "action", "entity_type", "source"),
+        filters=("actor", "action", "entity_type", "source", "since", "until"),
     )
     stmt = select(AuditEvent)
+    for name in ("since", "until"):
+        value = q.filter(name)
+        try:
+            day = dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.UTC) if value else None
+        except ValueError:
+            raise redirect(
+                request,
+                "/audit",
+                f"{name} must be a day written 2026-11-27, not {value[:40]!r}",
+                "bad",
+            ) from None
+        if day is not None:
+            stmt = (
+                stmt.where(AuditEvent.at >= day)
+                if name == "since"
+                else stmt.where(AuditEvent.at < day + dt.timedelta(days=1))
+            )
     for name, fcol in (
         ("actor", AuditEvent.actor),
         ("action", AuditEvent.action),

@@ -263,3 +263,19 @@ async def test_users_and_settings_with_real_smtp(tmp_path: Path) -> None:
     from tests.factories.homes import all_database_bytes
 
     assert b"s3cret" not in all_database_bytes(f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+
+
+async def test_audit_log_filters_by_day_and_rejects_bad_days(tmp_path: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    async with console_client(home) as c:
+        await sign_in(c)
+        today = await (await c.client.get("/audit?since=2000-01-01")).text()
+        assert "<td>auth.sign-in</td>" in today
+        future = await (await c.client.get("/audit?since=2999-01-01")).text()
+        past = await (await c.client.get("/audit?until=2000-01-01")).text()
+        for body in (future, past):
+            assert "<td>auth.sign-in</td>" not in body
+        bad = await c.client.get("/audit?since=yesterday", allow_redirects=True)
+        body = await bad.text()
+        assert bad.status == 200
+        assert "since must be a day" in body and "yesterday" in body

@@ -187,3 +187,36 @@ def test_ca_installer_is_stamped(
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert not list((root / "usr/local/share/ca-certificates").glob("certmgr-*.crt"))
+
+
+async def test_ca_installer_from_the_console(
+    tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories.console import console_client, sign_in
+
+    monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(runtime))
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    async with console_client(home) as c:
+        await sign_in(c)
+        assert (await c.client.get("/ca/installer")).status == 404
+        resp = await c.post_form("/ca/installer", {}, from_page="/ca", allow_redirects=True)
+        assert "CA certificate installer created" in await resp.text()
+        got = await c.client.get("/ca/installer")
+        assert got.status == 200
+        data = await got.read()
+    out = tmp_path / "dl-installer"
+    out.write_bytes(data)
+    out.chmod(0o755)
+    root = tmp_path / "root"
+    (root / "usr/local/share/ca-certificates").mkdir(parents=True)
+    r = subprocess.run(
+        [str(out), "--root", str(root), "--no-update", "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    placed = list((root / "usr/local/share/ca-certificates").glob("certmgr-*.crt"))
+    assert [p.read_bytes().strip() for p in placed] == [
+        (home / "ca" / "ca.pem").read_bytes().strip()
+    ]
