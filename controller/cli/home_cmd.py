@@ -44,6 +44,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the controller (HTTPS console and APIs)")
     add_home(p)
     p.add_argument("--listen", default=None, help="HOST:PORT (default from config.toml)")
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="believe X-Forwarded-For from this proxy address or network (repeatable; default: never)",
+    )
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser(
@@ -99,7 +106,20 @@ async def _init(ctx: CommandContext) -> int:
 async def _serve(ctx: CommandContext) -> int:
     from certmgr.controller.server import serve
 
-    await serve(ctx.settings, ctx.vault)
+    settings = ctx.settings
+    if ctx.args.trusted_proxy:
+        import dataclasses
+        import ipaddress
+
+        for cidr in ctx.args.trusted_proxy:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise InputError(f"--trusted-proxy {cidr!r} is not an address or CIDR") from None
+        settings = dataclasses.replace(
+            settings, trusted_proxies=(*settings.trusted_proxies, *ctx.args.trusted_proxy)
+        )
+    await serve(settings, ctx.vault)
     return 0
 
 

@@ -162,3 +162,27 @@ async def test_password_change_ends_other_sessions(tmp_path: Path) -> None:
         assert (await a.client.get("/dashboard")).status == 200
         resp = await b.client.get("/dashboard", allow_redirects=False)
         assert resp.status == 302
+
+
+async def test_trusted_proxy_address_is_the_one_checked(tmp_path: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    conf = home / "config.toml"
+    conf.write_text(
+        conf.read_text().replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')
+    )
+    (home / "ip_acl.txt").write_text("198.51.100.0/24\n")
+    async with console_client(home) as c:
+        # straight from loopback: refused, the proxy itself is not on the list
+        assert (await c.client.get("/healthz")).status == 403
+        ok = await c.client.get("/healthz", headers={"X-Forwarded-For": "198.51.100.9"})
+        assert ok.status == 200
+        bad = await c.client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.1"})
+        assert bad.status == 403
+
+
+def test_serve_rejects_a_bad_trusted_proxy(tmp_path: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    res = run_cli(["serve", "--home", str(home), "--trusted-proxy", "proxy.example"])
+    assert res.code != 0
+    assert "'proxy.example' is not an address or CIDR" in res.err
+    assert "Traceback" not in res.err
