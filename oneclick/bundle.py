@@ -143,6 +143,7 @@ def open_package(
     *,
     now: dt.datetime,
     expected_key_id: str | None = None,
+    needs_receipt_key: bool = True,
 ) -> Manifest:
     """Decrypt the package, verify its signature and expiry.
 
@@ -155,6 +156,8 @@ def open_package(
         passphrase: The passphrase the administrator was given.
         now: The current time (aware).
         expected_key_id: Refuse unless the carried controller key has this id.
+        needs_receipt_key: Refuse a package without a receipt key (an installer needs one; a
+            protected conventional package, which is only unpacked, has none).
 
     Returns:
         The verified manifest.
@@ -182,7 +185,7 @@ def open_package(
         installed_sequence=None,
         now=now,
     )
-    if manifest.receipt_key is None:
+    if needs_receipt_key and manifest.receipt_key is None:
         raise MalformedPackageError(
             "the package carries no receipt key: it was not made for the one-click installer"
         )

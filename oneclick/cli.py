@@ -4,13 +4,16 @@ Usage (the stamped executable reads its own stamp; ``--package FILE`` reads anot
 
     INSTALLER [--passphrase-file FILE] [--dry-run] [--yes] [--allow-path PATH]...
               [--controller-key-id ID] [--check-timeout SECONDS] [--log FILE | --no-log]
+    UNPACKER --unpack DIR [--passphrase-file FILE] [--dry-run] [--controller-key-id ID]
     CA-INSTALLER [--uninstall] [--root DIR] [--no-update] [--java-cacerts PATH
               [--java-storepass PASS | --java-storepass-file FILE]] [--dry-run] [--yes]
 
 Exit codes: 0 installed and checked (or the check was not asked for), 1 installed but the local
 check failed, 2 bad input (options, passphrase, no package, cancelled), 3 package refused
 (damaged, truncated, altered, expired, not for this host, paths outside the allowed ones),
-4 install failed and rolled back, 5 rollback failed (the host was left changed).
+4 install failed and rolled back (unpacking: the files could not be written; none are left),
+5 rollback failed (the host was left changed). ``--unpack`` into a folder that already holds one
+of the package's files is bad input (2): nothing is overwritten.
 Errors are mapped to these codes here, once.
 """
 
@@ -30,9 +33,18 @@ from certmgr.oneclick.bundle import open_package, package_path, read_carried
 from certmgr.oneclick.bundle import read_passphrase_file as _read_passphrase_file
 from certmgr.oneclick.cacert import DEFAULT_STOREPASS, apply_ca, load_ca, plan_ca
 from certmgr.oneclick.install import CHECK_TIMEOUT, apply, local_check, prepare
+from certmgr.oneclick.unpack import plan_unpack, write_unpacked
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.deploycheck import CheckOutcome
-from certmgr.shared.errors import CertmgrError, InputError, RollbackFailedError, WrongPasswordError
+from certmgr.shared.envelope import Manifest
+from certmgr.shared.errors import (
+    CertmgrError,
+    ConflictError,
+    InputError,
+    RollbackFailedError,
+    WrongPasswordError,
+)
+from certmgr.shared.packagefiles import UNPACK_TARGET
 from certmgr.shared.pki.summary import summarize
 from certmgr.shared.receipt import CheckResult, make_receipt, result_of
 from certmgr.shared.secret import Secret
@@ -46,7 +58,14 @@ EXIT_REFUSED: Final = 3
 EXIT_INSTALL_FAILED: Final = 4
 EXIT_ROLLBACK_FAILED: Final = 5
 
-_DEPLOY_ONLY: Final = ("passphrase_file", "allow_path", "controller_key_id", "check_timeout")
+_DEPLOY_ONLY: Final = (
+    "passphrase_file",
+    "allow_path",
+    "controller_key_id",
+    "check_timeout",
+    "unpack",
+)
+_INSTALL_ONLY: Final = ("allow_path", "check_timeout")
 _CACERT_ONLY: Final = (
     "uninstall",
     "root",
@@ -120,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="PATH",
         help="only allow writing this file or below this folder (repeatable)",
+    )
+    d.add_argument(
+        "--unpack",
+        type=Path,
+        metavar="DIR",
+        help="protected conventional package: write its files into DIR (install nothing)",
     )
     d.add_argument(
         "--controller-key-id",
@@ -209,15 +234,22 @@ def _run_deploy(
     clock: Clock,
     host: HostOps,
 ) -> int:
+    if args.unpack is not None:
+        _only(args, _INSTALL_ONLY, "--unpack")
+        return _run_unpack(args, name, deploy, rep, clock)
     rep.say(f"certmgr one-click installer: {name}")
-    passphrase = _passphrase(args.passphrase_file)
-    with _refusals(EXIT_REFUSED):
-        manifest = open_package(
-            deploy, passphrase, now=clock.now(), expected_key_id=args.controller_key_id
+    _, manifest = _open(args, deploy, clock)
+    if manifest.target_type == UNPACK_TARGET:
+        raise _StopError(
+            EXIT_INPUT,
+            "this package holds files to install by hand: run it with --unpack DIR (see README.txt)",
         )
     receipt_key = manifest.receipt_key
-    if receipt_key is None:  # open_package refuses such packages; kept for the type checker
-        raise _StopError(EXIT_REFUSED, "the package carries no receipt key")
+    if receipt_key is None:
+        raise _StopError(
+            EXIT_REFUSED,
+            "the package carries no receipt key: it was not made for the one-click installer",
+        )
     with _refusals(EXIT_REFUSED):
         allowed = tuple(args.allow_path) if args.allow_path else None
         prepared = prepare(manifest, host, allowed_paths=allowed)
@@ -271,6 +303,48 @@ def _run_deploy(
     if rep.log_path is not None:
         rep.say(f"(log: {rep.log_path})")
     return EXIT_OK if ok else EXIT_CHECK_FAILED
+
+
+def _open(
+    args: argparse.Namespace, deploy: DeployPayload, clock: Clock
+) -> tuple[Secret[bytes], Manifest]:
+    """Ask for the passphrase and open the package (the caller checks what kind it is)."""
+    passphrase = _passphrase(args.passphrase_file)
+    with _refusals(EXIT_REFUSED):
+        manifest = open_package(
+            deploy,
+            passphrase,
+            now=clock.now(),
+            expected_key_id=args.controller_key_id,
+            needs_receipt_key=False,
+        )
+    return passphrase, manifest
+
+
+def _run_unpack(
+    args: argparse.Namespace,
+    name: str,
+    deploy: DeployPayload,
+    rep: report.Report,
+    clock: Clock,
+) -> int:
+    rep.say(f"certmgr package unpacker: {name}")
+    passphrase, manifest = _open(args, deploy, clock)
+    with _refusals(EXIT_REFUSED):
+        try:
+            plan = plan_unpack(manifest, args.unpack.absolute(), passphrase)
+        except (ConflictError, InputError) as err:
+            raise _StopError(EXIT_INPUT, str(err)) from err
+    rep.say(*plan.describe())
+    if args.dry_run:
+        rep.say("dry run: nothing was written")
+        return EXIT_OK
+    with _refusals(EXIT_INSTALL_FAILED):
+        written = write_unpacked(plan)
+    rep.say(
+        f"wrote {len(written)} files; follow README.txt to install them, then delete the package"
+    )
+    return EXIT_OK
 
 
 def _run_cacert(

@@ -83,6 +83,11 @@ def register(sub: Any) -> None:
         "--passphrase-file", default=None, help="use this passphrase instead of a random one"
     )
     q.add_argument("--out", default=None, help="also write the package here")
+    q.add_argument(
+        "--protect",
+        action="store_true",
+        help="conventional: seal the files inside an unpacker executable (Argon2id passphrase)",
+    )
     q.set_defaults(handler=_prepare)
     q = d.add_parser("request", help="e-mail the install request to the server administrator")
     add_home(q)
@@ -311,6 +316,8 @@ async def _prepare(ctx: CommandContext) -> int:
         ctx.settings.documents_dir,
         SystemClock(),
         passphrase=raw.decode() if raw else None,
+        protect=a.protect,
+        home=ctx.settings.home,
     )
     if a.out:
         src = (

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography import x509
 from sqlalchemy import select
@@ -27,13 +28,21 @@ from certmgr.controller.services.deployments import add_event, deployment_with_d
 from certmgr.controller.services.documents import add_document
 from certmgr.controller.services.mail import OutgoingMail, send_and_record
 from certmgr.controller.services.material import current_material
-from certmgr.controller.services.packages import build_conventional, text_templates
+from certmgr.controller.services.packages import (
+    build_conventional,
+    layout_for,
+    new_passphrase,
+    text_templates,
+)
 from certmgr.controller.services.repository import chain_of
 from certmgr.controller.services.settings_store import GeneralSettings, MailSettings
+from certmgr.controller.services.stamping import find_runtime, sealed_executable
+from certmgr.controller.services.users import check_password_policy
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
 from certmgr.shared.deploycheck import CheckOutcome, evaluate
 from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
+from certmgr.shared.packagefiles import UNPACK_TARGET
 from certmgr.shared.pki import summarize
 from certmgr.shared.tlsprobe import probe
 
@@ -63,22 +72,55 @@ async def prepare_conventional(
     clock: Clock,
     *,
     passphrase: str | None = None,
+    protect: bool = False,
+    home: Path | None = None,
 ) -> Prepared:
     """Build the zip for the deployment's software, keep it in the document folder, move to ``prepared``.
+
+    With ``protect``, the zip carries the files sealed inside a stamped one-click runtime that
+    unpacks them (``--unpack``) under the same passphrase; ``home`` locates the runtime.
 
     Raises:
         NotFoundError: No such deployment.
         ConflictError: No current certificate (or no key) to package.
+        ConfigurationError: ``protect`` but the one-click runtime is not built.
         InvalidTransitionError: The deployment cannot be prepared now.
         ValidationError: Weak chosen passphrase.
     """
-    from pathlib import Path
-
     async with db.reader() as s:
         dep, d = await deployment_with_definition(s, dep_ref)
         m = await current_material(s, vault, d)
+    if passphrase is None:
+        passphrase = new_passphrase()
+    else:
+        check_password_policy(passphrase, field="passphrase")
+    unpacker: bytes | None = None
+    sw = SOFTWARE.get(dep.target_type)
+    if protect and sw is not None and m.key is not None:
+        runtime = find_runtime(home if home is not None else Path(str(docs_root)).parent)
+        unpacker, _ = await sealed_executable(
+            db,
+            vault,
+            runtime,
+            deployment_id=dep.id,
+            sequence=dep.sequence + 1,
+            target_type=UNPACK_TARGET,
+            target_params=dict(layout_for(sw, m.name).params()),
+            certificate=m.certificate,
+            chain=list(m.chain),
+            key=m.key,
+            passphrase=passphrase,
+            receipt_key=None,
+            label=f"{d.name} -> {dep.server_name} (files)",
+            now=clock.now(),
+        )
     pkg = build_conventional(
-        m, dep.target_type, deployment_name=dep.name, server=dep.server_name, passphrase=passphrase
+        m,
+        dep.target_type,
+        deployment_name=dep.name,
+        server=dep.server_name,
+        passphrase=passphrase,
+        unpacker=unpacker,
     )
     doc = await add_document(
         db,
@@ -90,6 +132,7 @@ async def prepare_conventional(
         clock,
         content_type="application/zip",
         kind=package_kind(dep.id),
+        max_size=256 * 1024 * 1024,
     )
     async with db.transaction() as s:
         dep, d = await deployment_with_definition(s, dep.id)
@@ -100,7 +143,7 @@ async def prepare_conventional(
             dep,
             actor,
             DeploymentStatus.PREPARED,
-            f"conventional package {pkg.filename} prepared ({', '.join(pkg.members)})",
+            f"{'protected ' if unpacker else ''}conventional package {pkg.filename} prepared ({', '.join(pkg.members)})",
             clock,
             {"document": doc.id, "certificate": m.row.sha256},
         )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,38 +17,14 @@ from certmgr.controller.services.deployments import add_event, deployment_with_d
 from certmgr.controller.services.documents import add_document
 from certmgr.controller.services.material import current_material
 from certmgr.controller.services.packages import new_passphrase
-from certmgr.controller.services.signing import signing_key
+from certmgr.controller.services.stamping import find_runtime, sealed_executable
 from certmgr.controller.services.users import check_password_policy
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
 from certmgr.shared.deploycheck import CheckOutcome
-from certmgr.shared.envelope import Manifest, key_id, seal_with_passphrase
-from certmgr.shared.errors import ConfigurationError, ConflictError, InputError, ValidationError
-from certmgr.shared.pki import pem_bundle, private_key_to_pkcs8_der
+from certmgr.shared.errors import ConflictError, InputError, ValidationError
 from certmgr.shared.receipt import parse_receipt
-from certmgr.shared.stamp import cacert_payload, deploy_payload, stamp
-
-RUNTIME_NAME = "certmgr-oneclick-runtime"
-PACKAGE_LIFETIME = dt.timedelta(days=30)
-
-
-def find_runtime(home: Path) -> Path:
-    """The installer runtime: ``$CERTMGR_ONECLICK_RUNTIME``, ``<home>/oneclick/``, or the checkout's ``dist/``.
-
-    Raises:
-        ConfigurationError: Not built yet.
-    """
-    candidates = [
-        os.environ.get("CERTMGR_ONECLICK_RUNTIME", ""),
-        str(home / "oneclick" / RUNTIME_NAME),
-        str(Path(__file__).resolve().parents[2] / "dist" / RUNTIME_NAME),
-    ]
-    for c in candidates:
-        if c and Path(c).is_file():
-            return Path(c)
-    raise ConfigurationError(
-        f"the one-click runtime is not built: run 'make oneclick' (or set CERTMGR_ONECLICK_RUNTIME to {RUNTIME_NAME})"
-    )
+from certmgr.shared.stamp import cacert_payload, stamp
 
 
 @dataclass(frozen=True)
@@ -61,12 +34,6 @@ class PreparedInstaller:
     deployment: Deployment
     document: Document
     passphrase: str = field(repr=False)
-
-
-def _stamp_to_bytes(runtime: Path, payload: bytes, kind: str) -> bytes:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = stamp(runtime, payload, Path(tmp) / "installer", kind)
-        return out.read_bytes()
 
 
 async def prepare_oneclick(
@@ -104,31 +71,27 @@ async def prepare_oneclick(
         raise ConflictError(
             "the key is kept on the server's agent; a one-click package cannot carry it"
         )
-    key = await signing_key(db, vault)
     sequence = dep.sequence + 1
-    now = clock.now()
     params = dict(dep.target_params)
     params.update(
         check_host=dep.check_host, check_port=dep.check_port, check_sni=dep.sni or dep.check_host
     )
-    manifest = Manifest(
+    data, manifest = await sealed_executable(
+        db,
+        vault,
+        runtime,
         deployment_id=dep.id,
         sequence=sequence,
         target_type=sw.target_type,
         target_params=params,
-        created_at=now,
-        expires_at=now + PACKAGE_LIFETIME,
-        controller_key_id=key_id(key.verify_key),
-        certificate_pem=pem_bundle([m.certificate]),
-        chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
-        private_key_pkcs8=private_key_to_pkcs8_der(m.key),
+        certificate=m.certificate,
+        chain=list(m.chain),
+        key=m.key,
+        passphrase=passphrase,
         receipt_key=receipt_key_for(vault, dep.id, sequence),
+        label=f"{d.name} -> {dep.server_name}",
+        now=clock.now(),
     )
-    package = await asyncio.to_thread(seal_with_passphrase, manifest, key, passphrase.encode())
-    payload = deploy_payload(
-        bytes(key.verify_key), package, name=f"{d.name} -> {dep.server_name}"[:100]
-    )
-    data = await asyncio.to_thread(_stamp_to_bytes, runtime, payload, "deploy")
     filename = f"certmgr-install-{dep.name}-{sequence}".replace("/", "_")
     doc = await add_document(
         db,

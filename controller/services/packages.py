@@ -1,6 +1,7 @@
 """Conventional install packages: a zip with certificate, chain, key under a passphrase, README.
 
-PKCS#12 and JKS are added where the server software needs them.
+PKCS#12 and JKS are added where the server software needs them. A *protected* package carries
+the same files sealed inside a stamped one-click runtime that unpacks them (``--unpack``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from certmgr.controller.domain.software import SOFTWARE, Software
 from certmgr.controller.services.material import CurrentMaterial
 from certmgr.controller.services.users import check_password_policy
 from certmgr.shared.errors import ValidationError
-from certmgr.shared.pki import encrypted_pkcs8_pem, jks_bytes, pem_bundle, pkcs12_bytes, summarize
+from certmgr.shared.packagefiles import Layout, is_secret, package_files, safe_stem
+from certmgr.shared.pki import summarize
 
 
 def text_templates() -> Environment:
@@ -47,6 +49,25 @@ def new_passphrase() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
 
 
+def layout_for(software: Software, name: str) -> Layout:
+    """Which keystores a package for ``software`` carries, named after the definition."""
+    stem = safe_stem(name)
+    pkcs12 = ""
+    if software.pkcs12:
+        pkcs12 = f"{stem}.pfx" if software.key == "iis" else f"{stem}.p12"
+    return Layout(
+        name=stem,
+        pkcs12=pkcs12,
+        legacy_pkcs12=software.key == "iis",
+        jks=f"{stem}.jks" if software.jks else "",
+    )
+
+
+def unpacker_name(name: str) -> str:
+    """The file name of a protected package's unpacker executable."""
+    return f"certmgr-unpack-{safe_stem(name)}"
+
+
 def build_conventional(
     m: CurrentMaterial,
     software: str,
@@ -54,8 +75,12 @@ def build_conventional(
     deployment_name: str,
     server: str,
     passphrase: str | None = None,
+    unpacker: bytes | None = None,
 ) -> Package:
     """The zip for a server administrator.
+
+    With ``unpacker`` (the runtime stamped with this package's files, sealed under the same
+    passphrase), the zip holds only the README and that executable: a protected package.
 
     Raises:
         ValidationError: Weak chosen passphrase, unknown software, or no key.
@@ -72,51 +97,45 @@ def build_conventional(
         passphrase = new_passphrase()
     else:
         check_password_policy(passphrase, field="passphrase")
-    pw = passphrase.encode()
-    name = m.name
-    members: dict[str, bytes] = {
-        "cert.pem": pem_bundle([m.certificate]),
-        "chain.pem": pem_bundle(list(m.chain)) if m.chain else b"",
-        "fullchain.pem": pem_bundle([m.certificate, *m.chain]),
-        "key.pem": encrypted_pkcs8_pem(m.key, pw),
-    }
-    if sw.pkcs12:
-        # Windows before Server 2019 cannot open AES-encrypted PKCS#12: the .pfx uses 3DES for IIS.
-        members[f"{name}.pfx" if sw.key == "iis" else f"{name}.p12"] = pkcs12_bytes(
-            m.key, m.certificate, list(m.chain), pw, name, legacy=sw.key == "iis"
-        )
-    if sw.jks:
-        members[f"{name}.jks"] = jks_bytes(
-            m.key, m.certificate, list(m.chain), pw, pw, alias="tomcat"
-        )
+    layout = layout_for(sw, m.name)
+    stem = layout.name
+    members = package_files(layout, m.certificate, list(m.chain), m.key, passphrase.encode())
+    listed = sorted(members)
+    zipped: dict[str, bytes] = {} if unpacker is not None else dict(members)
+    if unpacker is not None:
+        zipped[unpacker_name(m.name)] = unpacker
     s = summarize(m.certificate)
     readme = (
         text_templates()
         .get_template(f"packages/{sw.key}.txt")
         .render(
-            name=name,
+            name=stem,
             deployment=deployment_name,
             server=server,
             subject=s.subject,
             sans=", ".join(s.sans),
             not_after=s.not_after.strftime("%Y-%m-%d %H:%M UTC"),
             sha256=s.sha256,
-            members=sorted(members),
+            members=listed,
             has_chain=bool(m.chain),
             software=sw.label,
+            unpacker=unpacker_name(m.name) if unpacker is not None else "",
         )
     )
-    members["README.txt"] = readme.encode()
+    zipped["README.txt"] = readme.encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for member, data in members.items():
-            if data:
-                z.writestr(
-                    zipfile.ZipInfo(f"{name}/{member}", date_time=(2020, 1, 1, 0, 0, 0)), data
-                )
+        for member, data in zipped.items():
+            info = zipfile.ZipInfo(f"{stem}/{member}", date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            if member == unpacker_name(m.name) and unpacker is not None:
+                info.external_attr = (0o100755 & 0xFFFF) << 16  # unzip restores the exec bit
+            else:
+                info.external_attr = (0o100600 if is_secret(member) else 0o100644) << 16
+            z.writestr(info, data)
     return Package(
-        f"{name}-{deployment_name}.zip".replace("/", "_"),
+        f"{stem}-{safe_stem(deployment_name)}{'-protected' if unpacker is not None else ''}.zip",
         buf.getvalue(),
         passphrase,
-        tuple(sorted(k for k, v in members.items() if v)),
+        tuple(sorted(zipped)),
     )

@@ -177,7 +177,7 @@ async def get(request: web.Request) -> web.Response:
     "POST",
     "/deployments/{id}/prepare",
     "Build the conventional package (passphrase returned once)",
-    request=sc.obj({"passphrase": sc.string(max_len=1024)}),
+    request=sc.obj({"passphrase": sc.string(max_len=1024), "protect": sc.boolean()}),
     response=sc.obj(
         {
             "document_id": sc.integer(),
@@ -201,6 +201,8 @@ async def prepare(request: web.Request) -> web.Response:
         ctx.settings.documents_dir,
         ctx.clock,
         passphrase=chosen or None,
+        protect=bool_field(body, "protect"),
+        home=ctx.settings.home,
     )
     return ok(
         {

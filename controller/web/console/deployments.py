@@ -187,6 +187,8 @@ async def prepare(request: web.Request) -> web.Response:
             ctx.settings.documents_dir,
             ctx.clock,
             passphrase=chosen if isinstance(chosen, str) and chosen else None,
+            protect=form.get("protect") == "on",
+            home=ctx.settings.home,
         )
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=err.http_status)

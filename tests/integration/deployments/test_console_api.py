@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import make_home, run_cli
 from tests.factories.pki import make_pki
 from tests.factories.servers import NginxServer
 
 
-async def test_console_and_api_deployment_flow(tmp_path: Path) -> None:
+async def test_console_and_api_deployment_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     files = make_pki(["localhost", "127.0.0.1"]).write(tmp_path / "pki")
     home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     assert (
@@ -60,6 +64,25 @@ async def test_console_and_api_deployment_flow(tmp_path: Path) -> None:
             html = await resp.text()
             passphrase = re.search(r'<code class="secret">([^<]+)</code>', html)
             assert passphrase and "prepared" in html
+            # the protected variant: an unpacker stamped onto the runtime (a stand-in file here;
+            # the one-click suite runs the real one)
+            stand_in = tmp_path / "runtime"
+            stand_in.write_bytes(b"\x7fELF stand-in runtime\n" * 100)
+            monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(stand_in))
+            resp = await c.post_form(dep_url + "/prepare", {"protect": "on"}, from_page=dep_url)
+            html = await resp.text()
+            assert re.search(r'<code class="secret">([^<]+)</code>', html)
+            assert "-protected.zip" in html
+            dep_id = int(dep_url.rsplit("/", 1)[1])
+            refused = await c.client.post(
+                f"/api/v1/deployments/{dep_id}/prepare", json={"protect": "yes"}, headers=h
+            )
+            assert refused.status == 422
+            assert "protect must be true or false" in (await refused.json())["detail"]
+            made = await c.client.post(
+                f"/api/v1/deployments/{dep_id}/prepare", json={"protect": True}, headers=h
+            )
+            assert made.status == 200 and (await made.json())["filename"].endswith("-protected.zip")
             resp = await c.post_form(dep_url + "/request", {}, from_page=dep_url)
             assert "Install request (preview)" in await resp.text()
             resp = await c.post_form(dep_url + "/check", {}, from_page=dep_url)

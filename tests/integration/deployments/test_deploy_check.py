@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import io
 import re
-import shlex
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import make_home, run_cli
 from tests.factories.pki import TestPki, make_pki
+from tests.factories.readme import follow_nginx_readme
 from tests.factories.servers import NginxServer, free_port, wait_for_leaf
 from tests.factories.smtp import SmtpSink
 
@@ -160,46 +158,7 @@ def test_conventional_package_mail_download_and_readme_install(
         unpack = tmp_path / "unpacked"
         z.extractall(unpack)
         folder = next(unpack.iterdir())
-        readme = (folder / "README.txt").read_text()
-        commands = [ln.strip()[2:] for ln in readme.splitlines() if ln.strip().startswith("$ ")]
-        nginx = require_tool("nginx")
-        for cmd in commands:
-            if cmd.startswith(("cd ", "echo |")):
-                continue
-            cmd = cmd.replace("/etc/nginx/ssl", str(tmp_path / "ssl"))
-            if cmd.startswith("nginx -t"):
-                cmd = f"{nginx} -t -q -p {ngx.prefix} -c {ngx.conf_path} -e stderr"
-            elif cmd.startswith("nginx -s reload"):
-                # point the test server's configuration at the installed files first (README step 3)
-                conf = (
-                    ngx.conf_path.read_text()
-                    .replace(str(ngx.cert_path), str(tmp_path / "ssl" / f"{folder.name}.crt"))
-                    .replace(str(ngx.key_path), str(tmp_path / "ssl" / f"{folder.name}.key"))
-                )
-                ngx.conf_path.write_text(conf)
-                subprocess.run(
-                    [
-                        nginx,
-                        "-t",
-                        "-q",
-                        "-p",
-                        str(ngx.prefix),
-                        "-c",
-                        str(ngx.conf_path),
-                        "-e",
-                        "stderr",
-                    ],
-                    check=True,
-                )
-                cmd = f"{nginx} -s reload -p {ngx.prefix} -c {ngx.conf_path} -e stderr"
-            r = subprocess.run(
-                shlex.split(cmd),
-                cwd=folder,
-                input="package passphrase 9\n",
-                capture_output=True,
-                text=True,
-            )
-            assert r.returncode == 0, (cmd, r.stderr)
+        follow_nginx_readme(folder, ngx, tmp_path / "ssl", "package passphrase 9")
         from certmgr.shared.pki import sha256_fingerprint
 
         assert wait_for_leaf("127.0.0.1", ngx.port, sha256_fingerprint(pki.leaf_a))

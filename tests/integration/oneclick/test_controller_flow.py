@@ -12,7 +12,7 @@ import pytest
 
 from certmgr.shared.pki import sha256_fingerprint
 from tests.factories.homes import make_home, run_cli
-from tests.factories.pki import make_pki
+from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer, served_leaf_sha256, wait_for_leaf
 
 
@@ -20,29 +20,29 @@ def _snapshot(*paths: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in paths}
 
 
+def _home_with_leaf_a(
+    tmp_path: Path, name: str, names: list[str]
+) -> tuple[Path, TestPki, dict[str, Path]]:
+    """A fresh home whose repository holds leaf A (with its key) as definition NAME."""
+    pki = make_pki(names)
+    files = pki.write(tmp_path / "pki")
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    res = run_cli(
+        [
+            "import", "--home", str(home), str(files["fullchainA.pem"]),
+            "--key", str(files["leafA.key"]), "--name", name,
+        ]
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    return home, pki, files
+
+
 def test_controller_stamped_installer_on_real_nginx(
     tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(runtime))
-    pki = make_pki(["localhost", "127.0.0.1"])
-    files = pki.write(tmp_path / "pki")
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     # the repository's current certificate is leaf A; nginx still serves leaf B
-    assert (
-        run_cli(
-            [
-                "import",
-                "--home",
-                str(home),
-                str(files["fullchainA.pem"]),
-                "--key",
-                str(files["leafA.key"]),
-                "--name",
-                "web",
-            ]
-        ).code
-        == 0
-    )
+    home, pki, files = _home_with_leaf_a(tmp_path, "web", ["localhost", "127.0.0.1"])
     with NginxServer(tmp_path / "ngx", cert=files["fullchainB.pem"], key=files["leafB.key"]) as ngx:
         res = run_cli(
             [
@@ -220,3 +220,97 @@ async def test_ca_installer_from_the_console(
     assert [p.read_bytes().strip() for p in placed] == [
         (home / "ca" / "ca.pem").read_bytes().strip()
     ]
+
+
+def test_protected_conventional_package_on_real_nginx(
+    tmp_path: Path, runtime: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zip carries only the README and an unpacker; following the README installs it."""
+    import zipfile
+
+    from tests.conftest import require_tool
+    from tests.factories.readme import follow_nginx_readme
+
+    monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(runtime))
+    home, pki, files = _home_with_leaf_a(tmp_path, "Web shop / EU", ["localhost", "127.0.0.1"])
+    with NginxServer(tmp_path / "ngx", cert=files["fullchainB.pem"], key=files["leafB.key"]) as ngx:
+        res = run_cli(
+            [
+                "deployment", "new", "Web shop / EU", "--home", str(home), "--server", "localhost",
+                "--software", "nginx", "--check", f"127.0.0.1:{ngx.port}", "--sni", "localhost",
+                "--json",
+            ]
+        )  # fmt: skip
+        dep = res.json()["id"]
+        pw = tmp_path / "pw"
+        pw.write_text("stick passphrase 42\n")
+        zpath = tmp_path / "package.zip"
+        res = run_cli(
+            [
+                "deployment", "prepare", str(dep), "--home", str(home), "--protect",
+                "--passphrase-file", str(pw), "--out", str(zpath),
+            ]
+        )  # fmt: skip
+        assert res.code == 0, res.err
+        z = zipfile.ZipFile(zpath)
+        assert sorted(z.namelist()) == [
+            "leaf-A/README.txt",
+            "leaf-A/certmgr-unpack-leaf-A",
+        ]
+        # nothing secret, nothing even encrypted, lies in the zip in the clear
+        raw = zpath.read_bytes()
+        assert b"PRIVATE KEY" not in raw and b"stick passphrase 42" not in raw
+        shown = run_cli(["deployment", "show", str(dep), "--home", str(home), "--json"]).json()
+        assert shown["status"] == "prepared"
+
+        out = tmp_path / "stick"
+        out.mkdir()
+        subprocess.run([require_tool("unzip"), "-q", str(zpath), "-d", str(out)], check=True)
+        folder = out / "leaf-A"
+        assert os.access(folder / "certmgr-unpack-leaf-A", os.X_OK)
+        # a wrong passphrase: refused, nothing written
+        bad = tmp_path / "bad"
+        bad.write_text("not it\n")
+        r = subprocess.run(
+            [
+                str(folder / "certmgr-unpack-leaf-A"), "--unpack", ".",
+                "--passphrase-file", str(bad), "--no-log",
+            ],
+            cwd=folder, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 2 and "wrong passphrase" in r.stderr
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "README.txt",
+            "certmgr-unpack-leaf-A",
+        ]
+        follow_nginx_readme(folder, ngx, tmp_path / "ssl", "stick passphrase 42")
+        assert wait_for_leaf("127.0.0.1", ngx.port, sha256_fingerprint(pki.leaf_a))
+        assert oct((folder / "key.pem").stat().st_mode & 0o777) == "0o600"
+        # unpacking again never overwrites
+        r = subprocess.run(
+            [
+                str(folder / "certmgr-unpack-leaf-A"), "--unpack", ".",
+                "--passphrase-file", str(pw), "--no-log",
+            ],
+            cwd=folder, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 2 and "already in" in r.stderr
+        res = run_cli(["deployment", "check", str(dep), "--done", "--home", str(home), "--json"])
+        assert res.code == 0, res.out + res.err
+    shown = run_cli(["deployment", "show", str(dep), "--home", str(home), "--json"]).json()
+    assert shown["status"] == "confirmed"
+
+
+def test_protected_package_needs_the_runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(tmp_path / "missing"))
+    monkeypatch.chdir(tmp_path)
+    home, _, _ = _home_with_leaf_a(tmp_path, "web", ["localhost"])
+    dep = run_cli(
+        ["deployment", "new", "web", "--home", str(home), "--server", "localhost", "--json"]
+    ).json()["id"]
+    res = run_cli(["deployment", "prepare", str(dep), "--home", str(home), "--protect"])
+    assert res.code != 0 and "make oneclick" in res.err and "Traceback" not in res.err
+    shown = run_cli(["deployment", "show", str(dep), "--home", str(home), "--json"]).json()
+    assert shown["status"] == "draft"

@@ -1,0 +1,52 @@
+"""Follow a conventional package's README on a real nginx, as a server administrator would."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+from tests.conftest import require_tool
+from tests.factories.servers import NginxServer
+
+
+def follow_nginx_readme(folder: Path, ngx: NginxServer, ssl_dir: Path, passphrase: str) -> None:
+    """Run every ``$`` command of ``folder/README.txt`` against the test nginx.
+
+    Only what must differ on a test host is changed: ``/etc/nginx/ssl`` becomes ``ssl_dir``,
+    ``nginx`` gets the test server's prefix and configuration (pointed at the installed files,
+    as step 3 says), the passphrase comes on standard input (or from a file for an unpacker).
+    """
+    readme = (folder / "README.txt").read_text()
+    commands = [ln.strip()[2:] for ln in readme.splitlines() if ln.strip().startswith("$ ")]
+    nginx = require_tool("nginx")
+    nginx_args = ["-p", str(ngx.prefix), "-c", str(ngx.conf_path), "-e", "stderr"]
+    passfile = folder.parent / "readme-passphrase"
+    passfile.write_text(passphrase + "\n")
+    for cmd in commands:
+        if cmd.startswith(("cd ", "echo |")):
+            continue
+        cmd = cmd.replace("/etc/nginx/ssl", str(ssl_dir))
+        if cmd.startswith("./certmgr-unpack-"):
+            cmd += f" --passphrase-file {passfile} --no-log"
+        if cmd.startswith("nginx -t"):
+            cmd = shlex.join([nginx, "-t", "-q", *nginx_args])
+        elif cmd.startswith("nginx -s reload"):
+            conf = (
+                ngx.conf_path.read_text()
+                .replace(str(ngx.cert_path), str(ssl_dir / f"{folder.name}.crt"))
+                .replace(str(ngx.key_path), str(ssl_dir / f"{folder.name}.key"))
+            )
+            ngx.conf_path.write_text(conf)
+            subprocess.run([nginx, "-t", "-q", *nginx_args], check=True, timeout=60)
+            cmd = shlex.join([nginx, "-s", "reload", *nginx_args])
+        r = subprocess.run(
+            shlex.split(cmd),
+            cwd=folder,
+            input=passphrase + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, (cmd, r.stdout, r.stderr)
+    passfile.unlink()
