@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from certmgr.controller import __version__, appkeys
 from certmgr.controller.db.engine import Database
-from certmgr.controller.services.agent_wakeup import AgentWakeups
+from certmgr.controller.services.agent_wakeup import wakeups_for
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import agent_api, metrics, middleware, public, security
@@ -129,7 +129,7 @@ def create_app(
     app.cleanup_ctx.append(database)
 
     async def agent_wakeups(app: web.Application) -> AsyncIterator[None]:
-        wakeups = AgentWakeups(app[appkeys.DB])
+        wakeups = wakeups_for(app[appkeys.DB])
         app[appkeys.AGENT_WAKEUPS] = wakeups
         await wakeups.start()
         yield

@@ -409,12 +409,12 @@ async def _check_code(ctx: CommandContext) -> int:
 
 
 async def _install(ctx: CommandContext) -> int:
-    from certmgr.controller.services.agent_wakeup import AgentWakeups
+    from certmgr.controller.services.agent_wakeup import wakeups_for
     from certmgr.controller.services.agents import queue_install
 
     db = await ctx.db()
     q = await queue_install(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
-    await AgentWakeups(db).notify(str(q.agent_id))
+    await wakeups_for(db).notify(str(q.agent_id))
     ctx.print(
         f"package {q.sequence} queued for agent #{q.agent_id}; the deployment is install-requested"
     )

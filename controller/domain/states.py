@@ -91,8 +91,16 @@ DEPLOYMENT_TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
             _D.PREPARED,
         }
     ),
+    # a newer certificate may go out before the last install was confirmed
     _D.INSTALLED: frozenset(
-        {_D.CONFIRMED, _D.CHECK_FAILED, _D.MANUALLY_CONFIRMED, _D.COMPLETED_UNCHECKED, _D.PREPARED}
+        {
+            _D.CONFIRMED,
+            _D.CHECK_FAILED,
+            _D.MANUALLY_CONFIRMED,
+            _D.COMPLETED_UNCHECKED,
+            _D.PREPARED,
+            _D.INSTALL_REQUESTED,
+        }
     ),
     _D.CHECK_FAILED: frozenset(
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
@@ -13,6 +14,15 @@ from certmgr.controller.db.engine import Database
 
 logger = logging.getLogger(__name__)
 CHANNEL = "certmgr_agent_work"
+_REGISTRIES: weakref.WeakKeyDictionary[Database, AgentWakeups] = weakref.WeakKeyDictionary()
+
+
+def wakeups_for(db: Database) -> AgentWakeups:
+    """The one wake-up registry of ``db`` in this process (so services wake the server's waiters)."""
+    found = _REGISTRIES.get(db)
+    if found is None:
+        found = _REGISTRIES[db] = AgentWakeups(db)
+    return found
 
 
 class AgentWakeups:

@@ -28,6 +28,7 @@ from certmgr.shared import protocol as p
 from certmgr.shared.clock import Clock
 from certmgr.shared.envelope import Manifest, key_id, seal_for_agent
 from certmgr.shared.errors import (
+    CertmgrError,
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
@@ -438,11 +439,12 @@ async def record_report(
             .scalars()
             .first()
         )
+        # what the agent holds is news whatever the report is about (checked by the caller)
+        _store_inventory(await s.get(Agent, agent.id), report.inventory)
         if work is None:
             return None
         work.state = "done" if report.ok else "failed"
         work.done_at = clock.now()
-        _store_inventory(await s.get(Agent, agent.id), report.inventory)
         dep = await s.get(Deployment, report.deployment_id)
         if dep is None or dep.agent_id != agent.id:
             return None
@@ -534,8 +536,6 @@ async def check_inventory(
         )
     queued = 0
     for dep in deps:
-        if dep.status not in settled:
-            continue
         label = str(dep.target_params.get(p.TARGET_LABEL_PARAM, ""))
         sw = SOFTWARE.get(dep.target_type)
         candidates = [
@@ -543,11 +543,10 @@ async def check_inventory(
             for t in targets
             if (t.name == label if label else sw is not None and t.type == sw.target_type)
         ]
-        if len(candidates) != 1:
-            continue
-        changes = await record_agent_inventory(
-            db, dep.id, [i.sha256 for i in candidates[0].installed], clock
-        )
+        installed: list[str] | None = None  # nothing to compare: clears an old mismatch
+        if dep.status in settled and len(candidates) == 1 and candidates[0].availability == "ready":
+            installed = [i.sha256 for i in candidates[0].installed]
+        changes = await record_agent_inventory(db, dep.id, installed, clock)
         queued += await alert_changes(db, clock, changes)
     return queued
 
@@ -611,7 +610,7 @@ async def request_key_on_agent(
         NotFoundError: No such definition or agent.
         ConflictError: The agent is not approved, or the definition has an open request.
     """
-    from certmgr.controller.services.agent_wakeup import AgentWakeups
+    from certmgr.controller.services.agent_wakeup import wakeups_for
     from certmgr.controller.services.definitions import find_definition
     from certmgr.controller.services.requests import start_request
 
@@ -625,40 +624,60 @@ async def request_key_on_agent(
     req = await start_request(db, vault, actor, d.id, clock, key_on_agent=True)
     spec = {"key_type": d.key_type, "common_name": d.common_name, "sans": list(d.sans)}
     await queue_keygen(db, agent.id, req.id, spec, clock)
-    await AgentWakeups(db).notify(str(agent.id))
+    await wakeups_for(db).notify(str(agent.id))
     return req
+
+
+@dataclass(frozen=True)
+class AutoInstall:
+    """What sending a new current certificate to a definition's agents did."""
+
+    queued: list[QueuedInstall]
+    failed: list[tuple[int, str]]  # deployment id, why it was not queued
 
 
 async def auto_install_after_switch(
     db: Database, vault: MasterKey, actor: Actor, definition_id: int, clock: Clock
-) -> list[QueuedInstall]:
-    """After a new current certificate: send it to every agent deployment of the definition (when it allows)."""
+) -> AutoInstall:
+    """After a new current certificate: send it to every agent deployment of the definition (when it allows).
+
+    One deployment that cannot take it (its agent revoked meanwhile, a state that cannot move) does
+    not hold back the others: it is named in ``failed``.
+    """
     from certmgr.controller.db.models import CertificateDefinition
-    from certmgr.controller.services.agent_wakeup import AgentWakeups
+    from certmgr.controller.services.agent_wakeup import wakeups_for
 
     async with db.reader() as s:
         d = await s.get(CertificateDefinition, definition_id)
         if d is None or not d.auto_deploy:
-            return []
+            return AutoInstall([], [])
         rows = (
-            (
-                await s.execute(
-                    select(Deployment.id)
-                    .join(Agent, Agent.id == Deployment.agent_id)
-                    .where(
-                        Deployment.definition_id == definition_id,
-                        Deployment.delivery == "agent",
-                        Agent.status == "approved",
-                    )
+            await s.execute(
+                select(Deployment.id, Deployment.target_type)
+                .join(Agent, Agent.id == Deployment.agent_id)
+                .where(
+                    Deployment.definition_id == definition_id,
+                    Deployment.delivery == "agent",
+                    Agent.status == "approved",
                 )
             )
-            .scalars()
-            .all()
-        )
-    if not rows:
-        return []
-    queued = await queue_installs(db, vault, actor, list(rows), clock)
-    wake = AgentWakeups(db)
+        ).all()
+    dep_ids = [
+        dep_id
+        for dep_id, software in rows
+        if (sw := SOFTWARE.get(software)) is not None and sw.target_type is not None
+    ]
+    failed: list[tuple[int, str]] = []
+    try:
+        queued = await queue_installs(db, vault, actor, dep_ids, clock) if dep_ids else []
+    except CertmgrError:
+        queued = []
+        for dep_id in dep_ids:  # the batch is all or none: find which ones can go
+            try:
+                queued += await queue_installs(db, vault, actor, [dep_id], clock)
+            except CertmgrError as err:
+                failed.append((dep_id, str(err)))
+    wake = wakeups_for(db)
     for agent_id in {q.agent_id for q in queued}:
         await wake.notify(str(agent_id))
-    return queued
+    return AutoInstall(queued, failed)

@@ -314,36 +314,40 @@ async def refresh_findings(db: Database, clock: Clock, cfg: MonitorConfig) -> Fi
 
 
 async def record_agent_inventory(
-    db: Database, deployment_id: int, installed_sha256: Sequence[str], clock: Clock
+    db: Database, deployment_id: int, installed_sha256: Sequence[str] | None, clock: Clock
 ) -> FindingChanges:
     """Open or clear ``agent-mismatch`` after an agent reported what is installed on a deployment.
 
+    The agent should hold the certificate last sent to the deployment (a renewal not yet sent
+    is not the agent's fault: monitoring reports the server as outdated). ``None`` means there
+    is nothing to compare now (install under way, target unavailable): any mismatch is cleared.
     Pass the changes to :func:`certmgr.controller.services.notify.alert_changes` to alert on them.
 
     Raises:
         NotFoundError: No such deployment.
     """
-    async with db.reader() as s:
-        dep = await s.get(Deployment, deployment_id)
-        if dep is None:
-            raise NotFoundError(f"no deployment {deployment_id}")
-        d = await s.get(CertificateDefinition, dep.definition_id)
-        assert d is not None  # noqa: S101 - FK
-        cid = d.current_certificate_id or dep.certificate_id
-        cert = await s.get(Certificate, cid) if cid else None
-    key = f"{AGENT_MISMATCH}:{dep.id}"
-    installed = {normalize_fingerprint(x) for x in installed_sha256}
+    key = f"{AGENT_MISMATCH}:{deployment_id}"
     wanted: list[FindingSpec] = []
-    if cert is not None and cert.sha256 not in installed:
-        wanted.append(
-            FindingSpec(
-                key,
-                AGENT_MISMATCH,
-                "critical" if dep.production else "warning",
-                f"the agent on {dep.server_name} reports another certificate installed than the "
-                f"current one of {d.name}",
-                d.id,
-                dep.id,
+    if installed_sha256 is not None:
+        async with db.reader() as s:
+            dep = await s.get(Deployment, deployment_id)
+            if dep is None:
+                raise NotFoundError(f"no deployment {deployment_id}")
+            d = await s.get(CertificateDefinition, dep.definition_id)
+            assert d is not None  # noqa: S101 - FK
+            cid = dep.certificate_id or d.current_certificate_id
+            cert = await s.get(Certificate, cid) if cid else None
+        installed = {normalize_fingerprint(x) for x in installed_sha256}
+        if cert is not None and cert.sha256 not in installed:
+            wanted.append(
+                FindingSpec(
+                    key,
+                    AGENT_MISMATCH,
+                    "critical" if dep.production else "warning",
+                    f"the agent on {dep.server_name} reports another certificate installed than "
+                    f"the one certmgr sent for {d.name} ({cert.sha256[:16]}…)",
+                    d.id,
+                    dep.id,
+                )
             )
-        )
     return await reconcile(db, wanted, clock, kinds=(AGENT_MISMATCH,), keys=[key])

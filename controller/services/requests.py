@@ -378,29 +378,27 @@ async def _after_switch(
         return
     from certmgr.controller.services.agents import auto_install_after_switch
 
+    queued = 0
     try:
-        queued = await auto_install_after_switch(db, vault, actor, req.definition_id, clock)
-    except CertmgrError as err:
-        async with db.transaction() as s:
+        result = await auto_install_after_switch(db, vault, actor, req.definition_id, clock)
+    except CertmgrError as err:  # e.g. the signing key cannot be read: nothing was queued
+        failures = [f"could not queue the new certificate for agents: {err}"]
+    else:
+        queued = len(result.queued)
+        failures = [f"deployment {dep_id}: {why}" for dep_id, why in result.failed]
+    async with db.transaction() as s:
+        row = await find_request(s, req.id)
+        if queued:
             add_event(
                 s,
-                await find_request(s, req.id),
-                actor,
-                "auto-install-failed",
-                f"could not queue the new certificate for agents: {err}",
-                clock,
-            )
-        return
-    if queued:
-        async with db.transaction() as s:
-            add_event(
-                s,
-                await find_request(s, req.id),
+                row,
                 actor,
                 "auto-install",
-                f"new certificate queued for {len(queued)} agent deployment(s)",
+                f"new certificate queued for {queued} agent deployment(s)",
                 clock,
             )
+        for message in failures:
+            add_event(s, row, actor, "auto-install-failed", message[:2000], clock)
 
 
 async def _record_failure(
@@ -574,9 +572,11 @@ async def receive_certificate(
     name: str = "certificate",
     chain_data: Sequence[bytes] = (),
     password: bytes | None = None,
-    vault: MasterKey | None = None,
+    vault: MasterKey,
 ) -> CertificateRequest:
     """Receive a vendor's certificate (any importable format) for a request.
+
+    The vault unseals the key for the agents that get the new certificate (auto-deploy).
 
     Raises:
         KeyMismatchError: It is for another key.
@@ -612,8 +612,7 @@ async def receive_certificate(
         source=CertificateSource.RECEIVED,
         check_names=csr,
     )
-    if vault is not None:
-        await _after_switch(db, vault, actor, done, clock)
+    await _after_switch(db, vault, actor, done, clock)
     return done
 
 

@@ -22,7 +22,10 @@ async def _listening(wakeups: AgentWakeups, db: Database) -> None:
         async with db.engine.connect() as conn:
             n = (
                 await conn.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                    )
                 )
             ).scalar_one()
         if n:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import nacl.public
+import nacl.signing
 import pytest
 from sqlalchemy import select
 
@@ -130,6 +132,37 @@ class MonEnv:
             return set(
                 (await s.execute(select(Finding.key).where(Finding.state == "open"))).scalars()
             )
+
+    async def agent(self) -> tuple[int, nacl.public.PrivateKey]:
+        """An enrolled, approved agent (its sealing key kept to open what it is sent)."""
+        from certmgr.controller.services.agents import create_enrollment_token, enroll
+        from certmgr.shared import protocol as p
+
+        box, sign = nacl.public.PrivateKey.generate(), nacl.signing.SigningKey.generate()
+        token = p.parse_token(
+            await create_enrollment_token(
+                self.db,
+                ADMIN,
+                self.clock,
+                controller_url="https://127.0.0.1:1",
+                ca_sha256="00" * 32,
+            )
+        )
+        res = await enroll(
+            self.db,
+            self.vault,
+            p.EnrollRequest(
+                token_secret=token.secret,
+                agent_name="web01",
+                hostname="web01",
+                agent_version="test",
+                x25519_public_key=bytes(box.public_key),
+                ed25519_public_key=bytes(sign.verify_key),
+            ),
+            self.clock,
+            address="127.0.0.1",
+        )
+        return int(res.agent_id), box
 
     async def status(self, dep_id: int) -> str:
         async with self.db.reader() as s:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from certmgr.controller.db.models import CertificateDefinition, CertificateRequest
 from certmgr.controller.scheduler.runner import JobRun
 from tests.factories.homes import run_cli
-from tests.integration.monitoring.conftest import MonEnv
+from tests.integration.monitoring.conftest import ADMIN, MonEnv
 
 
 async def _definition(env: MonEnv, name: str) -> CertificateDefinition:
@@ -85,3 +85,72 @@ async def test_renewal_job_renews_retries_and_keeps_the_current_certificate(env:
     assert req2.next_attempt_at == env.clock.now() + dt.timedelta(minutes=20)
     assert (await _definition(env, "web")).current_certificate_id == web.current_certificate_id
     assert (await _definition(env, "intranet")).current_certificate_id == second
+
+
+async def test_renewal_goes_to_every_agent_deployment_whatever_its_state(env: MonEnv) -> None:
+    """A deployment still `installed` (its check pending) must not hold back the renewal."""
+    from cryptography import x509
+
+    from certmgr.controller.db.models import AgentWork, Deployment
+    from certmgr.controller.services.agent_wakeup import wakeups_for
+    from certmgr.controller.services.deployments import DeploymentSpec, create_deployment
+    from certmgr.controller.services.signing import signing_key
+    from certmgr.shared.envelope import open_for_agent
+    from certmgr.shared.pki import sha256_fingerprint
+
+    for args in (
+        ["definition", "new", "--name", "intranet", "--cn", "intranet.example.test"],
+        ["request", "new", "intranet", "--wait"],
+    ):
+        res = run_cli([*args, "--home", str(env.home)])
+        assert res.code == 0, res.err
+    agent_id, box = await env.agent()
+    await _set(env, "intranet", auto_deploy=True)
+    deps = []
+    for name in ("www1", "www2"):
+        dep = await create_deployment(
+            env.db,
+            ADMIN,
+            DeploymentSpec(
+                definition_ref="intranet",
+                server_name=name,
+                software="files",
+                delivery="agent",
+                agent_id=agent_id,
+            ),
+            env.clock,
+        )
+        deps.append(dep.id)
+    async with env.db.transaction() as s:
+        for dep_id, status in zip(deps, ("installed", "confirmed"), strict=True):
+            row = await s.get(Deployment, dep_id)
+            assert row is not None
+            row.status = status
+    await _set(env, "intranet", renewal_policy={"days_before": 100000})
+    async with wakeups_for(env.db).waiter(str(agent_id)) as woken:
+        run = await _renew(env)
+        assert run.summary["renewed"] == 1
+        assert woken.is_set()  # the long-poll of the agent is answered at once
+    current = (await _definition(env, "intranet")).current_certificate_id
+    async with env.db.reader() as s:
+        work = list(
+            (await s.execute(select(AgentWork).where(AgentWork.state == "queued"))).scalars()
+        )
+        rows = [await s.get(Deployment, d) for d in deps]
+    assert sorted(w.deployment_id or 0 for w in work) == deps
+    assert all(r is not None and r.status == "install-requested" for r in rows)
+    assert all(r is not None and r.certificate_id == current for r in rows)
+    verify = (await signing_key(env.db, env.vault)).verify_key
+    for w in work:  # sealed to the agent, signed by the controller, carrying the new certificate
+        manifest = open_for_agent(w.blob, box, verify, installed_sequence=None, now=env.clock.now())
+        assert manifest.deployment_id == w.deployment_id
+        assert manifest.private_key_pkcs8 is not None
+        async with env.db.reader() as s:
+            from certmgr.controller.db.models import Certificate
+
+            cert = await s.get(Certificate, current)
+        assert cert is not None
+        assert (
+            sha256_fingerprint(x509.load_pem_x509_certificates(manifest.certificate_pem)[0])
+            == cert.sha256
+        )
