@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,10 +151,13 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def load_settings(home: Path, *, listen: str | None = None) -> Settings:
+def load_settings(
+    home: Path, *, listen: str | None = None, trusted_proxies: Sequence[str] = ()
+) -> Settings:
     """Read ``config.toml`` from ``home`` and apply environment overrides.
 
-    Environment: ``CERTMGR_DATABASE_URL`` overrides ``[database] url``.
+    Environment: ``CERTMGR_DATABASE_URL`` overrides ``[database] url``. ``listen`` replaces
+    ``[server] listen``; ``trusted_proxies`` (``serve --trusted-proxy``) add to the file's.
 
     Raises:
         ConfigurationError: No usable home folder or a malformed file.
@@ -189,13 +193,16 @@ def load_settings(home: Path, *, listen: str | None = None) -> Settings:
         raise ConfigurationError(
             f"{path}: [server] trusted_proxies must be a list of addresses or CIDRs"
         )
-    for p in proxies:
-        try:
-            ipaddress.ip_network(p, strict=False)
-        except ValueError:
-            raise ConfigurationError(
-                f"{path}: trusted proxy {p!r} is not an address or CIDR"
-            ) from None
+    for where, listed in (
+        (f"{path}: trusted proxy", proxies),
+        ("--trusted-proxy", trusted_proxies),
+    ):
+        for p in listed:
+            try:
+                ipaddress.ip_network(p, strict=False)
+            except ValueError:
+                raise ConfigurationError(f"{where} {p!r} is not an address or CIDR") from None
+    proxies = [*proxies, *trusted_proxies]
     return Settings(
         home=home.resolve(),
         listen_host=host,

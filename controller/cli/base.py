@@ -57,7 +57,11 @@ class CommandContext:
     def settings(self) -> Settings:
         """Settings of the home (read once)."""
         if self._settings is None:
-            self._settings = load_settings(self.home, listen=getattr(self.args, "listen", None))
+            self._settings = load_settings(
+                self.home,
+                listen=getattr(self.args, "listen", None),
+                trusted_proxies=getattr(self.args, "trusted_proxy", None) or (),
+            )
         return self._settings
 
     @property

@@ -20,6 +20,7 @@ from certmgr.controller.services.private_ca import (
     setup_subordinate,
 )
 from certmgr.controller.views import certificate_json
+from certmgr.shared.clock import SystemClock
 
 
 def register(sub: Any) -> None:
@@ -214,8 +215,7 @@ async def _revoke(ctx: CommandContext) -> int:
 async def _installer(ctx: CommandContext) -> int:
     from certmgr.controller.services.oneclick import make_ca_installer
 
-    pem = await ca_certificate_pem(await ctx.db(), with_chain=False)
-    out = await make_ca_installer(await ctx.db(), ctx.settings.home, pem, "certmgr private CA")
+    out = await make_ca_installer(await ctx.db(), ctx.actor, ctx.settings.home, SystemClock())
     if ctx.args.out:
         Path(ctx.args.out).write_bytes(out.read_bytes())
         Path(ctx.args.out).chmod(0o755)

@@ -106,20 +106,7 @@ async def _init(ctx: CommandContext) -> int:
 async def _serve(ctx: CommandContext) -> int:
     from certmgr.controller.server import serve
 
-    settings = ctx.settings
-    if ctx.args.trusted_proxy:
-        import dataclasses
-        import ipaddress
-
-        for cidr in ctx.args.trusted_proxy:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                raise InputError(f"--trusted-proxy {cidr!r} is not an address or CIDR") from None
-        settings = dataclasses.replace(
-            settings, trusted_proxies=(*settings.trusted_proxies, *ctx.args.trusted_proxy)
-        )
-    await serve(settings, ctx.vault)
+    await serve(ctx.settings, ctx.vault)
     return 0
 
 

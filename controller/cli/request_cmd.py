@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from certmgr.controller.cli.base import (
     table,
 )
 from certmgr.controller.db.models import CertificateRequest
+from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.acme_accounts import (
     NewAcmeAccount,
     add_acme_account,
@@ -290,12 +290,7 @@ async def _cancel(ctx: CommandContext) -> int:
 
 async def _order(ctx: CommandContext) -> int:
     a = ctx.args
-    when = None
-    if a.date:
-        try:
-            when = dt.datetime.strptime(a.date, "%Y-%m-%d").replace(tzinfo=dt.UTC)
-        except ValueError:
-            raise ValidationError("--date must be YYYY-MM-DD", field="date") from None
+    when = parse_day(a.date or "", field="date", label="--date")
     req = await record_order(
         await ctx.db(),
         ctx.actor,

@@ -2,7 +2,37 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from enum import StrEnum
+
+from certmgr.shared.errors import ValidationError
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(value: str, *, field: str, label: str | None = None) -> dt.datetime | None:
+    """A ``YYYY-MM-DD`` day as midnight UTC (``None`` for an empty value).
+
+    The day after it must exist too, so ranges ending on the day can be written ``< day + 1``.
+
+    Raises:
+        ValidationError: Not such a day (the message names ``label``, else ``field``).
+    """
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        if not _DAY.fullmatch(value):
+            raise ValueError(value)
+        day = dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+        day + dt.timedelta(days=1)  # noqa: B018 - 9999-12-31 has no next day
+    except (ValueError, OverflowError):
+        raise ValidationError(
+            f"{label or field} must be a day written like 2026-11-27, not {value[:40]!r}",
+            field=field,
+        ) from None
+    return day
 
 
 class IssuerKind(StrEnum):

@@ -22,9 +22,9 @@ from certmgr.controller.services.users import check_password_policy
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
 from certmgr.shared.deploycheck import CheckOutcome
-from certmgr.shared.errors import ConflictError, InputError, ValidationError
+from certmgr.shared.errors import ConflictError, EnvelopeError, InputError, ValidationError
 from certmgr.shared.receipt import parse_receipt
-from certmgr.shared.stamp import cacert_payload, stamp
+from certmgr.shared.stamp import cacert_payload, parse_cacert_payload, read_stamp, stamp
 
 
 @dataclass(frozen=True)
@@ -212,16 +212,45 @@ async def accept_receipt(
     return dep
 
 
-async def make_ca_installer(db: Database, home: Path, ca_pem: bytes, name: str) -> Path:
-    """Stamp the runtime with the private CA's certificate; returns ``<home>/ca/certmgr-ca-installer``.
+def ca_installer_path(home: Path) -> Path:
+    """Where the CA certificate installer is kept."""
+    return home / "ca" / "certmgr-ca-installer"
+
+
+async def make_ca_installer(
+    db: Database, actor: Actor, home: Path, clock: Clock, *, name: str = "certmgr private CA"
+) -> Path:
+    """Stamp the runtime with the private CA's certificate; returns :func:`ca_installer_path`.
 
     Raises:
+        PermissionDeniedError: Not an admin.
         ConfigurationError: The runtime is not built.
-        ValidationError: Empty certificate.
+        NotFoundError: The CA has no certificate yet.
     """
+    from certmgr.controller.services.audit import audit
+    from certmgr.controller.services.private_ca import ca_certificate_pem
+
+    actor.require_admin("creating the CA certificate installer")
+    ca_pem = await ca_certificate_pem(db, with_chain=False)
     if not ca_pem.strip():
         raise ValidationError("the CA certificate is empty", field="certificate")
     runtime = find_runtime(home)
-    out = home / "ca" / "certmgr-ca-installer"
+    out = ca_installer_path(home)
     await asyncio.to_thread(stamp, runtime, cacert_payload(ca_pem, name=name[:100]), out, "cacert")
+    async with db.transaction() as s:
+        audit(s, actor, "ca.installer-create", "ca", "", {"file": out.name}, clock=clock)
     return out
+
+
+async def current_ca_installer(db: Database, home: Path) -> Path | None:
+    """The CA certificate installer, unless missing or made for a CA certificate since replaced."""
+    from certmgr.controller.services.private_ca import ca_certificate_pem
+
+    path = ca_installer_path(home)
+    try:
+        stamped = await asyncio.to_thread(read_stamp, path)
+        carried = parse_cacert_payload(stamped.payload).certificate_pem
+    except (InputError, EnvelopeError):  # missing, unreadable or damaged: make a new one
+        return None
+    current = await ca_certificate_pem(db, with_chain=False)
+    return path if carried.strip() == current.strip() else None

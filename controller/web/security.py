@@ -38,7 +38,9 @@ async def ip_allow_list(request: web.Request, handler: Handler) -> web.StreamRes
     """Refuse addresses outside ``ip_acl.txt`` with 403 (and an audit event)."""
     settings = request.app[appkeys.SETTINGS]
     proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
-    address = client_address(request.remote, request.headers.get("X-Forwarded-For"), proxies)
+    # every header line counts: some proxies append a line instead of extending the client's
+    forwarded = ", ".join(request.headers.getall("X-Forwarded-For", [])) or None
+    address = client_address(request.remote, forwarded, proxies)
     ctx = ctx_of(request)
     ctx.address = address
     if not request.app[appkeys.IPACL].allows(address):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
 from certmgr.controller.db.models import CertificateRequest
+from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.acme_accounts import (
     NewAcmeAccount,
     add_acme_account,
@@ -199,14 +199,7 @@ async def order(request: web.Request) -> web.Response:
     ctx, who = actor(request)
     body = await json_body(request)
     date_text = s_field(body, "order_date", max_len=10)
-    try:
-        when = (
-            dt.datetime.strptime(date_text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
-            if date_text
-            else None
-        )
-    except ValueError:
-        raise ValidationError("order_date must be YYYY-MM-DD", field="order_date") from None
+    when = parse_day(date_text, field="order_date")
     account = body.get("vendor_account_id")
     if account is not None and (not isinstance(account, int) or isinstance(account, bool)):
         raise ValidationError("vendor_account_id must be a whole number", field="vendor_account_id")

@@ -16,7 +16,9 @@ from certmgr.controller.db.models import (
     Revocation,
     SentEmail,
 )
+from certmgr.controller.domain.values import parse_day
 from certmgr.controller.issuers.private_ca import REASONS
+from certmgr.controller.services.oneclick import current_ca_installer
 from certmgr.controller.services.overview import Page
 from certmgr.controller.services.private_ca import CaContext, ca_info, generate_crl, revoke
 from certmgr.controller.services.repository import chain_of
@@ -87,7 +89,7 @@ async def ca_page(request: web.Request) -> web.Response:
         revoked_serials=revoked_serials,
         reasons=sorted(REASONS),
         crl_url=ctx.settings.effective_crl_url,
-        installer=(ctx.settings.home / "ca" / "certmgr-ca-installer").exists(),
+        installer=await current_ca_installer(ctx.db, ctx.settings.home) is not None,
     )
 
 
@@ -117,29 +119,31 @@ async def ca_revoke(request: web.Request) -> web.Response:
 async def ca_installer(request: web.Request) -> web.Response:
     """Stamp the installer runtime with the CA certificate (adds it to a host's trust store)."""
     from certmgr.controller.services.oneclick import make_ca_installer
-    from certmgr.controller.services.private_ca import ca_certificate_pem
 
     ctx = ctx_of(request)
     try:
-        ctx.require_actor().require_admin("creating the CA certificate installer")
-        pem = await ca_certificate_pem(ctx.db, with_chain=False)
-        await make_ca_installer(ctx.db, ctx.settings.home, pem, "certmgr private CA")
+        await make_ca_installer(ctx.db, ctx.require_actor(), ctx.settings.home, ctx.clock)
     except CertmgrError as err:
         raise redirect(request, "/ca", f"No installer: {err}", "bad") from err
     raise redirect(request, "/ca", "CA certificate installer created.")
 
 
 @routes.get("/ca/installer")
-async def ca_installer_download(request: web.Request) -> web.Response:
+async def ca_installer_download(request: web.Request) -> web.StreamResponse:
     """Download the CA certificate installer."""
-    from certmgr.controller.web.console.definitions import attachment
-
-    path = ctx_of(request).settings.home / "ca" / "certmgr-ca-installer"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise web.HTTPNotFound(text="create the installer first") from None
-    return attachment(data, "certmgr-ca-installer", "application/octet-stream")
+    ctx = ctx_of(request)
+    path = await current_ca_installer(ctx.db, ctx.settings.home)
+    if path is None:
+        raise web.HTTPNotFound(
+            text="create the installer first (the CA certificate may have changed)"
+        )
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": 'attachment; filename="certmgr-ca-installer"',
+        },
+    )
 
 
 @routes.post("/ca/crl")
@@ -226,16 +230,10 @@ async def audit_log(request: web.Request) -> web.Response:
     )
     stmt = select(AuditEvent)
     for name in ("since", "until"):
-        value = q.filter(name)
         try:
-            day = dt.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=dt.UTC) if value else None
-        except ValueError:
-            raise redirect(
-                request,
-                "/audit",
-                f"{name} must be a day written 2026-11-27, not {value[:40]!r}",
-                "bad",
-            ) from None
+            day = parse_day(q.filter(name), field=name)
+        except CertmgrError as err:
+            raise redirect(request, "/audit", str(err), "bad") from None
         if day is not None:
             stmt = (
                 stmt.where(AuditEvent.at >= day)

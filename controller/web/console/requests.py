@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from aiohttp import BodyPartReader, web
 
+from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.catalogue import find_product, needs_of, select_products
 from certmgr.controller.services.definitions import find_definition
 from certmgr.controller.services.requests import (
@@ -127,11 +126,7 @@ async def order(request: web.Request) -> web.Response:
             find_product(product)
         account = text(form, "vendor_account", max_len=12, label="Vendor account")
         date_text = text(form, "order_date", max_len=10, label="Order date")
-        when = (
-            dt.datetime.strptime(date_text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
-            if date_text
-            else None
-        )
+        when = parse_day(date_text, field="order_date", label="Order date")
         await record_order(
             ctx.db,
             ctx.require_actor(),
@@ -145,8 +140,6 @@ async def order(request: web.Request) -> web.Response:
             product_id=product or None,
             vendor_account_id=int(account) if account.isdigit() else None,
         )
-    except ValueError:
-        return await _page(request, error="order date must be YYYY-MM-DD", status=422)
     except CertmgrError as err:
         return await _page(request, error=str(err), status=err.http_status)
     raise redirect(request, f"/requests/{request.match_info['id']}", "Order recorded.")

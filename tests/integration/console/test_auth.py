@@ -178,6 +178,11 @@ async def test_trusted_proxy_address_is_the_one_checked(tmp_path: Path) -> None:
         assert ok.status == 200
         bad = await c.client.get("/healthz", headers={"X-Forwarded-For": "203.0.113.1"})
         assert bad.status == 403
+        # a client's forged line, then the line a proxy appended: the proxy's is the one that counts
+        from multidict import CIMultiDict
+
+        two = CIMultiDict([("X-Forwarded-For", "198.51.100.9"), ("X-Forwarded-For", "203.0.113.1")])
+        assert (await c.client.get("/healthz", headers=two)).status == 403
 
 
 def test_serve_rejects_a_bad_trusted_proxy(tmp_path: Path) -> None:

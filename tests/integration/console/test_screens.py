@@ -279,3 +279,6 @@ async def test_audit_log_filters_by_day_and_rejects_bad_days(tmp_path: Path) -> 
         body = await bad.text()
         assert bad.status == 200
         assert "since must be a day" in body and "yesterday" in body
+        for day in ("9999-12-31", "2026-02-30", "+2026-1-1"):  # no next day, no such day, odd form
+            bad = await c.client.get(f"/audit?until={day}", allow_redirects=True)
+            assert bad.status == 200 and "until must be a day" in await bad.text()
