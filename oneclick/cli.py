@@ -340,7 +340,10 @@ def _run_unpack(
         rep.say("dry run: nothing was written")
         return EXIT_OK
     with _refusals(EXIT_INSTALL_FAILED):
-        written = write_unpacked(plan)
+        try:
+            written = write_unpacked(plan)
+        except ConflictError as err:  # a file appeared meanwhile: the folder is the problem
+            raise _StopError(EXIT_INPUT, str(err)) from err
     rep.say(
         f"wrote {len(written)} files; follow README.txt to install them, then delete the package"
     )

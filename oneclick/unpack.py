@@ -118,6 +118,9 @@ def write_unpacked(plan: Unpacked) -> list[Path]:
     except OSError as err:
         _undo(written)
         raise InputError(f"cannot write into {plan.folder}: {err.strerror}") from err
+    except BaseException:  # interrupted (Ctrl-C): leave no half set behind
+        _undo(written)
+        raise
     return written
 
 

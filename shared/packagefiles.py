@@ -112,14 +112,19 @@ class Layout:
         )
 
 
-def safe_stem(name: str) -> str:
-    """A definition name made into a file and folder name safe to paste into a shell command.
+STEM_MAX: Final = 80
+"""Longest stem: ``<stem>.jks`` and ``certmgr-unpack-<stem>`` still fit a 100-character name."""
 
-    Definition names are free text ("Web shop / EU"); package folders, keystore names and the
-    README's commands use this instead, so no name can climb out of the folder or run anything.
+
+def safe_stem(name: str) -> str:
+    """A name (a certificate's common name, a deployment's name) made into a file and folder name.
+
+    Such names are free text ("Web shop / EU", "*.example.com"); package folders, keystore
+    names and the README's commands use this instead, so no name can climb out of the folder
+    or run anything when pasted into a shell.
     """
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._-")[:100].rstrip("._-")
-    return stem or "certificate"
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.replace("*", "wildcard")).strip("._-")
+    return stem[:STEM_MAX].rstrip("._-") or "certificate"
 
 
 def package_files(

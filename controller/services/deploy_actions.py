@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass, field
@@ -95,10 +96,11 @@ async def prepare_conventional(
     else:
         check_password_policy(passphrase, field="passphrase")
     unpacker: bytes | None = None
+    unpack_by: dt.datetime | None = None
     sw = SOFTWARE.get(dep.target_type)
     if protect and sw is not None and m.key is not None:
         runtime = find_runtime(home if home is not None else Path(str(docs_root)).parent)
-        unpacker, _ = await sealed_executable(
+        unpacker, sealed = await sealed_executable(
             db,
             vault,
             runtime,
@@ -114,13 +116,18 @@ async def prepare_conventional(
             label=f"{d.name} -> {dep.server_name} (files)",
             now=clock.now(),
         )
-    pkg = build_conventional(
-        m,
-        dep.target_type,
-        deployment_name=dep.name,
-        server=dep.server_name,
-        passphrase=passphrase,
-        unpacker=unpacker,
+        unpack_by = sealed.expires_at
+    pkg = await asyncio.to_thread(  # keystores and the zip of a ~25 MB unpacker: off the loop
+        functools.partial(
+            build_conventional,
+            m,
+            dep.target_type,
+            deployment_name=dep.name,
+            server=dep.server_name,
+            passphrase=passphrase,
+            unpacker=unpacker,
+            unpack_by=unpack_by,
+        )
     )
     doc = await add_document(
         db,

@@ -11,6 +11,7 @@ from certmgr.controller.db.models import Certificate, CertificateDefinition, Pri
 from certmgr.controller.services.repository import chain_of, unseal_key
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.errors import ConflictError
+from certmgr.shared.packagefiles import safe_stem
 from certmgr.shared.pki import PrivateKey
 
 
@@ -27,8 +28,7 @@ class CurrentMaterial:
     @property
     def name(self) -> str:
         """A file-name friendly name."""
-        base = (self.row.common_name or f"certificate-{self.row.id}").replace("*", "wildcard")
-        return "".join(c if c.isalnum() or c in ".-_" else "_" for c in base)[:100] or "certificate"
+        return safe_stem(self.row.common_name or f"certificate-{self.row.id}")
 
 
 async def current_material(

@@ -11,7 +11,8 @@ from tests.factories.servers import NginxServer
 
 
 def follow_nginx_readme(folder: Path, ngx: NginxServer, ssl_dir: Path, passphrase: str) -> None:
-    """Run every ``$`` command of ``folder/README.txt`` against the test nginx.
+    """Run every ``$`` command of ``folder/README.txt`` against the test nginx, from where the zip
+    was unpacked (``folder``'s parent), following its ``cd`` steps.
 
     Only what must differ on a test host is changed: ``/etc/nginx/ssl`` becomes ``ssl_dir``,
     ``nginx`` gets the test server's prefix and configuration (pointed at the installed files,
@@ -23,11 +24,16 @@ def follow_nginx_readme(folder: Path, ngx: NginxServer, ssl_dir: Path, passphras
     nginx_args = ["-p", str(ngx.prefix), "-c", str(ngx.conf_path), "-e", "stderr"]
     passfile = folder.parent / "readme-passphrase"
     passfile.write_text(passphrase + "\n")
+    cwd = folder.parent  # where the zip was unpacked
     for cmd in commands:
-        if cmd.startswith(("cd ", "echo |")):
+        if cmd.startswith("echo |"):  # the check against the real host name
+            continue
+        if cmd.startswith("cd "):
+            cwd = cwd / cmd[3:].strip()
+            assert cwd.is_dir(), f"README step {cmd!r}: no such folder {cwd}"
             continue
         cmd = cmd.replace("/etc/nginx/ssl", str(ssl_dir))
-        if cmd.startswith("./certmgr-unpack-"):
+        if "/certmgr-unpack-" in cmd.split()[0]:
             cmd += f" --passphrase-file {passfile} --no-log"
         if cmd.startswith("nginx -t"):
             cmd = shlex.join([nginx, "-t", "-q", *nginx_args])
@@ -42,7 +48,7 @@ def follow_nginx_readme(folder: Path, ngx: NginxServer, ssl_dir: Path, passphras
             cmd = shlex.join([nginx, "-s", "reload", *nginx_args])
         r = subprocess.run(
             shlex.split(cmd),
-            cwd=folder,
+            cwd=cwd,
             input=passphrase + "\n",
             capture_output=True,
             text=True,

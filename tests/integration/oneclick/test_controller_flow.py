@@ -3,6 +3,7 @@ certificate into a real nginx, and its receipt closes the deployment; bad input 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -203,7 +204,18 @@ async def test_ca_installer_from_the_console(
         assert "CA certificate installer created" in await resp.text()
         got = await c.client.get("/ca/installer")
         assert got.status == 200
+        assert "attachment" in got.headers["Content-Disposition"]
         data = await got.read()
+        audit = await c.client.get("/audit", params={"action": "ca.installer-create"})
+        assert "<td>ca.installer-create</td>" in await audit.text()
+        # an installer made for another CA certificate (the CA was replaced) is never handed out
+        from certmgr.shared.stamp import cacert_payload, stamp
+
+        kept = home / "ca" / "certmgr-ca-installer"
+        other = make_pki(["localhost"]).write(tmp_path / "other")["root.pem"].read_bytes()
+        stamp(runtime, cacert_payload(other, name="old CA"), kept, "cacert")
+        assert (await c.client.get("/ca/installer")).status == 404
+        assert 'href="/ca/installer"' not in await (await c.client.get("/ca")).text()
     out = tmp_path / "dl-installer"
     out.write_bytes(data)
     out.chmod(0o755)
@@ -260,6 +272,10 @@ def test_protected_conventional_package_on_real_nginx(
         # nothing secret, nothing even encrypted, lies in the zip in the clear
         raw = zpath.read_bytes()
         assert b"PRIVATE KEY" not in raw and b"stick passphrase 42" not in raw
+        # the unpacker is stored as it is (already compressed); the README says until when it works
+        assert z.getinfo("leaf-A/certmgr-unpack-leaf-A").compress_type == zipfile.ZIP_STORED
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).strftime("%Y-%m-%d")
+        assert f"until {until}" in z.read("leaf-A/README.txt").decode()
         shown = run_cli(["deployment", "show", str(dep), "--home", str(home), "--json"]).json()
         assert shown["status"] == "prepared"
 

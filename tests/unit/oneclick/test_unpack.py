@@ -177,3 +177,31 @@ def test_hostile_layouts_are_refused(
     assert sorted(p.name for p in kit.tmp.iterdir()) == sorted(
         ["srv", "passphrase.txt", "certmgr-unpack-x"]
     )
+
+
+def test_interrupted_or_raced_writes_leave_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from certmgr.oneclick.unpack import Unpacked, write_unpacked
+    from certmgr.shared.errors import ConflictError
+
+    files = {"cert.pem": b"c", "chain.pem": b"ch", "key.pem": b"k"}
+    plan = Unpacked(folder=tmp_path / "shop", files=files, subject="CN=x", sha256="00")
+    real_fsync, calls = os.fsync, []
+
+    def interrupted(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_unpacked(plan)
+    assert list(plan.folder.iterdir()) == []
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    (plan.folder / "key.pem").write_bytes(b"someone else's")  # appeared after the plan was made
+    with pytest.raises(ConflictError):
+        write_unpacked(plan)
+    assert [p.name for p in plan.folder.iterdir()] == ["key.pem"]
+    assert (plan.folder / "key.pem").read_bytes() == b"someone else's"

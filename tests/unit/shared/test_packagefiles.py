@@ -18,7 +18,8 @@ from certmgr.shared.packagefiles import Layout, is_secret, safe_stem
         ("$(reboot)", "reboot"),
         ("...", "certificate"),
         ("ünïcode", "n_code"),
-        ("a" * 300, "a" * 100),
+        ("a" * 300, "a" * 80),
+        ("*.example.com", "wildcard.example.com"),
     ],
 )
 def test_safe_stem(name: str, stem: str) -> None:
@@ -38,3 +39,10 @@ def test_secret_files() -> None:
     assert is_secret("key.pem") and is_secret("x.p12") and is_secret("x.pfx")
     assert is_secret("x.jks")
     assert not is_secret("cert.pem") and not is_secret("fullchain.pem")
+
+
+def test_the_longest_stem_still_names_every_file() -> None:
+    stem = safe_stem("a-very-long-common-name." * 20)
+    layout = Layout(name=stem, pkcs12=f"{stem}.pfx", jks=f"{stem}.jks")
+    assert layout.params()["jks"] == f"{stem}.jks"
+    assert len(f"certmgr-unpack-{stem}") <= 100
