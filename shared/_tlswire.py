@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ipaddress
 import socket
 import ssl
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 
@@ -73,7 +74,7 @@ async def _connect(
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(
+        infos = _literal(host.strip("[]"), port, family) or await loop.getaddrinfo(
             host.strip("[]"), port, family=family, type=socket.SOCK_STREAM
         )
     except (socket.gaierror, UnicodeError) as err:
@@ -100,6 +101,19 @@ async def _connect(
         state.writer, state.reachable = writer, True
         return reader, writer
     raise StepError("refused", "; ".join(errors) or f"no address found for {host}")
+
+
+def _literal(host: str, port: int, family: int) -> list[Any]:
+    """``getaddrinfo``'s answer for an IP address written out (no resolver thread needed)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return []
+    fam = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    if family not in (socket.AF_UNSPEC, fam) or ip.version == 6 and "%" in host:
+        return []  # a family mismatch or a scoped address: let the resolver answer
+    sockaddr = (str(ip), port, 0, 0) if ip.version == 6 else (str(ip), port)
+    return [(fam, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
 
 
 def hostport(address: str, port: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,28 @@ def _chain_findings(
     served: Sequence[x509.Certificate], expected_chain: Sequence[x509.Certificate]
 ) -> tuple[list[str], list[str], bool, list[str]]:
     """Missing intermediates, extra certificates, in-order flag and problems for a served list."""
+    missing, extra, ok, problems = _chain_findings_of(
+        tuple(cert_der(c) for c in served), tuple(cert_der(c) for c in expected_chain)
+    )
+    return list(missing), list(extra), ok, list(problems)
+
+
+@functools.lru_cache(maxsize=1024)
+def _chain_findings_of(
+    served_der: tuple[bytes, ...], expected_der: tuple[bytes, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
+    # A pure function of the certificates: the servers of a pool, and every run of the same day,
+    # send the same chain, so it is worked out once (the name and extension parsing it needs
+    # costs more client CPU than the TLS handshake itself).
+    served = [x509.load_der_x509_certificate(d) for d in served_der]
+    expected = [x509.load_der_x509_certificate(d) for d in expected_der]
+    missing, extra, ok, problems = _analyse_chain(served, expected)
+    return tuple(missing), tuple(extra), ok, tuple(problems)
+
+
+def _analyse_chain(
+    served: Sequence[x509.Certificate], expected_chain: Sequence[x509.Certificate]
+) -> tuple[list[str], list[str], bool, list[str]]:
     leaf = served[0]
     # The path is built from what the server sends first, so an equivalent served intermediate
     # (renewed or cross-signed) is never reported as extra just because the repository holds another.

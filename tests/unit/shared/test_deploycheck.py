@@ -166,3 +166,16 @@ def test_dict_round_trip(pki: TestPki) -> None:
         CheckOutcome.from_dict({**data, "problems": "x"})
     with pytest.raises(ValidationError):
         CheckOutcome.from_dict({k: v for k, v in data.items() if k != "ok"})
+
+
+def test_repeated_chains_give_the_same_verdict_and_fresh_lists(pki: TestPki) -> None:
+    """The chain analysis is remembered per (served, expected) pair: answers must not be shared."""
+    first = check(pki, served(pki.leaf_a), [pki.intermediate, pki.root])
+    first.missing_intermediates.append("changed by a caller")
+    first.problems.clear()
+    again = check(pki, served(pki.leaf_a), [pki.intermediate, pki.root])
+    assert not again.chain_complete
+    assert again.missing_intermediates == [pki.intermediate.subject.rfc4514_string()]
+    assert again.problems and "is not served" in again.problems[0]
+    # and a different served chain is judged afresh
+    assert check(pki, served(pki.leaf_a, pki.intermediate), [pki.intermediate]).ok

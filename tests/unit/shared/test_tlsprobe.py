@@ -328,3 +328,22 @@ def test_verify_chain_cases(pki: TestPki) -> None:
     assert ok is False and "expired" in (why or "")
     assert verify_chain([pki.leaf_a], [], "localhost") == (None, "no trust roots available")
     assert verify_chain([], [pki.root]) == (None, "no certificate to verify")
+
+
+def test_ip_literals_need_no_resolver() -> None:
+    import socket
+
+    from certmgr.shared._tlswire import _literal
+
+    assert _literal("127.0.0.1", 443, 0) == [
+        (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", ("127.0.0.1", 443))
+    ]
+    assert _literal("::1", 8443, socket.AF_INET6)[0][4] == ("::1", 8443, 0, 0)
+    assert _literal("0:0::1", 1, 0)[0][4][0] == "::1"
+    for host, family in (
+        ("www.example.com", 0),  # a name: the resolver answers
+        ("127.0.0.1", socket.AF_INET6),  # family mismatch: the resolver's error is the answer
+        ("fe80::1%lo", 0),  # scoped: the resolver knows the interface
+        ("127.1", 0),  # inet_aton shorthand: left to the resolver, as before
+    ):
+        assert _literal(host, 443, family) == [], host
