@@ -14,6 +14,7 @@ BENCHES = {
     "acme": "bench.bench_acme",
     "agents": "bench.bench_agents",
     "monitor": "bench.bench_monitor",
+    "oneclick": "bench.bench_oneclick",
 }
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import resource
 import shutil
 import socket
@@ -200,7 +199,6 @@ async def _child(url: str, mode: str, n: int) -> dict[str, Any]:
     from certmgr.controller.services.monitor_targets import check_target, load_targets
     from certmgr.shared.clock import SystemClock
 
-    _what_if(os.environ.get("BENCH_WHAT_IF", ""))
     db = Database(url)
     cfg = MonitorConfig(concurrency=100, probe_timeout=10.0)
     clock = SystemClock()
@@ -245,38 +243,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _what_if(changes: str) -> None:
-    """Bench-only patches that measure proposed changes to certmgr.shared (not in the product)."""
-    import functools
-
-    from cryptography.hazmat.primitives.hashes import SHA256
-
-    from certmgr.shared import _tlswire
-    from certmgr.shared.pki import chain
-
-    if "context" in changes:  # one client SSLContext for every probe instead of two per probe
-        _tlswire._client_context = functools.cache(_tlswire._client_context)  # type: ignore[method-assign]
-    if "issuer" in changes:  # remember verified (certificate, issuer) pairs: fleets share chains
-        plain = chain.issued_by
-        seen: dict[tuple[bytes, bytes], bool] = {}
-
-        def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
-            key = (child.fingerprint(SHA256()), parent.fingerprint(SHA256()))
-            if key not in seen:
-                seen[key] = plain(child, parent)
-            return seen[key]
-
-        chain.issued_by = issued_by  # type: ignore[assignment]
-
-
-def _run_child(url: str, mode: str, n: int, what_if: str = "") -> dict[str, Any]:
-    env = {**os.environ, "BENCH_WHAT_IF": what_if}
+def _run_child(url: str, mode: str, n: int) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_monitor", "--child", url, mode, str(n)],
         capture_output=True,
         text=True,
         check=True,
-        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -303,8 +275,6 @@ async def run(*, quick: bool = False) -> None:
         )
         small = await asyncio.to_thread(_run_child, url, "engine", n // 10)
         engine = await asyncio.to_thread(_run_child, url, "engine", n)
-        cached = await asyncio.to_thread(_run_child, url, "engine", n, "context")
-        both = await asyncio.to_thread(_run_child, url, "engine", n, "context,issuer")
         full = await asyncio.to_thread(_run_child, url, "run", n)
         nmap_wall = nmap_cpu = 0.0
         if shutil.which("nmap"):
@@ -350,20 +320,6 @@ async def run(*, quick: bool = False) -> None:
             f"{engine['rss_mb']:.0f} MB",
         ),
         (
-            "  what-if: shared SSLContext",
-            cached["n"],
-            cached["wall"],
-            cached["cpu"],
-            f"{cached['rss_mb']:.0f} MB",
-        ),
-        (
-            "  what-if: + cached issuer checks",
-            both["n"],
-            both["wall"],
-            both["cpu"],
-            f"{both['rss_mb']:.0f} MB",
-        ),
-        (
             "certmgr monitoring run (+SQLite)",
             full["n"],
             full["wall"],
@@ -389,8 +345,6 @@ async def run(*, quick: bool = False) -> None:
         st_ms = 1000 * st_cpu / handshakes
         variants = (
             ("engine", engine),
-            ("what-if shared context", cached),
-            ("what-if both", both),
             ("run", full),
         )
         for label, r in variants:
