@@ -511,8 +511,10 @@ async def check_inventory(
     db: Database, agent_id: int, targets: tuple[p.TargetReport, ...], clock: Clock
 ) -> int:
     """Raise or clear ``agent-mismatch`` for the agent's settled deployments from what its targets hold."""
-    from certmgr.controller.services.findings import record_agent_inventory
+    from certmgr.controller.db.models import Certificate, Finding
+    from certmgr.controller.services.findings import AGENT_MISMATCH, record_agent_inventory
     from certmgr.controller.services.notify import alert_changes
+    from certmgr.shared.pki.fingerprint import normalize_fingerprint
 
     settled = {
         DeploymentStatus.INSTALLED.value,
@@ -534,6 +536,26 @@ async def check_inventory(
             .scalars()
             .all()
         )
+        # what tells whether anything changes, in two queries: most reports change nothing
+        keys = [f"{AGENT_MISMATCH}:{d.id}" for d in deps]
+        open_keys = set(
+            (
+                await s.execute(
+                    select(Finding.key).where(
+                        Finding.kind == AGENT_MISMATCH,
+                        Finding.state == "open",
+                        Finding.key.in_(keys),
+                    )
+                )
+            ).scalars()
+        )
+        sent_ids = {d.certificate_id for d in deps if d.certificate_id is not None}
+        sent = {
+            cid: sha
+            for cid, sha in await s.execute(
+                select(Certificate.id, Certificate.sha256).where(Certificate.id.in_(sent_ids))
+            )
+        }
     queued = 0
     for dep in deps:
         label = str(dep.target_params.get(p.TARGET_LABEL_PARAM, ""))
@@ -545,7 +567,11 @@ async def check_inventory(
         ]
         installed: list[str] | None = None  # nothing to compare: clears an old mismatch
         if dep.status in settled and len(candidates) == 1 and candidates[0].availability == "ready":
-            installed = [i.sha256 for i in candidates[0].installed]
+            installed = [normalize_fingerprint(i.sha256) for i in candidates[0].installed]
+        if f"{AGENT_MISMATCH}:{dep.id}" not in open_keys and (
+            installed is None or sent.get(dep.certificate_id or 0) in installed
+        ):
+            continue  # nothing open, and nothing to open
         changes = await record_agent_inventory(db, dep.id, installed, clock)
         queued += await alert_changes(db, clock, changes)
     return queued
