@@ -136,6 +136,15 @@ def create_app(
         await wakeups.stop()
 
     app.cleanup_ctx.append(agent_wakeups)
+
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        from certmgr.controller.background import Background
+
+        app[appkeys.BACKGROUND] = tasks = Background()
+        yield
+        await tasks.aclose()
+
+    app.cleanup_ctx.append(background)
     app.cleanup_ctx.append(_scheduler)
     public.setup(app)
     agent_api.setup(app)

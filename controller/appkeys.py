@@ -35,3 +35,8 @@ if TYPE_CHECKING:
     from certmgr.controller.scheduler.runner import Scheduler
 
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
+
+if TYPE_CHECKING:
+    from certmgr.controller.background import Background
+
+BACKGROUND: web.AppKey[Background] = web.AppKey("background")

@@ -9,12 +9,15 @@ import logging
 from aiohttp import web
 
 from certmgr.controller import appkeys
+from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, Deployment
 from certmgr.controller.services import agents as svc
 from certmgr.controller.services.deploy_actions import record_check, run_check
 from certmgr.controller.services.requests import IssuerEnv, acquire, attach_agent_csr
+from certmgr.controller.vault import MasterKey
 from certmgr.controller.web.context import ctx_of
 from certmgr.shared import protocol as p
+from certmgr.shared.clock import Clock
 from certmgr.shared.errors import CertmgrError
 
 logger = logging.getLogger(__name__)
@@ -87,39 +90,46 @@ async def work(request: web.Request) -> web.Response:
 
 
 async def report(request: web.Request) -> web.Response:
-    """``POST /report``: an install result; a successful install is checked from here and confirmed."""
+    """``POST /report``: an install result; a successful install is then checked and confirmed.
+
+    The agent gets its answer once the report is stored; the deploy check (which may probe for
+    several seconds while a reloaded server drains) runs in the background.
+    """
     ctx = ctx_of(request)
     body = await _body(request)
     agent = await _agent(request, body)
     msg = p.decode(p.Report, body)
     dep = await svc.record_report(ctx.db, agent, msg, ctx.clock)
-    if dep is not None and msg.ok and dep.status == "installed":
-        await _confirm(request, agent, dep)
     if msg.inventory:
         await svc.check_inventory(ctx.db, agent.id, msg.inventory, ctx.clock)
+    if dep is not None and msg.ok and dep.status == "installed":
+        db, vault, clock = ctx.db, ctx.vault, ctx.clock
+        request.app[appkeys.BACKGROUND].spawn(
+            f"deploy check of deployment {dep.id}",
+            lambda: _confirm(db, vault, clock, agent, dep),
+        )
     return _json(b"{}")
 
 
-async def _confirm(request: web.Request, agent: Agent, dep: Deployment) -> None:
-    ctx = ctx_of(request)
+async def _confirm(
+    db: Database, vault: MasterKey, clock: Clock, agent: Agent, dep: Deployment
+) -> None:
     actor = svc.agent_actor(agent)
     try:
-        outcome = await run_check(ctx.db, dep, ctx.clock, timeout=10.0, settle=5.0)
+        outcome = await run_check(db, dep, clock, timeout=10.0, settle=5.0)
     except CertmgrError as err:
         logger.info("no deploy check for deployment %s: %s", dep.id, err)
         return
-    await record_check(
-        ctx.db, actor, dep.id, outcome, ctx.clock, source="deploy-check", confirm=True
-    )
+    await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
     if outcome.ok:
         from certmgr.controller.services.notices import send_install_notification
 
         await send_install_notification(
-            ctx.db,
-            ctx.vault,
+            db,
+            vault,
             actor,
             dep.id,
-            ctx.clock,
+            clock,
             how=f"by the certmgr agent on {agent.hostname or agent.name}",
         )
 
