@@ -52,8 +52,12 @@ class CheckOutcome:
     verify_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (lists and scalars only)."""
-        return dataclasses.asdict(self)
+        """A JSON-safe dict (lists and scalars only; lists are copies)."""
+        # flat fields only, so no dataclasses.asdict deep copy (it costs as much as a chain check)
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), list) else v
+            for f in dataclasses.fields(self)
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CheckResult, Deployment
@@ -77,9 +77,9 @@ class MonitorSummary:
         }
 
 
-def _row(checked: Checked, at: dt.datetime) -> CheckResult:
+def _row(checked: Checked, at: dt.datetime) -> dict[str, Any]:
     outcome = checked.outcome
-    return CheckResult(
+    return dict(
         deployment_id=checked.deployment_id,
         at=at,
         source="monitor",
@@ -110,17 +110,26 @@ async def _store(
             d.id: d
             for d in (await s.execute(select(Deployment).where(Deployment.id.in_(ids)))).scalars()
         }
-        rows = [
-            (deps[c.deployment_id], c, _row(c, at)) for c, at in batch if c.deployment_id in deps
-        ]
-        s.add_all([row for _, _, row in rows])
-        await s.flush()
-        for dep, checked, row in rows:
+        kept = [(deps[c.deployment_id], c, at) for c, at in batch if c.deployment_id in deps]
+        # one multi-row INSERT ... RETURNING for the batch (the unit of work would insert row by row)
+        check_ids = (
+            (
+                await s.execute(
+                    insert(CheckResult).returning(CheckResult.id, sort_by_parameter_order=True),
+                    [_row(c, at) for _, c, at in kept],
+                )
+            )
+            .scalars()
+            .all()
+            if kept
+            else []
+        )
+        for (dep, checked, _), check_id in zip(kept, check_ids, strict=True):
             outcome = checked.outcome
-            summary.check_ids.append(row.id)
-            dep.last_check_id = row.id
+            summary.check_ids.append(check_id)
+            dep.last_check_id = check_id
             dep.consecutive_failures = 0 if outcome.reachable else dep.consecutive_failures + 1
-            detail = {"check": row.id, "source": "monitor"}
+            detail = {"check": check_id, "source": "monitor"}
             # Unreachable only counts after N failures in a row: one lost packet is no alarm.
             failing = not checked.healthy and (
                 outcome.reachable or dep.consecutive_failures >= cfg.unreachable_after
