@@ -332,7 +332,7 @@ async def download_package(
         )
     path = Path(str(root)) / str(doc.definition_id) / doc.stored_name
     try:
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)  # a protected package is ~25 MB
     except FileNotFoundError:
         raise NotFoundError("the package file is missing") from None
     return doc, data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from certmgr.controller import appkeys
@@ -23,10 +25,10 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _file(request: web.Request, name: str, content_type: str) -> web.Response:
+async def _file(request: web.Request, name: str, content_type: str) -> web.Response:
     path = request.app[appkeys.SETTINGS].ca_dir / name
     try:
-        data = path.read_bytes()
+        data = await asyncio.to_thread(path.read_bytes)  # a CRL grows with every revocation
     except FileNotFoundError:
         raise web.HTTPNotFound(text=f"{name} has not been generated yet") from None
     return web.Response(body=data, content_type=content_type)
@@ -34,17 +36,17 @@ def _file(request: web.Request, name: str, content_type: str) -> web.Response:
 
 async def crl_der(request: web.Request) -> web.Response:
     """The current CRL, DER."""
-    return _file(request, "crl.der", "application/pkix-crl")
+    return await _file(request, "crl.der", "application/pkix-crl")
 
 
 async def crl_pem(request: web.Request) -> web.Response:
     """The current CRL, PEM."""
-    return _file(request, "crl.pem", "application/x-pem-file")
+    return await _file(request, "crl.pem", "application/x-pem-file")
 
 
 async def ca_pem(request: web.Request) -> web.Response:
     """The active CA certificate, PEM."""
-    return _file(request, "ca.pem", "application/x-pem-file")
+    return await _file(request, "ca.pem", "application/x-pem-file")
 
 
 async def download_link(request: web.Request) -> web.StreamResponse:
