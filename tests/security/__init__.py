@@ -1,0 +1,1 @@
+"""One regression test per security finding (issue 12), named after it."""
