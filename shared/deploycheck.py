@@ -231,12 +231,18 @@ def evaluate(
     if now.tzinfo is None:
         raise ValidationError("now must be timezone-aware", field="now")
     expected = normalize_fingerprint(expected_sha256)
-    if len(expected) != 64:
+    # An unreachable server is unreachable whatever was expected (``certmgr check HOST`` without
+    # ``--expect`` has nothing to expect until something is served).
+    if expected and len(expected) != 64:
         raise ValidationError(
             "expected_sha256 is not a SHA-256 fingerprint", field="expected_sha256"
         )
     if not result.chain or result.error:
         return _unreachable(result)
+    if len(expected) != 64:
+        raise ValidationError(
+            "expected_sha256 is not a SHA-256 fingerprint", field="expected_sha256"
+        )
     leaf = result.chain[0]
     served_sha = sha256_fingerprint(leaf)
     problems: list[str] = []

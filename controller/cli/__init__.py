@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -22,7 +23,7 @@ from certmgr.controller.cli import (
     user_cmd,
     vendor_cmd,
 )
-from certmgr.controller.cli.base import CommandContext
+from certmgr.controller.cli.base import CommandContext, add_home
 from certmgr.shared.errors import CertmgrError
 
 _MODULES = (
@@ -47,11 +48,34 @@ def build_parser() -> argparse.ArgumentParser:
         prog="certmgr",
         description="certmgr controller: certificate repository, private CA, acquisition, deployment, monitoring.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in _MODULES:
         mod.register(sub)
+    _home_everywhere(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("certmgr")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _home_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Give every command ``--home`` (the README promises it), also those that may not need it."""
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not actions:
+        if not any("--home" in a.option_strings for a in parser._actions):
+            add_home(parser)
+        return
+    for action in actions:
+        for child in set(action.choices.values()):
+            _home_everywhere(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,12 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = CommandContext(args)
     try:
         code: int = asyncio.run(ctx.run(args.handler))
+        sys.stdout.flush()
     except CertmgrError as err:
         print(f"certmgr: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("certmgr: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``certmgr ... | head``): what was done stays done; say nothing more
+        # on a closed stdout, and keep Python from complaining again when it flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("certmgr: output closed early (broken pipe)", file=sys.stderr)
+        return 141
     return code
 
 
