@@ -40,6 +40,37 @@ class _QuietBadRequests(logging.Filter):
         return True
 
 
+# Mozilla's "intermediate" profile (ssl-config.mozilla.org, 5.7): TLS 1.3 with OpenSSL's default
+# suites (all three are in the profile), and for TLS 1.2 only ECDHE with AEAD ciphers. DHE is left
+# out: it needs configured DH parameters and every client that matters speaks ECDHE.
+TLS12_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    )
+)
+TLS_GROUPS = ("X25519", "prime256v1", "secp384r1")
+# Python before 3.15 sets one key-exchange group only (``set_ecdh_curve``). P-256 is the one every
+# TLS client supports; a TLS 1.3 client that guessed X25519 gets one HelloRetryRequest.
+_SINGLE_GROUP = "prime256v1"
+
+
+def _mozilla_intermediate(ctx: ssl.SSLContext) -> None:
+    """Restrict a server context to the intermediate profile's versions, ciphers and groups."""
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(TLS12_CIPHERS)
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    set_groups = getattr(ctx, "set_groups", None)
+    if set_groups is not None:
+        set_groups(":".join(TLS_GROUPS))
+    else:
+        ctx.set_ecdh_curve(_SINGLE_GROUP)
+
+
 def console_ssl_context(settings: Settings, vault: MasterKey) -> ssl.SSLContext:
     """Server TLS context with the console certificate (its key file is encrypted).
 
@@ -47,7 +78,7 @@ def console_ssl_context(settings: Settings, vault: MasterKey) -> ssl.SSLContext:
         ConfigurationError: Missing or unreadable certificate or key.
     """
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    _mozilla_intermediate(ctx)
     try:
         ctx.load_cert_chain(
             settings.tls_dir / CONSOLE_CERT,
