@@ -32,6 +32,8 @@ class CheckOutcome:
     ``missing_intermediates`` and ``extra_certs`` hold subjects (RFC 4514 text). ``days_left``
     is None when no certificate was served. ``verified``/``verify_error`` report trust against
     the probe's roots for information only; they do not affect ``ok`` (a private CA is fine).
+    ``warnings`` are worth a look but do not fail the check (fingerprint first: a served
+    certificate that is the current one passes even when the name probed is not in it).
     """
 
     ok: bool
@@ -50,6 +52,7 @@ class CheckOutcome:
     error_kind: str | None = None
     verified: bool | None = None
     verify_error: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (lists and scalars only; lists are copies)."""
@@ -69,7 +72,7 @@ class CheckOutcome:
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in data:
-                if f.default is dataclasses.MISSING:
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     raise ValidationError(f"stored check outcome lacks {f.name!r}", field=f.name)
                 continue
             values[f.name] = _checked(f.name, data[f.name])
@@ -84,7 +87,7 @@ _BOOL = (
     "chain_in_order",
     "hostname_matches",
 )
-_STR_LIST = ("missing_intermediates", "extra_certs", "problems")
+_STR_LIST = ("missing_intermediates", "extra_certs", "problems", "warnings")
 
 
 def _checked(name: str, value: Any) -> Any:
@@ -113,40 +116,49 @@ def _subject(cert: x509.Certificate) -> str:
 
 
 def _chain_findings(
-    served: Sequence[x509.Certificate], expected_chain: Sequence[x509.Certificate]
+    served: Sequence[x509.Certificate],
+    expected_chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
 ) -> tuple[list[str], list[str], bool, list[str]]:
     """Missing intermediates, extra certificates, in-order flag and problems for a served list."""
     missing, extra, ok, problems = _chain_findings_of(
-        tuple(cert_der(c) for c in served), tuple(cert_der(c) for c in expected_chain)
+        tuple(cert_der(c) for c in served),
+        tuple(cert_der(c) for c in expected_chain),
+        tuple(cert_der(c) for c in anchors),
     )
     return list(missing), list(extra), ok, list(problems)
 
 
 @functools.lru_cache(maxsize=1024)
 def _chain_findings_of(
-    served_der: tuple[bytes, ...], expected_der: tuple[bytes, ...]
+    served_der: tuple[bytes, ...], expected_der: tuple[bytes, ...], anchor_der: tuple[bytes, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
     # A pure function of the certificates: the servers of a pool, and every run of the same day,
     # send the same chain, so it is worked out once (the name and extension parsing it needs
     # costs more client CPU than the TLS handshake itself).
     served = [x509.load_der_x509_certificate(d) for d in served_der]
     expected = [x509.load_der_x509_certificate(d) for d in expected_der]
-    missing, extra, ok, problems = _analyse_chain(served, expected)
+    anchors = [x509.load_der_x509_certificate(d) for d in anchor_der]
+    missing, extra, ok, problems = _analyse_chain(served, expected, anchors)
     return tuple(missing), tuple(extra), ok, tuple(problems)
 
 
 def _analyse_chain(
-    served: Sequence[x509.Certificate], expected_chain: Sequence[x509.Certificate]
+    served: Sequence[x509.Certificate],
+    expected_chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate] = (),
 ) -> tuple[list[str], list[str], bool, list[str]]:
     leaf = served[0]
     # The path is built from what the server sends first, so an equivalent served intermediate
     # (renewed or cross-signed) is never reported as extra just because the repository holds another.
-    own = build_chain(leaf, served[1:])
+    own = build_chain(leaf, served[1:], trusted=anchors)
     path = [leaf, *own.chain]
     missing: list[str] = []
     if not own.complete:
         top = path[-1]
-        more = build_chain(top, expected_chain)
+        # A root is never expected to be served: reaching one (self-signed, from the repository's
+        # chain or from the anchors such as the private CA or --ca-file) completes the chain.
+        more = build_chain(top, expected_chain, trusted=anchors)
         missing = [_subject(c) for c in more.chain if not is_self_signed(c)]
         if not more.chain and not is_ca(top):
             missing.append(more.missing_issuer or top.issuer.rfc4514_string())
@@ -206,6 +218,8 @@ def evaluate(
     expected_chain: Sequence[x509.Certificate] = (),
     *,
     now: dt.datetime,
+    anchors: Sequence[x509.Certificate] = (),
+    fingerprint_only: bool = False,
 ) -> CheckOutcome:
     """Compare what a server served with the current certificate and its chain.
 
@@ -213,14 +227,21 @@ def evaluate(
     necessarily including) a root; ``expected_chain`` (the repository's chain, issuer first)
     names the intermediates that are needed beyond those the server already sends (without it,
     a leaf sent alone counts as incomplete unless self-signed, since its issuer's role is
-    unknown; a served intermediate whose issuer is not known is taken to hang off a root). A name
-    mismatch counts only when the probe sent a name (SNI); a bare IP probe is not held to it.
+    unknown, unless ``anchors`` holds its issuer; a served intermediate whose issuer is not known
+    is taken to hang off a root). A root is never expected to be served.
+
+    Fingerprint first: the served certificate being the current one is the verdict. A name the
+    probe sent (SNI) that the certificate does not cover is a warning, not a problem. With
+    ``fingerprint_only`` (appliances that serve what they serve), chain, validity and name
+    findings are warnings too.
 
     Args:
         result: The probe.
         expected_sha256: SHA-256 of the current certificate (hex, colons allowed).
         expected_chain: The current certificate's issuers as the repository holds them.
         now: Aware time used for ``days_left``.
+        anchors: Trust anchors (the private CA, ``--ca-file``) that complete a chain when reached.
+        fingerprint_only: Judge by the fingerprint alone; everything else becomes a warning.
 
     Returns:
         The outcome; ``ok`` is True exactly when ``problems`` is empty.
@@ -250,19 +271,24 @@ def evaluate(
         problems.append(
             f"served certificate is not the current one (served SHA-256 {served_sha[:12]}…, expected {expected[:12]}…)"
         )
-    missing, extra, in_order, chain_problems = _chain_findings(result.chain, expected_chain)
-    problems += chain_problems
+    warnings: list[str] = []
+    # what fails the check normally, and only warns in fingerprint-only mode
+    secondary = warnings if fingerprint_only else problems
+    missing, extra, in_order, chain_problems = _chain_findings(
+        result.chain, expected_chain, anchors
+    )
+    secondary += chain_problems
     days_left = math.floor((leaf.not_valid_after_utc - now).total_seconds() / 86400)
     if leaf.not_valid_after_utc <= now:
-        problems.append(
+        secondary.append(
             f"the served certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
         )
     elif leaf.not_valid_before_utc > now:
-        problems.append(
+        secondary.append(
             f"the served certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
         )
     if result.sni is not None and not result.hostname_matches:
-        problems.append(f"the served certificate does not cover the name {result.sni}")
+        warnings.append(f"the served certificate does not cover the name {result.sni}")
     return CheckOutcome(
         ok=not problems,
         reachable=True,
@@ -280,4 +306,5 @@ def evaluate(
         error_kind=None,
         verified=result.verified,
         verify_error=result.verify_error,
+        warnings=warnings,
     )

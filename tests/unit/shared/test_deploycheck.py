@@ -117,7 +117,7 @@ def test_expired_and_name(pki: TestPki) -> None:
     out = evaluate(served(old, pki.intermediate, matches=False), sha256_fingerprint(old), now=NOW)
     assert out.days_left is not None and out.days_left < 0 and not out.ok
     assert any("expired" in p for p in out.problems)
-    assert any("does not cover the name localhost" in p for p in out.problems)
+    assert any("does not cover the name localhost" in w for w in out.warnings)
     # a bare-IP probe (no SNI) is not held to a name
     assert check(pki, served(pki.leaf_a, pki.intermediate, sni=None, matches=False)).ok
 
@@ -179,3 +179,39 @@ def test_repeated_chains_give_the_same_verdict_and_fresh_lists(pki: TestPki) -> 
     assert again.problems and "is not served" in again.problems[0]
     # and a different served chain is judged afresh
     assert check(pki, served(pki.leaf_a, pki.intermediate), [pki.intermediate]).ok
+
+
+def test_leaf_issued_by_a_root_anchor_is_complete(pki: TestPki) -> None:
+    # a private CA issues straight from its root: the root is never expected to be served
+    _, leaf = make_leaf(pki.root_key, pki.root, "direct", ["localhost"])
+    fp = sha256_fingerprint(leaf)
+    out = evaluate(served(leaf), fp, [pki.root], now=NOW)
+    assert out.ok and out.chain_complete and out.missing_intermediates == [], out.problems
+    alone = evaluate(served(leaf), fp, now=NOW)  # nothing known of the issuer: cannot be sure
+    assert not alone.chain_complete
+    out = evaluate(served(leaf), fp, now=NOW, anchors=[pki.root])  # certmgr check --ca-file
+    assert out.ok and out.chain_complete, out.problems
+    # an intermediate anchor does not excuse the server from sending it
+    out = evaluate(served(pki.leaf_a), sha256_fingerprint(pki.leaf_a), now=NOW, anchors=[pki.root])
+    assert not out.ok and out.missing_intermediates == ["CN=Test Intermediate"]
+
+
+def test_name_not_covered_is_a_warning_when_the_fingerprint_matches(pki: TestPki) -> None:
+    out = check(pki, served(pki.leaf_a, pki.intermediate, sni="other.test", matches=False))
+    assert out.ok and out.problems == []
+    assert out.warnings == ["the served certificate does not cover the name other.test"]
+    assert CheckOutcome.from_dict(json.loads(json.dumps(out.to_dict()))) == out
+
+
+def test_fingerprint_only(pki: TestPki) -> None:
+    result = served(pki.leaf_a, sni="other.test", matches=False)  # no intermediate, other name
+    out = evaluate(result, sha256_fingerprint(pki.leaf_a), now=NOW, fingerprint_only=True)
+    assert out.ok and not out.chain_complete and len(out.warnings) == 2, out.warnings
+    wrong = evaluate(result, sha256_fingerprint(pki.leaf_b), now=NOW, fingerprint_only=True)
+    assert not wrong.ok and not wrong.matches_current
+
+
+def test_outcome_stored_before_warnings_still_reads(pki: TestPki) -> None:
+    stored = check(pki, served(pki.leaf_a, pki.intermediate)).to_dict()
+    del stored["warnings"]
+    assert CheckOutcome.from_dict(stored).warnings == []
