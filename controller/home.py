@@ -130,16 +130,18 @@ async def init_home(
     staging = Path(tempfile.mkdtemp(prefix=f".{home.name}.init-", dir=home.parent))
     try:
         os.chmod(staging, 0o700)
-        (staging / CONFIG_NAME).write_text(
+        # config.toml may hold a database password and the metrics token: 0600 like every secret.
+        _write(
+            staging / CONFIG_NAME,
             render_config(
                 listen=f"{'[' + host + ']' if ':' in host else host}:{port}",
                 database_url=database_url,
-            ),
-            encoding="utf-8",
+            ).encode("utf-8"),
+            0o600,
         )
         vault = MasterKey.generate()
         write_master_key(staging / "master.key", vault)
-        (staging / "ip_acl.txt").write_text(DEFAULT_IP_ACL, encoding="utf-8")
+        _write(staging / "ip_acl.txt", DEFAULT_IP_ACL.encode("utf-8"), 0o600)
         for sub in ("documents", "ca", "tls", "backups"):
             (staging / sub).mkdir(mode=0o700)
         settings = load_settings(staging)
@@ -275,6 +277,7 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
+        os.fchmod(fd, mode)  # a leftover temporary file keeps its old mode through O_CREAT
         os.write(fd, data)
         os.fsync(fd)
     finally:

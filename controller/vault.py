@@ -144,6 +144,7 @@ def write_master_key(path: Path, key: MasterKey) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        os.fchmod(fd, 0o600)  # a leftover temporary file keeps its old mode through O_CREAT
         os.write(fd, key.to_text().encode())
         os.fsync(fd)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, TextIO
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import Actor, cli_actor
+from certmgr.controller.homefiles import secure_home
 from certmgr.controller.services.private_ca import CaContext
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.vault import MasterKey, read_master_key
@@ -57,11 +59,14 @@ class CommandContext:
     def settings(self) -> Settings:
         """Settings of the home (read once)."""
         if self._settings is None:
-            self._settings = load_settings(
+            settings = load_settings(
                 self.home,
                 listen=getattr(self.args, "listen", None),
                 trusted_proxies=getattr(self.args, "trusted_proxy", None) or (),
             )
+            for fixed in secure_home(settings):
+                print(f"certmgr: warning: {fixed}", file=self.err)
+            self._settings = settings
         return self._settings
 
     @property
@@ -94,12 +99,14 @@ class CommandContext:
         return CaContext(self.settings.ca_dir, self.settings.effective_crl_url)
 
     async def run(self, handler: Handler) -> int:
-        """Run a handler and release resources."""
+        """Run a handler and release resources (files it creates are private to the owner)."""
+        umask = os.umask(0o077)
         try:
             return await handler(self)
         finally:
             if self._db is not None:
                 await self._db.dispose()
+            os.umask(umask)
 
     def print(self, text: str = "") -> None:
         """Write a line to standard output."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -37,6 +38,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            _create_private_sqlite_file(url)
         else:
             kwargs["pool_size"] = pool_size
             kwargs["pool_pre_ping"] = True
@@ -128,6 +130,20 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _upgrade(conn: Connection) -> None:
     command.upgrade(alembic_config(conn), "head")
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite file 0600 before SQLite does (SQLite gives its -wal/-shm the same mode)."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. a missing folder: SQLite's own error says it better when it connects
+    os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
