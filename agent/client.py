@@ -5,6 +5,11 @@ Third-party errors stop here: connection, TLS, OS errors and timeouts become
 :class:`~certmgr.shared.errors.PermissionDeniedError` (revoked or unknown agent, bad signature,
 clock skew); other 4xx become :class:`~certmgr.shared.errors.UpstreamRejectedError`; a body
 that is not the expected message becomes an :class:`~certmgr.shared.errors.InputError`.
+
+Trust: TLS is anchored at the pinned CA *and* the host name of the controller URL is checked;
+every 2xx answer to a signed call must be signed by the pinned controller key over the
+request's nonce (:class:`~certmgr.agent.identity.ControllerPin`), else it becomes a
+:class:`~certmgr.shared.errors.PermissionDeniedError` and is not acted on.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import nacl.signing
 from yarl import URL
 
 from certmgr.agent import __version__
+from certmgr.agent.identity import ControllerPin
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import Clock
 from certmgr.shared.errors import (
@@ -59,15 +65,18 @@ class RequestSigner:
 def pinned_ssl_context(ca_pem: bytes) -> ssl.SSLContext:
     """A TLS client context whose only trust anchor is the pinned controller CA.
 
-    Host names are not checked: the pin is the CA, and controllers found by zeroconf are reached
-    by address. A pinned intermediate works too (partial chains are accepted).
+    The host name (or address) of the controller URL must be in the controller's certificate;
+    a controller found by zeroconf is reached by address, so its console certificate must name
+    the advertised addresses. A pinned intermediate works too (partial chains are accepted).
+    The CA alone does not identify the controller (it issues every definition's certificate):
+    answers are also checked against the pinned controller key.
 
     Raises:
         ValidationError: ``ca_pem`` holds no usable certificate.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.check_hostname = False
+    context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     try:
@@ -86,6 +95,7 @@ class ControllerClient:
         base_url: str,
         signer: Signer | None,
         *,
+        pin: ControllerPin | None = None,
         timeout: float = 30.0,  # noqa: ASYNC109 - a per-call deadline applied with asyncio.timeout
     ) -> None:
         """Bind a session (its connector carries the pinned TLS context).
@@ -94,11 +104,14 @@ class ControllerClient:
             session: The aiohttp session (owned by the caller).
             base_url: ``https://host:port`` of the controller.
             signer: Signs calls after enrolment; None allows only :meth:`enroll`.
+            pin: The controller key that must sign every answer to a signed call; signed
+                calls are refused without it.
             timeout: Seconds per call, added to the long-poll wait for :meth:`work`.
         """
         self._session = session
         self._base = base_url.rstrip("/")
         self._signer = signer
+        self._pin = pin
         self.timeout = timeout
 
     def __repr__(self) -> str:
@@ -174,10 +187,15 @@ class ControllerClient:
         headers = {"Accept": "application/json", "User-Agent": f"certmgr-agent/{__version__}"}
         if body:
             headers["Content-Type"] = "application/json"
+        nonce = ""
         if signed:
             if self._signer is None:
                 raise PermissionDeniedError("this client has no signing key (not enrolled)")
-            headers.update(self._signer.sign(method, path, body))
+            if self._pin is None:
+                raise PermissionDeniedError("this client pins no controller key (not enrolled)")
+            signature = self._signer.sign(method, path, body)
+            nonce = signature.get(p.HEADER_NONCE, "")
+            headers.update(signature)
         limit = self.timeout if timeout is None else timeout
         url = URL(self._base + path, encoded=True)
         try:
@@ -189,6 +207,7 @@ class ControllerClient:
             ):
                 status = response.status
                 data = await read_capped(response, max_size)
+                answer_headers = response.headers  # items() repeats a repeated name
         except TimeoutError as err:
             raise TemporaryUpstreamError(
                 f"the controller did not answer within {limit:g} s"
@@ -202,6 +221,8 @@ class ControllerClient:
                 f"cannot reach the controller at {self._base}: {_describe(err)}"
             ) from err
         _check_status(status, data, method, path)
+        if signed and self._pin is not None:
+            await self._pin.check(answer_headers, method, path, nonce, status, data)
         return data
 
 

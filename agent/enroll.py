@@ -1,13 +1,19 @@
-"""Enrolment (DESIGN section 6): find the controller, pin its CA from the token, register keys.
+"""Enrolment (DESIGN section 6): find the controller, pin its CA and its key from the token, register keys.
 
 1. The controller URL comes from ``--controller``, else the token, else a zeroconf browse for
-   ``_certmgr._tcp.local.`` keeping the controller whose advertised CA fingerprint is the token's.
+   ``_certmgr._tcp.local.`` keeping the controller whose advertised CA fingerprint is the token's
+   (the advert only says where to connect; nothing in it is trusted).
 2. ``/pki/ca.pem`` is fetched over TLS *without* trusting anything; the certificate whose SHA-256
-   equals the token's fingerprint becomes the only trust anchor (hostname checks off: the pin is
-   the CA). A mismatch stops here and nothing is written.
+   equals the token's fingerprint becomes the only TLS trust anchor. A mismatch stops here and
+   nothing is written.
 3. The agent makes its X25519 and Ed25519 keys (the private halves never leave the host) and
-   posts them with the token secret over the pinned connection.
-4. Only then is the state directory written.
+   posts them with the token secret over the pinned connection, which also checks the host name
+   (or address) of the URL against the controller's certificate. A controller found by zeroconf
+   is reached by address, so its console certificate must name that address.
+4. The controller's signing key in the answer must be the one the token names (``ck``): that key,
+   not the CA (which issues every definition's certificate), is the controller's identity, and
+   every later answer must be signed by it.
+5. Only then is the state directory written.
 """
 
 from __future__ import annotations
@@ -236,7 +242,8 @@ async def enroll(
         ConflictError: Already enrolled and ``force`` is false.
         InputError: The token expired, or a bad URL or name.
         NotFoundError: No controller was found by zeroconf.
-        PermissionDeniedError: The CA does not match the token, or the controller refused it.
+        PermissionDeniedError: The CA or the controller key does not match the token, or the
+            controller refused it.
         TemporaryUpstreamError: The controller cannot be reached.
         UpstreamRejectedError: The controller rejected the request.
         ConfigurationError: The state directory cannot be written.
@@ -247,6 +254,11 @@ async def enroll(
         raise ConflictError(f"already enrolled (state in {settings.state_dir}); use --force")
     if token.expired(clock.now()):
         raise InputError("the enrolment token has expired: ask for a new one")
+    if not token.controller_key_sha256:
+        raise InputError(
+            "the enrolment token does not name the controller's key: make a new one with "
+            "'certmgr agent-token' on an up-to-date controller"
+        )
     url = p.check_controller_url(controller_url) if controller_url else token.controller_url
     if not url:
         url = await discover_controller(
@@ -274,6 +286,12 @@ async def enroll(
     async with aiohttp.ClientSession(connector=connector) as session:
         client = ControllerClient(session, url, None, timeout=settings.request_timeout)
         answer = await client.enroll(request)
+    if p.controller_key_sha256(answer.controller_verify_key) != token.controller_key_sha256:
+        raise PermissionDeniedError(
+            f"the server at {url} answered with a controller key "
+            f"({p.controller_key_sha256(answer.controller_verify_key)[:16]}…) that is not the one "
+            f"the token pins ({token.controller_key_sha256[:16]}…): refusing to enrol"
+        )
     enrollment = Enrollment(
         agent_id=answer.agent_id,
         controller_url=url,

@@ -4,7 +4,8 @@ Two tasks in one :class:`asyncio.TaskGroup`: the poll loop (work, packages, key 
 reports) and the inventory loop (on start, then every ``inventory_interval``). Errors map to
 backoff here, in one place: temporary ones back off exponentially with full jitter up to
 ``max_backoff``; a refusal (401/403) waits ``max_backoff``; a ``revoked`` answer stops the agent
-with exit code 5. SIGTERM and SIGINT stop it gracefully: a package being installed is finished
+with exit code 5 (only a ``revoked`` answer signed by the pinned controller key counts: the
+client refuses every other answer). SIGTERM and SIGINT stop it gracefully: a package being installed is finished
 and reported, the long-poll in flight is abandoned. Blocking work runs in threads. Logging
 happens on state changes only (first failure, recovery).
 """
@@ -12,6 +13,7 @@ happens on state changes only (first failure, recovery).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import signal
@@ -20,9 +22,11 @@ from collections.abc import Coroutine
 from typing import Any, Final, TypeVar
 
 import aiohttp
+import nacl.signing
 
 from certmgr.agent import __version__
 from certmgr.agent.client import ControllerClient, RequestSigner, pinned_ssl_context
+from certmgr.agent.identity import ControllerPin
 from certmgr.agent.install import InstallContext, process_package
 from certmgr.agent.inventory import clip, collect_inventory
 from certmgr.agent.keygen import make_csr
@@ -76,6 +80,7 @@ class Runner:
         self._healthy: bool | None = None
         self._status = AgentStatus()
         self._status_written = 0.0
+        self._context: InstallContext | None = None
 
     def stop(self) -> None:
         """Ask the loop to finish (what is being installed completes first)."""
@@ -102,19 +107,20 @@ class Runner:
             loop.add_signal_handler(signum, self.stop)
         try:
             url = self._settings.controller_url or enrollment.controller_url
-            context = InstallContext(
+            self._context = InstallContext(
                 self._settings, self._state, enrollment, self._host, self._clock
             )
             wait = self._settings.poll_wait or enrollment.poll_wait
             signer = RequestSigner(enrollment.agent_id, enrollment.ed25519, self._clock)
+            pin = ControllerPin(enrollment.controller_verify_key, self._rotated)
             connector = aiohttp.TCPConnector(ssl=pinned_ssl_context(enrollment.ca_pem), limit=4)
             logger.info("agent %s starting; controller %s", enrollment.agent_id, url)
             async with aiohttp.ClientSession(connector=connector) as session:
                 client = ControllerClient(
-                    session, url, signer, timeout=self._settings.request_timeout
+                    session, url, signer, pin=pin, timeout=self._settings.request_timeout
                 )
                 async with asyncio.TaskGroup() as tasks:
-                    tasks.create_task(self._poll_loop(client, context, wait))
+                    tasks.create_task(self._poll_loop(client, wait))
                     tasks.create_task(self._inventory_loop(client))
         finally:
             for signum in signals:
@@ -123,9 +129,14 @@ class Runner:
         logger.info("agent stopped")
         return self._exit_code
 
-    async def _poll_loop(
-        self, client: ControllerClient, context: InstallContext, wait: int
-    ) -> None:
+    async def _rotated(self, key: nacl.signing.VerifyKey) -> None:
+        """Persist a controller key announced by the pinned one; packages are checked with it."""
+        await asyncio.to_thread(self._state.save_controller_key, key)
+        if self._context is not None:
+            enrollment = dataclasses.replace(self._context.enrollment, controller_verify_key=key)
+            self._context = dataclasses.replace(self._context, enrollment=enrollment)
+
+    async def _poll_loop(self, client: ControllerClient, wait: int) -> None:
         attempt = 0
         while not self._stop.is_set():
             try:
@@ -140,7 +151,7 @@ class Runner:
                     self._exit_code = PermissionDeniedError.exit_code
                     self._stop.set()
                     return
-                await self._handle(work, context)
+                await self._handle(work)
                 await self._flush(client)
             except PermissionDeniedError as err:
                 await self._trouble(err, "the controller refused this agent (revoked or unknown?)")
@@ -152,11 +163,11 @@ class Runner:
                 )
                 attempt += 1
 
-    async def _handle(self, work: WorkResponse, context: InstallContext) -> None:
+    async def _handle(self, work: WorkResponse) -> None:
         for package in work.packages:
-            if self._stop.is_set():
+            if self._stop.is_set() or self._context is None:
                 return
-            self._queue(await asyncio.to_thread(process_package, context, package))
+            self._queue(await asyncio.to_thread(process_package, self._context, package))
         for request in work.keygen:
             if self._stop.is_set():
                 return

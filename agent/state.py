@@ -6,7 +6,8 @@ rename, directory fsync)::
     controller-ca.pem      the pinned controller CA (the only TLS trust anchor)
     agent-x25519.key       base64 X25519 private key (packages are sealed to it)
     agent-ed25519.key      base64 Ed25519 seed (signs every request)
-    enrollment.json        agent id, controller URL and verify key (written last: "enrolled")
+    enrollment.json        agent id, controller URL and the pinned controller key (written last:
+                           "enrolled"; the key is replaced when the controller rotates it)
     sequences.json         last installed sequence per deployment id
     targets.json           last non-secret parameters used per target label (for inventory)
     status.json            last contact and last error (for ``certmgr-agent status``)
@@ -165,6 +166,17 @@ class AgentState:
             nacl.exceptions.CryptoError,
         ) as err:
             raise ConfigurationError(f"{self.directory / _ENROLLMENT} is damaged") from err
+
+    def save_controller_key(self, key: nacl.signing.VerifyKey) -> None:
+        """Pin a new controller key (after a rotation the old key announced).
+
+        Raises:
+            ConfigurationError: Not enrolled, or the record cannot be read or written.
+        """
+        with self._lock:
+            record = self._read_json(_ENROLLMENT)
+            record["controller_verify_key"] = base64.b64encode(bytes(key)).decode()
+            self._write_json(_ENROLLMENT, record)
 
     # --- installed sequences ---------------------------------------------------------------------
     def installed_sequence(self, deployment_id: int) -> int | None:

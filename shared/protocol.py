@@ -1,8 +1,12 @@
 r"""The agent API (DESIGN section 6): paths, typed messages, enrolment tokens and request signing.
 
 Transport: HTTPS to the controller, JSON bodies (``application/json``, UTF-8). The agent trusts
-exactly one CA, the one whose SHA-256 the enrolment token carries (hostname checks are off: the
-pin is the CA, and partial chains are accepted, so the pin may be an intermediate). Binary
+exactly one CA for TLS, the one whose SHA-256 the enrolment token carries (partial chains are
+accepted, so the pin may be an intermediate), and checks the host name of the URL it connects
+to against the controller's certificate. That CA also issues every definition's certificate, so
+TLS alone does not prove the controller: its identity is its Ed25519 signing key, whose SHA-256
+the token also carries (``ck``), and every answer the agent acts on is signed by that key over
+the answer bound to the request's own nonce (see :mod:`certmgr.shared._protoanswer`). Binary
 values travel as standard base64 with padding; times as ISO 8601 strings with a UTC offset;
 fingerprints as 64 lower-case hex digits; ids of deployments and sequences as JSON integers;
 the agent id as an opaque string (:data:`AGENT_ID_PATTERN`, e.g. the decimal database id).
@@ -18,18 +22,25 @@ path                        method  signed      body -> answer
 ``/api/agent/v1/csr``       POST    yes         :class:`CsrUpload` -> any 2xx
 ==========================  ======  ==========  ================================================
 
+Every 2xx answer to a signed call carries ``X-Certmgr-Controller-Signature`` (and, after a key
+rotation, ``X-Certmgr-Controller-Rotation``); the agent drops answers that do not verify.
+
 Enrolment: the agent fetches ``/pki/ca.pem`` without trusting anything, keeps the certificate
 whose SHA-256 the token names (or stops), and posts :class:`EnrollRequest` over a connection
 pinned to it. The controller checks the token secret (unknown, used or expired: 403), stores
-both public keys and answers with the agent id, the Ed25519 key that signs its packages, and
-the long-poll wait.
+both public keys and answers with the agent id, the Ed25519 key that signs its packages and
+answers, and the long-poll wait. The agent refuses a key whose SHA-256 is not the token's
+``ck``.
 
 Work: the controller answers ``GET /work?wait=N`` (N in 0..:data:`MAX_POLL_WAIT`) as soon as
 there is work, else after about N seconds with an empty :class:`WorkResponse`; at most 16
 packages and 16 key requests per answer, and at most :data:`MAX_WORK_RESPONSE_SIZE` bytes. It
 keeps sending a package until a :class:`Report` for that deployment and sequence arrives, and a
 key request until a :class:`CsrUpload` arrives (the agent answers repeats idempotently).
-``revoked: true`` makes the agent stop for good (exit code 5).
+``revoked: true`` makes the agent stop for good (exit code 5), only in a signed answer. An
+agent enrolled with a token that needs approval gets empty answers on ``/work`` until an admin
+approves it; ``/report``, ``/inventory`` and ``/csr`` refuse it (403) until then. A CSR is taken
+only for a key request the controller sent to this very agent, and only once.
 
 Status codes the agent acts on: 2xx success; 401/403 refused (a revoked or unknown agent, a bad
 signature, a replayed nonce, a clock skew): the agent waits its longest backoff and retries;
@@ -58,7 +69,10 @@ no change when the target still holds its certificate. Every refusal changes not
 
 Zeroconf: controllers advertise :data:`ZEROCONF_SERVICE_TYPE` with TXT properties
 :data:`ZEROCONF_TXT_PATH` (``/api/agent/v1``) and :data:`ZEROCONF_TXT_CA_SHA256` (the same
-fingerprint the tokens carry); the agent connects to ``https://<address>:<port>``.
+fingerprint the tokens carry); the agent connects to ``https://<address>:<port>`` and checks
+that address against the controller's certificate, so the console certificate must name the
+advertised addresses (``certmgr init --listen ADDRESS:PORT`` puts the listen address in it).
+Nothing the advert says is trusted beyond choosing where to connect.
 
 Every ``from_json`` is strict: unknown, missing or wrongly typed fields, over-long strings and
 lists raise :class:`~certmgr.shared.errors.ValidationError` (an ``InputError``) whose ``field``
@@ -78,6 +92,21 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol, Self, TypeVar
 
 from certmgr.shared import errors as _e
+from certmgr.shared._protoanswer import (
+    HEADER_ANSWER_SIGNATURE,
+    HEADER_KEY_ROTATION,
+    MAX_ROTATIONS,
+    KeyRotation,
+    answer_signing_string,
+    answer_verifies,
+    controller_key_sha256,
+    follow_rotations,
+    format_rotations,
+    parse_rotations,
+    rotations_of,
+    sign_answer,
+    sign_rotation,
+)
 from certmgr.shared._protojson import HEX64, Fields, dumps, loads
 from certmgr.shared._protomsg import (
     DEFAULT_POLL_WAIT,
@@ -119,12 +148,15 @@ __all__ = [
     "DEFAULT_MAX_SKEW",
     "DEFAULT_POLL_WAIT",
     "HEADER_AGENT",
+    "HEADER_ANSWER_SIGNATURE",
+    "HEADER_KEY_ROTATION",
     "HEADER_NONCE",
     "HEADER_SIGNATURE",
     "HEADER_TIMESTAMP",
     "LABEL",
     "MAX_MESSAGE_SIZE",
     "MAX_POLL_WAIT",
+    "MAX_ROTATIONS",
     "MAX_WORK_RESPONSE_SIZE",
     "PATH_CA_CERT",
     "PATH_CSR",
@@ -145,6 +177,7 @@ __all__ = [
     "InstalledItem",
     "InventoryUpload",
     "KeyMissingError",
+    "KeyRotation",
     "KeygenRequest",
     "ParamNotAllowedError",
     "Report",
@@ -153,14 +186,23 @@ __all__ = [
     "WorkPackage",
     "WorkResponse",
     "agent_id_of",
+    "answer_signing_string",
+    "answer_verifies",
     "check_controller_url",
+    "controller_key_sha256",
     "decode",
     "encode",
     "error_kind_for",
+    "follow_rotations",
+    "format_rotations",
     "format_token",
     "new_nonce",
+    "parse_rotations",
     "parse_token",
+    "rotations_of",
+    "sign_answer",
     "sign_request",
+    "sign_rotation",
     "signing_string",
     "verify_request",
     "work_path",
@@ -186,6 +228,7 @@ ZEROCONF_TXT_CA_SHA256: Final = "ca_sha256"
 
 TOKEN_PREFIX: Final = "cmenroll1."  # noqa: S105 - a format marker, not a secret
 _B64URL: Final = re.compile(r"[A-Za-z0-9_-]{1,4000}")
+_OPTIONAL_HEX64: Final = re.compile(f"|{HEX64.pattern}")
 TARGET_LABEL_PARAM: Final = "agent_target"
 """Manifest ``target_params`` key naming the agent's local target label (removed before use)."""
 
@@ -282,12 +325,17 @@ def decode(cls: type[M], data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> M:
 # --- enrolment token ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EnrollmentToken:
-    """What ``certmgr agent-token`` prints: where the controller is, what CA to pin, a secret."""
+    """What ``certmgr agent-token`` prints: where the controller is, what to pin, a secret.
+
+    ``controller_key_sha256`` is the SHA-256 of the controller's signing key
+    (:func:`controller_key_sha256`); the agent refuses to enrol with a token without it.
+    """
 
     controller_url: str  # "" when the agent must discover the controller by zeroconf
     ca_sha256: str
     secret: Secret[str]
     expires_at: dt.datetime
+    controller_key_sha256: str = ""
 
     def expired(self, now: dt.datetime) -> bool:
         """True at or after ``expires_at``."""
@@ -320,7 +368,9 @@ def check_controller_url(url: str, where: str = "controller_url") -> str:
 
 
 def format_token(token: EnrollmentToken) -> str:
-    """``cmenroll1.`` + base64url (no padding) of ``{"u", "fp", "s", "exp"}`` JSON.
+    """``cmenroll1.`` + base64url (no padding) of ``{"u", "fp", "s", "exp", "ck"}`` JSON.
+
+    ``ck`` (the controller key's SHA-256) is left out when empty.
 
     Raises:
         ValidationError: A field has the wrong form.
@@ -331,6 +381,8 @@ def format_token(token: EnrollmentToken) -> str:
         "s": token.secret.reveal(),
         "exp": int(token.expires_at.timestamp()),
     }
+    if token.controller_key_sha256:
+        doc["ck"] = token.controller_key_sha256
     text = TOKEN_PREFIX + base64.urlsafe_b64encode(dumps(doc)).decode("ascii").rstrip("=")
     parse_token(text)  # the same checks as the receiving side
     return text
@@ -359,6 +411,7 @@ def parse_token(text: str) -> EnrollmentToken:
         ca_sha256=f.text("fp", max_len=64, pattern=HEX64),
         secret=Secret(f.text("s", max_len=128, pattern=SECRET)),
         expires_at=dt.datetime.fromtimestamp(f.integer("exp", lo=1, hi=2**40), dt.UTC),
+        controller_key_sha256=f.text("ck", max_len=64, pattern=_OPTIONAL_HEX64, default=""),
     )
     f.done()
     return token

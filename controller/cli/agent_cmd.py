@@ -1,4 +1,4 @@
-"""``certmgr agent-token`` and ``certmgr agent list|approve|revoke``."""
+"""``certmgr agent-token`` and ``certmgr agent list|approve|revoke|rotate-key``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def register(sub: Any) -> None:
         add_home(q)
         q.add_argument("agent_id", type=int)
         q.set_defaults(handler=_approve if verb == "approve" else _revoke)
+    q = a.add_parser(
+        "rotate-key",
+        help="replace the controller's signing key (agents follow, announced by the old key)",
+    )
+    add_home(q)
+    add_json(q)
+    q.set_defaults(handler=_rotate)
 
 
 async def _token(ctx: CommandContext) -> int:
@@ -59,8 +66,30 @@ async def _token(ctx: CommandContext) -> int:
         name_hint=a.name,
         ttl=dt.timedelta(hours=a.hours),
         auto_approve=not a.manual_approval,
+        vault=ctx.vault,
     )
     ctx.print(token)
+    return 0
+
+
+async def _rotate(ctx: CommandContext) -> int:
+    from certmgr.controller.services.signing import rotate_controller_key
+
+    done = await rotate_controller_key(await ctx.db(), ctx.vault, ctx.actor, SystemClock())
+    if ctx.args.json:
+        ctx.print_json(
+            {
+                "old_sha256": done.old_sha256,
+                "new_sha256": done.new_sha256,
+                "rotations": done.rotations,
+            }
+        )
+        return 0
+    ctx.print(
+        f"controller key {done.old_sha256[:16]}… replaced by {done.new_sha256[:16]}…; agents move "
+        "to it on their next call. Make new enrolment tokens, and queue again any install sent "
+        "before now."
+    )
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import nacl.public
 import nacl.signing
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,11 @@ from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.deployments import add_event, deployment_with_definition, move
 from certmgr.controller.services.material import current_material
-from certmgr.controller.services.signing import signing_key
+from certmgr.controller.services.signing import (
+    controller_identity,
+    controller_key_sha256,
+    signing_key,
+)
 from certmgr.controller.vault import MasterKey
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import Clock
@@ -40,6 +44,12 @@ from certmgr.shared.secret import Secret
 TOKEN_LIFETIME = dt.timedelta(hours=24)
 PACKAGE_LIFETIME = dt.timedelta(days=7)
 MAX_ITEMS = 16
+OPEN_WORK = ("queued", "delivered")
+"""States of a work item that still waits for the agent's answer."""
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount) if isinstance(result, CursorResult) else -1
 
 
 def agent_actor(agent: Agent) -> Actor:
@@ -57,17 +67,27 @@ async def create_enrollment_token(
     name_hint: str = "",
     ttl: dt.timedelta = TOKEN_LIFETIME,
     auto_approve: bool = True,
+    vault: MasterKey | None = None,
 ) -> str:
     """A single-use enrolment token (printed once; only its hash is stored).
+
+    The token names the controller's signing key (the identity agents pin); with ``vault`` the
+    key is made when there is none yet. Without it, and without a key, the token names none and
+    the agent refuses it.
 
     Raises:
         PermissionDeniedError: Not an admin.
         ValidationError: Bad lifetime.
+        ConfigurationError: The stored controller key is damaged.
     """
     actor.require_admin("creating agent enrolment tokens")
     if not dt.timedelta(minutes=1) <= ttl <= dt.timedelta(days=30):
         raise ValidationError("a token lives between 1 minute and 30 days", field="ttl")
     secret = secrets.token_urlsafe(24)
+    if vault is not None:
+        key_sha256 = (await controller_identity(db, vault)).public_sha256
+    else:
+        key_sha256 = await controller_key_sha256(db)
     now = clock.now()
     async with db.transaction() as s:
         row = EnrollmentToken(
@@ -95,6 +115,7 @@ async def create_enrollment_token(
             ca_sha256=ca_sha256,
             secret=Secret(secret),
             expires_at=now + ttl,
+            controller_key_sha256=key_sha256,
         )
     )
 
@@ -119,53 +140,69 @@ async def enroll(
     if len(req.x25519_public_key) != 32 or len(req.ed25519_public_key) != 32:
         raise ValidationError("public keys must be 32 bytes", field="public_key")
     signing = await signing_key(db, vault)
+    who = Actor(name=f"agent:{req.agent_name[:50]}", role=Role.SYSTEM, source=address)
+    refused: tuple[object, str] | None = None
     async with db.transaction() as s:
         token = (
             await s.execute(select(EnrollmentToken).where(EnrollmentToken.secret_sha256 == digest))
         ).scalar_one_or_none()
-        who = Actor(name=f"agent:{req.agent_name[:50]}", role=Role.SYSTEM, source=address)
         if token is None or token.used_at is not None or token.expires_at <= now:
+            refused = (
+                token.id if token else "",
+                "unknown" if token is None else "used" if token.used_at else "expired",
+            )
+        else:
+            # claim the token in one statement: of two enrolments racing with it, one wins
+            claimed = await s.execute(
+                update(EnrollmentToken)
+                .where(EnrollmentToken.id == token.id, EnrollmentToken.used_at.is_(None))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(claimed) != 1:
+                refused = (token.id, "used")
+        if refused is None and token is not None:
+            agent = Agent(
+                name=(token.name_hint or req.agent_name)[:200],
+                hostname=req.hostname[:255],
+                version=req.agent_version[:50],
+                x25519_public=req.x25519_public_key,
+                ed25519_public=req.ed25519_public_key,
+                status="approved" if token.auto_approve else "pending",
+                enrolled_at=now,
+                last_seen_at=now,
+                targets=[t.to_json() for t in req.targets],
+            )
+            s.add(agent)
+            await s.flush()
+            await s.execute(
+                update(EnrollmentToken)
+                .where(EnrollmentToken.id == token.id)
+                .values(agent_id=agent.id)
+                .execution_options(synchronize_session=False)
+            )
+            audit(
+                s,
+                who,
+                "agent.enroll",
+                "agent",
+                agent.id,
+                {"hostname": agent.hostname, "status": agent.status},
+                clock=clock,
+            )
+    if refused is not None:
+        # recorded in its own transaction: a refusal must not vanish with a rollback
+        async with db.transaction() as s:
             audit(
                 s,
                 who,
                 "agent.enroll-refused",
                 "enrollment-token",
-                token.id if token else "",
-                {
-                    "reason": "unknown"
-                    if token is None
-                    else "used"
-                    if token.used_at
-                    else "expired",
-                    "hostname": req.hostname[:100],
-                },
+                refused[0],
+                {"reason": refused[1], "hostname": req.hostname[:100]},
                 clock=clock,
             )
-            raise PermissionDeniedError("the enrolment token is unknown, already used or expired")
-        agent = Agent(
-            name=(token.name_hint or req.agent_name)[:200],
-            hostname=req.hostname[:255],
-            version=req.agent_version[:50],
-            x25519_public=req.x25519_public_key,
-            ed25519_public=req.ed25519_public_key,
-            status="approved" if token.auto_approve else "pending",
-            enrolled_at=now,
-            last_seen_at=now,
-            targets=[t.to_json() for t in req.targets],
-        )
-        s.add(agent)
-        await s.flush()
-        token.used_at = now
-        token.agent_id = agent.id
-        audit(
-            s,
-            who,
-            "agent.enroll",
-            "agent",
-            agent.id,
-            {"hostname": agent.hostname, "status": agent.status},
-            clock=clock,
-        )
+        raise PermissionDeniedError("the enrolment token is unknown, already used or expired")
     return p.EnrollResponse(
         agent_id=str(agent.id),
         controller_verify_key=bytes(signing.verify_key),
@@ -181,9 +218,13 @@ async def authenticate(
     body: bytes,
     clock: Clock,
     *,
+    allow_pending: bool = False,
     allow_revoked: bool = False,
 ) -> Agent:
     """The agent that signed this request (signature, clock skew and nonce checked).
+
+    Only approved agents pass, unless the caller lets a pending one wait for its approval
+    (``allow_pending``) or lets a revoked one learn that it was revoked (``allow_revoked``).
 
     Raises:
         PermissionDeniedError: Unknown, pending or revoked agent; bad signature; replayed nonce.
@@ -201,6 +242,10 @@ async def authenticate(
     )
     if agent.status == "revoked" and not allow_revoked:
         raise PermissionDeniedError("this agent was revoked", actor=agent.name)
+    if agent.status == "pending" and not allow_pending:
+        raise PermissionDeniedError("this agent waits for an admin's approval", actor=agent.name)
+    if agent.status not in ("approved", "pending", "revoked"):
+        raise PermissionDeniedError("this agent is not approved", actor=agent.name)
     try:
         async with db.transaction() as s:
             s.add(AgentNonce(agent_id=agent.id, nonce=nonce, at=now))
@@ -221,6 +266,31 @@ async def authenticate(
     return agent
 
 
+async def sign_agent_answer(
+    db: Database,
+    vault: MasterKey,
+    request_headers: Any,
+    method: str,
+    path_with_query: str,
+    status: int,
+    body: bytes,
+) -> dict[str, str]:
+    """Headers that sign an answer to an authenticated agent request with the controller's key.
+
+    The signature covers the answer and the request's own nonce (already verified by
+    :func:`authenticate`), so it cannot be replayed to another request.
+
+    Raises:
+        PermissionDeniedError: The request carries no single nonce header.
+        ConfigurationError: The stored controller key is damaged.
+    """
+    nonces = [v for k, v in request_headers.items() if k.lower() == p.HEADER_NONCE.lower()]
+    if len(nonces) != 1:
+        raise PermissionDeniedError("request is not signed (no single nonce)")
+    identity = await controller_identity(db, vault)
+    return identity.answer_headers(method, path_with_query, nonces[0], status, body)
+
+
 async def pending_work(db: Database, agent: Agent, clock: Clock) -> p.WorkResponse:
     """Queued packages and key requests for the agent (re-sent until reported)."""
     if agent.status != "approved":
@@ -230,9 +300,7 @@ async def pending_work(db: Database, agent: Agent, clock: Clock) -> p.WorkRespon
             (
                 await s.execute(
                     select(AgentWork)
-                    .where(
-                        AgentWork.agent_id == agent.id, AgentWork.state.in_(["queued", "delivered"])
-                    )
+                    .where(AgentWork.agent_id == agent.id, AgentWork.state.in_(OPEN_WORK))
                     .order_by(AgentWork.id)
                     .limit(2 * MAX_ITEMS)
                 )
@@ -284,8 +352,10 @@ async def queue_install(
     """Seal the deployment's current certificate (and key) to its agent and queue it ("Try auto-install").
 
     Raises:
+        PermissionDeniedError: The actor may not release private keys.
         ConflictError: Not an agent deployment, no approved agent, or nothing to install.
     """
+    actor.require_key_release("installing on an agent", "the deployment's agent")
     async with db.reader() as s:
         dep, _ = await deployment_with_definition(s, dep_ref)
     (queued,) = await queue_installs(db, vault, actor, [dep.id], clock)
@@ -301,9 +371,11 @@ async def queue_installs(
     thousands costs little more than sealing the packages.
 
     Raises:
+        PermissionDeniedError: The actor may not release private keys.
         NotFoundError: A deployment does not exist.
         ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
     """
+    actor.require_key_release("installing on agents", "the deployments' agents")
     from certmgr.controller.db.models import CertificateDefinition
 
     key = await signing_key(db, vault)
@@ -433,6 +505,7 @@ async def record_report(
                         AgentWork.deployment_id == report.deployment_id,
                         AgentWork.sequence == report.sequence,
                         AgentWork.kind == "package",
+                        AgentWork.state.in_(OPEN_WORK),
                     )
                 )
             )
@@ -602,24 +675,34 @@ async def list_agents(s: AsyncSession) -> list[Agent]:
     return list((await s.execute(select(Agent).order_by(Agent.id))).scalars().all())
 
 
-async def finish_keygen(
-    db: Database, agent: Agent, request_id: int, clock: Clock, *, ok: bool, error: str = ""
-) -> None:
-    """Mark the agent's key-generation job for a request as done or failed."""
+async def fail_keygen(
+    db: Database, agent: Agent, request_id: int, error: str, clock: Clock
+) -> bool:
+    """Record that the agent could not make the key it was asked for (its own open job only).
+
+    A CSR goes through :func:`certmgr.controller.services.requests.attach_agent_csr` instead,
+    which closes the job in the same transaction.
+
+    Returns:
+        Whether the agent held an open key job for the request.
+    """
     async with db.transaction() as s:
+        found = False
         for w in (
             await s.execute(
                 select(AgentWork).where(
                     AgentWork.agent_id == agent.id,
                     AgentWork.request_id == request_id,
                     AgentWork.kind == "keygen",
+                    AgentWork.state.in_(OPEN_WORK),
                 )
             )
         ).scalars():
-            w.state = "done" if ok else "failed"
+            found = True
+            w.state = "failed"
             w.done_at = clock.now()
-            if error:
-                w.spec = {**w.spec, "error": error[:500]}
+            w.spec = {**w.spec, "error": error[:500]}
+    return found
 
 
 async def request_key_on_agent(
@@ -633,9 +716,11 @@ async def request_key_on_agent(
     """Start a request whose key the agent makes (the CSR comes back through the agent API).
 
     Raises:
+        PermissionDeniedError: The actor may not release private keys.
         NotFoundError: No such definition or agent.
         ConflictError: The agent is not approved, or the definition has an open request.
     """
+    actor.require_key_release("having an agent make the key", f"agent {agent_id}")
     from certmgr.controller.services.agent_wakeup import wakeups_for
     from certmgr.controller.services.definitions import find_definition
     from certmgr.controller.services.requests import start_request

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -46,7 +46,9 @@ from certmgr.shared.errors import (
     InputError,
     KeyMismatchError,
     NotFoundError,
+    PermissionDeniedError,
     UpstreamError,
+    ValidationError,
 )
 from certmgr.shared.pki import (
     KeyType,
@@ -258,48 +260,121 @@ async def start_request(
 
 
 async def attach_agent_csr(
-    db: Database, actor: Actor, request_id: int, csr_data: bytes, clock: Clock
+    db: Database,
+    agent_id: int,
+    actor: Actor,
+    request_id: int,
+    csr_data: bytes,
+    clock: Clock,
+    *,
+    public_key_sha256: str | None = None,
 ) -> CertificateRequest:
     """Take the CSR an agent made (the key stays on the agent; only its public half is recorded).
 
+    Accepted only for a request marked key-on-agent, only from the agent that holds the open
+    key job for it, and only once: the job is closed in the same transaction as the CSR is
+    attached, so of two uploads racing for it one wins. Refusals are audited.
+
+    Args:
+        db: The database.
+        agent_id: The authenticated agent that sent the CSR.
+        actor: Who the change is recorded as (the agent).
+        request_id: The request the agent names.
+        csr_data: The CSR (PEM or DER).
+        clock: Time source.
+        public_key_sha256: The public-key SHA-256 the agent announced with it, checked when given.
+
     Raises:
-        InputError: The CSR does not carry the definition's names.
+        PermissionDeniedError: The request takes no key made on an agent, or this agent holds no
+            open key job for it (another agent's request, or its CSR already arrived).
+        InputError: The CSR is unreadable, does not carry the definition's names, or is not for
+            the announced public key.
+        NotFoundError: No such request.
         InvalidTransitionError: The request is not waiting for a CSR.
     """
+    from certmgr.controller.db.models import AgentWork
+
     csr = load_csr(csr_data, name="agent CSR")
+    info = describe_key(csr.public_key())  # type: ignore[arg-type]
+    if public_key_sha256 and public_key_sha256 != info.public_sha256:
+        raise ValidationError(
+            "the CSR is not for the public key sent with it", field="public_key_sha256"
+        )
+    refusal = ""
     async with db.transaction() as s:
         req = await find_request(s, request_id)
-        d = await find_definition(s, req.definition_id)
-        _check_csr_names(csr, d)
-        info = describe_key(csr.public_key())  # type: ignore[arg-type]
-        krow = (
+        work_id = (
             await s.execute(
-                select(PrivateKeyRecord).where(PrivateKeyRecord.public_sha256 == info.public_sha256)
+                select(AgentWork.id)
+                .where(
+                    AgentWork.kind == "keygen",
+                    AgentWork.request_id == req.id,
+                    AgentWork.agent_id == agent_id,
+                    AgentWork.state.in_(("queued", "delivered")),
+                )
+                .order_by(AgentWork.id)
+                .limit(1)
             )
         ).scalar_one_or_none()
-        if krow is None:
-            krow = PrivateKeyRecord(
-                algorithm=info.algorithm,
-                size=info.size,
-                key_type=d.key_type,
-                public_sha256=info.public_sha256,
-                origin=KeyOrigin.GENERATED_ON_AGENT,
-                sealed_pkcs8=None,
-                created_at=clock.now(),
+        if not req.key_on_agent:
+            refusal = "the request takes no key made on an agent"
+        elif work_id is None:
+            refusal = "this agent holds no open key request for it"
+        else:
+            claimed = await s.execute(
+                update(AgentWork)
+                .where(AgentWork.id == work_id, AgentWork.state.in_(("queued", "delivered")))
+                .values(state="done", done_at=clock.now())
+                .execution_options(synchronize_session=False)
             )
-            s.add(krow)
-            await s.flush()
-        req.private_key_id = krow.id
-        req.csr_pem = csr.public_bytes(Encoding.PEM).decode()
-        move(
+            if not isinstance(claimed, CursorResult) or claimed.rowcount != 1:
+                refusal = "this agent holds no open key request for it"
+        if not refusal:
+            d = await find_definition(s, req.definition_id)
+            _check_csr_names(csr, d)
+            krow = (
+                await s.execute(
+                    select(PrivateKeyRecord).where(
+                        PrivateKeyRecord.public_sha256 == info.public_sha256
+                    )
+                )
+            ).scalar_one_or_none()
+            if krow is None:
+                krow = PrivateKeyRecord(
+                    algorithm=info.algorithm,
+                    size=info.size,
+                    key_type=d.key_type,
+                    public_sha256=info.public_sha256,
+                    origin=KeyOrigin.GENERATED_ON_AGENT,
+                    sealed_pkcs8=None,
+                    created_at=clock.now(),
+                )
+                s.add(krow)
+                await s.flush()
+            req.private_key_id = krow.id
+            req.csr_pem = csr.public_bytes(Encoding.PEM).decode()
+            move(
+                s,
+                req,
+                actor,
+                RequestStatus.KEY_AND_CSR,
+                f"CSR received from the agent (key #{krow.id} stays on the server)",
+                clock,
+                {"agent": agent_id},
+            )
+            return req
+    # recorded in its own transaction (the one above rolled back): who tried, for what
+    async with db.transaction() as s:
+        audit(
             s,
-            req,
             actor,
-            RequestStatus.KEY_AND_CSR,
-            f"CSR received from the agent (key #{krow.id} stays on the server)",
-            clock,
+            "agent.csr-refused",
+            "request",
+            request_id,
+            {"agent": agent_id, "reason": refusal},
+            clock=clock,
         )
-    return req
+    raise PermissionDeniedError(f"request {request_id}: {refusal}", actor=actor.name)
 
 
 def _check_csr_names(csr: x509.CertificateSigningRequest, d: CertificateDefinition) -> None:

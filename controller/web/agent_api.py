@@ -22,6 +22,7 @@ from certmgr.shared.errors import CertmgrError
 
 logger = logging.getLogger(__name__)
 RECHECK = 15.0
+MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 
 
 async def _body(request: web.Request, limit: int = p.MAX_MESSAGE_SIZE) -> bytes:
@@ -37,7 +38,18 @@ def _json(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
-async def _agent(request: web.Request, body: bytes, *, allow_revoked: bool = False) -> Agent:
+async def _signed(request: web.Request, body: bytes, status: int = 200) -> web.Response:
+    """An answer to an authenticated agent, signed by the controller's key over its nonce."""
+    ctx = ctx_of(request)
+    headers = await svc.sign_agent_answer(
+        ctx.db, ctx.vault, request.headers, request.method, request.raw_path, status, body
+    )
+    return web.Response(body=body, status=status, content_type="application/json", headers=headers)
+
+
+async def _agent(
+    request: web.Request, body: bytes, *, allow_pending: bool = False, allow_revoked: bool = False
+) -> Agent:
     ctx = ctx_of(request)
     return await svc.authenticate(
         ctx.db,
@@ -46,6 +58,7 @@ async def _agent(request: web.Request, body: bytes, *, allow_revoked: bool = Fal
         request.raw_path,
         body,
         ctx.clock,
+        allow_pending=allow_pending,
         allow_revoked=allow_revoked,
     )
 
@@ -69,7 +82,8 @@ async def work(request: web.Request) -> web.Response:
     """``GET /work?wait=N``: answer at once when there is work, else after about N seconds."""
     ctx = ctx_of(request)
     # A revoked agent still gets an answer here: ``revoked: true`` tells it to stop for good.
-    agent = await _agent(request, await _body(request), allow_revoked=True)
+    # A pending one waits here (and only here) for its approval: it gets empty answers.
+    agent = await _agent(request, await _body(request), allow_pending=True, allow_revoked=True)
     try:
         wait = max(0, min(p.MAX_POLL_WAIT, int(request.query.get("wait", "0"))))
     except ValueError:
@@ -82,7 +96,7 @@ async def work(request: web.Request) -> web.Response:
             resp = await svc.pending_work(ctx.db, agent, ctx.clock)
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0:
-                return _json(p.encode(resp))
+                return await _signed(request, p.encode(resp))
             ev.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(left, RECHECK)):
@@ -108,7 +122,7 @@ async def report(request: web.Request) -> web.Response:
             f"deploy check of deployment {dep.id}",
             lambda: _confirm(db, vault, clock, agent, dep),
         )
-    return _json(b"{}")
+    return await _signed(request, b"{}")
 
 
 async def _confirm(
@@ -140,7 +154,7 @@ async def inventory(request: web.Request) -> web.Response:
     body = await _body(request)
     agent = await _agent(request, body)
     await svc.record_inventory(ctx.db, agent, p.decode(p.InventoryUpload, body), ctx.clock)
-    return _json(b"{}")
+    return await _signed(request, b"{}")
 
 
 async def csr(request: web.Request) -> web.Response:
@@ -149,26 +163,33 @@ async def csr(request: web.Request) -> web.Response:
     body = await _body(request)
     agent = await _agent(request, body)
     msg = p.decode(p.CsrUpload, body)
-    if not msg.request_id.isdigit():
-        raise web.HTTPUnprocessableEntity(text="request_id must be numeric")
-    await svc.finish_keygen(
-        ctx.db, agent, int(msg.request_id), ctx.clock, ok=bool(msg.csr_pem), error=msg.error
-    )
-    if msg.csr_pem:
+    if not msg.request_id.isdigit() or int(msg.request_id) > MAX_ID:
+        raise web.HTTPUnprocessableEntity(text="request_id must be a request number")
+    request_id = int(msg.request_id)
+    actor = svc.agent_actor(agent)
+    if not msg.csr_pem:
+        await svc.fail_keygen(ctx.db, agent, request_id, msg.error, ctx.clock)
+    else:
         req = await attach_agent_csr(
-            ctx.db, svc.agent_actor(agent), int(msg.request_id), msg.csr_pem.encode(), ctx.clock
+            ctx.db,
+            agent.id,
+            actor,
+            request_id,
+            msg.csr_pem.encode(),
+            ctx.clock,
+            public_key_sha256=msg.public_key_sha256,
         )
         if req.issuer_kind in ("private-ca", "acme"):
             s = request.app[appkeys.SETTINGS]
             await acquire(
                 ctx.db,
                 ctx.vault,
-                svc.agent_actor(agent),
+                actor,
                 req.id,
                 ctx.clock,
                 IssuerEnv(s.ca_dir, s.effective_crl_url),
             )
-    return _json(b"{}")
+    return await _signed(request, b"{}")
 
 
 def setup(app: web.Application) -> None:

@@ -1,7 +1,8 @@
 """A small fake controller: a real aiohttp app on loopback HTTPS speaking the agent protocol.
 
 It implements :mod:`certmgr.shared.protocol` from the controller's side (token check,
-enrolment, signed and replay-checked calls, long-poll, reports) and builds real packages with
+enrolment, signed and replay-checked calls, answers signed with its key, long-poll, reports)
+and builds real packages with
 :func:`certmgr.shared.envelope.seal_for_agent`. Every request body it receives is kept in
 ``raw_bodies`` so tests can prove what never left the agent.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import secrets
 import ssl
 from collections.abc import Callable, Sequence
@@ -59,6 +61,9 @@ class FakeController:
         self.cert_file = write_pem(folder / "server.pem", cert, self.ca_cert)
         self._key_file = write_pem(folder / "server.key", key)
         self.signing_key = nacl.signing.SigningKey.generate()
+        # what signs answers (None: unsigned, as an impostor would answer) and the rotations listed
+        self.answer_key: nacl.signing.SigningKey | None = self.signing_key
+        self.rotations: list[p.KeyRotation] = []
         self.poll_wait = poll_wait
         self.port = 0
         self.tokens: dict[str, dt.datetime] = {}
@@ -110,7 +115,12 @@ class FakeController:
 
     # --- what tests drive --------------------------------------------------------------------
     def make_token(
-        self, *, url: str | None = None, ca_sha256: str | None = None, ttl: float = 600
+        self,
+        *,
+        url: str | None = None,
+        ca_sha256: str | None = None,
+        ttl: float = 600,
+        controller_key_sha256: str | None = None,
     ) -> str:
         secret = secrets.token_urlsafe(24)
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)
@@ -120,6 +130,9 @@ class FakeController:
             ca_sha256=ca_sha256 or self.ca_sha256,
             secret=Secret(secret),
             expires_at=expires,
+            controller_key_sha256=p.controller_key_sha256(self.signing_key.verify_key)
+            if controller_key_sha256 is None
+            else controller_key_sha256,
         )
         return p.format_token(token)
 
@@ -168,6 +181,13 @@ class FakeController:
     def push_keygen(self, request: p.KeygenRequest, agent_id: str | None = None) -> None:
         self.agent(agent_id).keygen.append(request)
         self._wake()
+
+    def rotate(self) -> nacl.signing.SigningKey:
+        """A new controller key announced by the current one; packages and answers use it."""
+        new = nacl.signing.SigningKey.generate()
+        self.rotations.append(p.sign_rotation(self.signing_key, new.verify_key))
+        self.signing_key = self.answer_key = new
+        return new
 
     def revoke(self, agent_id: str | None = None) -> None:
         self.agent(agent_id).revoked = True
@@ -239,6 +259,23 @@ class FakeController:
             raise web.HTTPForbidden(text="agent disabled")
         return agent
 
+    def _answer(self, request: web.Request, doc: dict[str, Any]) -> web.Response:
+        """A JSON answer signed like the real controller's (unless ``answer_key`` is None)."""
+        body = json.dumps(doc).encode()
+        headers: dict[str, str] = {}
+        if self.answer_key is not None:
+            headers = p.sign_answer(
+                self.answer_key,
+                request.method,
+                request.raw_path,
+                request.headers[p.HEADER_NONCE],
+                200,
+                body,
+            )
+            if self.rotations:
+                headers[p.HEADER_KEY_ROTATION] = p.format_rotations(self.rotations)
+        return web.Response(body=body, content_type="application/json", headers=headers)
+
     async def _work(self, request: web.Request) -> web.Response:
         agent = await self._authenticate(request)
         self.work_polls += 1
@@ -250,24 +287,24 @@ class FakeController:
         except TimeoutError:
             pass
         if agent.revoked:
-            return web.json_response(p.WorkResponse(revoked=True).to_json())
+            return self._answer(request, p.WorkResponse(revoked=True).to_json())
         answer = p.WorkResponse(
             packages=tuple(agent.packages[:MAX_ITEMS]), keygen=tuple(agent.keygen[:MAX_ITEMS])
         )
         del agent.packages[:MAX_ITEMS], agent.keygen[:MAX_ITEMS]
-        return web.json_response(answer.to_json())
+        return self._answer(request, answer.to_json())
 
     async def _report(self, request: web.Request) -> web.Response:
         await self._authenticate(request)
         self.reports.append(p.decode(p.Report, await request.read()))
-        return web.json_response({"ok": True})
+        return self._answer(request, {"ok": True})
 
     async def _inventory(self, request: web.Request) -> web.Response:
         await self._authenticate(request)
         self.inventories.append(p.decode(p.InventoryUpload, await request.read()))
-        return web.json_response({"ok": True})
+        return self._answer(request, {"ok": True})
 
     async def _csr(self, request: web.Request) -> web.Response:
         await self._authenticate(request)
         self.csrs.append(p.decode(p.CsrUpload, await request.read()))
-        return web.json_response({"ok": True})
+        return self._answer(request, {"ok": True})

@@ -58,6 +58,7 @@ async def token(request: web.Request) -> web.Response:
                 hours=integer(form, "hours", default=24, lo=1, hi=720, label="Lifetime")
             ),
             auto_approve=choice(form, "approval", ["auto", "manual"], default="auto") == "auto",
+            vault=ctx.vault,
         )
     except CertmgrError as err:
         return await _page(request, error=str(err), status=err.http_status)

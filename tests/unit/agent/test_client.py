@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from certmgr.agent.client import ControllerClient, RequestSigner, pinned_ssl_context
+from certmgr.agent.identity import ControllerPin
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import (
@@ -29,6 +30,7 @@ from certmgr.shared.secret import Secret
 from tests.factories.fake_controller import FakeAgent, FakeController
 
 KEY = nacl.signing.SigningKey.generate()
+CONTROLLER = nacl.signing.SigningKey.generate()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -45,16 +47,37 @@ async def serve(
         session = aiohttp.ClientSession()
         sessions.append(session)
         signer = RequestSigner("17", KEY, SystemClock())
-        return ControllerClient(session, str(server.make_url("")), signer, timeout=0.5)
+        return ControllerClient(
+            session,
+            str(server.make_url("")),
+            signer,
+            pin=ControllerPin(CONTROLLER.verify_key),
+            timeout=0.5,
+        )
 
     yield start
     for session in sessions:
         await session.close()
 
 
+def _signed(request: web.Request, body: bytes, status: int = 200) -> web.Response:
+    """An answer signed by the pinned controller key over the request's nonce."""
+    headers = {}
+    if p.HEADER_NONCE in request.headers:
+        headers = p.sign_answer(
+            CONTROLLER,
+            request.method,
+            request.raw_path,
+            request.headers[p.HEADER_NONCE],
+            status,
+            body,
+        )
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
 def _answer(status: int, body: bytes = b"{}") -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(status=status, body=body, content_type="application/json")
+        return _signed(request, body, status)
 
     return handler
 
@@ -85,7 +108,7 @@ async def test_signed_long_poll_is_verifiable_by_the_controller(serve: Any) -> N
             )
         )
         assert request.raw_path == "/api/agent/v1/work?wait=0"
-        return web.Response(body=EMPTY_WORK, content_type="application/json")
+        return _signed(request, EMPTY_WORK)
 
     client = await serve(handler)
     assert await client.work(0) == p.WorkResponse()
