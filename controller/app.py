@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from certmgr.controller import __version__, appkeys
 from certmgr.controller.db.engine import Database
 from certmgr.controller.services.agent_wakeup import wakeups_for
+from certmgr.controller.services.settings_store import ensure_metrics_token
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import agent_api, metrics, middleware, public, security
@@ -122,6 +123,8 @@ def create_app(
         if own:
             app[appkeys.DB] = Database(settings.database_url)
             await app[appkeys.DB].check_ready()
+        # homes made before /metrics needed a token get one on their first start
+        await ensure_metrics_token(app[appkeys.DB], vault, app[appkeys.CLOCK])
         yield
         if own:
             await app[appkeys.DB].dispose()

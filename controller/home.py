@@ -29,6 +29,7 @@ from certmgr.controller.services.private_ca import (
     setup_root,
 )
 from certmgr.controller.services.repository import chain_of, unseal_key
+from certmgr.controller.services.settings_store import ensure_metrics_token
 from certmgr.controller.services.users import add_user, check_password_policy, generate_password
 from certmgr.controller.settings import (
     CONFIG_NAME,
@@ -192,17 +193,17 @@ async def _populate(
         await setup_root(
             db, vault, actor, ctx, subject=ca_subject, key_type=ca_key_type, clock=clock
         )
-        async with db.transaction() as s:
-            await add_user(
-                s,
-                actor,
-                username="admin",
-                role=Role.ADMIN,
-                password=password,
-                must_change_password=must_change,
-                enforce_policy=False,
-                clock=clock,
-            )
+        await add_user(
+            db,
+            actor,
+            username="admin",
+            role=Role.ADMIN,
+            password=password,
+            must_change_password=must_change,
+            enforce_policy=False,
+            clock=clock,
+        )
+        await ensure_metrics_token(db, vault, clock)
         await create_definition(
             db,
             actor,

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from certmgr.controller.cli.base import CommandContext, add_home, add_json, table
-from certmgr.controller.db.models import ApiToken, User
-from certmgr.controller.services.audit import audit
-from certmgr.controller.services.auth import create_token
 from certmgr.shared.clock import SystemClock
-from certmgr.shared.errors import NotFoundError
 
 
 def register(sub: Any) -> None:
@@ -24,9 +18,14 @@ def register(sub: Any) -> None:
     add_json(q)
     q.add_argument("--user", required=True)
     q.add_argument("--name", default="cli")
-    q.add_argument("--days", type=int, default=None, help="expire after this many days")
+    q.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="expire after this many days (default: the settings' lifetime, 90; 0: never)",
+    )
     q.set_defaults(handler=_create)
-    q = tsub.add_parser("list", help="list tokens")
+    q = tsub.add_parser("list", help="list tokens with expiry and last use")
     add_home(q)
     add_json(q)
     q.set_defaults(handler=_list)
@@ -37,58 +36,58 @@ def register(sub: Any) -> None:
 
 
 async def _create(ctx: CommandContext) -> int:
+    from certmgr.controller.services.auth import check_token_days, create_token
+
     a = ctx.args
+    days = None if a.days is None else check_token_days(a.days)
     row, token = await create_token(
-        await ctx.db(), ctx.actor, a.user, a.name, SystemClock(), days=a.days
+        await ctx.db(), ctx.actor, a.user, a.name, SystemClock(), days=days
     )
     if a.json:
-        ctx.print_json({"id": row.id, "token": token, "user": a.user})
+        ctx.print_json({"id": row.id, "token": token, "user": a.user, "expires_at": row.expires_at})
     else:
         ctx.print(token)
     return 0
 
 
 async def _list(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        rows = (
-            await s.execute(
-                select(ApiToken, User.username)
-                .join(User, User.id == ApiToken.user_id)
-                .order_by(ApiToken.id)
-            )
-        ).all()
+    from certmgr.controller.services.auth import list_tokens
+
+    now = SystemClock().now()
+    rows = await list_tokens(await ctx.db(), ctx.actor)
     if ctx.args.json:
-        ctx.print_json(
-            [
-                {
-                    "id": t.id,
-                    "name": t.name,
-                    "prefix": t.prefix,
-                    "user": u,
-                    "revoked": t.revoked,
-                    "expires_at": t.expires_at,
-                }
-                for t, u in rows
-            ]
-        )
+        ctx.print_json([t.to_dict(now) for t in rows])
         return 0
+
+    def state(revoked: bool, expired: bool) -> str:
+        return "revoked" if revoked else "expired" if expired else ""
+
+    def when(value: object) -> str:
+        return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
+
     ctx.print(
         table(
-            [(t.id, u, t.name, t.prefix + "…", "revoked" if t.revoked else "") for t, u in rows],
-            ["ID", "USER", "NAME", "PREFIX", ""],
+            [
+                (
+                    t.id,
+                    t.user,
+                    t.name,
+                    t.prefix + "…",
+                    when(t.expires_at) if t.expires_at else "never",
+                    when(t.last_used_at),
+                    state(t.revoked, t.expired(now)),
+                )
+                for t in rows
+            ],
+            ["ID", "USER", "NAME", "PREFIX", "EXPIRES", "LAST USED", ""],
         )
     )
     return 0
 
 
 async def _revoke(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.transaction() as s:
-        t = await s.get(ApiToken, ctx.args.id)
-        if t is None:
-            raise NotFoundError(f"no token {ctx.args.id}")
-        t.revoked = True
-        audit(s, ctx.actor, "token.revoke", "token", t.id, {})
+    from certmgr.controller.services.auth import revoke_token
+
+    await revoke_token(await ctx.db(), ctx.actor, ctx.args.id, SystemClock())
     ctx.print(f"token {ctx.args.id} revoked")
     return 0

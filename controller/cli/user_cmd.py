@@ -40,17 +40,15 @@ async def _add(ctx: CommandContext) -> int:
         password = raw.decode() if raw is not None else generate_password()
     except UnicodeDecodeError:
         raise InputError("the password file is not UTF-8 text") from None
-    db = await ctx.db()
-    async with db.transaction() as s:
-        user = await add_user(
-            s,
-            ctx.actor,
-            username=a.username,
-            role=Role(a.role),
-            password=password,
-            must_change_password=raw is None,
-            email=a.email,
-        )
+    user = await add_user(
+        await ctx.db(),
+        ctx.actor,
+        username=a.username,
+        role=Role(a.role),
+        password=password,
+        must_change_password=raw is None,
+        email=a.email,
+    )
     ctx.print(f"added user {user.username!r} ({user.role})")
     if raw is None:
         ctx.print(f"one-time password (must be changed at first sign-in): {password}")

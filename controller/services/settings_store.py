@@ -1,7 +1,9 @@
-"""Controller settings kept in the database (editable in the console): admin e-mail, SMTP, external URL."""
+"""Settings kept in the database: admin e-mail, SMTP, external URL, token lifetime, metrics token."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -19,7 +21,12 @@ from certmgr.shared.secret import Secret
 
 MAIL_KEY = "mail"
 GENERAL_KEY = "general"
+METRICS_KEY = "metrics"
 SMTP_PASSWORD_PURPOSE = "smtp-password"  # noqa: S105 - a label
+METRICS_TOKEN_PURPOSE = "metrics-token"  # noqa: S105 - a label
+METRICS_TOKEN_PREFIX = "cmm_"  # noqa: S105 - a prefix, not a secret
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
 SECURITY_MODES = ("plain", "starttls", "tls")
 
 
@@ -44,10 +51,11 @@ class MailSettings:
 
 @dataclass(frozen=True)
 class GeneralSettings:
-    """Who gets the certificate administrator's mail, and the console's public URL."""
+    """Who gets the certificate administrator's mail, the console's public URL, API token lifetime."""
 
     admin_email: str = ""
     external_url: str = ""
+    token_days: int = DEFAULT_TOKEN_DAYS  # default lifetime of new API tokens; 0: never expire
 
 
 def check_email(value: str, field_name: str) -> str:
@@ -205,9 +213,11 @@ async def load_general_settings(db: Database) -> GeneralSettings:
         row = await _get(s, GENERAL_KEY)
     if row is None:
         return GeneralSettings()
+    days = row.value.get("token_days", DEFAULT_TOKEN_DAYS)
     return GeneralSettings(
         admin_email=str(row.value.get("admin_email", "")),
         external_url=str(row.value.get("external_url", "")),
+        token_days=days if isinstance(days, int) else DEFAULT_TOKEN_DAYS,
     )
 
 
@@ -221,9 +231,16 @@ async def save_general_settings(
         PermissionDeniedError: Not an admin.
     """
     actor.require_admin("changing settings")
+    days = new.token_days
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_TOKEN_DAYS:
+        raise ValidationError(
+            f"API token lifetime must be 0 (never expire) to {MAX_TOKEN_DAYS} days",
+            field="token_days",
+        )
     clean = GeneralSettings(
         admin_email=",".join(check_emails(new.admin_email, "admin_email")),
         external_url=check_url(new.external_url, "external_url"),
+        token_days=days,
     )
     async with db.transaction() as s:
         row = await _get(s, GENERAL_KEY)
@@ -235,3 +252,63 @@ async def save_general_settings(
         row.updated_by = actor.name
         audit(s, actor, "settings.general", "settings", GENERAL_KEY, asdict(clean), clock=clock)
     return clean
+
+
+def _new_metrics_token() -> str:
+    return METRICS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+async def _store_metrics_token(
+    s: AsyncSession, vault: MasterKey, actor_name: str, clock: Clock, *, replace: bool
+) -> bool:
+    row = await _get(s, METRICS_KEY)
+    if row is not None and row.sealed and not replace:
+        return False
+    if row is None:
+        row = SettingRecord(key=METRICS_KEY, value={}, updated_at=clock.now())
+        s.add(row)
+    row.sealed = vault.seal(_new_metrics_token().encode(), METRICS_TOKEN_PURPOSE)
+    row.updated_at = clock.now()
+    row.updated_by = actor_name
+    return True
+
+
+async def ensure_metrics_token(db: Database, vault: MasterKey, clock: Clock) -> None:
+    """Generate the ``/metrics`` bearer token unless there is one (at ``init`` and at start-up)."""
+    async with db.reader() as s:
+        row = await _get(s, METRICS_KEY)
+        if row is not None and row.sealed:
+            return
+    async with db.transaction() as s:
+        await _store_metrics_token(s, vault, "certmgr", clock, replace=False)
+
+
+async def regenerate_metrics_token(
+    db: Database, vault: MasterKey, actor: Actor, clock: Clock
+) -> None:
+    """Replace the ``/metrics`` token (the old one stops working at once).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+    """
+    actor.require_admin("changing the metrics token")
+    async with db.transaction() as s:
+        await _store_metrics_token(s, vault, actor.name, clock, replace=True)
+        audit(s, actor, "settings.metrics-token", "settings", METRICS_KEY, {}, clock=clock)
+
+
+async def load_metrics_token(db: Database, vault: MasterKey) -> Secret[str] | None:
+    """The ``/metrics`` token (sealed at rest), for admins to copy into Prometheus."""
+    async with db.reader() as s:
+        row = await _get(s, METRICS_KEY)
+    if row is None or not row.sealed:
+        return None
+    return Secret(vault.unseal(row.sealed, METRICS_TOKEN_PURPOSE).decode())
+
+
+async def metrics_token_matches(db: Database, vault: MasterKey, given: str) -> bool:
+    """True when ``given`` is the ``/metrics`` token (compared in constant time)."""
+    if not given.startswith(METRICS_TOKEN_PREFIX) or len(given) > 200:
+        return False
+    token = await load_metrics_token(db, vault)
+    return token is not None and hmac.compare_digest(given.encode(), token.reveal().encode())

@@ -1,7 +1,9 @@
-"""Users: creation, password hashing (Argon2id), verification."""
+"""Users: creation, password hashing (Argon2id, in a worker thread), verification."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import re
 import secrets
 
@@ -10,9 +12,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import User
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services.audit import audit
+from certmgr.controller.services.sessions import revoke_user_sessions
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
 
@@ -23,17 +27,42 @@ MAX_PASSWORD = 1024
 _HASHER = PasswordHasher()
 
 
-def hash_password(password: str) -> str:
-    """Argon2id hash of a password."""
+def _hash_blocking(password: str) -> str:
     return _HASHER.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
-    """True when ``password`` matches ``password_hash``; never raises on a bad hash."""
+def _verify_blocking(password_hash: str, password: str) -> bool:
     try:
         return _HASHER.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _dummy_hash_blocking() -> str:
+    # Computed once, on first need (never at import), in a worker thread like every hash.
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
+async def hash_password(password: str) -> str:
+    """Argon2id hash of a password, computed in a worker thread (about half a second of CPU).
+
+    Call it outside any database transaction: it would hold SQLite's write lock meanwhile.
+    """
+    return await asyncio.to_thread(_hash_blocking, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches ``password_hash``; never raises on a bad hash.
+
+    ``None`` (an unknown user) is checked against a dummy hash, so that answer takes as long
+    as any other. The work runs in a worker thread, never on the event loop.
+    """
+    if password_hash is None:
+        dummy = await asyncio.to_thread(_dummy_hash_blocking)
+        await asyncio.to_thread(_verify_blocking, dummy, password)
+        return False
+    return await asyncio.to_thread(_verify_blocking, password_hash, password)
 
 
 def generate_password() -> str:
@@ -70,7 +99,7 @@ def check_username(username: str) -> str:
 
 
 async def add_user(
-    s: AsyncSession,
+    db: Database,
     actor: Actor,
     *,
     username: str,
@@ -81,25 +110,58 @@ async def add_user(
     enforce_policy: bool = True,
     clock: Clock | None = None,
 ) -> User:
-    """Add a user inside the caller's transaction.
+    """Add a user: checks, then the Argon2 hash in a worker thread, then one short transaction.
 
     Raises:
+        PermissionDeniedError: Not an admin.
         ValidationError: Bad name, role or password.
         ConflictError: The name is taken.
     """
+    actor.require_admin("managing users")
     name = check_username(username)
     if role not in (Role.ADMIN, Role.USER):
         raise ValidationError("role must be admin or user", field="role")
     if enforce_policy:
         check_password_policy(password, username=name)
+    async with db.reader() as s:
+        await _name_is_free(s, name)
+    password_hash = await hash_password(password)
+    async with db.transaction() as s:
+        return await _insert_user(
+            s,
+            actor,
+            name=name,
+            role=role,
+            password_hash=password_hash,
+            must_change_password=must_change_password,
+            email=email,
+            clock=clock,
+        )
+
+
+async def _name_is_free(s: AsyncSession, name: str) -> None:
     if (await s.execute(select(User.id).where(User.username == name))).first():
         raise ConflictError(f"user {name!r} already exists")
+
+
+async def _insert_user(
+    s: AsyncSession,
+    actor: Actor,
+    *,
+    name: str,
+    role: Role,
+    password_hash: str,
+    must_change_password: bool,
+    email: str,
+    clock: Clock | None,
+) -> User:
+    await _name_is_free(s, name)
     now = (clock or SystemClock()).now()
     user = User(
         username=name,
         email=email.strip(),
         role=role.value,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         must_change_password=must_change_password,
         disabled=False,
         created_at=now,
@@ -107,7 +169,15 @@ async def add_user(
     )
     s.add(user)
     await s.flush()
-    audit(s, actor, "user.create", "user", user.id, {"username": name, "role": role.value})
+    audit(
+        s,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        {"username": name, "role": role.value},
+        clock=clock or SystemClock(),
+    )
     return user
 
 
@@ -166,6 +236,8 @@ async def update_user(
             await _keep_an_admin(s, user.id)
         user.disabled = disabled
         changes["disabled"] = disabled
+        if disabled:
+            await revoke_user_sessions(s, user.id, (clock or SystemClock()).now())
     if changes:
         audit(
             s,
@@ -224,30 +296,36 @@ async def delete_user(
 
 
 async def reset_password(
-    s: AsyncSession, actor: Actor, user_id: int, *, clock: Clock | None = None
+    db: Database, actor: Actor, user_id: int, *, clock: Clock | None = None
 ) -> tuple[User, str]:
     """Give a user a new one-time password (returned once; must be changed at next sign-in).
+
+    The user's console sessions end. The Argon2 hash is computed in a worker thread before the
+    transaction.
 
     Raises:
         PermissionDeniedError: Not an admin.
         NotFoundError: No such user.
     """
     actor.require_admin("managing users")
-    user = await s.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"no user {user_id}")
     password = generate_password()
+    password_hash = await hash_password(password)
     now = (clock or SystemClock()).now()
-    user.password_hash = hash_password(password)
-    user.must_change_password = True
-    user.password_changed_at = now
-    audit(
-        s,
-        actor,
-        "user.reset-password",
-        "user",
-        user.id,
-        {"username": user.username},
-        clock=clock or SystemClock(),
-    )
+    async with db.transaction() as s:
+        user = await s.get(User, user_id)
+        if user is None:
+            raise NotFoundError(f"no user {user_id}")
+        user.password_hash = password_hash
+        user.must_change_password = True
+        user.password_changed_at = now
+        await revoke_user_sessions(s, user.id, now)
+        audit(
+            s,
+            actor,
+            "user.reset-password",
+            "user",
+            user.id,
+            {"username": user.username},
+            clock=clock or SystemClock(),
+        )
     return user, password

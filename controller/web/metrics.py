@@ -1,7 +1,10 @@
-"""``GET /metrics``: Prometheus text format (0.0.4), behind the IP allow-list and an optional token.
+"""``GET /metrics``: Prometheus text format (0.0.4), behind the IP allow-list and a token.
 
-The route is public to the session/API-token middleware; it checks ``[metrics] token`` itself
-(``Authorization: Bearer <token>``), and also lets a signed-in user or a valid API token through.
+The route is public to the session/API-token middleware and checks for itself:
+``Authorization: Bearer <metrics token>`` (generated at ``init``, shown to admins in the
+settings), the ``[metrics] token`` of ``config.toml`` when one is set, or an admin's API token
+or session. Anything else gets 401 (a plain user 403): the metrics name definitions, servers
+and endpoints.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from certmgr.controller.domain.actors import Role
 from certmgr.controller.services.metrics import Metrics, collect_metrics
+from certmgr.controller.services.settings_store import metrics_token_matches
 from certmgr.controller.web.context import ctx_of
 
 routes = web.RouteTableDef()
@@ -160,18 +165,29 @@ def render_metrics(m: Metrics) -> str:
     return "\n".join(out) + "\n"
 
 
+async def _metrics_token_ok(request: web.Request) -> bool:
+    ctx = ctx_of(request)
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    if not given:
+        return False
+    configured = ctx.settings.metrics_token
+    if configured and hmac.compare_digest(given.encode(), configured.encode()):
+        return True
+    return await metrics_token_matches(ctx.db, ctx.vault, given)
+
+
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     """The metrics, for Prometheus."""
     ctx = ctx_of(request)
-    token = ctx.settings.metrics_token
-    if token and ctx.actor is None:
-        auth = request.headers.get("Authorization", "")
-        given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise web.HTTPUnauthorized(
-                text="send the metrics token as a bearer token",
-                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-            )
+    if ctx.actor is not None:
+        if ctx.actor.role is not Role.ADMIN:
+            raise web.HTTPForbidden(text="metrics need the metrics token or the Admin role")
+    elif not await _metrics_token_ok(request):
+        raise web.HTTPUnauthorized(
+            text="send the metrics token (Settings) as a bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     text = render_metrics(await collect_metrics(ctx.db, ctx.clock.now()))
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})

@@ -37,11 +37,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         }
         if isinstance(err, ValidationError) and err.field:
             body["field"] = err.field
+        retry_after = getattr(err, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
         if _wants_json(request):
-            return web.json_response(
+            resp = web.json_response(
                 body, status=err.http_status, content_type="application/problem+json"
             )
-        return _error_page(request, err.title, str(err), err.http_status)
+        else:
+            resp = _error_page(request, err.title, str(err), err.http_status)
+        resp.headers.update(headers)
+        return resp
     except Exception:
         logger.exception("unhandled error in %s %s", request.method, request.path)
         if _wants_json(request):

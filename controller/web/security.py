@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
+import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from certmgr.controller import appkeys
-from certmgr.controller.db.models import User
-from certmgr.controller.domain.actors import Actor, Role
-from certmgr.controller.services.audit import audit
-from certmgr.controller.services.auth import actor_for, user_for_token
-from certmgr.controller.web.context import REQUEST_CONTEXT, RequestContext, ctx_of
+from certmgr.controller.domain.actors import Role
+from certmgr.controller.services.auth import TokenRefusedError, actor_for, user_for_token
+from certmgr.controller.services.refusals import record_refusal
+from certmgr.controller.services.sessions import resume_session
+from certmgr.controller.web.context import REQUEST_CONTEXT, ctx_of
 from certmgr.controller.web.ipacl import client_address
 from certmgr.controller.web.session import COOKIE, SessionData, same_token
 
@@ -24,7 +27,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PREFIXES = ("/static/", "/pki/", "/api/agent/v1/", "/dl/")
 PUBLIC_PATHS = frozenset(
     {"/healthz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
-)  # /metrics checks its own optional token
+)  # /metrics checks its own token
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
 ADMIN_PREFIXES = ("/users", "/settings", "/api/v1/users", "/api/v1/settings")
 
@@ -35,7 +38,7 @@ def _is_public(path: str) -> bool:
 
 @web.middleware
 async def ip_allow_list(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse addresses outside ``ip_acl.txt`` with 403 (and an audit event)."""
+    """Refuse addresses outside ``ip_acl.txt`` with 403 (counted per source and minute)."""
     settings = request.app[appkeys.SETTINGS]
     proxies = [ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies]
     # every header line counts: some proxies append a line instead of extending the client's
@@ -44,30 +47,18 @@ async def ip_allow_list(request: web.Request, handler: Handler) -> web.StreamRes
     ctx = ctx_of(request)
     ctx.address = address
     if not request.app[appkeys.IPACL].allows(address):
-        async with ctx.db.transaction() as s:
-            audit(
-                s,
-                Actor(name="anonymous", role=Role.USER, source=address),
-                "access.ip-refused",
-                "request",
-                "",
-                {"path": request.path[:200]},
-                clock=ctx.clock,
-            )
+        await record_refusal(ctx.db, address, request.path, ctx.clock)
         raise web.HTTPForbidden(text="Your address is not on this certmgr's IP allow-list.")
     return await handler(request)
 
 
-def _session_valid(data: SessionData, user: User, ctx: RequestContext) -> bool:
-    now = time.time()
-    s = ctx.settings
-    if (
-        now - data.seen > s.session_idle_minutes * 60
-        or now - data.created > s.session_max_hours * 3600
-    ):
-        return False
-    changed = user.password_changed_at.timestamp() if user.password_changed_at else 0.0
-    return not user.disabled and changed <= data.pw_at + 1e-3
+def _token_refused(detail: str) -> web.HTTPUnauthorized:
+    body = {"type": "about:blank", "title": "API token refused", "status": 401, "detail": detail}
+    return web.HTTPUnauthorized(
+        text=json.dumps(body),
+        content_type="application/problem+json",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
 
 
 @web.middleware
@@ -78,21 +69,29 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     is_api = path.startswith("/api/v1/")
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
-        user = await user_for_token(ctx.db, auth[7:].strip(), ctx.clock)
-        if user is None and not _is_public(path):
-            raise web.HTTPUnauthorized(
-                text="invalid or expired API token", headers={"WWW-Authenticate": "Bearer"}
-            )
-        if user is not None:
+        try:
+            user = await user_for_token(ctx.db, auth[7:].strip(), ctx.clock)
+        except TokenRefusedError as err:
+            # public routes (``/metrics`` with its own token) decide for themselves
+            if not _is_public(path):
+                raise _token_refused(str(err)) from None
+        else:
             ctx.user, ctx.actor, ctx.via_api = user, actor_for(user, ctx.address), True
     else:
         codec = request.app[appkeys.SESSIONS]
         data = codec.decode(request.cookies.get(COOKIE))
         if data is not None:
-            async with ctx.db.reader() as s:
-                user = await s.get(User, data.uid)
-            if user is not None and _session_valid(data, user, ctx):
-                ctx.user, ctx.actor, ctx.session = user, actor_for(user, ctx.address), data
+            s = ctx.settings
+            user_or_none = await resume_session(
+                ctx.db,
+                data.sid,
+                idle=dt.timedelta(minutes=s.session_idle_minutes),
+                max_age=dt.timedelta(hours=s.session_max_hours),
+                clock=ctx.clock,
+            )
+            if user_or_none is not None:
+                ctx.user, ctx.session = user_or_none, data
+                ctx.actor = actor_for(user_or_none, ctx.address)
     request[REQUEST_CONTEXT] = ctx
     if ctx.actor is None:
         if _is_public(path):
@@ -101,7 +100,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise web.HTTPUnauthorized(
                 text="sign in or send an API token", headers={"WWW-Authenticate": "Bearer"}
             )
-        raise web.HTTPFound("/login?next=" + _safe_next(request.path_qs))
+        raise web.HTTPFound("/login?next=" + quote(safe_next(request.path_qs), safe=""))
     assert ctx.user is not None  # noqa: S101 - set together with actor
     if (
         ctx.user.must_change_password
@@ -127,10 +126,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise web.HTTPForbidden(
                 text="The form has expired or did not come from this console (CSRF check failed). Reload the page and try again."
             )
-    resp = await handler(request)
-    if ctx.session is not None and not ctx.via_api and time.time() - ctx.session.seen > 60:
-        refresh_session_cookie(request, resp, ctx.session)
-    return resp
+    return await handler(request)
 
 
 async def _form_csrf(request: web.Request) -> str | None:
@@ -142,25 +138,38 @@ async def _form_csrf(request: web.Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _safe_next(path: str) -> str:
-    from urllib.parse import quote
+def safe_next(target: str | None, default: str = "/dashboard") -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirect).
 
-    return quote(path if path.startswith("/") and not path.startswith("//") else "/", safe="")
+    Browsers drop tabs and line breaks from URLs and read a backslash as a slash, so
+    ``/%09/evil.example`` would arrive as ``//evil.example``: control characters, backslashes
+    and anything that is not an absolute path once normalised send the user to ``default``.
+    """
+    if not target or len(target) > 2000:
+        return default
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target) or "\\" in target:
+        return default
+    try:
+        normalised = str(URL(target))
+    except ValueError:
+        return default
+    for candidate in (target, normalised):
+        parts = urlsplit(candidate)
+        if (
+            not candidate.startswith("/")
+            or candidate.startswith("//")
+            or parts.scheme
+            or parts.netloc
+            or any(seg in (".", "..") for seg in parts.path.split("/"))
+        ):
+            return default
+    return normalised
 
 
 def set_session_cookie(request: web.Request, resp: web.StreamResponse, data: SessionData) -> None:
     """Store a session in the response's cookie (Secure, HttpOnly, SameSite=Strict, __Host- prefix)."""
     value = request.app[appkeys.SESSIONS].encode(data)
     resp.set_cookie(COOKIE, value, path="/", secure=True, httponly=True, samesite="Strict")
-
-
-def refresh_session_cookie(
-    request: web.Request, resp: web.StreamResponse, data: SessionData
-) -> None:
-    """Move the idle timer forward."""
-    set_session_cookie(
-        request, resp, SessionData(data.uid, data.created, time.time(), data.csrf, data.pw_at)
-    )
 
 
 def clear_session_cookie(resp: web.StreamResponse) -> None:

@@ -1,4 +1,4 @@
-"""Console sessions in signed and encrypted cookies (AES-GCM under a key derived from the master key)."""
+"""The console's session cookie: the server-side session's id, encrypted (AES-GCM, key from the master key)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,18 +17,15 @@ from certmgr.controller.vault import MasterKey
 
 COOKIE = "__Host-certmgr"
 PRE_COOKIE = "__Host-certmgr-pre"  # CSRF token for the sign-in form, before a session exists
-_AAD = b"certmgr-session-v1"
+_AAD = b"certmgr-session-v2"
 
 
 @dataclass(frozen=True)
 class SessionData:
-    """What the cookie carries (no secrets besides the CSRF token)."""
+    """What the cookie carries: the id of a session kept in the database, and its CSRF token."""
 
-    uid: int
-    created: float
-    seen: float
-    csrf: str
-    pw_at: float  # the user's password_changed_at when the session began
+    sid: str = field(repr=False)
+    csrf: str = field(repr=False)
 
 
 class SessionCodec:
@@ -54,13 +51,7 @@ class SessionCodec:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             plain = self._aead.decrypt(raw[:12], raw[12:], _AAD)
             d = json.loads(plain)
-            return SessionData(
-                uid=int(d["uid"]),
-                created=float(d["created"]),
-                seen=float(d["seen"]),
-                csrf=str(d["csrf"]),
-                pw_at=float(d["pw_at"]),
-            )
+            return SessionData(sid=str(d["sid"]), csrf=str(d["csrf"]))
         except (ValueError, KeyError, TypeError, InvalidTag, binascii.Error):
             return None
 

@@ -21,10 +21,16 @@ from certmgr.controller.db.models.monitoring import (
     Webhook,
 )
 from certmgr.controller.db.models.requests import CertificateRequest, RequestEvent
-from certmgr.controller.db.models.system import LoginFailure, SentEmail, SettingRecord
-from certmgr.controller.db.models.users import ApiToken, User
+from certmgr.controller.db.models.system import (
+    AccessRefusal,
+    SentEmail,
+    SettingRecord,
+    SignInThrottle,
+)
+from certmgr.controller.db.models.users import ApiToken, ConsoleSession, User
 
 __all__ = [
+    "AccessRefusal",
     "AcmeAccount",
     "AcmeChallenge",
     "Agent",
@@ -38,6 +44,7 @@ __all__ = [
     "CertificateRequest",
     "ChainLink",
     "CheckResult",
+    "ConsoleSession",
     "Deployment",
     "DeploymentEvent",
     "Document",
@@ -45,13 +52,13 @@ __all__ = [
     "EnrollmentToken",
     "Finding",
     "JobLease",
-    "LoginFailure",
     "OutboxMessage",
     "PrivateKeyRecord",
     "RequestEvent",
     "Revocation",
     "SentEmail",
     "SettingRecord",
+    "SignInThrottle",
     "User",
     "VendorAccount",
     "Webhook",

@@ -1,11 +1,11 @@
-"""Controller-wide records: settings, sign-in failures, sent e-mails."""
+"""Controller-wide records: settings, sign-in throttling, refused requests, sent e-mails."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Index, LargeBinary, String, Text
+from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certmgr.controller.db.base import Base
@@ -23,19 +23,34 @@ class SettingRecord(Base):
     updated_by: Mapped[str] = mapped_column(String(100), default="")
 
 
-class LoginFailure(Base):
-    """A failed sign-in, kept for rate limiting (per account and per address)."""
+class SignInThrottle(Base):
+    """Recent failed sign-ins of one source, per account (``username``) and overall (``""``).
 
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_user_at", "username", "at"),
-        Index("ix_login_failures_addr_at", "address", "at"),
-    )
+    One row per pair, updated in place: failures grow the delay before the next attempt from
+    that source; nothing locks an account for everybody.
+    """
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("address", "username"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime]
+    username: Mapped[str] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class AccessRefusal(Base):
+    """Requests refused by the IP allow-list, counted per source and minute (one row each)."""
+
+    __tablename__ = "access_refusals"
+    __table_args__ = (UniqueConstraint("source", "minute"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    minute: Mapped[dt.datetime] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(default=1)
+    last_path: Mapped[str] = mapped_column(String(200), default="")
 
 
 class SentEmail(Base):

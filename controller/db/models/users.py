@@ -41,3 +41,17 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class ConsoleSession(Base):
+    """A console sign-in; the cookie carries the random id, the database only its SHA-256."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)

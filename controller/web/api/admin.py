@@ -7,10 +7,16 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from certmgr.controller.db.models import ApiToken, AuditEvent, SentEmail, User
+from certmgr.controller.db.models import AuditEvent, SentEmail, User
 from certmgr.controller.domain.actors import Role
 from certmgr.controller.issuers.private_ca import REASONS
-from certmgr.controller.services.auth import create_token
+from certmgr.controller.services.auth import (
+    change_password,
+    check_token_days,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
 from certmgr.controller.services.imports import (
     ImportFile,
     ImportOptions,
@@ -26,6 +32,7 @@ from certmgr.controller.services.private_ca import (
     revoke,
 )
 from certmgr.controller.services.settings_store import (
+    MAX_TOKEN_DAYS,
     GeneralSettings,
     MailSettings,
     check_email,
@@ -58,7 +65,7 @@ from certmgr.controller.web.api.base import (
     s_field,
 )
 from certmgr.controller.web.console.admin import ca_context
-from certmgr.shared.errors import NotFoundError, ValidationError
+from certmgr.shared.errors import ValidationError
 from certmgr.shared.pki import summarize
 from certmgr.shared.secret import Secret
 
@@ -275,17 +282,16 @@ async def user_add(request: web.Request) -> web.Response:
     if given is not None and not isinstance(given, str):
         raise ValidationError("password must be a string", field="password")
     password = given or generate_password()
-    async with ctx.db.transaction() as s:
-        u = await add_user(
-            s,
-            who,
-            username=s_field(body, "username", required=True, max_len=100),
-            role=Role(role),
-            password=password,
-            must_change_password=given is None,
-            email=check_email(s_field(body, "email", max_len=254), "email"),
-            clock=ctx.clock,
-        )
+    u = await add_user(
+        ctx.db,
+        who,
+        username=s_field(body, "username", required=True, max_len=100),
+        role=Role(role),
+        password=password,
+        must_change_password=given is None,
+        email=check_email(s_field(body, "email", max_len=254), "email"),
+        clock=ctx.clock,
+    )
     return ok({"user": _user_json(u), "one_time_password": None if given else password}, status=201)
 
 
@@ -354,23 +360,58 @@ async def user_delete(request: web.Request) -> web.Response:
 async def user_reset(request: web.Request) -> web.Response:
     """Reset a password."""
     ctx, who = actor(request)
-    async with ctx.db.transaction() as s:
-        _, password = await reset_password(s, who, path_id(request), clock=ctx.clock)
+    _, password = await reset_password(ctx.db, who, path_id(request), clock=ctx.clock)
     return ok({"one_time_password": password})
 
 
 @api.op(
     "POST",
+    "/users/me/password",
+    "Change my password; my console sessions end and, unless revoke_tokens is false, my API tokens",
+    request=sc.obj(
+        {
+            "current_password": sc.string(max_len=1024),
+            "new_password": sc.string(max_len=1024),
+            "revoke_tokens": sc.boolean(),
+        },
+        ["current_password", "new_password"],
+    ),
+    response=sc.obj({"tokens_revoked": sc.integer()}),
+    extra_responses=(409,),
+)
+async def my_password(request: web.Request) -> web.Response:
+    """Change the caller's own password."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    revoke_tokens = body.get("revoke_tokens", True)
+    if not isinstance(revoke_tokens, bool):
+        raise ValidationError("revoke_tokens must be true or false", field="revoke_tokens")
+    changed = await change_password(
+        ctx.db,
+        who,
+        s_field(body, "current_password", required=True, max_len=1024),
+        s_field(body, "new_password", required=True, max_len=1024),
+        ctx.clock,
+        revoke_tokens=revoke_tokens,
+    )
+    return ok({"tokens_revoked": changed.tokens_revoked})
+
+
+@api.op(
+    "POST",
     "/tokens",
-    "Create an API token (for yourself; Admin: for anyone)",
+    "Create an API token (for yourself; Admin: for anyone); days: lifetime, 0 never expires, "
+    "default from the settings (90)",
     request=sc.obj(
         {
             "name": sc.string(max_len=100),
             "user": sc.string(max_len=100),
-            "days": {"type": "integer", "minimum": 1, "maximum": 3650},
+            "days": {"type": "integer", "minimum": 0, "maximum": MAX_TOKEN_DAYS},
         }
     ),
-    response=sc.obj({"token": sc.string(), "id": sc.integer()}),
+    response=sc.obj(
+        {"token": sc.string(), "id": sc.integer(), "expires_at": sc.string(nullable=True)}
+    ),
     status=201,
 )
 async def token_create(request: web.Request) -> web.Response:
@@ -378,62 +419,30 @@ async def token_create(request: web.Request) -> web.Response:
     ctx, who = actor(request)
     body = await json_body(request)
     days = body.get("days")
-    if days is not None and (
-        not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650
-    ):
-        raise ValidationError("days must be a whole number between 1 and 3650", field="days")
     row, token = await create_token(
         ctx.db,
         who,
         s_field(body, "user", max_len=100) or who.name,
         s_field(body, "name", max_len=100) or "api",
         ctx.clock,
-        days=days,
+        days=None if days is None else check_token_days(days),
     )
-    return ok({"id": row.id, "token": token}, status=201)
+    return ok({"id": row.id, "token": token, "expires_at": row.expires_at}, status=201)
 
 
 @api.op("GET", "/tokens", "List API tokens (yours; Admin: all)", response=sc.array(sc.TOKEN))
 async def tokens(request: web.Request) -> web.Response:
-    """Token metadata (never the token)."""
+    """Token metadata with expiry and last use (never the token)."""
     ctx, who = actor(request)
-    async with ctx.db.reader() as s:
-        stmt = (
-            select(ApiToken, User.username)
-            .join(User, User.id == ApiToken.user_id)
-            .order_by(ApiToken.id)
-        )
-        if who.role is not Role.ADMIN:
-            stmt = stmt.where(ApiToken.user_id == who.user_id)
-        rows = (await s.execute(stmt)).all()
-    return ok(
-        [
-            {
-                "id": t.id,
-                "name": t.name,
-                "prefix": t.prefix,
-                "user": u,
-                "created_at": t.created_at,
-                "expires_at": t.expires_at,
-                "revoked": t.revoked,
-            }
-            for t, u in rows
-        ]
-    )
+    now = ctx.clock.now()
+    return ok([t.to_dict(now) for t in await list_tokens(ctx.db, who)])
 
 
 @api.op("DELETE", "/tokens/{id}", "Revoke an API token", params=(sc.ID,), status=204)
 async def token_revoke(request: web.Request) -> web.Response:
     """Revoke."""
     ctx, who = actor(request)
-    from certmgr.controller.services.audit import audit
-
-    async with ctx.db.transaction() as s:
-        t = await s.get(ApiToken, path_id(request))
-        if t is None or (who.role is not Role.ADMIN and t.user_id != who.user_id):
-            raise NotFoundError("no such token")
-        t.revoked = True
-        audit(s, who, "token.revoke", "token", t.id, {}, clock=ctx.clock)
+    await revoke_token(ctx.db, who, path_id(request), ctx.clock)
     return web.Response(status=204)
 
 
@@ -444,6 +453,7 @@ async def _settings_json(request: web.Request) -> dict[str, Any]:
     return {
         "admin_email": g.admin_email,
         "external_url": g.external_url,
+        "api_token_days": g.token_days,
         "mail": {
             "sender_address": m.sender_address,
             "sender_name": m.sender_name,
@@ -487,6 +497,9 @@ async def settings_put(request: web.Request) -> web.Response:
         GeneralSettings(
             admin_email=s_field(body, "admin_email", max_len=1000, default=g.admin_email),
             external_url=s_field(body, "external_url", max_len=500, default=g.external_url),
+            token_days=check_token_days(
+                body.get("api_token_days", g.token_days), field="api_token_days"
+            ),
         ),
         ctx.clock,
     )

@@ -236,7 +236,9 @@ TOKEN = obj(
         "user": string(),
         "created_at": string(fmt="date-time"),
         "expires_at": string(fmt="date-time", nullable=True),
+        "last_used_at": string(fmt="date-time", nullable=True),
         "revoked": boolean(),
+        "expired": boolean(),
     },
     ["id", "name"],
 )
@@ -245,6 +247,7 @@ SETTINGS = obj(
     {
         "admin_email": string(max_len=1000),
         "external_url": string(max_len=500),
+        "api_token_days": {"type": "integer", "minimum": 0, "maximum": 3650},
         "mail": obj(
             {
                 "sender_address": string(max_len=254),

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import secrets
-import time
 
 from aiohttp import web
 
-from certmgr.controller.services.auth import SignInError, change_password, sign_in
+from certmgr.controller.services.auth import (
+    SignInError,
+    SignInThrottledError,
+    change_password,
+    create_token,
+    list_tokens,
+    revoke_token,
+    sign_in,
+)
+from certmgr.controller.services.sessions import end_session, open_session
+from certmgr.controller.services.settings_store import MAX_TOKEN_DAYS, load_general_settings
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import form_of, text
+from certmgr.controller.web.forms import checkbox, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
-from certmgr.controller.web.security import clear_session_cookie, set_session_cookie
+from certmgr.controller.web.security import clear_session_cookie, safe_next, set_session_cookie
 from certmgr.controller.web.session import PRE_COOKIE, SessionData, new_csrf, same_token
-from certmgr.shared.errors import ValidationError
+from certmgr.shared.errors import ConflictError, ValidationError
 
 routes = web.RouteTableDef()
 
 
 def _next_target(request: web.Request) -> str:
-    nxt = request.query.get("next", "/dashboard")
-    return (
-        nxt
-        if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt
-        else "/dashboard"
-    )
+    return safe_next(request.query.get("next"))
 
 
-def _login_form(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
+def _login_form(
+    request: web.Request,
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     token = secrets.token_urlsafe(24)
     resp = render(
         request,
@@ -39,6 +48,7 @@ def _login_form(request: web.Request, error: str | None = None, status: int = 20
         status=status,
     )
     resp.set_cookie(PRE_COOKIE, token, path="/", secure=True, httponly=True, samesite="Strict")
+    resp.headers.update(headers or {})
     return resp
 
 
@@ -64,21 +74,25 @@ async def login(request: web.Request) -> web.Response:
         if not isinstance(password, str) or not password:
             raise ValidationError("Password is required", field="password")
         res = await sign_in(ctx.db, username, password, ctx.address, ctx.clock)
+    except SignInThrottledError as err:
+        return _login_form(
+            request, str(err), status=429, headers={"Retry-After": str(err.retry_after)}
+        )
     except (SignInError, ValidationError) as err:
         return _login_form(request, str(err), status=401 if isinstance(err, SignInError) else 422)
-    now = time.time()
-    pw_at = res.user.password_changed_at.timestamp() if res.user.password_changed_at else 0.0
-    data = SessionData(uid=res.user.id, created=now, seen=now, csrf=new_csrf(), pw_at=pw_at)
     target = "/account/password" if res.must_change_password else _next_target(request)
     resp = web.HTTPSeeOther(target)
-    set_session_cookie(request, resp, data)
+    set_session_cookie(request, resp, SessionData(sid=res.session_id, csrf=new_csrf()))
     resp.del_cookie(PRE_COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
     raise resp
 
 
 @routes.post("/logout")
 async def logout(request: web.Request) -> web.Response:
-    """End the session."""
+    """End the session (on the server, not only the cookie)."""
+    ctx = ctx_of(request)
+    if ctx.session is not None:
+        await end_session(ctx.db, ctx.session.sid, ctx.clock)
     resp = web.HTTPSeeOther("/login")
     clear_session_cookie(resp)
     raise resp
@@ -100,7 +114,7 @@ async def password_page(request: web.Request) -> web.Response:
 
 @routes.post("/account/password")
 async def password_change(request: web.Request) -> web.Response:
-    """Apply a password change and renew the session."""
+    """Apply a password change: every session of the user ends, this one continues in a new one."""
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
@@ -112,26 +126,80 @@ async def password_change(request: web.Request) -> web.Response:
             raise ValidationError("passwords must be text", field="new_password")
         if new != again:
             raise ValidationError("the two new passwords differ", field="new_password_again")
-        user = await change_password(ctx.db, actor, str(current), str(new), ctx.clock)
-    except ValidationError as err:
+        changed = await change_password(
+            ctx.db,
+            actor,
+            str(current),
+            str(new),
+            ctx.clock,
+            revoke_tokens=checkbox(form, "revoke_tokens"),
+        )
+    except (ValidationError, ConflictError) as err:
         return render(
             request,
             "console/password.html",
             title="Change password",
             forced=bool(ctx.user and ctx.user.must_change_password),
             error=str(err),
-            field=err.field,
-            status=422,
+            field=getattr(err, "field", None),
+            status=422 if isinstance(err, ValidationError) else 409,
         )
-    now = time.time()
-    assert user.password_changed_at is not None  # noqa: S101 - just set
-    data = SessionData(
-        uid=user.id,
-        created=now,
-        seen=now,
-        csrf=new_csrf(),
-        pw_at=user.password_changed_at.timestamp(),
-    )
-    exc = redirect(request, "/dashboard", "Your password was changed.")
-    set_session_cookie(request, exc, data)
+    session_id = await open_session(ctx.db, changed.user.id, ctx.address, ctx.clock)
+    message = "Your password was changed; your other sessions were signed out."
+    if changed.tokens_revoked:
+        message += f" {changed.tokens_revoked} API token(s) revoked."
+    exc = redirect(request, "/dashboard", message)
+    set_session_cookie(request, exc, SessionData(sid=session_id, csrf=new_csrf()))
     raise exc
+
+
+async def _tokens_page(
+    request: web.Request,
+    *,
+    new_token: str | None = None,
+    error: str | None = None,
+    field: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    ctx = ctx_of(request)
+    return render(
+        request,
+        "console/tokens.html",
+        title="API tokens",
+        tokens=await list_tokens(ctx.db, ctx.require_actor()),
+        now=ctx.clock.now(),
+        default_days=(await load_general_settings(ctx.db)).token_days,
+        new_token=new_token,
+        error=error,
+        field=field,
+        status=status,
+    )
+
+
+@routes.get("/account/tokens")
+async def tokens_page(request: web.Request) -> web.Response:
+    """My API tokens (an admin: everybody's) with expiry and last use."""
+    return await _tokens_page(request)
+
+
+@routes.post("/account/tokens")
+async def token_create(request: web.Request) -> web.Response:
+    """Create an API token for myself (shown once)."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    try:
+        name = text(form, "name", required=True, max_len=100, label="Name")
+        days = integer(form, "days", lo=0, hi=MAX_TOKEN_DAYS, label="Lifetime in days")
+        _, token = await create_token(ctx.db, actor, actor.name, name, ctx.clock, days=days)
+    except ValidationError as err:
+        return await _tokens_page(request, error=str(err), field=err.field, status=422)
+    return await _tokens_page(request, new_token=token)
+
+
+@routes.post("/account/tokens/{id:\\d+}/revoke")
+async def token_revoke(request: web.Request) -> web.Response:
+    """Revoke an API token (mine; an admin: anyone's)."""
+    ctx = ctx_of(request)
+    await revoke_token(ctx.db, ctx.require_actor(), int(request.match_info["id"]), ctx.clock)
+    raise redirect(request, "/account/tokens", "API token revoked.")

@@ -9,13 +9,17 @@ from certmgr.controller.db.models import User
 from certmgr.controller.domain.actors import Role
 from certmgr.controller.services.mail import OutgoingMail, send_and_record
 from certmgr.controller.services.settings_store import (
+    DEFAULT_TOKEN_DAYS,
+    MAX_TOKEN_DAYS,
     SECURITY_MODES,
     GeneralSettings,
     MailSettings,
     check_email,
     load_general_settings,
     load_mail_settings,
+    load_metrics_token,
     parse_smtp_server,
+    regenerate_metrics_token,
     save_general_settings,
     save_mail_settings,
 )
@@ -27,7 +31,7 @@ from certmgr.controller.services.users import (
     update_user,
 )
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import checkbox, choice, form_of, text
+from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, ValidationError
 from certmgr.shared.secret import Secret
@@ -86,17 +90,16 @@ async def user_add(request: web.Request) -> web.Response:
             )
         )
         password = generate_password()
-        async with ctx.db.transaction() as s:
-            user = await add_user(
-                s,
-                ctx.require_actor(),
-                username=username,
-                role=role,
-                password=password,
-                must_change_password=True,
-                email=email,
-                clock=ctx.clock,
-            )
+        user = await add_user(
+            ctx.db,
+            ctx.require_actor(),
+            username=username,
+            role=role,
+            password=password,
+            must_change_password=True,
+            email=email,
+            clock=ctx.clock,
+        )
     except CertmgrError as err:
         return await _users_page(
             request,
@@ -150,10 +153,9 @@ async def user_reset(request: web.Request) -> web.Response:
     """New one-time password, shown once."""
     ctx = ctx_of(request)
     try:
-        async with ctx.db.transaction() as s:
-            user, password = await reset_password(
-                s, ctx.require_actor(), _uid(request), clock=ctx.clock
-            )
+        user, password = await reset_password(
+            ctx.db, ctx.require_actor(), _uid(request), clock=ctx.clock
+        )
     except CertmgrError as err:
         raise redirect(request, "/users", f"Not reset: {err}", "bad") from err
     return await _users_page(request, new_password=(user.username, password))
@@ -171,6 +173,7 @@ async def _settings_page(
         title="Settings",
         general=general,
         mail=mail,
+        metrics_token=await load_metrics_token(ctx.db, ctx.vault),
         modes=SECURITY_MODES,
         error=error,
         field=field,
@@ -196,12 +199,30 @@ async def settings_general(request: web.Request) -> web.Response:
             GeneralSettings(
                 admin_email=text(form, "admin_email", max_len=1000, label="Administrator e-mail"),
                 external_url=text(form, "external_url", max_len=500, label="External URL"),
+                token_days=integer(
+                    form,
+                    "token_days",
+                    default=DEFAULT_TOKEN_DAYS,
+                    lo=0,
+                    hi=MAX_TOKEN_DAYS,
+                    label="API token lifetime",
+                ),
             ),
             ctx.clock,
         )
     except ValidationError as err:
         return await _settings_page(request, error=str(err), field=err.field, status=422)
     raise redirect(request, "/settings", "Settings saved.")
+
+
+@routes.post("/settings/metrics-token")
+async def settings_metrics_token(request: web.Request) -> web.Response:
+    """Replace the /metrics token (Prometheus needs the new one)."""
+    ctx = ctx_of(request)
+    await regenerate_metrics_token(ctx.db, ctx.vault, ctx.require_actor(), ctx.clock)
+    raise redirect(
+        request, "/settings#metrics", "New metrics token: update Prometheus' bearer token."
+    )
 
 
 @routes.post("/settings/mail")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+from certmgr.shared.clock import FakeClock
 from tests.factories.console import NEW_PASSWORD, console_client, sign_in
 from tests.factories.homes import ADMIN_PASSWORD, make_home, run_cli
 
@@ -39,16 +41,20 @@ async def test_one_time_password_forces_change(tmp_path: Path) -> None:
         assert "certmgr console" in await resp.text()
 
 
-async def test_wrong_password_and_rate_limit(tmp_path: Path) -> None:
+async def test_wrong_password_and_throttle(tmp_path: Path) -> None:
     home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
-    async with console_client(home) as c:
-        for _ in range(5):
+    clock = FakeClock()
+    async with console_client(home, clock=clock) as c:
+        for _ in range(3):
             resp = await sign_in(c, "admin", "wrong password!!")
             assert resp.status == 401
             assert "wrong user name or password" in await resp.text()
+        # slowed down, not locked: after the delay the right password works
         resp = await sign_in(c, "admin", ADMIN_PASSWORD)
-        assert resp.status == 401
-        assert "too many failed sign-ins" in await resp.text()
+        assert resp.status == 429 and resp.headers["Retry-After"] == "1"
+        assert "try again in 1 second" in await resp.text()
+        clock.advance(dt.timedelta(seconds=1))
+        assert (await sign_in(c, "admin", ADMIN_PASSWORD)).status == 303
     audit = run_cli(["user", "list", "--home", str(home), "--json"])
     assert audit.code == 0
 
