@@ -27,6 +27,7 @@ from certmgr.controller.services.private_ca import (
     IssueRequest,
     issue_for_definitions,
     setup_root,
+    unique_ca_subject,
 )
 from certmgr.controller.services.repository import chain_of, unseal_key
 from certmgr.controller.services.settings_store import ensure_metrics_token
@@ -49,7 +50,7 @@ from certmgr.shared.pki.names import normalize_dns_name
 CONSOLE_DEFINITION = "certmgr console"
 CONSOLE_CERT = "console.pem"
 CONSOLE_KEY = "console.key"
-DEFAULT_CA_SUBJECT = "CN=certmgr Private Root CA,O=certmgr"
+DEFAULT_CA_ORGANIZATION = "certmgr"
 
 DEFAULT_IP_ACL = """# certmgr IP allow-list: one address or CIDR per line; '#' starts a comment.
 # Edits take effect without a restart. Requests from other addresses get 403.
@@ -103,7 +104,7 @@ async def init_home(
     listen: str = DEFAULT_LISTEN,
     database_url: str | None = None,
     admin_password: str | None = None,
-    ca_subject: str = DEFAULT_CA_SUBJECT,
+    ca_subject: str | None = None,
     ca_key_type: str = KeyType.EC_P384.value,
     clock: Clock | None = None,
 ) -> InitResult:
@@ -152,7 +153,7 @@ async def init_home(
             vault,
             password,
             must_change=admin_password is None,
-            ca_subject=ca_subject,
+            ca_subject=ca_subject or unique_ca_subject(DEFAULT_CA_ORGANIZATION, clock.now()),
             ca_key_type=ca_key_type,
             clock=clock,
         )

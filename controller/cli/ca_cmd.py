@@ -1,4 +1,4 @@
-"""``certmgr ca info|show-cacert|gen-crl|setup|import-cert|issue|revoke``."""
+"""``certmgr ca info|list|show-cacert|gen-crl|setup|import-cert|issue|revoke|retire``."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from typing import Any
 from certmgr.controller.cli.base import CommandContext, add_home, add_json, read_input_file, table
 from certmgr.controller.issuers.private_ca import REASONS
 from certmgr.controller.services.private_ca import (
+    PUBLISHING,
     IssueRequest,
     ca_certificate_pem,
     ca_info,
+    crl_file,
     generate_crl,
     import_ca_certificate,
     issue_for_definitions,
+    retire_ca,
     revoke,
     setup_root,
     setup_subordinate,
+    subject_in_use,
 )
 from certmgr.controller.views import certificate_json
 from certmgr.shared.clock import SystemClock
@@ -29,10 +33,20 @@ def register(sub: Any) -> None:
     csub = p.add_subparsers(dest="ca_command", metavar="ACTION")
     csub.required = True
 
-    q = csub.add_parser("info", help="show the CA(s)")
+    for verb in ("info", "list"):
+        q = csub.add_parser(
+            verb, help="show the CAs: active, superseded (still revoking), retired, pending"
+        )
+        add_home(q)
+        add_json(q)
+        q.set_defaults(handler=_info)
+
+    q = csub.add_parser(
+        "retire", help="retire a superseded CA: it stops revoking and publishing its CRL"
+    )
     add_home(q)
-    add_json(q)
-    q.set_defaults(handler=_info)
+    q.add_argument("ca_id", type=int, metavar="ID")
+    q.set_defaults(handler=_retire)
 
     q = csub.add_parser("show-cacert", help="print the active CA certificate (and chain) as PEM")
     add_home(q)
@@ -113,12 +127,21 @@ async def _info(ctx: CommandContext) -> int:
             ["ID", "STATUS", "KIND", "SUBJECT", "KEY", "EXPIRES", "ISSUED", "REVOKED", "CRL#"],
         )
     )
+    cactx = ctx.ca_context
     for i in infos:
         if i.status == "active" and i.sha256:
             ctx.print(f"\nActive CA SHA-256: {i.sha256}")
+        if i.status in PUBLISHING:
             ctx.print(
-                f"CRL: {ctx.settings.ca_dir / 'crl.pem'} (served at {ctx.settings.effective_crl_url})"
+                f"CRL of CA #{i.id}: {crl_file(cactx.ca_dir, i.id, 'pem')} "
+                f"(served at {cactx.crl_url_for(i.id)})"
             )
+    return 0
+
+
+async def _retire(ctx: CommandContext) -> int:
+    ca = await retire_ca(await ctx.db(), ctx.actor, ctx.args.ca_id)
+    ctx.print(f"CA #{ca.id} {ca.subject} is retired: it no longer revokes or publishes a CRL")
     return 0
 
 
@@ -152,6 +175,12 @@ async def _setup(ctx: CommandContext) -> int:
         else:
             sys.stdout.write(ca.csr_pem)
         return 0
+    if await subject_in_use(db, a.subject):
+        ctx.err.write(
+            f"certmgr: warning: a CA of this home already has the name {a.subject!r}; "
+            "clients tell CAs apart by name, so give each one its own "
+            "(for example with a date in the common name)\n"
+        )
     ca = await setup_root(
         db,
         ctx.vault,
@@ -161,7 +190,10 @@ async def _setup(ctx: CommandContext) -> int:
         key_type=a.key_type,
         days=a.days,
     )
-    ctx.print(f"New root CA #{ca.id} {ca.subject} is active")
+    ctx.print(
+        f"New root CA #{ca.id} {ca.subject} is active; the CA before it still revokes what it "
+        "issued and publishes its CRL until 'certmgr ca retire ID'"
+    )
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from certmgr.controller.cli.base import CommandContext, add_home, read_secret_file
-from certmgr.controller.home import DEFAULT_CA_SUBJECT, init_home
+from certmgr.controller.home import init_home
 from certmgr.controller.services.rotation import rotate_master_key
 from certmgr.controller.settings import DEFAULT_LISTEN
 from certmgr.shared.errors import InputError
@@ -36,7 +36,10 @@ def register(sub: Any) -> None:
         help="read the admin password from this file instead of generating one",
     )
     p.add_argument(
-        "--ca-subject", default=DEFAULT_CA_SUBJECT, help="subject of the private root CA"
+        "--ca-subject",
+        default=None,
+        help="subject of the private root CA (default: a unique name, "
+        '"CN=certmgr Private Root CA <date-time>,O=certmgr")',
     )
     p.add_argument("--ca-key-type", default="ec-p384", help="key type of the private root CA")
     p.set_defaults(handler=_init)

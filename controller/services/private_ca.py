@@ -1,9 +1,17 @@
-"""The built-in private CA as a service: setup, subordinate CSR/import, issue, revoke, CRL."""
+"""The built-in private CA as a service: setup, subordinate CSR/import, issue, revoke, CRL.
+
+A CA's life: ``pending`` (a subordinate waiting for its certificate) -> ``active`` (issues) ->
+``superseded`` (a newer CA issues; this one still revokes what it issued and publishes its CRL)
+-> ``retired`` (by an admin, explicitly: no more revocations or CRLs). Each CA publishes its CRL
+at ``/pki/crl/<id>.der`` (the URL its certificates carry); ``/pki/crl.der``, which certificates
+issued before per-CA URLs name, serves the oldest CA that still publishes.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +60,7 @@ from certmgr.shared.pki import (
     build_chain,
     describe_key,
     generate_private_key,
+    issued_by,
     key_matches_certificate,
     load,
     load_csr,
@@ -65,12 +74,31 @@ CA_KEY_PURPOSE = "ca-key"
 DEFAULT_LEAF_DAYS = 200
 
 
+PUBLISHING = ("active", "superseded")
+LEGACY_CRL_PATH = "/pki/crl.der"
+
+
 @dataclass(frozen=True)
 class CaContext:
     """Where the CA writes its public files and what URL it puts into certificates."""
 
     ca_dir: Path
     crl_url: str
+
+    def crl_url_for(self, ca_id: int) -> str:
+        """The CRL URL that certificates of CA ``ca_id`` carry.
+
+        The default URL becomes per CA (``.../pki/crl/<id>.der``); a configured URL is kept as
+        it is, with ``{ca}`` replaced by the CA's id when it holds that placeholder.
+        """
+        if self.crl_url.endswith(LEGACY_CRL_PATH):
+            return f"{self.crl_url[: -len(LEGACY_CRL_PATH)]}/pki/crl/{ca_id}.der"
+        return self.crl_url.replace("{ca}", str(ca_id))
+
+
+def crl_file(ca_dir: Path, ca_id: int, suffix: str) -> Path:
+    """Where CA ``ca_id``'s CRL is written (``suffix`` is ``der`` or ``pem``)."""
+    return ca_dir / f"crl-{ca_id}.{suffix}"
 
 
 @dataclass(frozen=True)
@@ -152,7 +180,7 @@ async def setup_root(
     key = await asyncio.to_thread(generate_private_key, KeyType.parse(key_type))
     cert = build_root(key, name, now=now, days=days)
     async with db.transaction() as s:
-        await _retire_active(s)
+        await _supersede_active(s)
         cert_row, _ = await store_certificate(s, cert, source=CertificateSource.ISSUED, now=now)
         ca = CertificateAuthority(
             name=name.rfc4514_string()[:200],
@@ -267,7 +295,7 @@ async def import_ca_certificate(
             )
         others = [c for c in [*bundle.certificates, *extra] if c is not cert]
         chain = build_chain(cert, others)
-        await _retire_active(s)
+        await _supersede_active(s)
         cert_row, _ = await store_certificate(s, cert, source=CertificateSource.RECEIVED, now=now)
         chain_rows = [
             (await store_certificate(s, c, source=CertificateSource.IMPORTED, now=now))[0]
@@ -297,11 +325,64 @@ def _basic_constraints(cert: x509.Certificate) -> x509.BasicConstraints | None:
         return None
 
 
-async def _retire_active(s: AsyncSession) -> None:
+async def _supersede_active(s: AsyncSession) -> None:
+    # the old CA stops issuing but keeps revoking and publishing until an admin retires it
     for row in (
         await s.execute(select(CertificateAuthority).where(CertificateAuthority.status == "active"))
     ).scalars():
-        row.status = "retired"
+        row.status = "superseded"
+
+
+async def subject_in_use(db: Database, subject: str) -> bool:
+    """True when a CA of this home already has (or had) this distinguished name.
+
+    Relying parties tell CAs apart by name first: two CAs with one name confuse path building
+    and CRL checks, so ``ca setup`` warns.
+
+    Raises:
+        ValidationError: The subject is not a distinguished name.
+    """
+    wanted = _dn_key(parse_dn(subject))
+    async with db.reader() as s:
+        used = (await s.execute(select(CertificateAuthority.subject))).scalars().all()
+    return any(_dn_key(parse_dn(u)) == wanted for u in used if u)
+
+
+def _dn_key(name: x509.Name) -> list[tuple[str, str]]:
+    # the same attributes written in another order or case are the same name to a person
+    return sorted((a.oid.dotted_string, str(a.value).casefold()) for a in name)
+
+
+def unique_ca_subject(organization: str, now: dt.datetime) -> str:
+    """A CA name no other home repeats: the organisation, and a time stamp in the common name."""
+    org = organization.replace(",", " ").replace("+", " ").replace("=", " ").strip() or "certmgr"
+    return f"CN={org} Private Root CA {now:%Y%m%d-%H%M%S},O={org}"
+
+
+async def retire_ca(
+    db: Database, actor: Actor, ca_id: int, *, clock: Clock | None = None
+) -> CertificateAuthority:
+    """Retire a superseded CA for good: it no longer revokes or publishes a CRL.
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        NotFoundError: No such CA.
+        ConflictError: The CA is the active one (set up another first) or already retired.
+    """
+    actor.require_admin("retiring a CA")
+    async with db.transaction() as s:
+        ca = await s.get(CertificateAuthority, ca_id)
+        if ca is None:
+            raise NotFoundError(f"no CA {ca_id}")
+        if ca.status == "active":
+            raise ConflictError(
+                f"CA {ca_id} is the active CA: set up or import another before retiring it"
+            )
+        if ca.status == "retired":
+            raise ConflictError(f"CA {ca_id} is already retired")
+        ca.status = "retired"
+        audit(s, actor, "ca.retire", "ca", ca.id, {"subject": ca.subject})
+    return ca
 
 
 def _write_ca_cert(
@@ -421,7 +502,9 @@ async def issue_for_definitions(
         ca = await active_ca(s)
         ca_key, ca_cert, ca_chain_rows = await _ca_material(s, vault, ca)
         defs = [await _definition(s, r.definition_ref) for r in requests]
-        made = await asyncio.to_thread(_make_all, vault, ctx, ca_key, ca_cert, defs, requests, now)
+        made = await asyncio.to_thread(
+            _make_all, vault, ctx.crl_url_for(ca.id), ca_key, ca_cert, defs, requests, now
+        )
         # keys generated here, and keys of CSRs that the repository already knows
         new_keys = [m.key_values for m in made if m.key_values is not None]
         if new_keys:
@@ -497,7 +580,7 @@ class _Made:
 
 def _make_all(
     vault: MasterKey,
-    ctx: CaContext,
+    crl_url: str,
     ca_key: PrivateKey,
     ca_cert: x509.Certificate,
     defs: list[CertificateDefinition],
@@ -538,7 +621,7 @@ def _make_all(
             ),
             sans=parse_sans(list(d.sans) or [d.common_name]),
             days=req.days or int(d.renewal_policy.get("days", DEFAULT_LEAF_DAYS)),
-            crl_url=ctx.crl_url,
+            crl_url=crl_url,
         )
         out.append(
             _Made(
@@ -560,10 +643,13 @@ async def revoke(
     reason: str = "unspecified",
     clock: Clock | None = None,
 ) -> Revocation:
-    """Revoke a certificate issued by the active CA (by SHA-256 or serial), then write a new CRL.
+    """Revoke a certificate (by SHA-256 or serial), then write its CA's new CRL.
+
+    The active CA and superseded ones (set up before it, not yet retired) can revoke what they
+    issued; the issuer is found by name and proven by the certificate's signature.
 
     Raises:
-        NotFoundError: No such certificate from this CA.
+        NotFoundError: No such certificate from a CA of this home that still publishes.
         ValidationError: Unknown reason.
         ConflictError: Already revoked.
     """
@@ -574,10 +660,7 @@ async def revoke(
     token = ref.strip().lower().replace(":", "")
     now = _now(clock)
     async with db.transaction() as s:
-        ca = await active_ca(s)
-        ca_cert_row = await s.get(Certificate, ca.certificate_id) if ca.certificate_id else None
-        assert ca_cert_row is not None  # noqa: S101
-        row = (
+        candidates = (
             (
                 await s.execute(
                     select(Certificate).where(
@@ -587,10 +670,15 @@ async def revoke(
                 )
             )
             .scalars()
-            .first()
+            .all()
         )
-        if row is None or row.issuer != ca_cert_row.subject or row.id == ca_cert_row.id:
-            raise NotFoundError(f"no certificate {ref!r} issued by the active CA")
+        found = await _issuing_ca(s, candidates)
+        if found is None:
+            raise NotFoundError(
+                f"no certificate {ref!r} issued by a CA of this home that still publishes "
+                "(the active CA or a superseded one that is not retired)"
+            )
+        ca, row = found
         dup = (
             await s.execute(
                 select(Revocation).where(
@@ -620,43 +708,115 @@ async def revoke(
             row.id,
             {"serial": row.serial_hex, "reason": reason},
         )
-    await generate_crl(db, vault, actor, ctx, clock=clock)
+    await generate_crl(db, vault, actor, ctx, clock=clock, ca_id=rev.ca_id)
     return rev
 
 
+async def _issuing_ca(
+    s: AsyncSession, certs: Sequence[Certificate]
+) -> tuple[CertificateAuthority, Certificate] | None:
+    """The publishing CA that signed one of ``certs`` (a serial may repeat across CAs)."""
+    cas = (
+        (
+            await s.execute(
+                select(CertificateAuthority)
+                .where(CertificateAuthority.status.in_(PUBLISHING))
+                .order_by(CertificateAuthority.id.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for ca in cas:
+        ca_row = await s.get(Certificate, ca.certificate_id) if ca.certificate_id else None
+        if ca_row is None:
+            continue
+        ca_cert = x509.load_der_x509_certificate(ca_row.der)
+        for row in certs:
+            if row.id == ca_row.id or row.issuer != ca_row.subject:
+                continue
+            if issued_by(x509.load_der_x509_certificate(row.der), ca_cert):
+                return ca, row
+    return None
+
+
 async def generate_crl(
-    db: Database, vault: MasterKey, actor: Actor, ctx: CaContext, *, clock: Clock | None = None
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    ctx: CaContext,
+    *,
+    clock: Clock | None = None,
+    ca_id: int | None = None,
 ) -> x509.CertificateRevocationList:
-    """Sign a new CRL with the next CRL number; write ``crl.pem`` and ``crl.der`` to the CA folder.
+    """Sign new CRLs (next CRL number) and write them to the CA folder.
+
+    Without ``ca_id`` every CA that still publishes (active and superseded) gets a new CRL;
+    with it, only that CA. Each goes to ``crl-<id>.pem``/``.der``; the oldest publishing CA's
+    also to ``crl.pem``/``crl.der``, the URL certificates issued before per-CA URLs carry.
+
+    Returns:
+        The CRL of CA ``ca_id``, or of the active CA.
 
     Raises:
-        NotFoundError: No active CA.
+        NotFoundError: No active CA (without ``ca_id``), or CA ``ca_id`` does not publish.
     """
     now = _now(clock)
+    made: dict[int, x509.CertificateRevocationList] = {}
     async with db.transaction() as s:
-        ca = await active_ca(s)
-        key, cert, _ = await _ca_material(s, vault, ca)
-        revs = (
+        publishing = (
             (
                 await s.execute(
-                    select(Revocation).where(Revocation.ca_id == ca.id).order_by(Revocation.id)
+                    select(CertificateAuthority)
+                    .where(
+                        CertificateAuthority.status.in_(PUBLISHING),
+                        CertificateAuthority.certificate_id.is_not(None),
+                    )
+                    .order_by(CertificateAuthority.id)
                 )
             )
             .scalars()
             .all()
         )
-        ca.crl_number += 1
-        crl = build_crl(
-            key,
-            cert,
-            [RevokedEntry(int(r.serial_hex, 16), r.revoked_at, r.reason) for r in revs],
-            crl_number=ca.crl_number,
-            now=now,
-        )
-        audit(s, actor, "ca.crl", "ca", ca.id, {"crl_number": ca.crl_number, "revoked": len(revs)})
+        if ca_id is None:
+            wanted = (await active_ca(s)).id
+            todo = list(publishing)
+        else:
+            wanted = ca_id
+            todo = [ca for ca in publishing if ca.id == ca_id]
+            if not todo:
+                raise NotFoundError(f"CA {ca_id} does not publish a CRL (retired or pending)")
+        for ca in todo:
+            made[ca.id] = await _sign_crl(s, vault, actor, ca, now)
+        oldest = publishing[0].id if publishing else None
     ctx.ca_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(ctx.ca_dir / "crl.pem", crl.public_bytes(Encoding.PEM))
-    _atomic_write(ctx.ca_dir / "crl.der", crl.public_bytes(Encoding.DER))
+    for cid, crl in made.items():
+        pem, der = crl.public_bytes(Encoding.PEM), crl.public_bytes(Encoding.DER)
+        await asyncio.to_thread(_atomic_write, crl_file(ctx.ca_dir, cid, "pem"), pem)
+        await asyncio.to_thread(_atomic_write, crl_file(ctx.ca_dir, cid, "der"), der)
+        if cid == oldest:
+            await asyncio.to_thread(_atomic_write, ctx.ca_dir / "crl.pem", pem)
+            await asyncio.to_thread(_atomic_write, ctx.ca_dir / "crl.der", der)
+    return made[wanted]
+
+
+async def _sign_crl(
+    s: AsyncSession, vault: MasterKey, actor: Actor, ca: CertificateAuthority, now: dt.datetime
+) -> x509.CertificateRevocationList:
+    key, cert, _ = await _ca_material(s, vault, ca)
+    revs = (
+        (
+            await s.execute(
+                select(Revocation).where(Revocation.ca_id == ca.id).order_by(Revocation.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    ca.crl_number += 1
+    entries = [RevokedEntry(int(r.serial_hex, 16), r.revoked_at, r.reason) for r in revs]
+    crl = await asyncio.to_thread(build_crl, key, cert, entries, crl_number=ca.crl_number, now=now)
+    audit(s, actor, "ca.crl", "ca", ca.id, {"crl_number": ca.crl_number, "revoked": len(revs)})
     return crl
 
 

@@ -14,6 +14,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/pki/crl.der", crl_der)
     app.router.add_get("/pki/crl.pem", crl_pem)
+    app.router.add_get(r"/pki/crl/{ca_id:\d{1,9}}.der", ca_crl_der)
+    app.router.add_get(r"/pki/crl/{ca_id:\d{1,9}}.pem", ca_crl_pem)
     app.router.add_get("/pki/ca.pem", ca_pem)
     app.router.add_get("/dl/{token}", download_link)
 
@@ -42,6 +44,19 @@ async def crl_der(request: web.Request) -> web.Response:
 async def crl_pem(request: web.Request) -> web.Response:
     """The current CRL, PEM."""
     return await _file(request, "crl.pem", "application/x-pem-file")
+
+
+async def ca_crl_der(request: web.Request) -> web.Response:
+    """One CA's CRL, DER (the URL its certificates carry)."""
+    return await _file(
+        request, f"crl-{int(request.match_info['ca_id'])}.der", "application/pkix-crl"
+    )
+
+
+async def ca_crl_pem(request: web.Request) -> web.Response:
+    """One CA's CRL, PEM."""
+    name = f"crl-{int(request.match_info['ca_id'])}.pem"
+    return await _file(request, name, "application/x-pem-file")
 
 
 async def ca_pem(request: web.Request) -> web.Response:

@@ -50,7 +50,7 @@ def test_issue_verify_revoke_crl(tmp_path: Path, database_url: str) -> None:
         "X509v3 Subject Key Identifier",
         "X509v3 Authority Key Identifier",
         "X509v3 CRL Distribution Points",
-        "/pki/crl.der",
+        "/pki/crl/1.der",  # each CA publishes at its own URL
         "DNS:api.example.test",
         "IP Address:192.0.2.10",
         "CA:FALSE",
@@ -270,7 +270,69 @@ def test_setup_new_root_replaces_active(tmp_path: Path, database_url: str) -> No
     )
     assert res.code == 0, res.err
     info = run_cli(["ca", "info", "--home", str(home), "--json"]).json()
-    assert [i["status"] for i in info] == ["active", "retired"]
+    assert [i["status"] for i in info] == ["active", "superseded"]
     assert "Second Root" in run_cli(["ca", "show-cacert", "--home", str(home)]).out or True
     bad = run_cli(["ca", "setup", "--subject", "XX=nope", "--home", str(home)])
     assert bad.code == 2
+
+
+def _leaf_file(home: Path, sha256: str, path: Path) -> Path:
+    pem = run_cli(["certificate", "show", sha256, "--home", str(home), "--pem"]).out
+    path.write_text(pem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n")
+    return path
+
+
+def test_new_home_ca_has_a_unique_name(tmp_path: Path, database_url: str) -> None:
+    a = make_home(tmp_path, database_url, name="a")
+    info = run_cli(["ca", "list", "--home", str(a), "--json"]).json()
+    subject = info[0]["subject"]
+    assert "Private Root CA 20" in subject and "O=certmgr" in subject  # a time stamp in the CN
+    res = run_cli(["ca", "setup", "--subject", subject, "--home", str(a)])
+    assert res.code == 0 and "already has the name" in res.err  # a repeated DN is warned about
+
+
+def test_superseded_ca_still_revokes_and_publishes(tmp_path: Path, database_url: str) -> None:
+    home = make_home(tmp_path, database_url)
+    h = ["--home", str(home)]
+    _new_definition(home, "old", "old.example.test")
+    _new_definition(home, "new", "new.example.test")
+    old = run_cli(["ca", "issue", "old", *h, "--json"]).json()
+    old_ca = tmp_path / "old-ca.pem"
+    old_ca.write_text((home / "ca" / "ca.pem").read_text())
+
+    res = run_cli(["ca", "setup", "--subject", "CN=Second Root 2026,O=Example", *h])
+    assert res.code == 0, res.err
+    cas = {c["status"]: c for c in run_cli(["ca", "list", *h, "--json"]).json()}
+    assert set(cas) == {"active", "superseded"}
+    first, second = cas["superseded"]["id"], cas["active"]["id"]
+    new = run_cli(["ca", "issue", "new", *h, "--json"]).json()
+    new_leaf = _leaf_file(home, new["sha256"], tmp_path / "new.pem")
+    text = openssl("x509", "-in", str(new_leaf), "-noout", "-text").stdout
+    assert f"/pki/crl/{second}.der" in text
+
+    # the old CA revokes what it issued; its CRL is signed by it and lists the serial
+    assert run_cli(["ca", "revoke", old["sha256"], "--reason", "superseded", *h]).code == 0
+    crl_old = home / "ca" / f"crl-{first}.pem"
+    openssl("crl", "-in", str(crl_old), "-CAfile", str(old_ca), "-noout")
+    listed = openssl("crl", "-in", str(crl_old), "-noout", "-text").stdout
+    assert old["serial"].upper().lstrip("0") in listed.replace(":", "").upper()
+    # the legacy URL (what certificates made before per-CA URLs name) serves the old CA's CRL
+    assert (home / "ca" / "crl.der").read_bytes() == (home / "ca" / f"crl-{first}.der").read_bytes()
+    both = tmp_path / "old+crl.pem"
+    both.write_text(old_ca.read_text() + crl_old.read_text())
+    old_leaf = _leaf_file(home, old["sha256"], tmp_path / "old.pem")
+    revoked = openssl("verify", "-crl_check", "-CAfile", str(both), str(old_leaf), check=False)
+    assert revoked.returncode != 0 and "revoked" in (revoked.stdout + revoked.stderr)
+    # the new CA's CRL does not list the old CA's serial, and the new CA revokes its own
+    assert run_cli(["ca", "revoke", new["sha256"], *h]).code == 0
+    crl_new = openssl(
+        "crl", "-in", str(home / "ca" / f"crl-{second}.pem"), "-noout", "-text"
+    ).stdout
+    assert old["serial"].upper().lstrip("0") not in crl_new.replace(":", "").upper()
+    assert new["serial"].upper().lstrip("0") in crl_new.replace(":", "").upper()
+
+    # retiring is explicit; the active CA cannot be retired; a retired CA revokes nothing more
+    assert run_cli(["ca", "retire", str(second), *h]).code == 4
+    assert run_cli(["ca", "retire", str(first), *h]).code == 0
+    _new_definition(home, "older", "older.example.test")
+    assert run_cli(["ca", "revoke", old["sha256"], *h]).code in (3, 4)
