@@ -10,6 +10,7 @@ answer lists rotations that lead from the pinned key to one that does, the agent
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -36,6 +37,7 @@ class ControllerPin:
         """
         self._key = key
         self._on_rotate = on_rotate
+        self._rotating = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"ControllerPin({p.controller_key_sha256(self._key)[:16]}…)"
@@ -62,19 +64,20 @@ class ControllerPin:
         """
         if p.answer_verifies(self._key, headers, method, path_with_query, nonce, status, body):
             return
-        reached = p.follow_rotations(self._key, p.rotations_of(headers))
-        if reached != self._key and p.answer_verifies(
-            reached, headers, method, path_with_query, nonce, status, body
-        ):
-            if self._on_rotate is not None:
-                await self._on_rotate(reached)
-            logger.warning(
-                "the controller rotated its key: now pinning %s (announced by %s)",
-                p.controller_key_sha256(reached)[:16],
-                p.controller_key_sha256(self._key)[:16],
-            )
-            self._key = reached
-            return
+        async with self._rotating:  # two answers may announce the same rotation at once
+            old = self._key
+            reached = p.follow_rotations(old, p.rotations_of(headers))
+            if p.answer_verifies(reached, headers, method, path_with_query, nonce, status, body):
+                if reached != old:
+                    if self._on_rotate is not None:
+                        await self._on_rotate(reached)
+                    self._key = reached
+                    logger.warning(
+                        "the controller rotated its key: now pinning %s (announced by %s)",
+                        p.controller_key_sha256(reached)[:16],
+                        p.controller_key_sha256(old)[:16],
+                    )
+                return
         raise PermissionDeniedError(
             f"the answer to {method} {path_with_query.split('?', 1)[0]} is not signed by the "
             "pinned controller key: ignored (a server that is not the controller?)"

@@ -140,7 +140,12 @@ class Runner:
         attempt = 0
         while not self._stop.is_set():
             try:
-                await self._flush(client)
+                try:
+                    await self._flush(client)
+                except PermissionDeniedError as err:
+                    # a refused report must not keep the agent from learning, on /work, that
+                    # it was revoked (only a signed answer there stops it)
+                    await self._trouble(err, "the controller refused what this agent sent")
                 work = await self._until_stopped(client.work(wait))
                 if work is None:
                     return
