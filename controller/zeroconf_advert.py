@@ -1,4 +1,11 @@
-"""Advertising the controller on the LAN (``_certmgr._tcp.local.``) for agents enrolling without a URL."""
+"""Advertising the controller on the LAN (``_certmgr._tcp.local.``) for agents enrolling without a URL.
+
+The advert only tells an agent where to connect; nothing in it is trusted. The agent connects to
+an advertised address and checks that address against the console certificate (TLS host name
+check), then trusts only answers signed by the controller key its token names. So the console
+certificate must carry the advertised addresses: ``certmgr init --listen ADDRESS:PORT`` puts the
+listen address in it; advertise that address (``[agents] zeroconf_interfaces``).
+"""
 
 from __future__ import annotations
 
