@@ -26,6 +26,7 @@ def certificate_json(c: Certificate) -> dict[str, Any]:
         "private_key_id": c.private_key_id,
         "is_ca": c.is_ca,
         "source": c.source,
+        "signature_problem": c.signature_problem,
     }
 
 

@@ -17,6 +17,7 @@ from certmgr.controller.services.private_ca import CaContext
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.vault import MasterKey, read_master_key
 from certmgr.shared.errors import InputError, InputTooLargeError
+from certmgr.shared.pki.names import escape_text
 
 MAX_INPUT_FILE = 16 * 1024 * 1024
 Handler = Callable[["CommandContext"], Awaitable[int]]
@@ -176,7 +177,10 @@ def read_secret_file(path: str | None, *, what: str = "password") -> bytes | Non
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:
     """A plain text table."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    # Cells may hold names from certificates: control characters are shown escaped, never raw.
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else escape_text(str(c)) for c in r] for r in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

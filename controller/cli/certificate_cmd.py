@@ -15,6 +15,7 @@ from certmgr.controller.services.repository import chain_of
 from certmgr.controller.views import certificate_json
 from certmgr.shared.errors import NotFoundError
 from certmgr.shared.pki.fingerprint import colon_hex, normalize_fingerprint
+from certmgr.shared.pki.names import escape_text
 
 
 def register(sub: Any) -> None:
@@ -113,9 +114,9 @@ async def _show(ctx: CommandContext) -> int:
         ctx.print_json(data)
         return 0
     ctx.print(f"Certificate #{c.id}")
-    ctx.print(f"  subject      {c.subject}")
-    ctx.print(f"  SANs         {', '.join(c.sans)}")
-    ctx.print(f"  issuer       {c.issuer}")
+    ctx.print(f"  subject      {escape_text(c.subject)}")
+    ctx.print(f"  SANs         {escape_text(', '.join(c.sans))}")
+    ctx.print(f"  issuer       {escape_text(c.issuer)}")
     ctx.print(f"  serial       {c.serial_hex}")
     ctx.print(f"  valid        {c.not_before:%Y-%m-%d %H:%M} to {c.not_after:%Y-%m-%d %H:%M} UTC")
     ctx.print(
@@ -123,6 +124,8 @@ async def _show(ctx: CommandContext) -> int:
     )
     ctx.print(f"  SHA-256      {colon_hex(c.sha256)}")
     ctx.print(f"  SHA-1        {colon_hex(c.sha1)}")
+    if c.signature_problem:
+        ctx.print(f"  signature    {escape_text(c.signature_problem)}")
     for i, r in enumerate(chain):
-        ctx.print(f"  chain[{i}]     {r.subject}")
+        ctx.print(f"  chain[{i}]     {escape_text(r.subject)}")
     return 0

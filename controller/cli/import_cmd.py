@@ -14,6 +14,7 @@ from certmgr.controller.cli.base import (
 )
 from certmgr.controller.services.imports import ImportFile, ImportOptions, import_files
 from certmgr.shared.errors import InputError
+from certmgr.shared.pki.names import escape_text
 
 
 def register(sub: Any) -> None:
@@ -51,6 +52,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--name", default=None, help="name of the certificate definition (one certificate only)"
     )
+    p.add_argument(
+        "--accept-unverified",
+        action="store_true",
+        help="make a certificate current even when its signature does not verify with its issuer "
+        "(without this it is stored flagged and never made current)",
+    )
     p.set_defaults(handler=_import)
 
 
@@ -80,6 +87,7 @@ async def _import(ctx: CommandContext) -> int:
         password=read_secret_file(a.password_file),
         key_password=read_secret_file(a.key_password_file, what="key password"),
         name=a.name,
+        accept_unverified=a.accept_unverified,
     )
     db = await ctx.db()
     results = await import_files(
@@ -98,17 +106,17 @@ async def _import(ctx: CommandContext) -> int:
     for r in results:
         state = "imported" if r.created else "already known"
         what = "CA certificate" if r.is_ca and r.definition_id is None else "certificate"
-        ctx.print(f"{state}: {what} {r.subject}")
+        ctx.print(f"{state}: {what} {escape_text(r.subject)}")
         ctx.print(f"    sha256 {r.sha256}")
         if r.definition_id is not None:
             ctx.print(
-                f"    definition #{r.definition_id} {r.definition_name!r}{' (current)' if r.made_current else ''}"
+                f"    definition #{r.definition_id} '{escape_text(r.definition_name or '')}'{' (current)' if r.made_current else ''}"
             )
             ctx.print(
                 f"    private key: {'yes' if r.has_private_key else 'no'}; chain: {r.chain_length} certificate(s){'' if r.chain_complete else ' (incomplete)'}"
             )
         for w in r.warnings:
-            ctx.print(f"    warning: {w}")
+            ctx.print(f"    warning: {escape_text(w)}")
     created = sum(r.created for r in results)
     ctx.print(f"{created} new, {len(results) - created} already known")
     return 0

@@ -41,11 +41,15 @@ from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import KeyMismatchError, ValidationError
 from certmgr.shared.pki import (
     CertSummary,
+    ChainResult,
     PrivateKey,
     build_chain,
     describe_key,
+    escape_text,
     find_leaves,
+    forged_by,
     is_ca,
+    is_dns_name,
     is_self_signed,
     issued_by,
     key_type_of,
@@ -73,6 +77,9 @@ class ImportOptions:
     password: bytes | None = field(default=None, repr=False)
     key_password: bytes | None = field(default=None, repr=False)
     name: str | None = None
+    # A certificate whose signature does not verify with its issuer is stored flagged and, unless
+    # this is set, never made current.
+    accept_unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class ImportResult:
     source_file: str
     made_current: bool
     warnings: tuple[str, ...] = ()
+    signature_verified: bool = True
+    odd_names: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The ``--json`` form."""
@@ -110,6 +119,8 @@ class ImportResult:
             "not_after": self.not_after.isoformat(),
             "source_file": self.source_file,
             "made_current": self.made_current,
+            "signature_verified": self.signature_verified,
+            "odd_names": list(self.odd_names),
             "warnings": list(self.warnings),
         }
 
@@ -124,6 +135,7 @@ class _Leaf:
     chain: tuple[x509.Certificate, ...] = ()
     complete: bool = False
     missing: str | None = None
+    signature_problem: str | None = None
 
 
 @dataclass
@@ -310,6 +322,7 @@ async def _save(
         if fp in existing:
             continue
         row = certificate_row(c, source=CertificateSource.IMPORTED, now=now)
+        row.signature_problem = await asyncio.to_thread(_ca_signature_problem, c, candidates)
         s.add(row)
         new_ca_rows[fp] = row
     await s.flush()
@@ -335,6 +348,8 @@ async def _save(
                     complete=row.self_signed,
                     src=src,
                     current=False,
+                    warnings=(row.signature_problem,) if row.signature_problem else (),
+                    signature_verified=row.signature_problem is None,
                 )
             )
     for fp in parsed.cas:
@@ -389,7 +404,7 @@ async def _save(
                 {
                     "name": name,
                     "common_name": (sm.common_name or "")[:64],
-                    "sans": normalized_sans("", tuple(sm.sans)) if sm.sans else [],
+                    "sans": _definition_sans(sm),
                     "key_type": key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
                     "issuer_kind": IssuerKind.PRIVATE_CA.value
                     if sm.issuer in our_ca_subjects
@@ -423,6 +438,7 @@ async def _save(
         values["private_key_id"] = (
             key_rows[describe_key(leaf.key).public_sha256].id if leaf.key is not None else None
         )
+        values["signature_problem"] = leaf.signature_problem
         cert_values.append(values)
     cert_ids: list[int] = []
     if cert_values:
@@ -442,6 +458,8 @@ async def _save(
     }
     for values, cert_id in zip(cert_values, cert_ids, strict=True):
         def_id = values["definition_id"]
+        if values["signature_problem"] and not options.accept_unverified:
+            continue  # a corrupted or forged certificate is never made current by itself
         if def_id not in best or values["not_after"] > best[def_id][0]:
             best[def_id] = (values["not_after"], cert_id)
     new_current = {cert_id for _, cert_id in best.values()}
@@ -482,6 +500,8 @@ async def _save(
                     "file": leaf.source,
                     "key": leaf.key is not None,
                     "current": made_current,
+                    "signature_verified": leaf.signature_problem is None,
+                    "accept_unverified": options.accept_unverified,
                 },
             }
         )
@@ -500,7 +520,11 @@ async def _save(
                 not_after=values["not_after"],
                 source_file=leaf.source,
                 made_current=made_current,
-                warnings=_warnings(leaf, now),
+                warnings=_warnings(
+                    leaf, now, made_current=made_current, accepted=options.accept_unverified
+                ),
+                signature_verified=leaf.signature_problem is None,
+                odd_names=odd_names(leaf.summary or summarize(leaf.cert)),
             )
         )
     if events:
@@ -523,6 +547,9 @@ async def _save(
                 )
             ).all()
         )
+        current = bool(d_existing and d_existing.current_certificate_id == row.id)
+        if options.accept_unverified and row.signature_problem and d_existing and not current:
+            current = await _make_current_if_newer(s, actor, d_existing, row, now)
         results.append(
             _result(
                 row,
@@ -532,7 +559,17 @@ async def _save(
                 chain=(None,) * chain_len,
                 complete=leaf.complete,
                 src=leaf.source,
-                current=bool(d_existing and d_existing.current_certificate_id == row.id),
+                current=current,
+                warnings=(
+                    _signature_warning(
+                        row.signature_problem,
+                        made_current=current,
+                        accepted=options.accept_unverified,
+                    ),
+                )
+                if row.signature_problem
+                else (),
+                signature_verified=row.signature_problem is None,
             )
         )
     await s.flush()
@@ -540,11 +577,15 @@ async def _save(
 
 
 def _chains(leaves: list[_Leaf], candidates: list[x509.Certificate]) -> None:
-    """Build every leaf's chain; a CA's own chain is built once and shared by the leaves it issued."""
+    """Build every leaf's chain; a CA's own chain is built once and shared by the leaves it issued.
+
+    Every signature on the way is verified: a certificate that names an issuer found among the
+    candidates whose key does not verify it leaves ``signature_problem`` set on the leaf.
+    """
     by_subject: dict[bytes, list[x509.Certificate]] = {}
     for c in candidates:
         by_subject.setdefault(c.subject.public_bytes(), []).append(c)
-    ca_chains: dict[bytes, Any] = {}
+    ca_chains: dict[bytes, ChainResult] = {}
     for leaf in leaves:
         parent = next(
             (
@@ -561,6 +602,7 @@ def _chains(leaves: list[_Leaf], candidates: list[x509.Certificate]) -> None:
                 res.complete,
                 res.missing_issuer,
             )
+            leaf.signature_problem = signature_problem(res)
             continue
         key = parent.fingerprint(hashes.SHA256())
         if key not in ca_chains:
@@ -574,12 +616,122 @@ def _chains(leaves: list[_Leaf], candidates: list[x509.Certificate]) -> None:
                 up.complete,
                 up.missing_issuer,
             )
+            leaf.signature_problem = signature_problem(up)
 
 
-def _warnings(leaf: _Leaf, now: dt.datetime) -> tuple[str, ...]:
+def _ca_signature_problem(cert: x509.Certificate, candidates: list[x509.Certificate]) -> str | None:
+    issuer = forged_by(cert, candidates)
+    if issuer is None:
+        return None
+    name = escape_text(summarize(issuer).subject)
+    return f"signature does not verify with the key of its issuer {name} (a corrupted or forged certificate)"[
+        :500
+    ]
+
+
+async def _make_current_if_newer(
+    s: AsyncSession, actor: Actor, d: CertificateDefinition, row: Certificate, now: dt.datetime
+) -> bool:
+    """Make an already stored, flagged certificate current (unverified signatures accepted)."""
+    if d.current_certificate_id is not None:
+        cur = await s.get(Certificate, d.current_certificate_id)
+        if cur is not None and cur.not_after >= row.not_after:
+            return False
+    d.current_certificate_id = row.id
+    d.updated_at = now
+    audit(
+        s,
+        actor,
+        "certificate.make-current",
+        "certificate",
+        row.id,
+        {"sha256": row.sha256, "definition": d.name, "accept_unverified": True},
+    )
+    return True
+
+
+def signature_problem(res: ChainResult) -> str | None:
+    """The stored flag of a chain whose signatures do not all verify (None when they do)."""
+    if res.bad_signature is None:
+        return None
+    issuer = escape_text(res.bad_signature_issuer or "?")
+    if res.bad_signature is res.leaf:
+        text = f"signature does not verify with the key of its issuer {issuer}"
+    else:
+        subject = escape_text(summarize(res.bad_signature).subject)
+        text = (
+            f"signature does not verify on its chain: {subject} is not signed by the key of "
+            f"its issuer {issuer}"
+        )
+    return (text + " (a corrupted or forged certificate)")[:500]
+
+
+def _signature_warning(problem: str, *, made_current: bool, accepted: bool) -> str:
+    if made_current:
+        return f"{problem}; made current because unverified signatures were accepted"
+    if accepted:
+        return f"{problem}; stored flagged (a longer-lived current certificate was kept)"
+    return (
+        f"{problem}; stored flagged and not made current "
+        "(to use it anyway, import it again with --accept-unverified)"
+    )
+
+
+def odd_names(summary: CertSummary) -> tuple[str, ...]:
+    """Escaped odd names: DNS SANs that are not valid DNS names, a subject with control characters."""
+    out = [escape_text(n) for n in summary.dns_names if not is_dns_name(n)]
+    if escape_text(summary.subject) != summary.subject:
+        out.append(escape_text(summary.subject))
+    return tuple(out)
+
+
+def _definition_sans(summary: CertSummary) -> list[str]:
+    """The SANs a definition made from this certificate gets: its valid DNS names and addresses.
+
+    Odd values stay on the certificate (it is deployed somewhere and is monitored as it is); a
+    definition holds only what certmgr could put into a CSR for its renewal.
+    """
+    valid = [n for n in summary.dns_names if is_dns_name(n)]
+    return normalized_sans("", (*valid, *summary.ip_addresses))
+
+
+def preview_warnings(parsed: _Parsed, now: dt.datetime) -> dict[str, tuple[str, ...]]:
+    """What an import would warn about, per leaf SHA-256, from the supplied files alone.
+
+    CPU only (run it off the event loop); the repository's CA certificates join on saving.
+    """
+    _chains(parsed.leaves, [c for c, _ in parsed.cas.values()])
+    out: dict[str, tuple[str, ...]] = {}
+    for leaf in parsed.leaves:
+        warnings = list(_warnings(leaf, now, made_current=False, accepted=True))
+        if leaf.signature_problem:
+            warnings[0] = (
+                f"{leaf.signature_problem}: it is stored flagged and made current only when "
+                "unverified signatures are accepted"
+            )
+        out[leaf.sha256] = tuple(warnings)
+    return out
+
+
+def _warnings(
+    leaf: _Leaf, now: dt.datetime, *, made_current: bool, accepted: bool
+) -> tuple[str, ...]:
     out = []
-    if not leaf.complete:
-        out.append(f"chain incomplete: issuer {leaf.missing or '?'} not found")
+    if leaf.signature_problem:
+        out.append(
+            _signature_warning(leaf.signature_problem, made_current=made_current, accepted=accepted)
+        )
+    elif not leaf.complete:
+        out.append(f"chain incomplete: issuer {escape_text(leaf.missing or '?')} not found")
+    sm = leaf.summary or summarize(leaf.cert)
+    bad_dns = [escape_text(n) for n in sm.dns_names if not is_dns_name(n)]
+    if bad_dns:
+        out.append(
+            "not valid DNS names (kept on the certificate, left out of its definition): "
+            + ", ".join(f"'{n}'" for n in bad_dns)
+        )
+    if escape_text(sm.subject) != sm.subject:
+        out.append(f"the subject holds control characters: '{escape_text(sm.subject)}'")
     if leaf.cert.not_valid_after_utc < now:
         out.append("certificate has expired")
     return tuple(out)
@@ -596,6 +748,7 @@ def _result(
     src: str,
     current: bool,
     warnings: tuple[str, ...] = (),
+    signature_verified: bool = True,
 ) -> ImportResult:
     return ImportResult(
         sha256=row.sha256,
@@ -612,6 +765,7 @@ def _result(
         source_file=src,
         made_current=current,
         warnings=warnings,
+        signature_verified=signature_verified,
     )
 
 
@@ -714,7 +868,7 @@ async def _matching_definitions(
     for lf in leaves:
         sm = lf.summary or summarize(lf.cert)
         if sm.common_name:
-            wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(sm.sans)))
+            wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(_definition_sans(sm))))
     cns = list(wanted)
     for i in range(0, len(cns), _CHUNK):
         rows = await s.execute(

@@ -73,6 +73,30 @@ def _signature_ok(child: x509.Certificate, parent: x509.Certificate) -> bool:
     return True
 
 
+def forged_by(
+    child: x509.Certificate, candidates: Iterable[x509.Certificate]
+) -> x509.Certificate | None:
+    """The candidate that ``child`` names as its issuer but whose key does not verify its signature.
+
+    Names (and key identifiers, when present) point at the issuer, yet the signature fails: the
+    certificate is corrupted or forged. ``child`` itself counts as a candidate (a self-signed
+    certificate whose signature is broken). None when a candidate does verify it, or none claims it.
+
+    Args:
+        child: The certificate whose signature is checked.
+        candidates: Possible issuers.
+
+    Returns:
+        The claimed issuer that fails, or None.
+    """
+    claimed = [
+        c for c in (child, *candidates) if _names_match(child, c) and _key_ids_match(child, c)
+    ]
+    if not claimed or any(_signature_ok(child, c) for c in claimed):
+        return None
+    return claimed[0]
+
+
 def is_self_signed(cert: x509.Certificate) -> bool:
     """True when the certificate is signed by its own key (subject equals issuer)."""
     return issued_by(cert, cert)
@@ -92,13 +116,22 @@ class ChainResult:
 
     ``chain`` holds the issuers (intermediates, then the root or trust anchor when found), not the
     leaf. ``complete`` is True when it ends at a self-signed root or a trusted certificate;
-    otherwise ``missing_issuer`` names the issuer that was not found.
+    otherwise ``missing_issuer`` names the issuer that was not found. When the issuer was found
+    but its key does not verify the signature of the leaf or of a certificate above it,
+    ``bad_signature`` is that certificate and ``bad_signature_issuer`` the name of the issuer.
     """
 
     leaf: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     complete: bool
     missing_issuer: str | None
+    bad_signature: x509.Certificate | None = None
+    bad_signature_issuer: str | None = None
+
+    @property
+    def signature_ok(self) -> bool:
+        """False when a certificate on the path does not verify with the issuer it names."""
+        return self.bad_signature is None
 
 
 def _pick(
@@ -140,6 +173,11 @@ def build_chain(
     while len(chain) < max_depth:
         parent = _pick(current, [c for c in pool if _der(c) not in seen], trusted_der)
         if parent is None:
+            forged = forged_by(current, pool)
+            if forged is not None:
+                return ChainResult(
+                    leaf, tuple(chain), False, None, current, _name_text(forged, issuer=False)
+                )
             return ChainResult(leaf, tuple(chain), False, _name_text(current, issuer=True))
         chain.append(parent)
         seen.add(_der(parent))
@@ -256,7 +294,12 @@ def check_order(
             True,
             None,
         )  # the root is in the client's trust store; not sending it is right
-    if not complete:
+    if result.bad_signature is not None:
+        problems.append(
+            f"signature does not verify: {_name_text(result.bad_signature, issuer=False)} is not "
+            f"signed by the key of {result.bad_signature_issuer} (corrupted or forged certificate)"
+        )
+    elif not complete:
         problems.append(f"the issuer {missing} is not sent (missing intermediate certificate?)")
     if unrelated:
         problems.append(f"{len(unrelated)} certificate(s) sent that do not belong to the chain")

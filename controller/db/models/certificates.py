@@ -53,6 +53,9 @@ class Certificate(Base):
     self_signed: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(20))  # issued | received | imported | discovered
     created_at: Mapped[dt.datetime]
+    # Set when the issuer named by the certificate (supplied or known) does not verify its signature:
+    # the certificate is corrupted or forged and is never made current without an explicit override.
+    signature_problem: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class ChainLink(Base):

@@ -112,6 +112,7 @@ async def import_(request: web.Request) -> web.Response:
         password=pw.encode() or None,
         key_password=kpw.encode() or None,
         name=s_field(body, "name", max_len=200) or None,
+        accept_unverified=bool_field(body, "accept_unverified"),
     )
     keys, chains = _files(body, "keys"), _files(body, "chains")
     if bool_field(body, "dry_run"):

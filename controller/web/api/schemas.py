@@ -195,6 +195,7 @@ IMPORT_REQUEST = obj(
         "key_password": string(max_len=1024),
         "name": string(max_len=200),
         "dry_run": boolean(),
+        "accept_unverified": boolean(),
     },
     ["files"],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
@@ -12,6 +13,7 @@ from certmgr.controller.services.imports import (
     ImportOptions,
     import_files,
     parse_inputs,
+    preview_warnings,
 )
 from certmgr.controller.services.uploads import StashedFile, stash, unstash
 from certmgr.controller.web.context import ctx_of
@@ -103,6 +105,7 @@ async def preview(request: web.Request) -> web.Response:
             status=422,
         )
     token = await asyncio.to_thread(stash, _uploads(request), ctx.vault, files, extra)
+    warnings = await asyncio.to_thread(preview_warnings, parsed, ctx.clock.now())
     found = {
         "leaves": [
             {
@@ -110,9 +113,12 @@ async def preview(request: web.Request) -> web.Response:
                 "has_key": lf.key is not None,
                 "key": describe_key(lf.key).label if lf.key else None,
                 "source": lf.source,
+                "warnings": warnings.get(lf.sha256, ()),
+                "signature_problem": lf.signature_problem,
             }
             for lf in parsed.leaves
         ],
+        "unverified": any(lf.signature_problem for lf in parsed.leaves),
         "cas": [summarize(c) for c, _ in parsed.cas.values()],
     }
     return render(
@@ -145,7 +151,9 @@ async def confirm(request: web.Request) -> web.Response:
             _inputs(files, "file"),
             key_files=_inputs(files, "key"),
             chain_files=_inputs(files, "chain"),
-            options=_options(extra),
+            options=replace(
+                _options(extra), accept_unverified=form.get("accept_unverified") == "on"
+            ),
             clock=ctx.clock,
         )
     except CertmgrError as err:

@@ -7,6 +7,9 @@ Create Date: 2026-12-04 19:00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("certificates") as batch:
+        batch.add_column(sa.Column("signature_problem", sa.String(length=500), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("certificates") as batch:
+        batch.drop_column("signature_problem")
