@@ -4,9 +4,10 @@ Local policy, on top of what the envelope checks (signature, sequence, expiry):
 
 - the package addresses a target label configured in ``agent.toml`` (or the only target of its
   type), and the types agree;
-- parameters that choose programs, configuration or pid files, owners, groups, file modes or the
-  allow-list (:data:`LOCAL_ONLY_PARAMS`, plus every parameter naming a path the target reads) may
-  only repeat the local value;
+- parameters that choose commands, programs, configuration or pid files, owners, groups, file
+  modes or the allow-list (the local-only parameters of :mod:`certmgr.shared.targets`, the one
+  classification the one-click installer uses too) are refused when the package carries them at
+  all: they come from ``agent.toml`` or the plugin's defaults;
 - every write stays inside the target's local ``allowed_paths`` (checked by ``install()``).
 
 Everything here blocks: the runner calls :func:`process_package` through ``asyncio.to_thread``.
@@ -37,27 +38,18 @@ from certmgr.shared.protocol import (
     error_kind_for,
 )
 from certmgr.shared.secret import Secret
-from certmgr.shared.targets import TARGETS, HostOps, Material, Target, get_target, install
+from certmgr.shared.targets import (
+    TARGETS,
+    HostOps,
+    LocalOnlyParamError,
+    Material,
+    Target,
+    install,
+    refuse_local_only,
+    target_for_package,
+)
 
 logger = logging.getLogger(__name__)
-
-LOCAL_ONLY_PARAMS: Final = frozenset(
-    {
-        "allowed_paths",
-        "validate_cmd",
-        "reload_cmd",
-        "nginx_binary",
-        "apache_binary",
-        "haproxy_binary",
-        "master_pid_file",
-        "owner",
-        "group",
-        "cert_mode",
-        "key_mode",
-        "timeout",
-    }
-)
-"""Parameters a package may not change (it may repeat the local value)."""
 
 MAX_MESSAGES: Final = 64
 MAX_ERROR: Final = 4000
@@ -170,40 +162,22 @@ def resolve_target(
     # Only agent.toml and this package: parameters remembered from earlier packages serve the
     # inventory, never an install (a key_path dropped by the controller must stay dropped).
     merged = {**cfg.params, **params}
-    return cfg, get_target(cfg.type, merged, host, allowed_paths=cfg.allowed_paths), merged
+    target = target_for_package(
+        cfg.type, params, host, local=cfg.params, allowed_paths=cfg.allowed_paths
+    )
+    return cfg, target, merged
 
 
 def check_local_only(cfg: TargetConfig, params: Mapping[str, object]) -> None:
-    """Refuse package parameters that differ from the local value of a local-only parameter.
+    """Refuse a package that carries a local-only parameter, whatever its value.
 
     Raises:
         ParamNotAllowedError: The first such parameter.
     """
-    fields = {f.name: f for f in dataclasses.fields(TARGETS[cfg.type].params_type)}
-    for key, value in params.items():
-        f = fields.get(key)
-        if f is None or not (key in LOCAL_ONLY_PARAMS or f.metadata.get("absolute")):
-            continue
-        if key in cfg.params:
-            local = cfg.params[key]
-        elif key == "allowed_paths":
-            local = list(cfg.allowed_paths)
-        else:
-            local = None if f.default is dataclasses.MISSING else f.default
-        octal = bool(f.metadata.get("octal"))
-        if _normal(value, octal=octal) != _normal(local, octal=octal):
-            raise ParamNotAllowedError(key)
-
-
-def _normal(value: object, *, octal: bool) -> object:
-    if isinstance(value, list | tuple):
-        return tuple(_normal(v, octal=False) for v in value)
-    if octal and isinstance(value, str):
-        try:
-            return int(value, 8)
-        except ValueError:
-            return value
-    return value
+    try:
+        refuse_local_only(cfg.type, params)
+    except LocalOnlyParamError as err:
+        raise ParamNotAllowedError(err.param) from err
 
 
 def build_material(state: AgentState, manifest: Manifest) -> Material:

@@ -2,7 +2,7 @@
 
 Usage (the stamped executable reads its own stamp; ``--package FILE`` reads another file's)::
 
-    INSTALLER [--passphrase-file FILE] [--dry-run] [--yes] [--allow-path PATH]...
+    INSTALLER [--passphrase-file FILE] [--dry-run] [--yes] [--config FILE] [--allow-path PATH]...
               [--controller-key-id ID] [--check-timeout SECONDS] [--log FILE | --no-log]
     UNPACKER --unpack DIR [--passphrase-file FILE] [--dry-run] [--controller-key-id ID]
     CA-INSTALLER [--uninstall] [--root DIR] [--no-update] [--java-cacerts PATH
@@ -10,7 +10,8 @@ Usage (the stamped executable reads its own stamp; ``--package FILE`` reads anot
 
 Exit codes: 0 installed and checked (or the check was not asked for), 1 installed but the local
 check failed, 2 bad input (options, passphrase, no package, cancelled), 3 package refused
-(damaged, truncated, altered, expired, not for this host, paths outside the allowed ones),
+(damaged, truncated, altered, expired, not for this host, paths outside the allowed ones, a
+command, program or other parameter only this host's configuration may set),
 4 install failed and rolled back (unpacking: the files could not be written; none are left),
 5 rollback failed (the host was left changed). ``--unpack`` into a folder that already holds one
 of the package's files is bad input (2): nothing is overwritten.
@@ -33,6 +34,7 @@ from certmgr.oneclick.bundle import open_package, package_path, read_carried
 from certmgr.oneclick.bundle import read_passphrase_file as _read_passphrase_file
 from certmgr.oneclick.cacert import DEFAULT_STOREPASS, apply_ca, load_ca, plan_ca
 from certmgr.oneclick.install import CHECK_TIMEOUT, apply, local_check, prepare
+from certmgr.oneclick.localconf import DEFAULT_CONFIG, ENV_CONFIG, config_path, load_local_config
 from certmgr.oneclick.unpack import plan_unpack, write_unpacked
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.deploycheck import CheckOutcome
@@ -60,12 +62,13 @@ EXIT_ROLLBACK_FAILED: Final = 5
 
 _DEPLOY_ONLY: Final = (
     "passphrase_file",
+    "config",
     "allow_path",
     "controller_key_id",
     "check_timeout",
     "unpack",
 )
-_INSTALL_ONLY: Final = ("allow_path", "check_timeout")
+_INSTALL_ONLY: Final = ("config", "allow_path", "check_timeout")
 _CACERT_ONLY: Final = (
     "uninstall",
     "root",
@@ -135,10 +138,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the passphrase from FILE (-: stdin)",
     )
     d.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="this host's settings for the target: commands, programs, allowed paths "
+        f"(default: ${ENV_CONFIG}, else {DEFAULT_CONFIG} if present)",
+    )
+    d.add_argument(
         "--allow-path",
         action="append",
         metavar="PATH",
-        help="only allow writing this file or below this folder (repeatable)",
+        help="only allow writing this file or below this folder (repeatable; replaces "
+        "allowed_paths of --config and the target's default folders)",
     )
     d.add_argument(
         "--unpack",
@@ -250,9 +261,16 @@ def _run_deploy(
             EXIT_REFUSED,
             "the package carries no receipt key: it was not made for the one-click installer",
         )
+    with _refusals(EXIT_INPUT):
+        local = load_local_config(config_path(args.config))
     with _refusals(EXIT_REFUSED):
         allowed = tuple(args.allow_path) if args.allow_path else None
-        prepared = prepare(manifest, host, allowed_paths=allowed)
+        prepared = prepare(
+            manifest,
+            host,
+            allowed_paths=allowed,
+            local=local.params_for(manifest.target_type),
+        )
     rep.say(*report.describe(prepared))
     if args.dry_run:
         rep.say("dry run: nothing was written")

@@ -1,7 +1,8 @@
 """Install a verified package through ``shared.targets`` and check the result locally.
 
 Everything that can refuse a package runs in :func:`prepare`, before a single byte is written:
-the target parameters, the certificate and key, the key/certificate pair, the target's
+the target parameters (a package never sets a command, a program or host policy), the
+certificate and key, the key/certificate pair, the target's
 availability on this host (program present, directories of its files present, current
 configuration valid) and the containment of every planned path in the allowed paths.
 :func:`apply` then calls :func:`certmgr.shared.targets.install`, the same orchestrator the agent
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,8 +31,8 @@ from certmgr.shared.targets import (
     Plan,
     Target,
     ensure_within,
-    get_target,
     install,
+    target_for_package,
 )
 from certmgr.shared.tlsprobe import probe
 
@@ -54,19 +56,31 @@ class Prepared:
 
 
 def prepare(
-    manifest: Manifest, host: HostOps, *, allowed_paths: tuple[str, ...] | None = None
+    manifest: Manifest,
+    host: HostOps,
+    *,
+    allowed_paths: tuple[str, ...] | None = None,
+    local: Mapping[str, object] | None = None,
 ) -> Prepared:
     """Build the target and the material and run every pre-install check. Writes nothing.
+
+    The package supplies data only; a package that carries a command, a program, a file the
+    target reads, an owner, a mode or an allow-list is refused before anything is read or run
+    (:func:`certmgr.shared.targets.target_for_package`, the agent's rule too).
 
     Args:
         manifest: The verified manifest.
         host: The host seam (``RealHost()``).
-        allowed_paths: The operator's own allow-list (``--allow-path``); None: the package's.
+        allowed_paths: The operator's own allow-list (``--allow-path``); None: ``allowed_paths``
+            in ``local``, else the target's default folders.
+        local: This host's own parameter values for the target (the installer configuration).
 
     Returns:
         The prepared install.
 
     Raises:
+        LocalOnlyParamError: The package carries a parameter only this host may set.
+        NoAllowedPathsError: The target has no default folders and the host named none.
         ValidationError: Bad target parameters or check keys, or material unfit for the target.
         UnsupportedFormatError: The certificate, chain or key cannot be read.
         KeyMismatchError: The key does not belong to the certificate.
@@ -76,7 +90,9 @@ def prepare(
         TargetError: The host could not be inspected.
     """
     params, check = split_check_params(manifest.target_params)
-    target = get_target(manifest.target_type, params, host, allowed_paths=allowed_paths)
+    target = target_for_package(
+        manifest.target_type, params, host, local=local, allowed_paths=allowed_paths
+    )
     material = Material.load(
         manifest.certificate_pem, manifest.chain_pem, manifest.private_key_pkcs8
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CertificateDefinition, Deployment, DeploymentEvent
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.domain.software import DELIVERIES, SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus, check_deployment_transition
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.definitions import find_definition
@@ -87,6 +87,7 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
         raise ValidationError("name or notes too long", field="notes")
     if not isinstance(spec.target_params, dict) or len(str(spec.target_params)) > 20000:
         raise ValidationError("target parameters must be a small object", field="target_params")
+    check_target_params(spec.software, spec.target_params)
     return DeploymentSpec(
         definition_ref=spec.definition_ref,
         server_name=server,

@@ -9,7 +9,7 @@ from pathlib import Path
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Deployment, Document
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.codes import receipt_key_for
 from certmgr.controller.services.deploy_actions import package_kind, record_check, run_check
@@ -52,7 +52,7 @@ async def prepare_oneclick(
     Raises:
         ConfigurationError: The runtime is not built.
         ConflictError: No current certificate with a key, or software without an install target.
-        ValidationError: Weak chosen passphrase.
+        ValidationError: Weak chosen passphrase, or target parameters a package may not carry.
     """
     runtime = find_runtime(home)
     if passphrase is None:
@@ -71,6 +71,7 @@ async def prepare_oneclick(
         raise ConflictError(
             "the key is kept on the server's agent; a one-click package cannot carry it"
         )
+    check_target_params(dep.target_type, dep.target_params)  # a deployment made before the rule
     sequence = dep.sequence + 1
     params = dict(dep.target_params)
     params.update(

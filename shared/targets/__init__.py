@@ -16,6 +16,16 @@ from certmgr.shared.errors import ValidationError
 from certmgr.shared.targets._host import FileInfo, HostOps, RealHost
 from certmgr.shared.targets._install import ensure_within, install
 from certmgr.shared.targets._params import check_absolute, choices, parse_params, type_label
+from certmgr.shared.targets._policy import (
+    LocalOnlyParamError,
+    NoAllowedPathsError,
+    default_allowed_paths,
+    local_only_params,
+    package_params,
+    param_source,
+    refuse_local_only,
+    target_for_package,
+)
 from certmgr.shared.targets._txn import FileTransaction
 from certmgr.shared.targets.apache import ApacheParams, ApacheTarget
 from certmgr.shared.targets.base import (
@@ -24,6 +34,7 @@ from certmgr.shared.targets.base import (
     InstalledCert,
     InstallResult,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -69,8 +80,9 @@ def get_target(
         params: Parameter values (JSON types; ``Secret`` values are accepted for passwords).
         host: The host seam (``RealHost()`` in production).
         allowed_paths: The receiver's own write allow-list. When given it replaces any
-            ``allowed_paths`` in ``params``: parameters come from the controller, the
-            allow-list should come from the agent's local configuration.
+            ``allowed_paths`` in ``params``. This builds a target from trusted values (local
+            configuration, tests); receivers of a package use :func:`target_for_package`,
+            which refuses what a package may not say.
 
     Returns:
         The ready-to-use target.
@@ -103,6 +115,7 @@ class ParamInfo:
     help: str
     secret: bool
     choices: tuple[str, ...] = ()
+    local_only: bool = True  # only the receiving host sets it; a package carrying it is refused
 
 
 def describe_params(name: str) -> list[ParamInfo]:
@@ -127,6 +140,7 @@ def describe_params(name: str) -> list[ParamInfo]:
                 help=str(f.metadata.get("help", "")),
                 secret=bool(f.metadata.get("secret")),
                 choices=choices(hints[f.name]),
+                local_only=param_source(f) is not ParamSource.PACKAGE,
             )
         )
     return out
@@ -153,17 +167,26 @@ __all__ = [
     "JavaKeystoreParams",
     "JavaKeystoreTarget",
     "KeystoreType",
+    "LocalOnlyParamError",
     "Material",
     "NginxParams",
     "NginxTarget",
+    "NoAllowedPathsError",
     "ParamInfo",
+    "ParamSource",
     "Plan",
     "PlannedFile",
     "RealHost",
     "Target",
     "TargetParams",
+    "default_allowed_paths",
     "describe_params",
     "ensure_within",
     "get_target",
     "install",
+    "local_only_params",
+    "package_params",
+    "param_source",
+    "refuse_local_only",
+    "target_for_package",
 ]

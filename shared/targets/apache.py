@@ -14,6 +14,7 @@ from certmgr.shared.targets import _codec
 from certmgr.shared.targets.base import (
     InstalledCert,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -29,23 +30,36 @@ class ApacheParams(TargetParams):
     """Where Apache reads its certificate and key, and how to run it."""
 
     cert_path: str = param(
-        "SSLCertificateFile (leaf and intermediates unless chain_path is set)", path=True
+        "SSLCertificateFile (leaf and intermediates unless chain_path is set)",
+        source=ParamSource.PACKAGE,
+        path=True,
     )
-    key_path: str = param("SSLCertificateKeyFile", path=True)
+    key_path: str = param("SSLCertificateKeyFile", source=ParamSource.PACKAGE, path=True)
     chain_path: str | None = param(
-        "SSLCertificateChainFile; when set, cert_path holds the leaf alone", default=None, path=True
+        "SSLCertificateChainFile; when set, cert_path holds the leaf alone",
+        source=ParamSource.PACKAGE,
+        default=None,
+        path=True,
     )
-    apache_binary: str = param("apache2, httpd or apachectl program", default="apache2")
+    apache_binary: str = param(
+        "apache2, httpd or apachectl program", source=ParamSource.LOCAL, default="apache2"
+    )
     config_file: str | None = param(
-        "Main configuration file passed as -f", default=None, absolute=True
+        "Main configuration file passed as -f",
+        source=ParamSource.LOCAL,
+        default=None,
+        absolute=True,
     )
-    server_root: str | None = param("ServerRoot passed as -d", default=None, absolute=True)
+    server_root: str | None = param(
+        "ServerRoot passed as -d", source=ParamSource.LOCAL, default=None, absolute=True
+    )
 
 
 class ApacheTarget(Target):
     """Apache httpd 2.4 with mod_ssl."""
 
     name = "apache"
+    default_allowed_paths = ("/etc/apache2", "/etc/httpd")
     params_type = ApacheParams
     summary = "Apache httpd 2.4 (mod_ssl)"
     params: ApacheParams

@@ -34,9 +34,26 @@ KEY_MODE_WITH_GROUP: Final = 0o640
 _OUTPUT_TAIL: Final = 2000
 
 
+class ParamSource(StrEnum):
+    """Who may set a target parameter (DESIGN section 8, "What a package may say").
+
+    Every field of every :class:`TargetParams` names one; :mod:`certmgr.shared.targets._policy`
+    turns the classification into the receivers' refusal.
+    """
+
+    PACKAGE = "package"
+    """Data a package may carry: file contents' form, entry names, passwords, and the paths of
+    the files the target writes (checked against the receiver's own allow-list)."""
+    LOCAL = "local"
+    """Commands, programs, files the target reads or hands to a program, owners, modes, the
+    allow-list and other host policy: only the receiving host's own configuration (or the
+    plugin's fixed default) sets them; a package that carries one is refused."""
+
+
 def param(
     help: str,  # noqa: A002 - the natural name for field help text
     *,
+    source: ParamSource,
     default: Any = dataclasses.MISSING,
     path: bool = False,
     absolute: bool = False,
@@ -47,6 +64,8 @@ def param(
 
     Args:
         help: One line for the form and ``--help``.
+        source: Whether a package may set it, or only the receiving host (required: every
+            parameter is classified).
         default: Default value; omit for a required field.
         path: The value is a file the target writes (checked absolute, counted as declared).
         absolute: The value is a path the target reads or passes on (checked absolute).
@@ -56,7 +75,14 @@ def param(
     Returns:
         A ``dataclasses.field``.
     """
-    meta = {"help": help, "path": path, "absolute": absolute, "octal": octal, "secret": secret}
+    meta = {
+        "help": help,
+        "source": ParamSource(source),
+        "path": path,
+        "absolute": absolute,
+        "octal": octal,
+        "secret": secret,
+    }
     if default is dataclasses.MISSING:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
@@ -67,16 +93,27 @@ class TargetParams:
     """Parameters every target shares. Subclasses add theirs (frozen, keyword-only)."""
 
     owner: str | None = param(
-        "User that owns the written files (default: keep the old owner)", default=None
+        "User that owns the written files (default: keep the old owner)",
+        source=ParamSource.LOCAL,
+        default=None,
     )
-    group: str | None = param("Group of the written files; keys then get mode 0640", default=None)
+    group: str | None = param(
+        "Group of the written files; keys then get mode 0640",
+        source=ParamSource.LOCAL,
+        default=None,
+    )
     allowed_paths: tuple[str, ...] = param(
         "Files or directories the target may write (default: exactly the files it declares)",
+        source=ParamSource.LOCAL,
         default=(),
         absolute=True,
     )
-    timeout: float = param("Seconds each validate or reload command may take", default=60.0)
-    keep_backups: bool = param("Keep the replaced files next to the new ones", default=False)
+    timeout: float = param(
+        "Seconds each validate or reload command may take", source=ParamSource.LOCAL, default=60.0
+    )
+    keep_backups: bool = param(
+        "Keep the replaced files next to the new ones", source=ParamSource.LOCAL, default=False
+    )
 
     def declared_paths(self) -> tuple[str, ...]:
         """Every file this target is configured to write (fields marked ``path=True`` that are set)."""
@@ -276,6 +313,9 @@ class Target(ABC):
     name: ClassVar[str]
     params_type: ClassVar[type[TargetParams]]
     summary: ClassVar[str]
+    default_allowed_paths: ClassVar[tuple[str, ...]] = ()
+    """Where a receiver without its own allow-list lets a package's file paths point (the
+    one-click installer run without ``--allow-path``); empty: nowhere unless the host says so."""
 
     def __init__(self, params: TargetParams, host: HostOps) -> None:
         """Bind parameters and the host seam.

@@ -14,6 +14,7 @@ from certmgr.shared.targets import _codec
 from certmgr.shared.targets.base import (
     InstalledCert,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -30,10 +31,16 @@ _PAIR_CHECK = "decrypt the new console.key with the key password and match it to
 class CertmgrParams(TargetParams):
     """Where the controller's home is and how its key file is protected."""
 
-    home: str = param("The controller's home folder (holds tls/)", absolute=True)
-    key_password: Secret[str] = param("Password of the encrypted console.key", secret=True)
+    home: str = param(
+        "The controller's home folder (holds tls/)", source=ParamSource.LOCAL, absolute=True
+    )
+    key_password: Secret[str] = param(
+        "Password of the encrypted console.key", source=ParamSource.PACKAGE, secret=True
+    )
     reload_cmd: tuple[str, ...] = param(
-        "Command that restarts the console, as an argument list", default=()
+        "Command that restarts the console, as an argument list",
+        source=ParamSource.LOCAL,
+        default=(),
     )
 
     @property

@@ -10,6 +10,7 @@ from certmgr.shared.targets.base import (
     CERT_MODE,
     InstalledCert,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -24,21 +25,42 @@ _PAIR_CHECK = "the new private key matches the new certificate"
 class FilesParams(TargetParams):
     """Which files to write, their modes, and the commands to run (argument lists, no shell)."""
 
-    cert_path: str | None = param("Leaf certificate file", default=None, path=True)
-    key_path: str | None = param(
-        "Private key file (unencrypted PKCS#8 PEM)", default=None, path=True
+    cert_path: str | None = param(
+        "Leaf certificate file", source=ParamSource.PACKAGE, default=None, path=True
     )
-    chain_path: str | None = param("Intermediate certificates file", default=None, path=True)
-    fullchain_path: str | None = param("Leaf followed by intermediates", default=None, path=True)
-    cert_mode: int = param("Mode of certificate files, e.g. 0644", default=CERT_MODE, octal=True)
+    key_path: str | None = param(
+        "Private key file (unencrypted PKCS#8 PEM)",
+        source=ParamSource.PACKAGE,
+        default=None,
+        path=True,
+    )
+    chain_path: str | None = param(
+        "Intermediate certificates file", source=ParamSource.PACKAGE, default=None, path=True
+    )
+    fullchain_path: str | None = param(
+        "Leaf followed by intermediates", source=ParamSource.PACKAGE, default=None, path=True
+    )
+    cert_mode: int = param(
+        "Mode of certificate files, e.g. 0644",
+        source=ParamSource.LOCAL,
+        default=CERT_MODE,
+        octal=True,
+    )
     key_mode: int | None = param(
-        "Mode of the key file (default 0600, or 0640 with a group)", default=None, octal=True
+        "Mode of the key file (default 0600, or 0640 with a group)",
+        source=ParamSource.LOCAL,
+        default=None,
+        octal=True,
     )
     validate_cmd: tuple[str, ...] = param(
-        "Command that checks the new files, as an argument list", default=()
+        "Command that checks the new files, as an argument list",
+        source=ParamSource.LOCAL,
+        default=(),
     )
     reload_cmd: tuple[str, ...] = param(
-        "Command that makes the service use them, as an argument list", default=()
+        "Command that makes the service use them, as an argument list",
+        source=ParamSource.LOCAL,
+        default=(),
     )
 
     def __post_init__(self) -> None:

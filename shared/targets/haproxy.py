@@ -14,6 +14,7 @@ from certmgr.shared.targets import _codec
 from certmgr.shared.targets.base import (
     InstalledCert,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -28,16 +29,25 @@ _MAX_PID = 2**22
 class HaproxyParams(TargetParams):
     """The combined PEM file, the configuration, and how to reload."""
 
-    pem_path: str = param("File named by 'crt' on the bind line (leaf, chain and key)", path=True)
-    config_file: str = param("haproxy.cfg, checked with haproxy -c -f", absolute=True)
-    haproxy_binary: str = param("haproxy program", default="haproxy")
+    pem_path: str = param(
+        "File named by 'crt' on the bind line (leaf, chain and key)",
+        source=ParamSource.PACKAGE,
+        path=True,
+    )
+    config_file: str = param(
+        "haproxy.cfg, checked with haproxy -c -f", source=ParamSource.LOCAL, absolute=True
+    )
+    haproxy_binary: str = param("haproxy program", source=ParamSource.LOCAL, default="haproxy")
     master_pid_file: str | None = param(
         "Pid file of the master-worker master (-W -p); reload sends it SIGUSR2",
+        source=ParamSource.LOCAL,
         default=None,
         absolute=True,
     )
     reload_cmd: tuple[str, ...] = param(
-        "Reload command as an argument list (instead of the pid file)", default=()
+        "Reload command as an argument list (instead of the pid file)",
+        source=ParamSource.LOCAL,
+        default=(),
     )
 
     def __post_init__(self) -> None:
@@ -56,6 +66,7 @@ class HaproxyTarget(Target):
     """HAProxy 2.x in master-worker mode (or reloaded by a service manager)."""
 
     name = "haproxy"
+    default_allowed_paths = ("/etc/haproxy",)
     params_type = HaproxyParams
     summary = "HAProxy load balancer"
     params: HaproxyParams

@@ -25,6 +25,7 @@ from certmgr.shared.targets import _codec
 from certmgr.shared.targets.base import (
     InstalledCert,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -46,20 +47,35 @@ class KeystoreType(StrEnum):
 class JavaKeystoreParams(TargetParams):
     """The keystore file, its entry and passwords, and an optional reload command."""
 
-    keystore_path: str = param("Keystore file the Java server reads", path=True)
-    keystore_type: KeystoreType = param(
-        "pkcs12 (default since Java 9) or jks", default=KeystoreType.PKCS12
+    keystore_path: str = param(
+        "Keystore file the Java server reads", source=ParamSource.PACKAGE, path=True
     )
-    alias: str = param("Alias of the private-key entry", default="certmgr")
-    store_password: Secret[str] = param("Keystore password", secret=True)
+    keystore_type: KeystoreType = param(
+        "pkcs12 (default since Java 9) or jks",
+        source=ParamSource.PACKAGE,
+        default=KeystoreType.PKCS12,
+    )
+    alias: str = param(
+        "Alias of the private-key entry", source=ParamSource.PACKAGE, default="certmgr"
+    )
+    store_password: Secret[str] = param(
+        "Keystore password", source=ParamSource.PACKAGE, secret=True
+    )
     key_password: Secret[str] | None = param(
-        "Key password (JKS only; default: the store password)", default=None, secret=True
+        "Key password (JKS only; default: the store password)",
+        source=ParamSource.PACKAGE,
+        default=None,
+        secret=True,
     )
     legacy_pkcs12: bool = param(
-        "PKCS#12 readable by Java 8 before 8u301 (3DES, SHA-1 MAC)", default=False
+        "PKCS#12 readable by Java 8 before 8u301 (3DES, SHA-1 MAC)",
+        source=ParamSource.PACKAGE,
+        default=False,
     )
     reload_cmd: tuple[str, ...] = param(
-        "Command that makes the server reload, as an argument list", default=()
+        "Command that makes the server reload, as an argument list",
+        source=ParamSource.LOCAL,
+        default=(),
     )
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from certmgr.shared.targets import _codec
 from certmgr.shared.targets.base import (
     InstalledCert,
     Material,
+    ParamSource,
     Plan,
     PlannedFile,
     Target,
@@ -28,17 +29,22 @@ class ChainMode(StrEnum):
 class NginxParams(TargetParams):
     """Where nginx reads its certificate and key, and how to run nginx."""
 
-    cert_path: str = param("ssl_certificate file", path=True)
-    key_path: str = param("ssl_certificate_key file", path=True)
+    cert_path: str = param("ssl_certificate file", source=ParamSource.PACKAGE, path=True)
+    key_path: str = param("ssl_certificate_key file", source=ParamSource.PACKAGE, path=True)
     chain: ChainMode = param(
         "fullchain: leaf and intermediates in cert_path; leaf: the leaf alone",
+        source=ParamSource.PACKAGE,
         default=ChainMode.FULLCHAIN,
     )
-    nginx_binary: str = param("nginx program", default="nginx")
-    prefix: str | None = param("Prefix directory passed as -p", default=None, absolute=True)
-    conf: str | None = param("Configuration file passed as -c", default=None, absolute=True)
+    nginx_binary: str = param("nginx program", source=ParamSource.LOCAL, default="nginx")
+    prefix: str | None = param(
+        "Prefix directory passed as -p", source=ParamSource.LOCAL, default=None, absolute=True
+    )
+    conf: str | None = param(
+        "Configuration file passed as -c", source=ParamSource.LOCAL, default=None, absolute=True
+    )
     error_log: str | None = param(
-        "Early error log passed as -e (nginx >= 1.19.5)", default="stderr"
+        "Early error log passed as -e (nginx >= 1.19.5)", source=ParamSource.LOCAL, default="stderr"
     )
 
 
@@ -46,6 +52,7 @@ class NginxTarget(Target):
     """nginx: the configuration test catches a key that does not match the certificate."""
 
     name = "nginx"
+    default_allowed_paths = ("/etc/nginx",)
     params_type = NginxParams
     summary = "nginx web server"
     params: NginxParams

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import secrets
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,9 @@ def packager(runtime: Path, tmp_path: Path) -> Packager:
     return Packager(runtime, tmp_path)
 
 
-def run_exe(exe: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_exe(
+    exe: Path, *args: str, timeout: float = 120, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run an installer the way an administrator would (no terminal: stdin is /dev/null)."""
     return subprocess.run(
         [str(exe), *args],
@@ -108,6 +111,7 @@ def run_exe(exe: Path, *args: str, timeout: float = 120) -> subprocess.Completed
         timeout=timeout,
         check=False,
         cwd=exe.parent,
+        env=None if env is None else dict(env),
     )
 
 

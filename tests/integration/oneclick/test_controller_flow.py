@@ -67,15 +67,17 @@ def test_controller_stamped_installer_on_real_nginx(
                 f"cert_path={ngx.cert_path}",
                 "--param",
                 f"key_path={ngx.key_path}",
-                "--param",
-                f"prefix={ngx.prefix}",
-                "--param",
-                f"conf={ngx.conf_path}",
-                "--param",
-                f"nginx_binary={ngx.binary}",
             ]
         )
         assert res.code == 0, res.err
+        # How to run this private nginx and where it may write: the server's own configuration,
+        # never the package (the controller refuses nginx_binary, prefix or conf parameters).
+        config = tmp_path / "oneclick.toml"
+        config.write_text(
+            f'[nginx]\nallowed_paths = ["{ngx.prefix}"]\nnginx_binary = "{ngx.binary}"\n'
+            f'prefix = "{ngx.prefix}"\nconf = "{ngx.conf_path}"\n'
+        )
+        monkeypatch.setenv("CERTMGR_ONECLICK_CONFIG", str(config))  # the installer inherits it
         dep = res.json()["id"]
         installer = tmp_path / "usb" / "install-web"
         installer.parent.mkdir()
@@ -110,7 +112,7 @@ def test_controller_stamped_installer_on_real_nginx(
         )
         assert r.returncode in (2, 3), r.stdout + r.stderr
         truncated = tmp_path / "usb" / "truncated"
-        truncated.write_bytes(installer.read_bytes()[:-5000])
+        truncated.write_bytes(installer.read_bytes()[:-1000])  # inside the stamped payload
         truncated.chmod(0o755)
         r = subprocess.run(
             [str(truncated), "--passphrase-file", str(tmp_path / "pw"), "--yes"],

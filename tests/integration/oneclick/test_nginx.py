@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,29 @@ from .conftest import Packager, receipt_in, run_exe
 
 
 def _nginx_params(srv: NginxServer, **extra: Any) -> dict[str, Any]:
+    """What a package says: the files and the check, nothing about how to run nginx."""
     return {
         "cert_path": str(srv.cert_path),
         "key_path": str(srv.key_path),
-        "prefix": str(srv.prefix),
-        "conf": str(srv.conf_path),
-        "nginx_binary": srv.binary,
-        "timeout": 30,
         "check_host": "127.0.0.1",
         "check_port": srv.port,
         "check_sni": "localhost",
         **extra,
     }
+
+
+def _local_config(srv: NginxServer, path: Path, allowed: list[Path] | None = None) -> Path:
+    """This host's own installer configuration: how to run this private nginx, where to write."""
+    listed = ", ".join(f'"{p}"' for p in (allowed or [srv.prefix]))
+    path.write_text(
+        "[nginx]\n"
+        f"allowed_paths = [{listed}]\n"
+        f'nginx_binary = "{srv.binary}"\n'
+        f'prefix = "{srv.prefix}"\n'
+        f'conf = "{srv.conf_path}"\n'
+        "timeout = 30\n"
+    )
+    return path
 
 
 def _leaf(pki: TestPki, which: str) -> dict[str, Any]:
@@ -50,9 +62,11 @@ def _managed(srv: NginxServer) -> dict[str, Any]:
 
 
 @pytest.fixture
-def nginx(tmp_path: Path, pki: TestPki) -> Any:
+def nginx(tmp_path: Path, pki: TestPki, monkeypatch: pytest.MonkeyPatch) -> Any:
     files = pki.write(tmp_path / "pki")
     with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as srv:
+        config = _local_config(srv, tmp_path / "oneclick.toml")
+        monkeypatch.setenv("CERTMGR_ONECLICK_CONFIG", str(config))  # the installers inherit it
         yield srv
 
 
@@ -143,8 +157,8 @@ def test_bad_input_changes_nothing_on_disk(
             "created_at": now - dt.timedelta(days=9),
             "expires_at": now - dt.timedelta(days=2),
         }
-    if case == "paths-outside":
-        params |= {"allowed_paths": [str(nginx.cert_path)]}  # the key file is not allowed
+    if case == "paths-outside":  # this host allows the certificate file only, not the key
+        _local_config(nginx, Path(os.environ["CERTMGR_ONECLICK_CONFIG"]), [nginx.cert_path])
     if case == "other-host":
         params |= {"cert_path": "/etc/nginx-elsewhere/ssl/site.crt"}
     exe = packager.installer(packager.manifest("nginx", params, **fields))

@@ -104,19 +104,28 @@ def test_local_only_parameters_may_not_change(settings: AgentSettings, params: A
     assert err.value.param == next(iter(params))
 
 
-def test_repeating_local_values_is_fine(settings: AgentSettings) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"reload_cmd": ["true"]},
+        {"cert_mode": 0o644},
+        {"owner": None},
+        {"allowed_paths": ["/srv/web"]},
+        {"timeout": 60.0},
+    ],
+)
+def test_local_only_parameters_are_refused_even_repeating_the_local_value(
+    settings: AgentSettings, params: Any
+) -> None:
+    # A package never carries a command or host policy (DESIGN section 8), not even a copy.
     web = settings.target("web")
     assert web is not None
-    check_local_only(
-        web,
-        {
-            "reload_cmd": ("true",),
-            "cert_mode": 0o644,
-            "owner": None,
-            "allowed_paths": ["/srv/web"],
-            "timeout": 60.0,
-        },
-    )
+    with pytest.raises(ParamNotAllowedError) as err:
+        check_local_only(web, params)
+    assert err.value.param == next(iter(params))
+
+
+def test_package_may_not_point_read_paths_elsewhere(settings: AgentSettings) -> None:
     proxy = settings.target("proxy")
     assert proxy is not None
     with pytest.raises(ParamNotAllowedError, match="config_file"):

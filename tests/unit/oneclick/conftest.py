@@ -7,6 +7,7 @@ stamp of ``--package FILE`` exactly as it reads its own); the integration suite 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,17 @@ class Kit:
         )
         return stamp(RUNTIME, payload, self.tmp / name, KIND_DEPLOY)
 
+    def local_config(self, target_type: str = "files", **params: object) -> Path:
+        """Write the host's installer configuration (``$CERTMGR_ONECLICK_CONFIG`` points here).
+
+        ``allowed_paths`` defaults to the test's folder: the files target has no default folder.
+        """
+        table = {"allowed_paths": [str(self.srv)], **params}
+        lines = [f"[{target_type}]"] + [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+        path = self.tmp / "oneclick.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
     def srv_state(self) -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in sorted(self.srv.iterdir())}
 
@@ -86,7 +98,7 @@ def session_pki() -> TestPki:
 
 
 @pytest.fixture
-def kit(tmp_path: Path, session_pki: TestPki) -> Kit:
+def kit(tmp_path: Path, session_pki: TestPki, monkeypatch: pytest.MonkeyPatch) -> Kit:
     srv = tmp_path / "srv"
     srv.mkdir()
     (srv / "cert.pem").write_bytes(pem_bytes(session_pki.leaf_a))
@@ -95,7 +107,9 @@ def kit(tmp_path: Path, session_pki: TestPki) -> Kit:
     (srv / "chain.pem").write_bytes(pem_bytes(session_pki.intermediate))
     passfile = tmp_path / "passphrase.txt"
     passfile.write_text(PASSPHRASE + "\n")
-    return Kit(tmp_path, session_pki, nacl.signing.SigningKey.generate(), srv, passfile)
+    kit = Kit(tmp_path, session_pki, nacl.signing.SigningKey.generate(), srv, passfile)
+    monkeypatch.setenv("CERTMGR_ONECLICK_CONFIG", str(kit.local_config()))
+    return kit
 
 
 RunInstaller = Callable[..., tuple[int, str, str]]

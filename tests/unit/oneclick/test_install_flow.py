@@ -127,11 +127,8 @@ def test_reinstall_and_downgrade_notes(kit: Kit, capsys: pytest.CaptureFixture[s
 
 
 def test_failed_validation_is_rolled_back(kit: Kit, capsys: pytest.CaptureFixture[str]) -> None:
-    params = {
-        "cert_path": str(kit.srv / "cert.pem"),
-        "key_path": str(kit.srv / "key.pem"),
-        "validate_cmd": ["false"],
-    }
+    kit.local_config(validate_cmd=["false"])  # commands come from the host, never the package
+    params = {"cert_path": str(kit.srv / "cert.pem"), "key_path": str(kit.srv / "key.pem")}
     exe = kit.installer(kit.manifest(target_params=params))
     before = kit.srv_state()
     code, out, err = run(
@@ -153,8 +150,8 @@ class _RollbackBreaks(RealHost):
 
 
 def test_failed_rollback_says_so(kit: Kit, capsys: pytest.CaptureFixture[str]) -> None:
-    params = {"cert_path": str(kit.srv / "cert.pem"), "validate_cmd": ["false"]}
-    exe = kit.installer(kit.manifest(target_params=params))
+    kit.local_config(validate_cmd=["false"])
+    exe = kit.installer(kit.manifest(target_params={"cert_path": str(kit.srv / "cert.pem")}))
     code, _, err = run(
         capsys,
         "--package",

@@ -168,11 +168,8 @@ def test_an_expired_package(kit: Kit, capsys: pytest.CaptureFixture[str]) -> Non
 def test_paths_outside_the_declared_ones(kit: Kit, capsys: pytest.CaptureFixture[str]) -> None:
     elsewhere = kit.tmp / "elsewhere"
     elsewhere.mkdir()
-    params = {
-        "cert_path": str(kit.srv / "cert.pem"),
-        "key_path": str(elsewhere / "key.pem"),
-        "allowed_paths": [str(kit.srv)],
-    }
+    # the host's configuration allows kit.srv only
+    params = {"cert_path": str(kit.srv / "cert.pem"), "key_path": str(elsewhere / "key.pem")}
     code, err = attempt(kit, capsys, kit.installer(kit.manifest(target_params=params)))
     assert code == cli.EXIT_REFUSED
     assert f"path not allowed by the target: {elsewhere / 'key.pem'}" in err
@@ -218,7 +215,8 @@ def test_a_package_for_another_hosts_paths(kit: Kit, capsys: pytest.CaptureFixtu
 
 
 def test_a_target_program_that_is_missing(kit: Kit, capsys: pytest.CaptureFixture[str]) -> None:
-    params = {"cert_path": str(kit.srv / "cert.pem"), "reload_cmd": ["certmgr-no-such-program"]}
+    kit.local_config(reload_cmd=["certmgr-no-such-program"])
+    params = {"cert_path": str(kit.srv / "cert.pem")}
     code, err = attempt(kit, capsys, kit.installer(kit.manifest(target_params=params)))
     assert code == cli.EXIT_REFUSED
     assert "certmgr-no-such-program is not installed" in err

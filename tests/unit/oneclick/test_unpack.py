@@ -175,7 +175,7 @@ def test_hostile_layouts_are_refused(
     assert "Traceback" not in err
     assert not dest.exists()
     assert sorted(p.name for p in kit.tmp.iterdir()) == sorted(
-        ["srv", "passphrase.txt", "certmgr-unpack-x"]
+        ["srv", "passphrase.txt", "oneclick.toml", "certmgr-unpack-x"]
     )
 
 
