@@ -236,3 +236,47 @@ async def test_an_enrolment_token_enrols_one_agent_even_when_raced(home: Path) -
             assert len(refused) == 3  # each refusal is recorded, not rolled back
     finally:
         await db.dispose()
+
+
+async def test_an_agent_cannot_settle_another_agents_deployment(home: Path, tmp_path: Path) -> None:
+    """Sibling: a report or inventory names only the sender's own work and deployments."""
+    from certmgr.controller.db.models import AgentWork, Deployment
+    from certmgr.controller.services.agents import queue_install
+    from certmgr.controller.services.deployments import DeploymentSpec, create_deployment
+    from tests.factories.pki import make_pki
+
+    files = make_pki(["localhost"]).write(tmp_path / "pki")
+    res = run_cli(
+        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
+         str(files["leafA.key"]), "--name", "web"]
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    async with console_client(home) as c:
+        vault = read_master_key(c.settings.master_key_path)
+        db = Database(c.settings.database_url)
+        try:
+            victim = await _enroll(db, vault, "victim", auto_approve=True)
+            other = await _enroll(db, vault, "other", auto_approve=True)
+            dep = await create_deployment(
+                db,
+                ADMIN,
+                DeploymentSpec(
+                    definition_ref="web", server_name="www1", software="files",
+                    delivery="agent", agent_id=int(victim.agent_id),
+                ),
+                SystemClock(),
+            )  # fmt: skip
+            queued = await queue_install(db, vault, ADMIN, dep.id, SystemClock())
+            forged = p.Report(
+                deployment_id=dep.id, sequence=queued.sequence, ok=True, installed_sha256="ab" * 32
+            )
+            assert await _call(c, other, "POST", p.PATH_REPORT, p.encode(forged)) == 200
+            async with db.reader() as s:
+                row = await s.get(Deployment, dep.id)
+                assert row is not None and row.status == "install-requested"
+                work = (
+                    await s.execute(select(AgentWork).where(AgentWork.deployment_id == dep.id))
+                ).scalar_one()
+                assert work.state in ("queued", "delivered")
+        finally:
+            await db.dispose()
