@@ -11,7 +11,7 @@ from certmgr.agent.settings import AgentSettings, TargetConfig
 from certmgr.agent.state import AgentState
 from certmgr.shared.errors import CertmgrError
 from certmgr.shared.protocol import InstalledItem, TargetReport
-from certmgr.shared.targets import AvailabilityState, HostOps, Target, get_target
+from certmgr.shared.targets import AvailabilityState, HostOps, Target, get_target, package_params
 
 MAX_LINE: Final = 1000
 MAX_INSTALLED: Final = 64
@@ -26,10 +26,15 @@ def clip(text: str, limit: int = MAX_LINE) -> str:
 def local_params(cfg: TargetConfig, state: AgentState) -> dict[str, Any]:
     """Parameters for a target built without a package: last installed ones, then agent.toml.
 
+    Only package-settable values are taken from the remembered ones: a state file written by an
+    older agent may hold a command or a program path a package once carried.
+
     Raises:
         ConfigurationError: The state file is damaged.
     """
-    return {**state.target_params(cfg.label), **cfg.params}
+    carried = package_params(cfg.type)
+    remembered = {k: v for k, v in state.target_params(cfg.label).items() if k in carried}
+    return {**remembered, **cfg.params}
 
 
 def build_local_target(cfg: TargetConfig, state: AgentState, host: HostOps) -> Target:

@@ -21,7 +21,9 @@ import nacl.signing
 import pytest
 
 from certmgr.agent.install import resolve_target
+from certmgr.agent.inventory import target_report
 from certmgr.agent.settings import load_settings as load_agent_settings
+from certmgr.agent.state import AgentState
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.oneclick.install import prepare
 from certmgr.shared.envelope import Manifest, key_id
@@ -297,3 +299,39 @@ def test_nginx_error_log_from_a_package_creates_no_file(
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert ngx.cert_path.read_bytes() != before[ngx.cert_path]
         assert list(outside.iterdir()) == []
+
+
+def test_parameters_remembered_from_an_old_package_run_nothing(
+    tmp_path: Path, pki: TestPki
+) -> None:
+    # Sibling: an agent that accepted error_log from a package remembered it in its state; the
+    # inventory must not hand it to ``nginx -t -e`` on every report.
+    files = pki.write(tmp_path / "pki")
+    planted = tmp_path / "outside" / "nologin"
+    planted.parent.mkdir()
+    with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as ngx:
+        config = tmp_path / "agent.toml"
+        config.write_text(
+            "[targets.web]\n"
+            'type = "nginx"\n'
+            f'allowed_paths = ["{ngx.prefix}"]\n'
+            f'nginx_binary = "{ngx.binary}"\n'
+            f'prefix = "{ngx.prefix}"\n'
+            f'conf = "{ngx.conf_path}"\n'
+        )
+        settings = load_agent_settings(config, env={"CERTMGR_AGENT_STATE_DIR": str(tmp_path / "s")})
+        (cfg,) = settings.targets
+        state = AgentState(settings.state_dir)
+        state.remember_target_params(
+            "web",
+            {
+                "cert_path": str(ngx.cert_path),
+                "key_path": str(ngx.key_path),
+                "error_log": str(planted),
+                "nginx_binary": "/bin/false",
+            },
+        )
+        report = target_report(cfg, state, RealHost())
+        assert report.availability == "ready", report.reason
+        assert [i.path for i in report.installed] == [str(ngx.cert_path)]
+        assert not planted.exists()
