@@ -12,7 +12,7 @@ from certmgr.shared.errors import UnsupportedFormatError, ValidationError
 from certmgr.shared.pki._common import PARSE_ERRORS, check_size
 from certmgr.shared.pki._pem import find_blocks, has_pem
 from certmgr.shared.pki.keys import PrivateKey
-from certmgr.shared.pki.names import build_name, parse_sans
+from certmgr.shared.pki.names import build_name, escape_text, parse_sans
 
 _CSR_LABELS = ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
 
@@ -44,7 +44,8 @@ def build_csr(
         The signed CSR (SHA-256; Ed25519/Ed448 sign without a separate hash).
 
     Raises:
-        ValidationError: No name at all, a bad SAN, a bad country code or an over-long field.
+        ValidationError: No name at all, a bad SAN, a bad country code, a field with control
+            characters or an over-long field.
     """
     names = parse_sans(list(sans))
     common_name = (cn or "").strip()
@@ -54,6 +55,19 @@ def build_csr(
         )
     if country and (len(country) != 2 or not country.isalpha()):
         raise ValidationError("C must be a two-letter country code", field="country")
+    for field, value in (
+        ("common_name", common_name),
+        ("organization", organization),
+        ("organizational_unit", organizational_unit),
+        ("locality", locality),
+        ("state", state),
+    ):
+        # Imported certificates may carry such names; certmgr never puts them into a request.
+        if escape_text(value) != value:
+            raise ValidationError(
+                f"'{escape_text(value)}' holds control characters; a CSR takes printable text only",
+                field=field,
+            )
     try:
         subject = build_name(
             common_name,

@@ -90,3 +90,13 @@ def test_not_a_csr(pki_files: PkiFiles) -> None:
         load_csr(b"\x30\x03\x02\x01\x00", "junk")
     with pytest.raises(UnsupportedFormatError, match="is empty"):
         load_csr(b"  ", "empty")
+
+
+def test_names_with_control_characters_never_go_into_a_csr() -> None:
+    # Imported certificates may hold such names (finding 18); certmgr's own requests may not.
+    with pytest.raises(ValidationError, match=r"odd\\x0aline.*control characters"):
+        build_csr(ec_key(), "odd\nline", ["ok.example.test"])
+    with pytest.raises(ValidationError, match="is not a valid DNS name"):
+        build_csr(ec_key(), "ok.example.test", ["<script>alert(2)</script>.example.test"])
+    with pytest.raises(ValidationError, match="control characters"):
+        build_csr(ec_key(), "ok.example.test", organization="Evil\u202eCo")
