@@ -1,0 +1,55 @@
+"""Finding 12: requests refused by the IP allow-list are counted per source and minute."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import AccessRefusal, AuditEvent
+from certmgr.controller.settings import load_settings
+from certmgr.shared.clock import FakeClock
+from tests.factories.console import console_client
+from tests.factories.homes import make_home
+
+
+async def _counts(database_url: str) -> tuple[int, list[tuple[str, int]]]:
+    db = Database(database_url)
+    try:
+        async with db.reader() as s:
+            events = (
+                await s.execute(
+                    select(func.count(AuditEvent.id)).where(
+                        AuditEvent.action == "access.ip-refused"
+                    )
+                )
+            ).scalar_one()
+            rows = (
+                await s.execute(
+                    select(AccessRefusal.source, AccessRefusal.count).order_by(AccessRefusal.minute)
+                )
+            ).all()
+    finally:
+        await db.dispose()
+    return int(events), [(src, int(n)) for src, n in rows]
+
+
+async def test_refusals_aggregated(tmp_path: Path, database_url: str) -> None:
+    home = make_home(tmp_path, database_url)
+    (home / "ip_acl.txt").write_text("# nobody on loopback\n192.0.2.0/24\n")
+    clock = FakeClock(dt.datetime(2026, 12, 4, 10, 0, 5, tzinfo=dt.UTC))
+    async with console_client(home, clock=clock) as c:
+        statuses = await asyncio.gather(*(c.client.get("/healthz") for _ in range(40)))
+        assert {r.status for r in statuses} == {403}
+        for path in ("/login", "/api/v1/me", "/metrics"):
+            assert (await c.client.get(path)).status == 403
+        clock.advance(dt.timedelta(minutes=1))
+        for _ in range(3):
+            assert (await c.client.get("/healthz")).status == 403
+    events, rows = await _counts(load_settings(home).database_url)
+    # 46 refusals: two counter rows (one per minute) and one audit event per minute, not 46
+    assert rows == [("127.0.0.1", 43), ("127.0.0.1", 3)]
+    assert events == 2
