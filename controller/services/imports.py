@@ -771,7 +771,8 @@ def _result(
 
 def _base_name(leaf: _Leaf) -> str:
     s = leaf.summary or summarize(leaf.cert)
-    return (s.common_name or (s.sans[0] if s.sans else "") or s.sha256[:16])[:190]
+    # Definition names are printable text (as validate_spec requires); a CN may hold anything.
+    return escape_text(s.common_name or (s.sans[0] if s.sans else "") or s.sha256[:16])[:190]
 
 
 def _free_name(base: str, taken: set[str]) -> str:

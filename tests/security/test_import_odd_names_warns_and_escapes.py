@@ -59,6 +59,7 @@ def test_import_odd_names_warns_and_escapes(
     )
     assert shown.code == 0, shown.err
     assert sorted(shown.json()["sans"]) == ["192.0.2.7", "ok.example.test", "www.example.test"]
+    assert "\n" not in shown.json()["name"] and "\\x0a" in shown.json()["name"]
 
     # CLI text: one line per fact; the line break of the subject is shown escaped.
     text = run_cli(["certificate", "show", "--home", str(home), leaf["sha256"]])
