@@ -284,3 +284,38 @@ def test_options_of_the_other_kind_and_usage_errors(
     assert run(capsys, "--no-such-option")[0] == cli.EXIT_INPUT
     code, out, _ = run(capsys, "--version")
     assert code == 0 and out.startswith("certmgr-oneclick ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[files\n", "not valid TOML"),
+        ('[files]\ncolour = "red"\n', "has no parameter 'colour'"),
+        ('[gopher]\nallowed_paths = ["/srv"]\n', "is not a target type"),
+    ],
+)
+def test_a_broken_local_configuration_is_bad_input(
+    kit: Kit, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    config = kit.tmp / "broken.toml"
+    config.write_text(text)
+    code, err = attempt(kit, capsys, kit.installer(), "--config", str(config))
+    assert code == cli.EXIT_INPUT
+    assert message in err
+
+
+def test_without_a_local_allow_list_files_may_go_nowhere(
+    kit: Kit, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = kit.tmp / "empty.toml"
+    empty.write_text("")
+    code, err = attempt(kit, capsys, kit.installer(), "--config", str(empty))
+    assert code == cli.EXIT_REFUSED
+    assert "names no folders the files target may write" in err
+    # --allow-path on the command line is this host's word too
+    code, _, _ = run(
+        capsys,
+        "--package", str(kit.installer()), "--passphrase-file", str(kit.passfile), "--dry-run",
+        "--config", str(empty), "--allow-path", str(kit.srv),
+    )  # fmt: skip
+    assert code == cli.EXIT_OK

@@ -203,6 +203,8 @@ def test_describe_params_marks_secrets_and_choices() -> None:
     assert by_name["store_password"].type == "secret"
     assert by_name["keystore_type"].choices == ("pkcs12", "jks")
     assert by_name["reload_cmd"].type == "list of str"
+    assert by_name["reload_cmd"].local_only and by_name["owner"].local_only
+    assert not by_name["keystore_path"].local_only and not by_name["alias"].local_only
     with pytest.raises(ValidationError):
         describe_params("nope")
 
