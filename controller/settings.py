@@ -310,7 +310,8 @@ enabled = true
 # replica_id = ""   (default: host name and process id)
 
 [metrics]
-# /metrics (Prometheus text) is limited by ip_acl.txt; a token also requires "Authorization: Bearer <token>"
+# /metrics (Prometheus text) needs "Authorization: Bearer <metrics token>": the token is made at init and
+# shown to admins under Settings (regenerate it there). A token set here is accepted as well.
 # token = ""
 """
 

@@ -12,7 +12,7 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AccessRefusal, AuditEvent
 from certmgr.controller.settings import load_settings
 from certmgr.shared.clock import FakeClock
-from tests.factories.console import console_client
+from tests.factories.console import console_client, sign_in
 from tests.factories.homes import make_home
 
 
@@ -49,6 +49,12 @@ async def test_refusals_aggregated(tmp_path: Path, database_url: str) -> None:
         clock.advance(dt.timedelta(minutes=1))
         for _ in range(3):
             assert (await c.client.get("/healthz")).status == 403
+        # the audit log screen shows the aggregate
+        (home / "ip_acl.txt").write_text("127.0.0.1\n::1\n")
+        assert (await sign_in(c)).status == 303
+        html = await (await c.client.get("/audit")).text()
+        table = html.split('id="refusals"', 1)[1]
+        assert "<td>127.0.0.1</td><td>46</td>" in table
     events, rows = await _counts(load_settings(home).database_url)
     # 46 refusals: two counter rows (one per minute) and one audit event per minute, not 46
     assert rows == [("127.0.0.1", 43), ("127.0.0.1", 3)]

@@ -21,6 +21,7 @@ from certmgr.controller.issuers.private_ca import REASONS
 from certmgr.controller.services.oneclick import current_ca_installer
 from certmgr.controller.services.overview import Page
 from certmgr.controller.services.private_ca import CaContext, ca_info, generate_crl, revoke
+from certmgr.controller.services.refusals import refusal_summary
 from certmgr.controller.services.repository import chain_of
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import ListQuery, choice, form_of, text
@@ -286,4 +287,5 @@ async def audit_log(request: web.Request) -> web.Response:
         page=Page(list(rows), total, q.page, q.per_page),
         q=q,
         actions=actions,
+        refusals=await refusal_summary(ctx.db, ctx.clock.now() - dt.timedelta(days=1)),
     )
