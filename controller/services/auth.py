@@ -20,6 +20,7 @@ from certmgr.controller.db.models import ApiToken, SignInThrottle, User
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services._upsert import upsert
 from certmgr.controller.services.audit import audit
+from certmgr.controller.services.refusals import source_key
 from certmgr.controller.services.sessions import revoke_user_sessions, start_session
 from certmgr.controller.services.settings_store import MAX_TOKEN_DAYS, load_general_settings
 from certmgr.controller.services.users import (
@@ -125,6 +126,7 @@ async def sign_in(
     now = clock.now()
     name = username.strip()[:100]
     addr = address[:64]
+    key = source_key(address)  # an IPv6 /64 is one source: it must not buy endless fresh tries
     if not name:
         raise SignInError("wrong user name or password")
     async with db.transaction() as s:
@@ -132,7 +134,7 @@ async def sign_in(
             (
                 await s.execute(
                     select(SignInThrottle).where(
-                        SignInThrottle.address == addr,
+                        SignInThrottle.address == key,
                         SignInThrottle.username.in_((name, ALL_ACCOUNTS)),
                     )
                 )
@@ -149,12 +151,12 @@ async def sign_in(
             wait = max(wait, (ready - now).total_seconds())
         if wait > 0:
             raise SignInThrottledError(max(1, math.ceil(wait)))
-        for key in (name, ALL_ACCOUNTS):
+        for account in (name, ALL_ACCOUNTS):
             await s.execute(
                 upsert(
                     s,
                     SignInThrottle,
-                    {"address": addr, "username": key, "failures": 1, "last_failure_at": now},
+                    {"address": key, "username": account, "failures": 1, "last_failure_at": now},
                     ("address", "username"),
                     {
                         "failures": case(
@@ -183,13 +185,13 @@ async def sign_in(
         else:
             await s.execute(
                 delete(SignInThrottle).where(
-                    SignInThrottle.address == addr, SignInThrottle.username == name
+                    SignInThrottle.address == key, SignInThrottle.username == name
                 )
             )
             await s.execute(
                 update(SignInThrottle)
                 .where(
-                    SignInThrottle.address == addr,
+                    SignInThrottle.address == key,
                     SignInThrottle.username == ALL_ACCOUNTS,
                     SignInThrottle.failures > 0,
                 )

@@ -22,8 +22,8 @@ from certmgr.shared.clock import Clock
 KEEP = dt.timedelta(days=30)
 
 
-def refusal_source(address: str) -> str:
-    """The counted source: the address, or its /64 for IPv6 (one host may hold a whole /64)."""
+def source_key(address: str) -> str:
+    """The source to count: the address, or its /64 for IPv6 (one host may hold a whole /64)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
@@ -37,7 +37,7 @@ async def record_refusal(db: Database, address: str, path: str, clock: Clock) ->
     """Count a refused request (one statement; an audit event only for the first in a minute)."""
     now = clock.now()
     minute = now.replace(second=0, microsecond=0)
-    source = refusal_source(address)
+    source = source_key(address)
     path = path[:200]
     async with db.transaction() as s:
         count = (

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -279,8 +280,11 @@ async def ensure_metrics_token(db: Database, vault: MasterKey, clock: Clock) -> 
         row = await _get(s, METRICS_KEY)
         if row is not None and row.sealed:
             return
-    async with db.transaction() as s:
-        await _store_metrics_token(s, vault, "certmgr", clock, replace=False)
+    try:
+        async with db.transaction() as s:
+            await _store_metrics_token(s, vault, "certmgr", clock, replace=False)
+    except IntegrityError:
+        pass  # another replica starting at the same moment made it
 
 
 async def regenerate_metrics_token(

@@ -63,3 +63,18 @@ async def test_signin_throttle_no_lockout(tmp_path: Path) -> None:
         assert resp.status == 429
         clock.advance(dt.timedelta(seconds=int(resp.headers["Retry-After"])))
         assert (await _sign_in(c, ADMIN_PASSWORD, ATTACKER)).status == 303
+
+
+async def test_signin_throttle_counts_an_ipv6_64_as_one_source(tmp_path: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    conf = home / "config.toml"
+    conf.write_text(
+        conf.read_text().replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')
+    )
+    async with console_client(home, clock=FakeClock()) as c:
+        for host in range(1, 4):
+            resp = await _sign_in(c, "not the password!", f"fd00:66::{host}")
+            assert resp.status == 401
+        # a fresh address in the same /64 is not a fresh start
+        assert (await _sign_in(c, "not the password!", "fd00:66::ffff")).status == 429
+        assert (await _sign_in(c, ADMIN_PASSWORD, "fd00:77::1")).status == 303
