@@ -11,7 +11,7 @@ from sqlalchemy import select
 from certmgr.controller.cli.base import CommandContext, add_home, add_json, read_secret_file, table
 from certmgr.controller.db.models import CheckResult, Deployment
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
-from certmgr.controller.services.codes import check_key_for
+from certmgr.controller.services.codes import issue_check_key
 from certmgr.controller.services.deploy_actions import (
     close,
     deploy_check,
@@ -31,7 +31,7 @@ from certmgr.shared.clock import SystemClock
 from certmgr.shared.deploycheck import CheckOutcome, evaluate
 from certmgr.shared.errors import ConfigurationError, ValidationError
 from certmgr.shared.pki.fingerprint import normalize_fingerprint
-from certmgr.shared.receipt import check_key_text, make_check_code, parse_check_key
+from certmgr.shared.receipt import make_check_code, parse_check_key
 from certmgr.shared.tlsprobe import probe
 
 
@@ -132,7 +132,8 @@ def register(sub: Any) -> None:
     q.set_defaults(handler=_receipt)
     q = d.add_parser(
         "check-key",
-        help="print the key for 'certmgr check --key' on a host the controller cannot reach",
+        help="issue a key for one 'certmgr check --key' on a host the controller cannot reach "
+        "(single use, expires in 48 hours; a new key retires the older one)",
     )
     add_home(q)
     q.add_argument("deployment", metavar="DEPLOYMENT")
@@ -433,13 +434,16 @@ async def _receipt(ctx: CommandContext) -> int:
 
 async def _check_key(ctx: CommandContext) -> int:
     db = await ctx.db()
+    issued = await issue_check_key(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
     async with db.reader() as s:
-        dep, _ = await deployment_with_definition(s, ctx.args.deployment)
-    key = check_key_text(check_key_for(ctx.vault, dep.id))
+        dep, _ = await deployment_with_definition(s, issued.deployment_id)
+    key = issued.key_text
     ctx.print(key)
     print(
         f"run on a host that reaches {dep.check_host}:{dep.check_port}:\n  certmgr check {dep.check_host}:{dep.check_port}"
-        f"{' --sni ' + dep.sni if dep.sni else ''} --deployment {dep.id} --key {key}",
+        f"{' --sni ' + dep.sni if dep.sni else ''} --deployment {dep.id} --key {key}\n"
+        f"the key works for one code until {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
+        "a new check-key retires it",
         file=sys.stderr,
     )
     return 0

@@ -175,9 +175,9 @@ async def _new(ctx: CommandContext) -> int:
     a = ctx.args
     db = await ctx.db()
     if a.key_on_agent is not None:
-        from certmgr.controller.services.agents import request_key_on_agent
+        from certmgr.controller.services.key_release import start_key_on_agent
 
-        kreq = await request_key_on_agent(
+        kreq = await start_key_on_agent(
             db, ctx.vault, ctx.actor, a.definition, a.key_on_agent, SystemClock()
         )
         ctx.print(

@@ -1,4 +1,9 @@
-"""ACME accounts: register at a directory (key sealed), list, and load for ordering."""
+"""ACME accounts: register at a directory (key sealed), list, and load for ordering.
+
+Adding an account is an admin action: it makes the controller fetch the URL it is given. Until a
+real ACME directory has answered, every failure reads the same (:data:`UNREACHABLE`), so the
+field cannot be used to tell a closed port from a listening service that is not ACME.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,30 @@ from sqlalchemy import select
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AcmeAccount
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.issuers.acme import AccountRecord, AcmeAccountSpec, register_account
+from certmgr.controller.issuers.acme import (
+    AccountRecord,
+    AcmeAccountSpec,
+    directory_features,
+    register_account,
+)
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.settings_store import check_email, check_url
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
+from certmgr.shared.errors import (
+    ConflictError,
+    NotFoundError,
+    UpstreamError,
+    UpstreamRejectedError,
+    ValidationError,
+)
 from certmgr.shared.secret import Secret
 
 ACCOUNT_KEY_PURPOSE = "acme-account-key"
 DNS_SECRET_PURPOSE = "dns-tsig-secret"  # noqa: S105 - a label
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+UNREACHABLE = "could not reach an ACME directory at that URL"
+DIRECTORY_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True)
@@ -48,10 +66,14 @@ async def add_acme_account(
     """Register an account at the CA and store it (key and secrets sealed).
 
     Raises:
+        PermissionDeniedError: Not an admin.
         ValidationError: Bad name, URL, e-mail or EAB settings.
         ConflictError: The name is taken.
-        UpstreamError: The CA refused or could not be reached (its message included).
+        UpstreamError: No ACME directory answered at the URL (one message whatever the cause).
+        UpstreamRejectedError: The CA's directory answered and the CA refused the account (its
+            problem detail included).
     """
+    actor.require_admin("adding an ACME account")
     if not _NAME.match(spec.name):
         raise ValidationError(
             "account name: letters, digits, '.', '_' or '-' (up to 100)", field="name"
@@ -74,10 +96,15 @@ async def add_acme_account(
     async with db.reader() as s:
         if (await s.execute(select(AcmeAccount.id).where(AcmeAccount.name == spec.name))).first():
             raise ConflictError(f"an ACME account named {spec.name!r} exists")
-    record = await register_account(
+    contact = check_email(spec.contact_email, "email") or None
+    try:
+        await directory_features(url, ca_bundle_pem=spec.ca_bundle_pem, timeout=DIRECTORY_TIMEOUT)
+    except UpstreamError:
+        raise UpstreamError(UNREACHABLE) from None  # the cause is the oracle: not even chained
+    record = await _register(
         AcmeAccountSpec(
             directory_url=url,
-            contact_email=check_email(spec.contact_email, "email") or None,
+            contact_email=contact,
             eab_kid=spec.eab_kid or None,
             eab_hmac_key=spec.eab_hmac,
             ca_bundle_pem=spec.ca_bundle_pem,
@@ -121,6 +148,18 @@ async def add_acme_account(
             clock=clock,
         )
     return row
+
+
+async def _register(spec: AcmeAccountSpec) -> AccountRecord:
+    """Register; only a refusal the CA stated in an ACME problem document keeps its detail."""
+    try:
+        return await register_account(spec)
+    except UpstreamRejectedError as err:
+        if getattr(err, "problem_type", None):
+            raise
+        raise UpstreamError(UNREACHABLE) from None
+    except UpstreamError:
+        raise UpstreamError(UNREACHABLE) from None
 
 
 async def find_account(db: Database, ref: str | int) -> AcmeAccount:

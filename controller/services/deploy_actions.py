@@ -23,11 +23,12 @@ from certmgr.controller.db.models import (
 )
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE
-from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.domain.states import DeploymentStatus, check_deployment_transition
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.deployments import add_event, deployment_with_definition, move
-from certmgr.controller.services.documents import add_document
-from certmgr.controller.services.mail import OutgoingMail, send_and_record
+from certmgr.controller.services.documents import PACKAGE_KIND_PREFIX, add_document
+from certmgr.controller.services.key_release import record_key_release
+from certmgr.controller.services.mail import OutgoingMail, deliver, record_sent, send_and_record
 from certmgr.controller.services.material import current_material
 from certmgr.controller.services.packages import (
     build_conventional,
@@ -48,6 +49,7 @@ from certmgr.shared.pki import summarize
 from certmgr.shared.tlsprobe import probe
 
 LINK_LIFETIME = dt.timedelta(days=7)
+REDACTED_TOKEN = "<redacted>"  # noqa: S105 - the placeholder for a download token
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Prepared:
 
 def package_kind(dep_id: int) -> str:
     """The document kind of a deployment's packages."""
-    return f"package:{dep_id}"
+    return f"{PACKAGE_KIND_PREFIX}:{dep_id}"
 
 
 async def prepare_conventional(
@@ -81,13 +83,18 @@ async def prepare_conventional(
     With ``protect``, the zip carries the files sealed inside a stamped one-click runtime that
     unpacks them (``--unpack``) under the same passphrase; ``home`` locates the runtime.
 
+    The package carries the private key: preparing it is a key release (Admin), audited with
+    who, the definition and the package file.
+
     Raises:
+        PermissionDeniedError: The actor may not release private keys.
         NotFoundError: No such deployment.
         ConflictError: No current certificate (or no key) to package.
         ConfigurationError: ``protect`` but the one-click runtime is not built.
         InvalidTransitionError: The deployment cannot be prepared now.
         ValidationError: Weak chosen passphrase.
     """
+    actor.require_key_release("preparing a conventional package", "the document folder")
     async with db.reader() as s:
         dep, d = await deployment_with_definition(s, dep_ref)
         m = await current_material(s, vault, d)
@@ -154,6 +161,16 @@ async def prepare_conventional(
             clock,
             {"document": doc.id, "certificate": m.row.sha256},
         )
+        record_key_release(
+            s,
+            actor,
+            what="protected-package" if unpacker else "conventional-package",
+            to_whom=f"package file {pkg.filename} (document {doc.id})",
+            definition=(d.id, d.name),
+            key_id=m.row.private_key_id,
+            clock=clock,
+            detail={"deployment": dep.id, "server": dep.server_name},
+        )
     return Prepared(dep, doc, pkg.passphrase)
 
 
@@ -208,11 +225,22 @@ async def request_install(
 ) -> InstallMail:
     """Build (and with ``send``, send) the install-request e-mail with a time-limited download link.
 
+    Sending hands the package (it carries the private key) to the recipients: a key release
+    (Admin), audited with who, the definition and the recipients. The download link exists only
+    once the SMTP server accepted the message, and the stored copy in Sent Emails (and the
+    returned body) shows the link with its token redacted.
+
     Raises:
+        PermissionDeniedError: ``send`` and the actor may not release private keys.
         ConflictError: No package, or no administrator e-mail on the deployment.
+        InvalidTransitionError: The deployment cannot move to ``install-requested`` now.
     """
     async with db.reader() as s:
         dep, d = await deployment_with_definition(s, dep_ref)
+    if send:
+        actor.require_key_release(
+            "e-mailing the package's download link", dep.admin_email or "the server administrator"
+        )
     if not dep.admin_email:
         raise ConflictError(f"deployment {dep.id} has no server administrator e-mail")
     doc = await _latest_package(db, dep)
@@ -241,26 +269,27 @@ async def request_install(
     subject = f"Please install the new certificate on {dep.server_name}"
     if not send:
         return InstallMail(to, subject, body)
+    # Refuse before sending: a mail whose link could not be recorded would be a dead end.
+    check_deployment_transition(
+        f"deployment {dep.id}", dep.status, DeploymentStatus.INSTALL_REQUESTED
+    )
+    outgoing = OutgoingMail(
+        to, subject, body, "install-request", "deployment", str(dep.id), redact=(token,)
+    )
+    error = await deliver(mail, outgoing)
     async with db.transaction() as s:
-        s.add(
-            DownloadLink(
+        row = await record_sent(s, actor, outgoing, error, clock)
+        dep, d = await deployment_with_definition(s, dep.id)
+        if row.result == "sent":
+            dl = DownloadLink(
                 token_sha256=hashlib.sha256(token.encode()).hexdigest(),
                 document_id=doc.id,
                 deployment_id=dep.id,
                 expires_at=expires,
                 created_at=clock.now(),
             )
-        )
-    row = await send_and_record(
-        db,
-        actor,
-        mail,
-        OutgoingMail(to, subject, body, "install-request", "deployment", str(dep.id)),
-        clock,
-    )
-    async with db.transaction() as s:
-        dep, _ = await deployment_with_definition(s, dep.id)
-        if row.result == "sent":
+            s.add(dl)
+            await s.flush()
             move(
                 s,
                 dep,
@@ -270,17 +299,33 @@ async def request_install(
                 clock,
                 {"email": row.id},
             )
+            record_key_release(
+                s,
+                actor,
+                what="download-link",
+                to_whom=row.to,
+                definition=(d.id, d.name),
+                key_id=cert_row.private_key_id,
+                clock=clock,
+                detail={
+                    "deployment": dep.id,
+                    "document": doc.id,
+                    "link": dl.id,
+                    "email": row.id,
+                    "expires": expires.isoformat(),
+                },
+            )
         else:
             add_event(
                 s,
                 dep,
                 actor,
                 "mail-failed",
-                f"install request to {row.to} failed: {row.error}",
+                f"install request to {row.to} failed (no download link was made): {row.error}",
                 clock,
                 {"email": row.id},
             )
-    return InstallMail(to, subject, body, True, row.result, row.error)
+    return InstallMail(to, subject, row.body, True, row.result, row.error)
 
 
 async def download_package(
@@ -397,6 +442,7 @@ async def record_check(
     source: str,
     move_state: bool = True,
     confirm: bool = False,
+    audit_detail: dict[str, object] | None = None,
 ) -> CheckResult:
     """Store a check result; on failure the deployment goes to ``check-failed``, on success (with ``confirm``) to ``confirmed``."""
     async with db.transaction() as s:
@@ -449,7 +495,12 @@ async def record_check(
             "deployment.check",
             "deployment",
             dep.id,
-            {"ok": outcome.ok, "source": source, "served": outcome.served_sha256},
+            {
+                "ok": outcome.ok,
+                "source": source,
+                "served": outcome.served_sha256,
+                **(audit_detail or {}),
+            },
             clock=clock,
         )
     return row
@@ -597,22 +648,21 @@ async def record_check_code(
 ) -> tuple[CheckResult, bool]:
     """Record the result code of a manual ``certmgr check`` run on a host the controller cannot reach.
 
+    The code must be made with the check key of a challenge the controller issued for this
+    deployment (:func:`~certmgr.controller.services.codes.issue_check_key`), not expired and not
+    used before; the challenge records who submitted it.
+
     Raises:
-        BadSignatureError: A typo, an edit, or a code made with another deployment's key.
-        InputError: The code belongs to another deployment.
+        BadSignatureError: A typo, an edit, or a code made with a key not issued for this deployment.
+        InputError: The code belongs to another deployment, or its time is outside the challenge.
+        ConflictError: No check key was issued, or it expired, or its code was already recorded.
     """
-    from certmgr.controller.services.codes import check_key_for
-    from certmgr.shared.errors import InputError
+    from certmgr.controller.services.codes import claim_check_code, link_check_result
     from certmgr.shared.receipt import CheckResult as Result
-    from certmgr.shared.receipt import parse_check_code
 
     async with db.reader() as s:
         dep, _ = await deployment_with_definition(s, dep_ref)
-    code = parse_check_code(text, check_key_for(vault, dep.id))
-    if code.deployment_id != dep.id:
-        raise InputError(
-            f"this result code belongs to deployment {code.deployment_id}, not {dep.id}"
-        )
+    code, challenge = await claim_check_code(db, vault, actor, dep.id, text, clock)
     expected, _ = await expected_for(db, dep)
     matches = code.matches(expected.sha256)
     ok = code.result.passed and matches
@@ -640,5 +690,15 @@ async def record_check_code(
         cipher=None,
         problems=problems,
     )
-    row = await record_check(db, actor, dep.id, outcome, clock, source="manual", confirm=ok)
+    row = await record_check(
+        db,
+        actor,
+        dep.id,
+        outcome,
+        clock,
+        source="manual",
+        confirm=ok,
+        audit_detail={"challenge": challenge.id, "submitted_by": actor.name},
+    )
+    await link_check_result(db, challenge.id, row.id)
     return row, ok

@@ -16,6 +16,7 @@ from certmgr.controller.domain.software import DELIVERIES, SOFTWARE, check_targe
 from certmgr.controller.domain.states import DeploymentStatus, check_deployment_transition
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.definitions import find_definition
+from certmgr.controller.services.key_release import record_key_release
 from certmgr.controller.services.settings_store import check_email
 from certmgr.shared.clock import Clock
 from certmgr.shared.errors import NotFoundError, ValidationError
@@ -169,11 +170,18 @@ async def create_deployment(
 ) -> Deployment:
     """Add a deployment (state draft) to a definition.
 
+    Binding a deployment to an agent is a key-release decision: the agent is sent the private key
+    on "Try auto-install" and, on auto-deploy definitions, by itself after every renewal. So
+    only actors who may release keys bind one (audited with who, the definition and the agent).
+
     Raises:
+        PermissionDeniedError: An agent is named and the actor may not release private keys.
         ValidationError: Bad deploy information.
         NotFoundError: No such definition.
     """
     spec = validate_spec(spec)
+    if spec.agent_id is not None:
+        actor.require_key_release("binding a deployment to an agent", f"agent {spec.agent_id}")
     now = clock.now()
     async with db.transaction() as s:
         d = await find_definition(s, spec.definition_ref)
@@ -227,6 +235,16 @@ async def create_deployment(
             {"deployment": dep.id, "server": dep.server_name},
             clock=clock,
         )
+        if dep.agent_id is not None:
+            record_key_release(
+                s,
+                actor,
+                what="agent-binding",
+                to_whom=f"agent {dep.agent_id}",
+                definition=(d.id, d.name),
+                clock=clock,
+                detail={"deployment": dep.id, "delivery": dep.delivery},
+            )
     return dep
 
 

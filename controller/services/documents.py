@@ -1,4 +1,9 @@
-"""Per-definition document folders: upload, list, download, delete. Names never leave the folder."""
+"""Per-definition document folders: upload, list, download, delete. Names never leave the folder.
+
+Packages (conventional, protected, one-click installers) carry a private key: only those who may
+release keys and the user who made one can list, read or delete it. Other documents are open to
+every signed-in user.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,16 @@ from sqlalchemy import select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Document
-from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.actors import Actor, Permission
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.definitions import find_definition
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import InputTooLargeError, NotFoundError, ValidationError
+from certmgr.shared.errors import (
+    InputTooLargeError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 
 MAX_DOCUMENT = 20 * 1024 * 1024
 _SAFE = re.compile(r"[^A-Za-z0-9._ ()+@-]")
@@ -40,6 +50,31 @@ def clean_filename(name: str) -> str:
             "the file name is empty after removing unsafe characters", field="file"
         )
     return base[:200]
+
+
+PACKAGE_KIND_PREFIX = "package"
+
+
+def is_package(doc: Document) -> bool:
+    """True for documents that carry a private key (packages and one-click installers)."""
+    return doc.kind.split(":", 1)[0] == PACKAGE_KIND_PREFIX
+
+
+def may_read(actor: Actor, doc: Document) -> bool:
+    """Whether ``actor`` may see and download ``doc``."""
+    if not is_package(doc) or actor.may(Permission.RELEASE_KEY):
+        return True
+    return actor.user_id is not None and doc.owner_user_id == actor.user_id
+
+
+def _require_read(actor: Actor, doc: Document) -> None:
+    if not may_read(actor, doc):
+        raise PermissionDeniedError(
+            f"document {doc.id} is a package with a private key: only admins and the user who "
+            "made it may read it",
+            actor=actor.name,
+            permission=Permission.RELEASE_KEY.value,
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +144,7 @@ async def add_document(
                 sha256=hashlib.sha256(data).hexdigest(),
                 kind=kind,
                 uploaded_by=actor.name,
+                owner_user_id=actor.user_id,
                 created_at=clock.now(),
             )
             s.add(row)
@@ -128,15 +164,29 @@ async def add_document(
     return row
 
 
-async def list_documents(db: Database, definition_id: int) -> list[Document]:
-    """A definition's documents, newest first."""
+async def list_documents(db: Database, actor: Actor, definition_id: int) -> list[Document]:
+    """A definition's documents that ``actor`` may read, newest first."""
     async with db.reader() as s:
         rows = await s.execute(
             select(Document)
             .where(Document.definition_id == definition_id)
             .order_by(Document.created_at.desc(), Document.id.desc())
         )
-        return list(rows.scalars().all())
+        return [d for d in rows.scalars().all() if may_read(actor, d)]
+
+
+async def latest_package(db: Database, actor: Actor, deployment_id: int) -> Document | None:
+    """The newest package of a deployment, when ``actor`` may read it."""
+    async with db.reader() as s:
+        doc = (
+            await s.execute(
+                select(Document)
+                .where(Document.kind == f"{PACKAGE_KIND_PREFIX}:{int(deployment_id)}")
+                .order_by(Document.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    return doc if doc is not None and may_read(actor, doc) else None
 
 
 async def get_document(
@@ -161,8 +211,10 @@ async def read_document(
 
     Raises:
         NotFoundError: No such document, or its file is gone.
+        PermissionDeniedError: A package, and the actor neither may release keys nor made it.
     """
     doc = await get_document(db, root, definition_id, document_id)
+    _require_read(actor, doc.row)
     try:
         data = await asyncio.to_thread(doc.path.read_bytes)
     except FileNotFoundError:
@@ -189,8 +241,10 @@ async def delete_document(
 
     Raises:
         NotFoundError: No such document.
+        PermissionDeniedError: A package, and the actor neither may release keys nor made it.
     """
     doc = await get_document(db, root, definition_id, document_id)
+    _require_read(actor, doc.row)
     async with db.transaction() as s:
         row = await s.get(Document, document_id)
         if row is None:

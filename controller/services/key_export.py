@@ -1,4 +1,4 @@
-"""Exporting private keys: only as passphrase-protected PKCS#8 or PKCS#12, Admin only, audited."""
+"""Exporting private keys: only as passphrase-protected PKCS#8 or PKCS#12, a key release (Admin), audited."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Certificate, PrivateKeyRecord
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.services.audit import audit
+from certmgr.controller.services.key_release import record_key_release
 from certmgr.controller.services.repository import chain_of, unseal_key
 from certmgr.controller.services.users import check_password_policy
 from certmgr.controller.vault import MasterKey
@@ -42,11 +43,11 @@ async def export_key(
     """Encrypt a stored key for download.
 
     Raises:
-        PermissionDeniedError: Not an admin.
+        PermissionDeniedError: The actor may not release keys (not an admin).
         ValidationError: Unknown format or a weak passphrase.
         NotFoundError: No such key, or (PKCS#12) no certificate for it.
     """
-    actor.require_admin("exporting a private key")
+    actor.require_key_release("exporting a private key", f"a download for {actor.name}")
     if fmt not in FORMATS:
         raise ValidationError("format must be pkcs8 or pkcs12", field="format")
     check_password_policy(passphrase, field="passphrase")
@@ -63,6 +64,15 @@ async def export_key(
             key_id,
             {"format": fmt, "public_sha256": row.public_sha256},
             clock=clock,
+        )
+        record_key_release(
+            s,
+            actor,
+            what=f"export-{fmt}",
+            to_whom=f"download by {actor.name} ({actor.source or 'unknown source'})",
+            key_id=key_id,
+            clock=clock,
+            detail={"public_sha256": row.public_sha256},
         )
         if fmt == "pkcs8":
             return ExportedKey(

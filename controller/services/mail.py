@@ -1,14 +1,19 @@
-"""Outbound e-mail over SMTP (plain, STARTTLS or TLS); every message is stored in Sent Emails."""
+"""Outbound e-mail over SMTP (plain, STARTTLS or TLS); every message is stored in Sent Emails.
+
+The stored copy never holds a secret the message carries (a download token): the sender names
+those in :attr:`OutgoingMail.redact` and they are replaced by :data:`REDACTED`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
 import aiosmtplib
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import SentEmail
@@ -18,6 +23,7 @@ from certmgr.controller.services.settings_store import MailSettings
 from certmgr.shared.clock import Clock
 
 SEND_TIMEOUT = 20.0
+REDACTED = "<redacted>"
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,22 @@ class OutgoingMail:
     kind: str
     entity_type: str = ""
     entity_id: str = ""
+    redact: tuple[str, ...] = field(default=(), repr=False)
+
+    def stored_body(self) -> str:
+        """The body as Sent Emails keeps it: every secret in :attr:`redact` replaced."""
+        return redact_text(self.body, self.redact)
+
+    def stored_subject(self) -> str:
+        """The subject as Sent Emails keeps it."""
+        return redact_text(self.subject, self.redact)
+
+
+def redact_text(text: str, values: tuple[str, ...]) -> str:
+    """``text`` with each of ``values`` (longest first) replaced by :data:`REDACTED`."""
+    for secret in sorted((x for x in values if x), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def _tls_context(settings: MailSettings) -> ssl.SSLContext:
@@ -87,32 +109,39 @@ async def deliver(settings: MailSettings, mail: OutgoingMail) -> str | None:
     return None
 
 
+async def record_sent(
+    s: AsyncSession, actor: Actor, mail: OutgoingMail, error: str | None, clock: Clock
+) -> SentEmail:
+    """Store a message (secrets redacted) and its result in Sent Emails, in the caller's transaction."""
+    row = SentEmail(
+        at=clock.now(),
+        kind=mail.kind,
+        to=", ".join(mail.to)[:1000],
+        subject=mail.stored_subject()[:500],
+        body=mail.stored_body(),
+        result="sent" if error is None else "failed",
+        error=redact_text(error or "", mail.redact),
+        entity_type=mail.entity_type,
+        entity_id=mail.entity_id,
+    )
+    s.add(row)
+    await s.flush()
+    audit(
+        s,
+        actor,
+        "mail.send",
+        "email",
+        row.id,
+        {"kind": mail.kind, "to": row.to, "result": row.result},
+        clock=clock,
+    )
+    return row
+
+
 async def send_and_record(
     db: Database, actor: Actor, settings: MailSettings, mail: OutgoingMail, clock: Clock
 ) -> SentEmail:
-    """Send, then store the message and its result in Sent Emails (sent or failed)."""
+    """Send, then store the message (secrets redacted) and its result in Sent Emails."""
     error = await deliver(settings, mail)
     async with db.transaction() as s:
-        row = SentEmail(
-            at=clock.now(),
-            kind=mail.kind,
-            to=", ".join(mail.to)[:1000],
-            subject=mail.subject[:500],
-            body=mail.body,
-            result="sent" if error is None else "failed",
-            error=error or "",
-            entity_type=mail.entity_type,
-            entity_id=mail.entity_id,
-        )
-        s.add(row)
-        await s.flush()
-        audit(
-            s,
-            actor,
-            "mail.send",
-            "email",
-            row.id,
-            {"kind": mail.kind, "to": row.to, "result": row.result},
-            clock=clock,
-        )
-    return row
+        return await record_sent(s, actor, mail, error, clock)

@@ -15,6 +15,7 @@ from certmgr.controller.services.codes import receipt_key_for
 from certmgr.controller.services.deploy_actions import package_kind, record_check, run_check
 from certmgr.controller.services.deployments import add_event, deployment_with_definition, move
 from certmgr.controller.services.documents import add_document
+from certmgr.controller.services.key_release import record_key_release
 from certmgr.controller.services.material import current_material
 from certmgr.controller.services.packages import new_passphrase
 from certmgr.controller.services.stamping import find_runtime, sealed_executable
@@ -49,11 +50,16 @@ async def prepare_oneclick(
 ) -> PreparedInstaller:
     """Seal the deployment's package under a passphrase and stamp it onto a copy of the runtime.
 
+    The installer carries the private key: making it is a key release (Admin), audited with who,
+    the definition and the installer file.
+
     Raises:
+        PermissionDeniedError: The actor may not release private keys.
         ConfigurationError: The runtime is not built.
         ConflictError: No current certificate with a key, or software without an install target.
         ValidationError: Weak chosen passphrase, or target parameters a package may not carry.
     """
+    actor.require_key_release("stamping a one-click installer", "the document folder")
     runtime = find_runtime(home)
     if passphrase is None:
         passphrase = new_passphrase()
@@ -107,7 +113,7 @@ async def prepare_oneclick(
         kind=package_kind(dep.id),
     )
     async with db.transaction() as s:
-        dep, _ = await deployment_with_definition(s, dep.id)
+        dep, d = await deployment_with_definition(s, dep.id)
         dep.certificate_id = m.row.id
         dep.sequence = sequence
         dep.receipt_used = False
@@ -119,6 +125,16 @@ async def prepare_oneclick(
             f"one-click installer {filename} stamped (package sequence {sequence}, expires {manifest.expires_at:%Y-%m-%d})",
             clock,
             {"document": doc.id},
+        )
+        record_key_release(
+            s,
+            actor,
+            what="oneclick-installer",
+            to_whom=f"installer file {filename} (document {doc.id})",
+            definition=(d.id, d.name),
+            key_id=m.row.private_key_id,
+            clock=clock,
+            detail={"deployment": dep.id, "server": dep.server_name, "sequence": sequence},
         )
     return PreparedInstaller(dep, doc, passphrase)
 

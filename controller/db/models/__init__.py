@@ -12,7 +12,11 @@ from certmgr.controller.db.models.audit import AuditEvent
 from certmgr.controller.db.models.ca import CertificateAuthority, Revocation
 from certmgr.controller.db.models.certificates import Certificate, ChainLink, PrivateKeyRecord
 from certmgr.controller.db.models.definitions import CertificateDefinition, Document
-from certmgr.controller.db.models.deployments import Deployment, DeploymentEvent
+from certmgr.controller.db.models.deployments import (
+    CheckChallenge,
+    Deployment,
+    DeploymentEvent,
+)
 from certmgr.controller.db.models.monitoring import (
     CheckResult,
     Finding,
@@ -43,6 +47,7 @@ __all__ = [
     "CertificateDefinition",
     "CertificateRequest",
     "ChainLink",
+    "CheckChallenge",
     "CheckResult",
     "ConsoleSession",
     "Deployment",

@@ -59,4 +59,7 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(30), default="upload")  # upload | package
     uploaded_by: Mapped[str] = mapped_column(String(100))
+    # The signed-in user who made it (None: the CLI or the controller). A package (it carries a
+    # private key) is readable only by those who may release keys and by this user.
+    owner_user_id: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime]

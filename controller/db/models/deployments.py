@@ -60,3 +60,25 @@ class DeploymentEvent(Base):
     event: Mapped[str] = mapped_column(String(50))
     message: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CheckChallenge(Base):
+    """A controller-issued challenge for one manual check: its key makes the one code accepted.
+
+    The check key shown to an admin is derived from the master key, the deployment and ``nonce``;
+    a code made with it is accepted once (``used_at``) and only before ``expires_at``.
+    """
+
+    __tablename__ = "check_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    used_by: Mapped[str] = mapped_column(String(100), default="")
+    check_result_id: Mapped[int | None] = mapped_column(default=None)

@@ -311,7 +311,7 @@ async def acme_accounts(request: web.Request) -> web.Response:
 @api.op(
     "POST",
     "/acme/accounts",
-    "Register an ACME account",
+    "Register an ACME account (Admin)",
     request=sc.obj(
         {
             "name": sc.string(max_len=100),
@@ -324,6 +324,7 @@ async def acme_accounts(request: web.Request) -> web.Response:
         ["name", "directory"],
     ),
     status=201,
+    admin=True,
     extra_responses=(409, 502),
 )
 async def acme_add(request: web.Request) -> web.Response:

@@ -150,16 +150,16 @@ def _doc_json(doc: object) -> dict[str, object]:
 @api.op(
     "GET",
     "/definitions/{id}/documents",
-    "List a definition's documents",
+    "List a definition's documents (packages only for admins and their maker)",
     response=sc.array(sc.DOCUMENT),
     params=(sc.ID,),
 )
 async def documents(request: web.Request) -> web.Response:
     """The document folder."""
-    ctx, _ = actor(request)
+    ctx, who = actor(request)
     async with ctx.db.reader() as s:
         d = await find_definition(s, path_id(request))
-    return ok([_doc_json(x) for x in await list_documents(ctx.db, d.id)])
+    return ok([_doc_json(x) for x in await list_documents(ctx.db, who, d.id)])
 
 
 @api.op(
@@ -204,7 +204,7 @@ async def add_doc(request: web.Request) -> web.Response:
 @api.op(
     "GET",
     "/definitions/{id}/documents/{doc}",
-    "Download a document",
+    "Download a document (a package only for admins and its maker)",
     params=(sc.ID, DOC),
     content_type="application/octet-stream",
 )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import CheckResult
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.services.codes import issue_check_key
 from certmgr.controller.services.deploy_actions import (
     close,
     deploy_check,
@@ -176,7 +177,7 @@ async def get(request: web.Request) -> web.Response:
 @api.op(
     "POST",
     "/deployments/{id}/prepare",
-    "Build the conventional package (passphrase returned once)",
+    "Build the conventional package (passphrase returned once; releases the key: Admin)",
     request=sc.obj({"passphrase": sc.string(max_len=1024), "protect": sc.boolean()}),
     response=sc.obj(
         {
@@ -216,7 +217,7 @@ async def prepare(request: web.Request) -> web.Response:
 @api.op(
     "POST",
     "/deployments/{id}/request",
-    "Preview or send the install-request e-mail",
+    "Preview or send the install-request e-mail (sending releases the key: Admin)",
     request=sc.obj({"send": sc.boolean()}),
     response=sc.obj(
         {
@@ -309,7 +310,7 @@ async def close_(request: web.Request) -> web.Response:
 @api.op(
     "POST",
     "/deployments/{id}/check-code",
-    "Record a manual check's result code",
+    "Record a manual check's result code (made with a check key issued for this deployment)",
     request=sc.obj({"code": sc.string(max_len=200)}, ["code"]),
     response=CHECK,
     params=(sc.ID,),
@@ -328,6 +329,31 @@ async def check_code(request: web.Request) -> web.Response:
         ctx.clock,
     )
     return ok({"check_id": row.id, "ok": passed, "problems": [row.error] if row.error else []})
+
+
+@api.op(
+    "POST",
+    "/deployments/{id}/check-key",
+    "Issue a check key for one manual check (Admin; single use, expires; older keys retire)",
+    response=sc.obj(
+        {"key": sc.string(), "expires_at": sc.string(), "challenge_id": sc.integer()}, ["key"]
+    ),
+    params=(sc.ID,),
+    admin=True,
+    status=201,
+)
+async def check_key(request: web.Request) -> web.Response:
+    """A new challenge's key, shown once."""
+    ctx, who = actor(request)
+    issued = await issue_check_key(ctx.db, ctx.vault, who, path_id(request), ctx.clock)
+    return ok(
+        {
+            "key": issued.key_text,
+            "expires_at": issued.expires_at.isoformat(),
+            "challenge_id": issued.challenge_id,
+        },
+        status=201,
+    )
 
 
 @api.op(
@@ -357,7 +383,7 @@ async def send_result(request: web.Request) -> web.Response:
 @api.op(
     "POST",
     "/deployments/{id}/install",
-    "Try auto-install: send the package to the deployment's agent",
+    "Try auto-install: send the package to the deployment's agent (releases the key: Admin)",
     response=sc.obj({"agent_id": sc.integer(), "sequence": sc.integer()}),
     params=(sc.ID,),
     extra_responses=(409,),
@@ -376,7 +402,7 @@ async def install(request: web.Request) -> web.Response:
 @api.op(
     "POST",
     "/deployments/bulk/install",
-    "Try auto-install on many agent deployments at once",
+    "Try auto-install on many agent deployments at once (releases the keys: Admin)",
     request=sc.obj({"deployments": sc.array(sc.integer(), max_items=10000)}, ["deployments"]),
     response=sc.obj({"queued": sc.integer()}),
     extra_responses=(409,),

@@ -186,10 +186,12 @@ async def detail(request: web.Request) -> web.Response:
             .scalars()
             .all()
         )
-    docs = await list_documents(ctx.db, d.id)
+    who = ctx.require_actor()
+    docs = await list_documents(ctx.db, who, d.id)
     return render(
         request,
         "console/definition.html",
+        may_release_keys=who.may_release_keys,
         title=d.name,
         d=d,
         certs=certs,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from certmgr.controller.db.models import CheckResult, Document
+from certmgr.controller.db.models import CheckResult
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
-from certmgr.controller.services.codes import check_key_for
+from certmgr.controller.services.codes import IssuedCheckKey, issue_check_key
 from certmgr.controller.services.deploy_actions import (
     close,
     deploy_check,
@@ -23,12 +23,12 @@ from certmgr.controller.services.deployments import (
     deployment_with_definition,
     history,
 )
+from certmgr.controller.services.documents import latest_package
 from certmgr.controller.services.settings_store import load_general_settings, load_mail_settings
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, ValidationError
-from certmgr.shared.receipt import check_key_text
 
 routes = web.RouteTableDef()
 
@@ -119,8 +119,10 @@ async def _detail(
     mail_preview: object = None,
     error: str | None = None,
     status: int = 200,
+    check_key: IssuedCheckKey | None = None,
 ) -> web.Response:
     ctx = ctx_of(request)
+    who = ctx.require_actor()
     async with ctx.db.reader() as s:
         dep, d = await deployment_with_definition(s, request.match_info["id"])
         last = await s.get(CheckResult, dep.last_check_id) if dep.last_check_id else None
@@ -136,14 +138,7 @@ async def _detail(
             .scalars()
             .all()
         )
-        package = (
-            await s.execute(
-                select(Document)
-                .where(Document.kind == f"package:{dep.id}")
-                .order_by(Document.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+    package = await latest_package(ctx.db, who, dep.id)
     events = await history(ctx.db, dep.id)
     return render(
         request,
@@ -159,7 +154,8 @@ async def _detail(
         passphrase=passphrase,
         mail_preview=mail_preview,
         error=error,
-        check_key=check_key_text(check_key_for(ctx.vault, dep.id)),
+        check_key=check_key,
+        may_release_keys=who.may_release_keys,
         outdated=d.current_certificate_id is not None
         and dep.certificate_id != d.current_certificate_id,
         status=status,
@@ -316,6 +312,19 @@ async def check_code(request: web.Request) -> web.Response:
         "Manual check recorded: " + ("OK." if ok else row.error),
         "ok" if ok else "bad",
     )
+
+
+@routes.post("/deployments/{id:\\d+}/check-key")
+async def check_key(request: web.Request) -> web.Response:
+    """Issue a check key for one manual check (admins); shown once."""
+    ctx = ctx_of(request)
+    try:
+        issued = await issue_check_key(
+            ctx.db, ctx.vault, ctx.require_actor(), request.match_info["id"], ctx.clock
+        )
+    except CertmgrError as err:
+        return await _detail(request, error=str(err), status=err.http_status)
+    return await _detail(request, check_key=issued)
 
 
 @routes.post("/deployments/{id:\\d+}/install")
