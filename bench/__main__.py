@@ -15,6 +15,7 @@ BENCHES = {
     "agents": "bench.bench_agents",
     "monitor": "bench.bench_monitor",
     "oneclick": "bench.bench_oneclick",
+    "cli": "bench.bench_cli",
 }
 
 
