@@ -36,7 +36,7 @@ ROLE_PERMISSIONS = MappingProxyType(
     }
 )
 
-KEY_RELEASE_REFUSED = "releases a private key, which needs the Admin role"
+KEY_RELEASE_REFUSED = "hands out a private key, which needs the Admin role"
 
 
 @dataclass(frozen=True)

@@ -129,3 +129,40 @@ async def test_download_token_not_stored_in_clear(tmp_path: Path, database_url: 
                 assert resp.status == 200 and len(await resp.read()) > 0
     finally:
         await db.dispose()
+
+
+async def test_tokens_stored_before_are_redacted_by_the_migration(database_url: str) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from certmgr.controller.db.engine import alembic_config
+
+    db = Database(database_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0006"))
+        token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(SentEmail.__table__).values(
+                    at=dt.datetime.now(dt.UTC),
+                    kind="install-request",
+                    to="ops@example.test",
+                    subject="Please install",
+                    body=f"Download: https://cm.example.test/dl/{token}\nThanks",
+                    result="sent",
+                    error="",
+                    entity_type="deployment",
+                    entity_id="1",
+                    attempts=1,
+                )
+            )
+        await db.upgrade()
+        mails, _ = await _rows(db)
+        assert [m.body for m in mails] == [
+            "Download: https://cm.example.test/dl/<redacted>\nThanks"
+        ]
+    finally:
+        await db.dispose()

@@ -5,6 +5,7 @@ Revises: 0006
 Create Date: 2026-12-04 19:00:00
 """
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -16,7 +17,29 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_TOKEN_IN_LINK = re.compile(r"/dl/[A-Za-z0-9_-]{16,100}")
+
+
+def _redact_stored_download_tokens() -> None:
+    """Install requests stored before this revision hold their download token in clear."""
+    conn = op.get_bind()
+    mails = sa.table(
+        "sent_emails",
+        sa.column("id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("body", sa.Text),
+    )
+    rows = conn.execute(
+        sa.select(mails.c.id, mails.c.body).where(mails.c.kind == "install-request")
+    ).all()
+    for row_id, body in rows:
+        redacted = _TOKEN_IN_LINK.sub("/dl/<redacted>", body or "")
+        if redacted != body:
+            conn.execute(mails.update().where(mails.c.id == row_id).values(body=redacted))
+
+
 def upgrade() -> None:
+    _redact_stored_download_tokens()
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("owner_user_id", sa.Integer(), nullable=True))
     op.create_table(
