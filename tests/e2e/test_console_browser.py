@@ -41,7 +41,7 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
     await page.goto(controller.url + "/definitions")
     await expect(page).to_have_url(controller.url + "/account/password")
     await _change_password(page, controller.otp, NEW_PW)
-    await expect(page.get_by_text("Your password was changed.")).to_be_visible()
+    await expect(page.get_by_text("Your password was changed")).to_be_visible()
 
     # import a PKCS#12 by upload
     pki = make_pki(["web.example.test"])
