@@ -18,10 +18,16 @@ async def run(*, quick: bool = False) -> None:
     from certmgr.controller.db.engine import Database
     from certmgr.controller.domain.actors import cli_actor
     from certmgr.controller.home import init_home
-    from certmgr.controller.services.acme_accounts import NewAcmeAccount, add_acme_account
-    from certmgr.controller.services.acme_runtime import http01_responder
-    from certmgr.controller.services.definitions import DefinitionSpec, create_definition
-    from certmgr.controller.services.requests import IssuerEnv, acquire, start_request
+    from certmgr.controller.services.acquisition.acme_accounts import (
+        NewAcmeAccount,
+        add_acme_account,
+    )
+    from certmgr.controller.services.acquisition.acme_runtime import http01_responder
+    from certmgr.controller.services.acquisition.definitions import (
+        DefinitionSpec,
+        create_definition,
+    )
+    from certmgr.controller.services.acquisition.requests import IssuerEnv, acquire, start_request
     from certmgr.controller.settings import load_settings
     from certmgr.controller.vault import read_master_key
     from certmgr.shared.clock import SystemClock

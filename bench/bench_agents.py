@@ -143,15 +143,18 @@ async def run(*, quick: bool = False) -> None:
     from certmgr.controller.domain.actors import cli_actor
     from certmgr.controller.home import init_home
     from certmgr.controller.server import ca_sha256
-    from certmgr.controller.services.agents import create_enrollment_token
-    from certmgr.controller.services.auth import create_token
-    from certmgr.controller.services.definitions import DefinitionSpec, create_definition
-    from certmgr.controller.services.deployments import DeploymentSpec, create_deployment
-    from certmgr.controller.services.private_ca import (
+    from certmgr.controller.services.acquisition.definitions import (
+        DefinitionSpec,
+        create_definition,
+    )
+    from certmgr.controller.services.acquisition.private_ca import (
         CaContext,
         IssueRequest,
         issue_for_definitions,
     )
+    from certmgr.controller.services.admin.auth import create_token
+    from certmgr.controller.services.agents.agents import create_enrollment_token
+    from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
     from certmgr.controller.settings import load_settings
     from certmgr.controller.vault import read_master_key
     from certmgr.shared.clock import SystemClock

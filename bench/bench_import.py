@@ -27,7 +27,7 @@ async def run(*, quick: bool = False) -> None:
     from certmgr.controller.db.engine import Database
     from certmgr.controller.domain.actors import cli_actor
     from certmgr.controller.home import init_home
-    from certmgr.controller.services.imports import ImportFile, import_files
+    from certmgr.controller.services.certificates.imports import ImportFile, import_files
     from certmgr.controller.settings import load_settings
     from certmgr.controller.vault import read_master_key
 

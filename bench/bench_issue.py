@@ -43,7 +43,7 @@ async def run(*, quick: bool = False) -> None:
     from certmgr.controller.db.models import CertificateDefinition
     from certmgr.controller.domain.actors import cli_actor
     from certmgr.controller.home import init_home
-    from certmgr.controller.services.private_ca import (
+    from certmgr.controller.services.acquisition.private_ca import (
         CaContext,
         IssueRequest,
         issue_for_definitions,

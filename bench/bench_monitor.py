@@ -139,7 +139,7 @@ http {{
 async def _populate(url: str, certs: list[x509.Certificate], n: int, base: int, e: int) -> None:
     from certmgr.controller.db.engine import Database
     from certmgr.controller.db.models import CertificateDefinition, ChainLink, Deployment
-    from certmgr.controller.services.repository import certificate_row
+    from certmgr.controller.services.certificates.store import certificate_row
 
     now = dt.datetime.now(dt.UTC)
     db = Database(url)
@@ -194,9 +194,9 @@ async def _populate(url: str, certs: list[x509.Certificate], n: int, base: int, 
 async def _child(url: str, mode: str, n: int) -> dict[str, Any]:
     """Runs in a fresh process: one measurement, reported as JSON (with this process's peak RSS)."""
     from certmgr.controller.db.engine import Database
-    from certmgr.controller.services.monitor import run_monitoring
-    from certmgr.controller.services.monitor_config import MonitorConfig
-    from certmgr.controller.services.monitor_targets import check_target, load_targets
+    from certmgr.controller.services.monitoring.checks import run_monitoring
+    from certmgr.controller.services.monitoring.config import MonitorConfig
+    from certmgr.controller.services.monitoring.targets import check_target, load_targets
     from certmgr.shared.clock import SystemClock
 
     db = Database(url)

@@ -10,8 +10,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from certmgr.controller import __version__, appkeys
 from certmgr.controller.db.engine import Database
-from certmgr.controller.services.agent_wakeup import wakeups_for
-from certmgr.controller.services.settings_store import ensure_metrics_token
+from certmgr.controller.services.admin.settings import ensure_metrics_token
+from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import agent_api, metrics, middleware, public, security

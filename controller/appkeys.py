@@ -27,7 +27,7 @@ IPACL: web.AppKey[IpAllowList] = web.AppKey("ipacl")
 SESSIONS: web.AppKey[SessionCodec] = web.AppKey("sessions")
 
 if TYPE_CHECKING:
-    from certmgr.controller.services.agent_wakeup import AgentWakeups
+    from certmgr.controller.services.agents.wakeups import AgentWakeups
 
 AGENT_WAKEUPS: web.AppKey[AgentWakeups] = web.AppKey("agent_wakeups")
 

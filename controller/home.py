@@ -21,17 +21,21 @@ from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Certificate, PrivateKeyRecord
 from certmgr.controller.domain.actors import Actor, Role, cli_actor
-from certmgr.controller.services.definitions import DefinitionSpec, create_definition
-from certmgr.controller.services.private_ca import (
+from certmgr.controller.services.acquisition.definitions import DefinitionSpec, create_definition
+from certmgr.controller.services.acquisition.private_ca import (
     CaContext,
     IssueRequest,
     issue_for_definitions,
     setup_root,
     unique_ca_subject,
 )
-from certmgr.controller.services.repository import chain_of, unseal_key
-from certmgr.controller.services.settings_store import ensure_metrics_token
-from certmgr.controller.services.users import add_user, check_password_policy, generate_password
+from certmgr.controller.services.admin.settings import ensure_metrics_token
+from certmgr.controller.services.admin.users import (
+    add_user,
+    check_password_policy,
+    generate_password,
+)
+from certmgr.controller.services.certificates.store import chain_of, unseal_key
 from certmgr.controller.settings import (
     CONFIG_NAME,
     DEFAULT_LISTEN,
@@ -223,7 +227,7 @@ async def _populate(
         )
         await write_console_tls(db, vault, settings)
         async with db.reader() as s:
-            from certmgr.controller.services.private_ca import active_ca
+            from certmgr.controller.services.acquisition.private_ca import active_ca
 
             ca = await active_ca(s)
             cert = await s.get(Certificate, ca.certificate_id)
@@ -244,7 +248,7 @@ async def write_console_tls(db: Database, vault: MasterKey, settings: Settings) 
     Raises:
         ConfigurationError: The console definition has no current certificate with a key.
     """
-    from certmgr.controller.services.definitions import find_definition
+    from certmgr.controller.services.acquisition.definitions import find_definition
 
     async with db.reader() as s:
         d = await find_definition(s, CONSOLE_DEFINITION)

@@ -15,7 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from certmgr.controller.app import create_app
 from certmgr.controller.appkeys import DB
 from certmgr.controller.home import CONSOLE_CERT, CONSOLE_KEY, console_key_password
-from certmgr.controller.services.acme_runtime import http01_responder
+from certmgr.controller.services.acquisition.acme_runtime import http01_responder
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.zeroconf_advert import advertised

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -23,7 +22,7 @@ from certmgr.controller.cli import (
     user_cmd,
     vendor_cmd,
 )
-from certmgr.controller.cli.base import CommandContext, add_home
+from certmgr.controller.cli.args import add_home
 from certmgr.shared.errors import CertmgrError
 
 _MODULES = (
@@ -48,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="certmgr",
         description="certmgr controller: certificate repository, private CA, acquisition, deployment, monitoring.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in _MODULES:
@@ -57,13 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked (metadata is slow to load)."""
 
-    try:
-        return version("certmgr")
-    except PackageNotFoundError:
-        return "unknown"
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        kwargs.pop("nargs", None)
+        super().__init__(option_strings, dest, nargs=0, **kwargs)  # type: ignore[arg-type]
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("certmgr")
+        except PackageNotFoundError:
+            text = "unknown"
+        sys.stdout.write(f"certmgr {text}\n")
+        parser.exit()
 
 
 def _home_everywhere(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # lazy: the command context pulls in SQLAlchemy and asyncio; --help must not pay for them
+    import asyncio
+
+    from certmgr.controller.cli.base import CommandContext
+
     ctx = CommandContext(args)
     try:
         code: int = asyncio.run(ctx.run(args.handler))

@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from certmgr.controller.cli.args import add_home, add_json
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import Actor, cli_actor
 from certmgr.controller.homefiles import secure_home
-from certmgr.controller.services.private_ca import CaContext
+from certmgr.controller.services.acquisition.private_ca import CaContext
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.vault import MasterKey, read_master_key
 from certmgr.shared.errors import InputError, InputTooLargeError
@@ -21,21 +22,15 @@ from certmgr.shared.pki.names import escape_text
 
 MAX_INPUT_FILE = 16 * 1024 * 1024
 Handler = Callable[["CommandContext"], Awaitable[int]]
-
-
-def add_home(p: argparse.ArgumentParser) -> None:
-    """``--home DIR`` (default ``$CERTMGR_HOME``, else ``./certmgr-home``)."""
-    p.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="home folder (default: $CERTMGR_HOME, else ./certmgr-home)",
-    )
-
-
-def add_json(p: argparse.ArgumentParser) -> None:
-    """``--json`` for list and report commands."""
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+__all__ = [
+    "CommandContext",
+    "Handler",
+    "add_home",
+    "add_json",
+    "read_input_file",
+    "read_secret_file",
+    "table",
+]
 
 
 class CommandContext:

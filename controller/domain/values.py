@@ -8,6 +8,20 @@ from enum import StrEnum
 
 from certmgr.shared.errors import ValidationError
 
+VALIDATION_LEVELS = ("DV", "OV", "EV")
+# RFC 5280 CRL reasons by their x509.ReasonFlags names (removeFromCRL is for delta CRLs only)
+REVOCATION_REASONS = (
+    "unspecified",
+    "keyCompromise",
+    "cACompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "certificateHold",
+    "privilegeWithdrawn",
+    "aACompromise",
+)
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

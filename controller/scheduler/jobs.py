@@ -7,17 +7,17 @@ from typing import Any
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.scheduler.runner import JobContext, JobSpec, NextFn
-from certmgr.controller.services.findings import refresh_findings
-from certmgr.controller.services.monitor import run_monitoring
-from certmgr.controller.services.monitor_config import (
+from certmgr.controller.services.acquisition.renewals import run_renewals
+from certmgr.controller.services.acquisition.requests import IssuerEnv
+from certmgr.controller.services.monitoring.checks import run_monitoring
+from certmgr.controller.services.monitoring.config import (
     load_monitor_config,
     load_notify_config,
     next_at,
 )
-from certmgr.controller.services.notify import alert_changes, send_digest
-from certmgr.controller.services.outbox import deliver_due
-from certmgr.controller.services.renewals import run_renewals
-from certmgr.controller.services.requests import IssuerEnv
+from certmgr.controller.services.monitoring.findings import refresh_findings
+from certmgr.controller.services.notification.alerts import alert_changes, send_digest
+from certmgr.controller.services.notification.outbox import deliver_due
 
 MONITORING = "monitoring"
 RENEWAL = "renewal"
@@ -44,7 +44,7 @@ async def monitoring_job(ctx: JobContext) -> dict[str, Any]:
 
 def issuer_env(ctx: JobContext) -> IssuerEnv:
     """Where the private CA writes and how ACME challenges are answered (from the database)."""
-    from certmgr.controller.services.challenges import DbHttp01Solver
+    from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 
     s = ctx.settings
     if s is None:

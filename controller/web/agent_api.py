@@ -11,9 +11,9 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, Deployment
-from certmgr.controller.services import agents as svc
-from certmgr.controller.services.deploy_actions import record_check, run_check
-from certmgr.controller.services.requests import IssuerEnv, acquire, attach_agent_csr
+from certmgr.controller.services.acquisition.requests import IssuerEnv, acquire, attach_agent_csr
+from certmgr.controller.services.agents import agents as svc
+from certmgr.controller.services.deployment.actions import record_check, run_check
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web.context import ctx_of
 from certmgr.shared import protocol as p
@@ -136,7 +136,9 @@ async def _confirm(
         return
     await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
     if outcome.ok:
-        from certmgr.controller.services.notices import send_install_notification
+        from certmgr.controller.services.notification.install_notices import (
+            send_install_notification,
+        )
 
         await send_install_notification(
             db,

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from certmgr.controller.domain.actors import Role
-from certmgr.controller.services.metrics import Metrics, collect_metrics
-from certmgr.controller.services.settings_store import metrics_token_matches
+from certmgr.controller.services.admin.settings import metrics_token_matches
+from certmgr.controller.services.monitoring.metrics import Metrics, collect_metrics
 from certmgr.controller.web.context import ctx_of
 
 routes = web.RouteTableDef()

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller import appkeys
 from certmgr.controller.db.engine import Database
-from certmgr.controller.services import users
+from certmgr.controller.services.admin import users
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import ADMIN_PASSWORD, make_home
 
@@ -50,7 +50,7 @@ def test_no_hash_at_import() -> None:
         "calls = []\n"
         "real = argon2.PasswordHasher.hash\n"
         "argon2.PasswordHasher.hash = lambda self, *a, **k: calls.append(1) or real(self, *a, **k)\n"
-        "import certmgr.controller.services.auth, certmgr.controller.app\n"
+        "import certmgr.controller.services.admin.auth, certmgr.controller.app\n"
         "print(len(calls))\n"
     )
     out = subprocess.run(  # noqa: S603 - our own interpreter

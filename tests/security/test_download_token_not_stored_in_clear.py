@@ -16,7 +16,7 @@ from sqlalchemy import select
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import DownloadLink, SentEmail
 from certmgr.controller.domain.actors import cli_actor
-from certmgr.controller.services.settings_store import MailSettings, save_mail_settings
+from certmgr.controller.services.admin.settings import MailSettings, save_mail_settings
 from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock

@@ -55,3 +55,11 @@ def test_every_package_is_listed_in_pyproject() -> None:
             rel = init.parent.relative_to(ROOT)
             found.add("certmgr." + ".".join(rel.parts))
     assert found - listed == set(), "add these packages to [tool.setuptools] packages"
+
+
+def test_cli_parsers_load_nothing_heavy() -> None:
+    # ``certmgr --help`` builds every parser: the handlers and their services load only when run
+    mods = _loaded_after("import certmgr.controller.cli\ncertmgr.controller.cli.build_parser()")
+    heavy = ("sqlalchemy", "alembic", "aiohttp", "jinja2", "acme", "argon2", "nacl")
+    assert sorted(m for m in mods for h in heavy if m == h or m.startswith(h + ".")) == []
+    assert not any(m.startswith("certmgr.controller.services") for m in mods)

@@ -9,16 +9,20 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import CertificateRequest
 from certmgr.controller.domain.values import parse_day
-from certmgr.controller.services.acme_accounts import (
+from certmgr.controller.services.acquisition.acme_accounts import (
     NewAcmeAccount,
     add_acme_account,
     list_accounts,
 )
-from certmgr.controller.services.bulk import IssuerChange, change_issuer, clone_definitions
-from certmgr.controller.services.catalogue import catalogue, needs_of, select_products
-from certmgr.controller.services.challenges import DbHttp01Solver
-from certmgr.controller.services.definitions import find_definition
-from certmgr.controller.services.requests import (
+from certmgr.controller.services.acquisition.bulk import (
+    IssuerChange,
+    change_issuer,
+    clone_definitions,
+)
+from certmgr.controller.services.acquisition.catalogue import catalogue, needs_of, select_products
+from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
+from certmgr.controller.services.acquisition.definitions import find_definition
+from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     acquire,
     cancel_request,
@@ -28,7 +32,7 @@ from certmgr.controller.services.requests import (
     request_history,
     start_request,
 )
-from certmgr.controller.services.vendor_accounts import (
+from certmgr.controller.services.acquisition.vendor_accounts import (
     VendorAccountSpec,
     add_vendor_account,
     list_vendor_accounts,

@@ -10,28 +10,21 @@ from sqlalchemy import select
 from certmgr.controller.db.models import AuditEvent, SentEmail, User
 from certmgr.controller.domain.actors import Role
 from certmgr.controller.issuers.private_ca import REASONS
-from certmgr.controller.services.auth import (
-    change_password,
-    check_token_days,
-    create_token,
-    list_tokens,
-    revoke_token,
-)
-from certmgr.controller.services.imports import (
-    ImportFile,
-    ImportOptions,
-    import_files,
-    parse_inputs,
-)
-from certmgr.controller.services.mail import OutgoingMail, send_and_record
-from certmgr.controller.services.private_ca import (
+from certmgr.controller.services.acquisition.private_ca import (
     IssueRequest,
     ca_info,
     generate_crl,
     issue_for_definitions,
     revoke,
 )
-from certmgr.controller.services.settings_store import (
+from certmgr.controller.services.admin.auth import (
+    change_password,
+    check_token_days,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+from certmgr.controller.services.admin.settings import (
     MAX_TOKEN_DAYS,
     GeneralSettings,
     MailSettings,
@@ -42,13 +35,20 @@ from certmgr.controller.services.settings_store import (
     save_general_settings,
     save_mail_settings,
 )
-from certmgr.controller.services.users import (
+from certmgr.controller.services.admin.users import (
     add_user,
     delete_user,
     generate_password,
     reset_password,
     update_user,
 )
+from certmgr.controller.services.certificates.imports import (
+    ImportFile,
+    ImportOptions,
+    import_files,
+    parse_inputs,
+)
+from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
 from certmgr.controller.views import certificate_json
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (

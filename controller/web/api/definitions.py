@@ -6,21 +6,21 @@ from aiohttp import web
 from sqlalchemy import select
 
 from certmgr.controller.db.models import Certificate, PrivateKeyRecord
-from certmgr.controller.services.definitions import (
+from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
     create_definition,
     find_definition,
 )
-from certmgr.controller.services.documents import (
+from certmgr.controller.services.certificates.documents import (
     MAX_DOCUMENT,
     add_document,
     delete_document,
     list_documents,
     read_document,
 )
-from certmgr.controller.services.key_export import FORMATS, export_key
-from certmgr.controller.services.overview import EXPIRY_FILTERS, definitions_page
-from certmgr.controller.services.repository import chain_of
+from certmgr.controller.services.certificates.key_export import FORMATS, export_key
+from certmgr.controller.services.certificates.overview import EXPIRY_FILTERS, definitions_page
+from certmgr.controller.services.certificates.store import chain_of
 from certmgr.controller.views import certificate_json, definition_json
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import CheckResult
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
-from certmgr.controller.services.codes import issue_check_key
-from certmgr.controller.services.deploy_actions import (
+from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
+from certmgr.controller.services.deployment.actions import (
     close,
     deploy_check,
     prepare_conventional,
@@ -18,14 +18,14 @@ from certmgr.controller.services.deploy_actions import (
     request_install,
     send_check_result,
 )
-from certmgr.controller.services.deployment_views import deployment_rows
-from certmgr.controller.services.deployments import (
+from certmgr.controller.services.deployment.codes import issue_check_key
+from certmgr.controller.services.deployment.deployments import (
     DeploymentSpec,
     create_deployment,
     deployment_with_definition,
     history,
 )
-from certmgr.controller.services.settings_store import load_general_settings, load_mail_settings
+from certmgr.controller.services.deployment.views import deployment_rows
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (
     ApiRoutes,
@@ -391,7 +391,7 @@ async def send_result(request: web.Request) -> web.Response:
 async def install(request: web.Request) -> web.Response:
     """Queue the package for the agent and wake it."""
     from certmgr.controller import appkeys
-    from certmgr.controller.services.agents import queue_install
+    from certmgr.controller.services.agents.agents import queue_install
 
     ctx, who = actor(request)
     q = await queue_install(ctx.db, ctx.vault, who, path_id(request), ctx.clock)
@@ -410,7 +410,7 @@ async def install(request: web.Request) -> web.Response:
 async def bulk_install(request: web.Request) -> web.Response:
     """Queue every package in one transaction, then wake the agents."""
     from certmgr.controller import appkeys
-    from certmgr.controller.services.agents import queue_installs
+    from certmgr.controller.services.agents.agents import queue_installs
 
     ctx, who = actor(request)
     body = await json_body(request)

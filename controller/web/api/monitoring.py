@@ -7,14 +7,14 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.scheduler import leases
 from certmgr.controller.scheduler.jobs import MONITORING
-from certmgr.controller.services.daily import ongoing_requests, renewals_due
-from certmgr.controller.services.monitor import check_deployment_now
-from certmgr.controller.services.monitor_config import load_monitor_config
-from certmgr.controller.services.monitor_views import RESULTS, check_history, findings_page
-from certmgr.controller.services.notify import finding_json
-from certmgr.controller.services.outbox import message_json, outbox_page, retry_now
-from certmgr.controller.services.readiness import readiness_report
-from certmgr.controller.services.webhooks import (
+from certmgr.controller.services.monitoring.checks import check_deployment_now
+from certmgr.controller.services.monitoring.config import load_monitor_config
+from certmgr.controller.services.monitoring.daily import ongoing_requests, renewals_due
+from certmgr.controller.services.monitoring.readiness import readiness_report
+from certmgr.controller.services.monitoring.views import RESULTS, check_history, findings_page
+from certmgr.controller.services.notification.alerts import finding_json
+from certmgr.controller.services.notification.outbox import message_json, outbox_page, retry_now
+from certmgr.controller.services.notification.webhooks import (
     EVENTS,
     add_webhook,
     list_webhooks,

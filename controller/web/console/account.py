@@ -6,7 +6,7 @@ import secrets
 
 from aiohttp import web
 
-from certmgr.controller.services.auth import (
+from certmgr.controller.services.admin.auth import (
     SignInError,
     SignInThrottledError,
     change_password,
@@ -15,8 +15,8 @@ from certmgr.controller.services.auth import (
     revoke_token,
     sign_in,
 )
-from certmgr.controller.services.sessions import end_session, open_session
-from certmgr.controller.services.settings_store import MAX_TOKEN_DAYS, load_general_settings
+from certmgr.controller.services.admin.sessions import end_session, open_session
+from certmgr.controller.services.admin.settings import MAX_TOKEN_DAYS, load_general_settings
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, form_of, integer, text
 from certmgr.controller.web.render import redirect, render

@@ -16,13 +16,19 @@ from certmgr.controller.db.models import (
     Revocation,
     SentEmail,
 )
+from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
 from certmgr.controller.domain.values import parse_day
 from certmgr.controller.issuers.private_ca import REASONS
-from certmgr.controller.services.oneclick import current_ca_installer
-from certmgr.controller.services.overview import Page
-from certmgr.controller.services.private_ca import CaContext, ca_info, generate_crl, revoke
-from certmgr.controller.services.refusals import refusal_summary
-from certmgr.controller.services.repository import chain_of
+from certmgr.controller.services.acquisition.private_ca import (
+    CaContext,
+    ca_info,
+    generate_crl,
+    revoke,
+)
+from certmgr.controller.services.admin.refusals import refusal_summary
+from certmgr.controller.services.certificates.overview import Page
+from certmgr.controller.services.certificates.store import chain_of
+from certmgr.controller.services.deployment.oneclick import current_ca_installer
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import ListQuery, choice, form_of, text
 from certmgr.controller.web.render import redirect, render
@@ -119,7 +125,7 @@ async def ca_revoke(request: web.Request) -> web.Response:
 @routes.post("/ca/installer")
 async def ca_installer(request: web.Request) -> web.Response:
     """Stamp the installer runtime with the CA certificate (adds it to a host's trust store)."""
-    from certmgr.controller.services.oneclick import make_ca_installer
+    from certmgr.controller.services.deployment.oneclick import make_ca_installer
 
     ctx = ctx_of(request)
     try:
@@ -173,9 +179,12 @@ async def emails(request: web.Request) -> web.Response:
     if q.filter("kind"):
         stmt = stmt.where(SentEmail.kind == q.filter("kind"))
     if q.q:
-        like = "%" + q.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = contains(q.q)
         stmt = stmt.where(
-            or_(SentEmail.to.ilike(like, escape="\\"), SentEmail.subject.ilike(like, escape="\\"))
+            or_(
+                SentEmail.to.ilike(like, escape=LIKE_ESCAPE),
+                SentEmail.subject.ilike(like, escape=LIKE_ESCAPE),
+            )
         )
     col: InstrumentedAttribute[Any] = {
         "at": SentEmail.at,
@@ -250,12 +259,12 @@ async def audit_log(request: web.Request) -> web.Response:
         if q.filter(name):
             stmt = stmt.where(fcol == q.filter(name))
     if q.q:
-        like = "%" + q.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = contains(q.q)
         stmt = stmt.where(
             or_(
-                AuditEvent.action.ilike(like, escape="\\"),
-                AuditEvent.actor.ilike(like, escape="\\"),
-                AuditEvent.entity_id.ilike(like, escape="\\"),
+                AuditEvent.action.ilike(like, escape=LIKE_ESCAPE),
+                AuditEvent.actor.ilike(like, escape=LIKE_ESCAPE),
+                AuditEvent.entity_id.ilike(like, escape=LIKE_ESCAPE),
             )
         )
     col: InstrumentedAttribute[Any] = {

@@ -6,7 +6,11 @@ import datetime as dt
 
 from aiohttp import web
 
-from certmgr.controller.services.agents import create_enrollment_token, list_agents, set_status
+from certmgr.controller.services.agents.agents import (
+    create_enrollment_token,
+    list_agents,
+    set_status,
+)
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render

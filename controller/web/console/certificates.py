@@ -8,9 +8,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import func, or_, select
 
 from certmgr.controller.db.models import Certificate, CertificateDefinition, PrivateKeyRecord
-from certmgr.controller.services.key_export import FORMATS, export_key
-from certmgr.controller.services.overview import Page
-from certmgr.controller.services.repository import chain_of
+from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
+from certmgr.controller.services.certificates.key_export import FORMATS, export_key
+from certmgr.controller.services.certificates.overview import Page
+from certmgr.controller.services.certificates.store import chain_of
 from certmgr.controller.web.console.definitions import attachment
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import ListQuery, choice, form_of
@@ -42,13 +43,13 @@ async def certificates_page(request: web.Request) -> tuple[Page[Certificate], Li
     if q.filter("source"):
         stmt = stmt.where(Certificate.source == q.filter("source"))
     if q.q:
-        like = "%" + q.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = contains(q.q)
         stmt = stmt.where(
             or_(
-                Certificate.subject.ilike(like, escape="\\"),
-                Certificate.issuer.ilike(like, escape="\\"),
-                Certificate.sha256.ilike(like, escape="\\"),
-                Certificate.serial_hex.ilike(like, escape="\\"),
+                Certificate.subject.ilike(like, escape=LIKE_ESCAPE),
+                Certificate.issuer.ilike(like, escape=LIKE_ESCAPE),
+                Certificate.sha256.ilike(like, escape=LIKE_ESCAPE),
+                Certificate.serial_hex.ilike(like, escape=LIKE_ESCAPE),
             )
         )
     col = CERT_SORTS[q.sort]

@@ -6,8 +6,8 @@ import datetime as dt
 
 from aiohttp import web
 
-from certmgr.controller.services.daily import needs_today
-from certmgr.controller.services.overview import DashboardCounts, dashboard_counts
+from certmgr.controller.services.certificates.overview import DashboardCounts, dashboard_counts
+from certmgr.controller.services.monitoring.daily import needs_today
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.render import render
 

@@ -9,19 +9,23 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import AuditEvent, Certificate, CertificateRequest, Deployment
 from certmgr.controller.domain.values import IssuerKind
-from certmgr.controller.services.definitions import (
+from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
     create_definition,
     find_definition,
 )
-from certmgr.controller.services.documents import (
+from certmgr.controller.services.certificates.documents import (
     MAX_DOCUMENT,
     add_document,
     delete_document,
     list_documents,
     read_document,
 )
-from certmgr.controller.services.overview import DEFINITION_SORTS, EXPIRY_FILTERS, definitions_page
+from certmgr.controller.services.certificates.overview import (
+    DEFINITION_SORTS,
+    EXPIRY_FILTERS,
+    definitions_page,
+)
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import ListQuery, choice, form_of, lines, multiline, text
 from certmgr.controller.web.render import redirect, render

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import CheckResult
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
-from certmgr.controller.services.codes import IssuedCheckKey, issue_check_key
-from certmgr.controller.services.deploy_actions import (
+from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
+from certmgr.controller.services.certificates.documents import latest_package
+from certmgr.controller.services.deployment.actions import (
     close,
     deploy_check,
     prepare_conventional,
@@ -16,15 +17,14 @@ from certmgr.controller.services.deploy_actions import (
     request_install,
     send_check_result,
 )
-from certmgr.controller.services.deployment_views import deployment_rows
-from certmgr.controller.services.deployments import (
+from certmgr.controller.services.deployment.codes import IssuedCheckKey, issue_check_key
+from certmgr.controller.services.deployment.deployments import (
     DeploymentSpec,
     create_deployment,
     deployment_with_definition,
     history,
 )
-from certmgr.controller.services.documents import latest_package
-from certmgr.controller.services.settings_store import load_general_settings, load_mail_settings
+from certmgr.controller.services.deployment.views import deployment_rows
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
@@ -331,7 +331,7 @@ async def check_key(request: web.Request) -> web.Response:
 async def install(request: web.Request) -> web.Response:
     """Try auto-install through the deployment's agent."""
     from certmgr.controller import appkeys
-    from certmgr.controller.services.agents import queue_install
+    from certmgr.controller.services.agents.agents import queue_install
 
     ctx = ctx_of(request)
     try:
@@ -351,7 +351,7 @@ async def install(request: web.Request) -> web.Response:
 @routes.post("/deployments/{id:\\d+}/prepare-oneclick")
 async def prepare_oneclick_installer(request: web.Request) -> web.Response:
     """Stamp a one-click installer; the passphrase is shown once."""
-    from certmgr.controller.services.oneclick import prepare_oneclick
+    from certmgr.controller.services.deployment.oneclick import prepare_oneclick
 
     ctx = ctx_of(request)
     form = await form_of(request)
@@ -375,7 +375,7 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
 @routes.post("/deployments/{id:\\d+}/receipt")
 async def receipt(request: web.Request) -> web.Response:
     """Paste a one-click installer's receipt code."""
-    from certmgr.controller.services.oneclick import accept_receipt
+    from certmgr.controller.services.deployment.oneclick import accept_receipt
 
     ctx = ctx_of(request)
     form = await form_of(request)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
-from certmgr.controller.services.imports import (
+from certmgr.controller.services.certificates.imports import (
     ImportFile,
     ImportOptions,
     import_files,
     parse_inputs,
     preview_warnings,
 )
-from certmgr.controller.services.uploads import StashedFile, stash, unstash
+from certmgr.controller.services.certificates.uploads import StashedFile, stash, unstash
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError

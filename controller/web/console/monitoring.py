@@ -7,10 +7,8 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.scheduler import leases
 from certmgr.controller.scheduler.jobs import DIGEST, MONITORING
-from certmgr.controller.services.daily import ongoing_requests, renewals_due
-from certmgr.controller.services.findings import AGENT_MISMATCH, MANAGED_KINDS
-from certmgr.controller.services.monitor import check_deployment_now
-from certmgr.controller.services.monitor_config import (
+from certmgr.controller.services.monitoring.checks import check_deployment_now
+from certmgr.controller.services.monitoring.config import (
     MonitorConfig,
     NotifyConfig,
     load_monitor_config,
@@ -19,14 +17,16 @@ from certmgr.controller.services.monitor_config import (
     save_monitor_config,
     save_notify_config,
 )
-from certmgr.controller.services.monitor_views import (
+from certmgr.controller.services.monitoring.daily import ongoing_requests, renewals_due
+from certmgr.controller.services.monitoring.findings import AGENT_MISMATCH, MANAGED_KINDS
+from certmgr.controller.services.monitoring.readiness import readiness_report
+from certmgr.controller.services.monitoring.views import (
     RESULTS,
     SOURCES,
     check_history,
     finding_counts,
     findings_page,
 )
-from certmgr.controller.services.readiness import readiness_report
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import ListQuery, checkbox, form_of, integer, text
 from certmgr.controller.web.render import redirect, render

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from certmgr.controller.services.outbox import outbox_page, retry_now
-from certmgr.controller.services.webhooks import (
+from certmgr.controller.services.notification.outbox import outbox_page, retry_now
+from certmgr.controller.services.notification.webhooks import (
     EVENTS,
     add_webhook,
     display_url,

@@ -5,9 +5,13 @@ from __future__ import annotations
 from aiohttp import BodyPartReader, web
 
 from certmgr.controller.domain.values import parse_day
-from certmgr.controller.services.catalogue import find_product, needs_of, select_products
-from certmgr.controller.services.definitions import find_definition
-from certmgr.controller.services.requests import (
+from certmgr.controller.services.acquisition.catalogue import (
+    find_product,
+    needs_of,
+    select_products,
+)
+from certmgr.controller.services.acquisition.definitions import find_definition
+from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     acquire,
     cancel_request,
@@ -17,7 +21,7 @@ from certmgr.controller.services.requests import (
     request_history,
     start_request,
 )
-from certmgr.controller.services.vendor_accounts import list_vendor_accounts
+from certmgr.controller.services.acquisition.vendor_accounts import list_vendor_accounts
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import form_of, text
 from certmgr.controller.web.render import redirect, render
@@ -35,7 +39,7 @@ def _env(request: web.Request) -> IssuerEnv:
 @routes.post("/definitions/{id:\\d+}/requests")
 async def start(request: web.Request) -> web.Response:
     """Acquire new certificate: a new or renewal request; private-CA and ACME ones run at once."""
-    from certmgr.controller.services.challenges import DbHttp01Solver
+    from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 
     ctx = ctx_of(request)
     try:
@@ -200,7 +204,7 @@ async def receive(request: web.Request) -> web.Response:
 @routes.post("/requests/{id:\\d+}/retry")
 async def retry(request: web.Request) -> web.Response:
     """Try the issuer again now."""
-    from certmgr.controller.services.challenges import DbHttp01Solver
+    from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 
     ctx = ctx_of(request)
     env = _env(request)

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import User
 from certmgr.controller.domain.actors import Role
-from certmgr.controller.services.mail import OutgoingMail, send_and_record
-from certmgr.controller.services.settings_store import (
+from certmgr.controller.services.admin.settings import (
     DEFAULT_TOKEN_DAYS,
     MAX_TOKEN_DAYS,
     SECURITY_MODES,
@@ -23,13 +22,14 @@ from certmgr.controller.services.settings_store import (
     save_general_settings,
     save_mail_settings,
 )
-from certmgr.controller.services.users import (
+from certmgr.controller.services.admin.users import (
     add_user,
     delete_user,
     generate_password,
     reset_password,
     update_user,
 )
+from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render

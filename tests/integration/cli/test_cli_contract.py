@@ -102,3 +102,17 @@ def test_monitor_run_exits_1_when_a_check_fails(tmp_path: Path) -> None:
     res = run_cli(["monitor", "run", *h, "--json"])
     assert res.code == 1, (res.out, res.err)
     assert res.json()["failed"] == 1
+
+
+def test_every_handler_resolves() -> None:
+    import importlib
+    import inspect
+
+    from certmgr.controller.cli.args import LazyHandler
+
+    parser = build_parser()
+    for path in _leaves(parser):
+        handler = _leaf(parser, path).get_default("handler")
+        assert isinstance(handler, LazyHandler), path
+        mod = importlib.import_module(f"certmgr.controller.cli.{handler.module}")
+        assert inspect.iscoroutinefunction(getattr(mod, handler.name)), path

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.services.agent_wakeup import AgentWakeups
+from certmgr.controller.services.agents.wakeups import AgentWakeups
 from tests.factories.postgres import create_database
 
 

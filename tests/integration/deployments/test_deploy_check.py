@@ -199,7 +199,7 @@ def _configure_mail(home: Path, sink: SmtpSink, files: dict[str, Path]) -> bool:
 
     from certmgr.controller.db.engine import Database
     from certmgr.controller.domain.actors import cli_actor
-    from certmgr.controller.services.settings_store import MailSettings, save_mail_settings
+    from certmgr.controller.services.admin.settings import MailSettings, save_mail_settings
     from certmgr.controller.settings import load_settings
     from certmgr.controller.vault import read_master_key
     from certmgr.shared.clock import SystemClock

@@ -18,19 +18,19 @@ from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.scheduler import leases
 from certmgr.controller.scheduler.jobs import controller_jobs
 from certmgr.controller.scheduler.runner import JobRun, Scheduler
-from certmgr.controller.services.deploy_actions import close
-from certmgr.controller.services.deployments import DeploymentSpec, create_deployment
-from certmgr.controller.services.monitor_config import (
-    MonitorConfig,
-    NotifyConfig,
-    save_monitor_config,
-    save_notify_config,
-)
-from certmgr.controller.services.settings_store import (
+from certmgr.controller.services.admin.settings import (
     GeneralSettings,
     MailSettings,
     save_general_settings,
     save_mail_settings,
+)
+from certmgr.controller.services.deployment.actions import close
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.services.monitoring.config import (
+    MonitorConfig,
+    NotifyConfig,
+    save_monitor_config,
+    save_notify_config,
 )
 from certmgr.controller.settings import Settings, load_settings
 from certmgr.controller.vault import MasterKey, read_master_key
@@ -135,7 +135,7 @@ class MonEnv:
 
     async def agent(self) -> tuple[int, nacl.public.PrivateKey]:
         """An enrolled, approved agent (its sealing key kept to open what it is sent)."""
-        from certmgr.controller.services.agents import create_enrollment_token, enroll
+        from certmgr.controller.services.agents.agents import create_enrollment_token, enroll
         from certmgr.shared import protocol as p
 
         box, sign = nacl.public.PrivateKey.generate(), nacl.signing.SigningKey.generate()

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from certmgr.controller.db.models import CheckResult
-from certmgr.controller.services.monitor import run_monitoring
-from certmgr.controller.services.monitor_config import MonitorConfig
+from certmgr.controller.services.monitoring.checks import run_monitoring
+from certmgr.controller.services.monitoring.config import MonitorConfig
 from tests.factories.servers import NginxServer
 from tests.integration.monitoring.conftest import MonEnv
 

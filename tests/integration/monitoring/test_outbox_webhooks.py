@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from certmgr.controller.db.models import SentEmail
-from certmgr.controller.services.outbox import outbox_page
-from certmgr.controller.services.webhooks import add_webhook, signature_valid
+from certmgr.controller.services.notification.outbox import outbox_page
+from certmgr.controller.services.notification.webhooks import add_webhook, signature_valid
 from tests.factories.servers import NginxServer, free_port
 from tests.factories.smtp import SmtpSink
 from tests.integration.monitoring.conftest import ADMIN, MonEnv

@@ -92,9 +92,9 @@ async def test_renewal_goes_to_every_agent_deployment_whatever_its_state(env: Mo
     from cryptography import x509
 
     from certmgr.controller.db.models import AgentWork, Deployment
-    from certmgr.controller.services.agent_wakeup import wakeups_for
-    from certmgr.controller.services.deployments import DeploymentSpec, create_deployment
-    from certmgr.controller.services.signing import signing_key
+    from certmgr.controller.services.agents.identity import signing_key
+    from certmgr.controller.services.agents.wakeups import wakeups_for
+    from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
     from certmgr.shared.envelope import open_for_agent
     from certmgr.shared.pki import sha256_fingerprint
 

@@ -12,13 +12,13 @@ from certmgr.controller.db.models import (
     CheckResult,
     Deployment,
 )
-from certmgr.controller.services.findings import (
+from certmgr.controller.services.monitoring.config import MonitorConfig
+from certmgr.controller.services.monitoring.findings import (
     certificate_findings,
     deployment_findings,
     request_findings,
 )
-from certmgr.controller.services.monitor_config import MonitorConfig
-from certmgr.controller.services.readiness import (
+from certmgr.controller.services.monitoring.readiness import (
     AUTOMATIC,
     MANUAL,
     PARTLY,

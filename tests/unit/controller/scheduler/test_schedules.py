@@ -10,13 +10,13 @@ import pytest
 from certmgr.controller.db.models import JobLease
 from certmgr.controller.scheduler.jobs import every
 from certmgr.controller.scheduler.runner import _due
-from certmgr.controller.services.monitor_config import (
+from certmgr.controller.services.monitoring.config import (
     MonitorConfig,
     check_monitor_config,
     next_at,
 )
-from certmgr.controller.services.outbox import MAX_ATTEMPTS, backoff
-from certmgr.controller.services.webhooks import display_url, sign, signature_valid
+from certmgr.controller.services.notification.outbox import MAX_ATTEMPTS, backoff
+from certmgr.controller.services.notification.webhooks import display_url, sign, signature_valid
 from certmgr.shared.errors import ValidationError
 
 T = dt.datetime(2027, 3, 15, 10, 30, tzinfo=dt.UTC)

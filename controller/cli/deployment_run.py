@@ -1,0 +1,353 @@
+"""``certmgr deployment new|list|show|prepare|request|check|done|check-code`` and ``certmgr check``: the handlers (parsers in ``deployment_cmd``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from certmgr.controller.cli.base import CommandContext, read_secret_file, table
+from certmgr.controller.db.models import CheckResult, Deployment
+from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
+from certmgr.controller.services.deployment.actions import (
+    close,
+    deploy_check,
+    prepare_conventional,
+    record_check_code,
+    request_install,
+)
+from certmgr.controller.services.deployment.codes import issue_check_key
+from certmgr.controller.services.deployment.deployments import (
+    DeploymentSpec,
+    create_deployment,
+    deployment_with_definition,
+    history,
+)
+from certmgr.controller.settings import parse_hostport
+from certmgr.shared.clock import SystemClock
+from certmgr.shared.deploycheck import CheckOutcome, evaluate
+from certmgr.shared.errors import ConfigurationError, ValidationError
+from certmgr.shared.pki.fingerprint import normalize_fingerprint
+from certmgr.shared.receipt import make_check_code, parse_check_key
+from certmgr.shared.tlsprobe import probe
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValidationError(f"--param {item!r} is not KEY=VALUE", field="param")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+async def _new(ctx: CommandContext) -> int:
+    a = ctx.args
+    host, port = (None, None)
+    if a.check:
+        host, port = parse_hostport(a.check, default_port=SOFTWARE[a.software].default_port)
+    spec = DeploymentSpec(
+        definition_ref=a.definition,
+        server_name=a.server,
+        software=a.software,
+        delivery=a.delivery,
+        check_host=host or "",
+        check_port=port,
+        sni=a.sni,
+        admin_email=a.admin_email,
+        monitoring=not a.no_monitoring,
+        target_params=_params(a.param),
+        agent_id=a.agent,
+    )
+    dep = await create_deployment(await ctx.db(), ctx.actor, spec, SystemClock())
+    if a.json:
+        ctx.print_json(deployment_json(dep))
+    else:
+        ctx.print(
+            f"created deployment #{dep.id} to {dep.server_name} (check {dep.check_host}:{dep.check_port})"
+        )
+    return 0
+
+
+def deployment_json(x: Deployment) -> dict[str, Any]:
+    """A deployment as JSON."""
+    return {
+        "id": x.id,
+        "definition_id": x.definition_id,
+        "name": x.name,
+        "server_name": x.server_name,
+        "common_name": x.common_name,
+        "check_host": x.check_host,
+        "check_port": x.check_port,
+        "sni": x.sni,
+        "starttls": x.starttls,
+        "software": x.target_type,
+        "delivery": x.delivery,
+        "admin_email": x.admin_email,
+        "monitoring": x.monitoring,
+        "status": x.status,
+        "certificate_id": x.certificate_id,
+        "agent_id": x.agent_id,
+        "sequence": x.sequence,
+        "last_check_id": x.last_check_id,
+    }
+
+
+async def _list(ctx: CommandContext) -> int:
+    db = await ctx.db()
+    async with db.reader() as s:
+        rows = (await s.execute(select(Deployment).order_by(Deployment.id))).scalars().all()
+    if ctx.args.json:
+        ctx.print_json([deployment_json(x) for x in rows])
+        return 0
+    ctx.print(
+        table(
+            [
+                (x.id, x.definition_id, x.server_name, x.target_type, x.delivery, x.status)
+                for x in rows
+            ],
+            ["ID", "DEF", "SERVER", "SOFTWARE", "DELIVERY", "STATUS"],
+        )
+    )
+    return 0
+
+
+async def _show(ctx: CommandContext) -> int:
+    db = await ctx.db()
+    async with db.reader() as s:
+        dep, d = await deployment_with_definition(s, ctx.args.deployment)
+        last = await s.get(CheckResult, dep.last_check_id) if dep.last_check_id else None
+    events = await history(db, dep.id)
+    data = deployment_json(dep)
+    data["definition"] = d.name
+    data["last_check"] = (
+        None
+        if last is None
+        else {"at": last.at.isoformat(), "ok": last.ok, "source": last.source, **last.detail}
+    )
+    data["history"] = [
+        {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
+        for e in events
+    ]
+    if ctx.args.json:
+        ctx.print_json(data)
+        return 0
+    ctx.print(f"Deployment #{dep.id} of {d.name!r} to {dep.server_name}: {dep.status}")
+    ctx.print(
+        f"  software {dep.target_type}, delivery {dep.delivery}, check {dep.check_host}:{dep.check_port} sni {dep.sni or '-'}"
+    )
+    if last:
+        ctx.print(
+            f"  last check {last.at:%Y-%m-%d %H:%M} {'OK' if last.ok else 'FAILED: ' + last.error}"
+        )
+    for e in events[:20]:
+        ctx.print(f"  {e.at:%Y-%m-%d %H:%M}  {e.actor:<16} {e.event:<20} {e.message}")
+    return 0
+
+
+async def _prepare(ctx: CommandContext) -> int:
+    a = ctx.args
+    raw = read_secret_file(a.passphrase_file, what="passphrase")
+    db = await ctx.db()
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, a.deployment)
+    if dep.delivery == "oneclick":
+        from certmgr.controller.services.deployment.oneclick import prepare_oneclick
+
+        made = await prepare_oneclick(
+            db,
+            ctx.vault,
+            ctx.actor,
+            dep.id,
+            ctx.settings.home,
+            ctx.settings.documents_dir,
+            SystemClock(),
+            passphrase=raw.decode() if raw else None,
+        )
+        src = (
+            ctx.settings.documents_dir
+            / str(made.document.definition_id)
+            / made.document.stored_name
+        )
+        if a.out:
+            Path(a.out).write_bytes(src.read_bytes())
+            Path(a.out).chmod(0o755)
+        ctx.print(
+            f"one-click installer {made.document.filename} stored in the document folder of definition #{made.document.definition_id}"
+        )
+        if raw is None:
+            ctx.print(
+                f"passphrase (shown once; give it to the server administrator separately): {made.passphrase}"
+            )
+        return 0
+    res = await prepare_conventional(
+        await ctx.db(),
+        ctx.vault,
+        ctx.actor,
+        a.deployment,
+        ctx.settings.documents_dir,
+        SystemClock(),
+        passphrase=raw.decode() if raw else None,
+        protect=a.protect,
+        home=ctx.settings.home,
+    )
+    if a.out:
+        src = (
+            ctx.settings.documents_dir / str(res.document.definition_id) / res.document.stored_name
+        )
+        Path(a.out).write_bytes(src.read_bytes())
+    ctx.print(
+        f"package {res.document.filename} stored in the document folder of definition #{res.document.definition_id}"
+    )
+    if raw is None:
+        ctx.print(
+            f"passphrase (shown once; give it to the server administrator separately): {res.passphrase}"
+        )
+    return 0
+
+
+async def _request(ctx: CommandContext) -> int:
+    db = await ctx.db()
+    mail = await load_mail_settings(db, ctx.vault)
+    res = await request_install(
+        db,
+        ctx.vault,
+        ctx.actor,
+        ctx.args.deployment,
+        SystemClock(),
+        mail=mail,
+        general=await load_general_settings(db),
+        base_url=ctx.settings.public_url,
+        send=not ctx.args.preview,
+    )
+    if ctx.args.preview:
+        ctx.print(f"To: {', '.join(res.to)}\nSubject: {res.subject}\n\n{res.body}")
+        return 0
+    ctx.print(
+        f"install request to {', '.join(res.to)}: {res.result}{(' - ' + res.error) if res.error else ''}"
+    )
+    return 0 if res.result == "sent" else 1
+
+
+def _print_outcome(ctx: CommandContext, o: CheckOutcome, label: str) -> None:
+    ctx.print(f"{label}: {'OK' if o.ok else 'PROBLEMS'}")
+    ctx.print(f"  reachable        {'yes' if o.reachable else 'no'}")
+    ctx.print(f"  served SHA-256   {o.served_sha256 or '-'}")
+    ctx.print(f"  matches          {'yes' if o.matches_current else 'no'}")
+    ctx.print(
+        f"  chain complete   {'yes' if o.chain_complete else 'no'}{'' if o.chain_in_order else ' (out of order)'}"
+    )
+    ctx.print(f"  hostname match   {'yes' if o.hostname_matches else 'no'}")
+    ctx.print(f"  days left        {o.days_left if o.days_left is not None else '-'}")
+    ctx.print(f"  protocol/cipher  {o.protocol or '-'} {o.cipher or ''}")
+    for p in o.problems:
+        ctx.print(f"  - {p}")
+
+
+async def _check(ctx: CommandContext) -> int:
+    a = ctx.args
+    row, outcome = await deploy_check(
+        await ctx.db(), ctx.actor, a.deployment, SystemClock(), confirm=a.done, timeout=a.timeout
+    )
+    if a.json:
+        ctx.print_json({"check_id": row.id, **outcome.to_dict()})
+    else:
+        _print_outcome(ctx, outcome, f"deploy check #{row.id}")
+    return 0 if outcome.ok else 1
+
+
+async def _done(ctx: CommandContext) -> int:
+    a = ctx.args
+    how = (
+        "unchecked"
+        if a.unchecked
+        else "manual"
+        if a.manual
+        else "installed"
+        if a.installed
+        else "done"
+    )
+    dep = await close(await ctx.db(), ctx.actor, a.deployment, how, SystemClock(), note=a.note)
+    ctx.print(f"deployment #{dep.id} is {dep.status}")
+    return 0
+
+
+async def _check_code(ctx: CommandContext) -> int:
+    row, ok = await record_check_code(
+        await ctx.db(), ctx.vault, ctx.actor, ctx.args.deployment, ctx.args.code, SystemClock()
+    )
+    ctx.print(f"recorded manual check #{row.id}: {'OK' if ok else 'problems: ' + row.error}")
+    return 0 if ok else 1
+
+
+async def _install(ctx: CommandContext) -> int:
+    from certmgr.controller.services.agents.agents import queue_install
+    from certmgr.controller.services.agents.wakeups import wakeups_for
+
+    db = await ctx.db()
+    q = await queue_install(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
+    await wakeups_for(db).notify(str(q.agent_id))
+    ctx.print(
+        f"package {q.sequence} queued for agent #{q.agent_id}; the deployment is install-requested"
+    )
+    return 0
+
+
+async def _receipt(ctx: CommandContext) -> int:
+    from certmgr.controller.services.deployment.oneclick import accept_receipt
+
+    dep = await accept_receipt(
+        await ctx.db(), ctx.vault, ctx.actor, ctx.args.deployment, ctx.args.code, SystemClock()
+    )
+    ctx.print(f"receipt accepted: deployment #{dep.id} is {dep.status}")
+    return 0
+
+
+async def _check_key(ctx: CommandContext) -> int:
+    db = await ctx.db()
+    issued = await issue_check_key(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, issued.deployment_id)
+    key = issued.key_text
+    ctx.print(key)
+    print(
+        f"run on a host that reaches {dep.check_host}:{dep.check_port}:\n  certmgr check {dep.check_host}:{dep.check_port}"
+        f"{' --sni ' + dep.sni if dep.sni else ''} --deployment {dep.id} --key {key}\n"
+        f"the key works for one code until {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
+        "a new check-key retires it",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _manual_check(ctx: CommandContext) -> int:
+    a = ctx.args
+    try:
+        host, port = parse_hostport(a.target, default_port=443)
+    except ConfigurationError as err:
+        raise ValidationError(str(err), field="target") from err
+    if (a.key is None) != (a.deployment is None):
+        raise ValidationError("--key and --deployment go together", field="key")
+    result = await probe(host, port, sni=a.sni, timeout=a.timeout, starttls=a.starttls)
+    expected = normalize_fingerprint(a.expect) if a.expect else (result.leaf_sha256 or "")
+    outcome = evaluate(result, expected, (), now=SystemClock().now())
+    code = None
+    if a.key is not None:
+        code = make_check_code(
+            outcome,
+            parse_check_key(a.key),
+            deployment_id=a.deployment,
+            port=port,
+            now=SystemClock().now(),
+        )
+    if a.json:
+        ctx.print_json({**outcome.to_dict(), "result_code": code})
+    else:
+        _print_outcome(ctx, outcome, f"check of {host}:{port}")
+        if code:
+            ctx.print(f"\nResult code (paste it into deployment #{a.deployment}):\n  {code}")
+    return 0 if outcome.ok else 1

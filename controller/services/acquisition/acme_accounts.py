@@ -1,0 +1,203 @@
+"""ACME accounts: register at a directory (key sealed), list, and load for ordering.
+
+Adding an account is an admin action: it makes the controller fetch the URL it is given. Until a
+real ACME directory has answered, every failure reads the same (:data:`UNREACHABLE`), so the
+field cannot be used to tell a closed port from a listening service that is not ACME.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import AcmeAccount
+from certmgr.controller.domain.actors import Actor
+from certmgr.controller.issuers.acme import (
+    AccountRecord,
+    AcmeAccountSpec,
+    directory_features,
+    register_account,
+)
+from certmgr.controller.services.admin.settings import check_email, check_url
+from certmgr.controller.services.audit import audit
+from certmgr.controller.vault import MasterKey
+from certmgr.shared.clock import Clock
+from certmgr.shared.errors import (
+    ConflictError,
+    NotFoundError,
+    UpstreamError,
+    UpstreamRejectedError,
+    ValidationError,
+)
+from certmgr.shared.secret import Secret
+
+ACCOUNT_KEY_PURPOSE = "acme-account-key"
+DNS_SECRET_PURPOSE = "dns-tsig-secret"  # noqa: S105 - a label
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+UNREACHABLE = "could not reach an ACME directory at that URL"
+DIRECTORY_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class NewAcmeAccount:
+    """What ``certmgr acme account add`` asks for."""
+
+    name: str
+    directory_url: str
+    contact_email: str = ""
+    eab_kid: str = ""
+    eab_hmac: Secret[str] | None = None
+    ca_bundle_pem: bytes | None = None
+    profile: str = ""
+    challenge: str = "http-01"
+    dns_server: str = ""
+    dns_zone: str = ""
+    dns_key_name: str = ""
+    dns_key_secret: Secret[str] | None = None
+    dns_algorithm: str = "hmac-sha256"
+
+
+async def add_acme_account(
+    db: Database, vault: MasterKey, actor: Actor, spec: NewAcmeAccount, clock: Clock
+) -> AcmeAccount:
+    """Register an account at the CA and store it (key and secrets sealed).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        ValidationError: Bad name, URL, e-mail or EAB settings.
+        ConflictError: The name is taken.
+        UpstreamError: No ACME directory answered at the URL (one message whatever the cause).
+        UpstreamRejectedError: The CA's directory answered and the CA refused the account (its
+            problem detail included).
+    """
+    actor.require_admin("adding an ACME account")
+    if not _NAME.match(spec.name):
+        raise ValidationError(
+            "account name: letters, digits, '.', '_' or '-' (up to 100)", field="name"
+        )
+    url = check_url(spec.directory_url, "directory")
+    if not url:
+        raise ValidationError("the directory URL is required", field="directory")
+    if bool(spec.eab_kid) != bool(spec.eab_hmac):
+        raise ValidationError(
+            "external account binding needs both --eab-kid and the HMAC key", field="eab"
+        )
+    if spec.challenge not in ("http-01", "dns-01"):
+        raise ValidationError("challenge must be http-01 or dns-01", field="challenge")
+    if spec.challenge == "dns-01" and not (
+        spec.dns_server and spec.dns_zone and spec.dns_key_name and spec.dns_key_secret
+    ):
+        raise ValidationError(
+            "DNS-01 needs the DNS server, zone, TSIG key name and secret", field="dns"
+        )
+    async with db.reader() as s:
+        if (await s.execute(select(AcmeAccount.id).where(AcmeAccount.name == spec.name))).first():
+            raise ConflictError(f"an ACME account named {spec.name!r} exists")
+    contact = check_email(spec.contact_email, "email") or None
+    try:
+        await directory_features(url, ca_bundle_pem=spec.ca_bundle_pem, timeout=DIRECTORY_TIMEOUT)
+    except UpstreamError:
+        raise UpstreamError(UNREACHABLE) from None  # the cause is the oracle: not even chained
+    record = await _register(
+        AcmeAccountSpec(
+            directory_url=url,
+            contact_email=contact,
+            eab_kid=spec.eab_kid or None,
+            eab_hmac_key=spec.eab_hmac,
+            ca_bundle_pem=spec.ca_bundle_pem,
+            profile=spec.profile or None,
+        )
+    )
+    async with db.transaction() as s:
+        row = AcmeAccount(
+            name=spec.name,
+            directory_url=url,
+            contact_email=spec.contact_email,
+            account_url=record.account_url,
+            sealed_key=vault.seal(record.key_pkcs8.reveal(), ACCOUNT_KEY_PURPOSE),
+            eab_kid=spec.eab_kid,
+            ca_bundle_pem=spec.ca_bundle_pem.decode() if spec.ca_bundle_pem else "",
+            profile=spec.profile,
+            challenge=spec.challenge,
+            dns={
+                "server": spec.dns_server,
+                "zone": spec.dns_zone,
+                "key_name": spec.dns_key_name,
+                "algorithm": spec.dns_algorithm,
+            }
+            if spec.challenge == "dns-01"
+            else {},
+            sealed_dns_secret=vault.seal(spec.dns_key_secret.reveal().encode(), DNS_SECRET_PURPOSE)
+            if spec.dns_key_secret
+            else None,
+            status=record.status,
+            created_at=clock.now(),
+        )
+        s.add(row)
+        await s.flush()
+        audit(
+            s,
+            actor,
+            "acme.account-add",
+            "acme-account",
+            row.id,
+            {"name": row.name, "directory": url, "eab": bool(spec.eab_kid)},
+            clock=clock,
+        )
+    return row
+
+
+async def _register(spec: AcmeAccountSpec) -> AccountRecord:
+    """Register; only a refusal the CA stated in an ACME problem document keeps its detail."""
+    try:
+        return await register_account(spec)
+    except UpstreamRejectedError as err:
+        if getattr(err, "problem_type", None):
+            raise
+        raise UpstreamError(UNREACHABLE) from None
+    except UpstreamError:
+        raise UpstreamError(UNREACHABLE) from None
+
+
+async def find_account(db: Database, ref: str | int) -> AcmeAccount:
+    """An account by id or name.
+
+    Raises:
+        NotFoundError: No such account.
+    """
+    async with db.reader() as s:
+        row = None
+        if isinstance(ref, int) or str(ref).isdigit():
+            row = await s.get(AcmeAccount, int(ref))
+        if row is None:
+            row = (
+                await s.execute(select(AcmeAccount).where(AcmeAccount.name == str(ref)))
+            ).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no ACME account {ref!r} (add one with 'certmgr acme account add')")
+    return row
+
+
+def account_record(row: AcmeAccount, vault: MasterKey) -> AccountRecord:
+    """The account as the ACME client needs it (key unsealed into a ``Secret``)."""
+    return AccountRecord(
+        directory_url=row.directory_url,
+        account_url=row.account_url,
+        key_pkcs8=Secret(vault.unseal(row.sealed_key, ACCOUNT_KEY_PURPOSE)),
+        contact_email=row.contact_email or None,
+        ca_bundle_pem=row.ca_bundle_pem.encode() if row.ca_bundle_pem else None,
+        profile=row.profile or None,
+        status=row.status,
+        eab_kid=row.eab_kid or None,
+    )
+
+
+async def list_accounts(db: Database) -> list[AcmeAccount]:
+    """All ACME accounts."""
+    async with db.reader() as s:
+        return list(
+            (await s.execute(select(AcmeAccount).order_by(AcmeAccount.name))).scalars().all()
+        )
