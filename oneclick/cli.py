@@ -317,7 +317,7 @@ def _run_deploy(
         receipt_key=receipt_key,
     )
     ok = verdict in (CheckResult.OK, CheckResult.SKIPPED)
-    rep.say(*report.receipt_lines(code, ok))
+    rep.say(*report.receipt_lines(code, ok, manifest.deployment_id))
     if rep.log_path is not None:
         rep.say(f"(log: {rep.log_path})")
     return EXIT_OK if ok else EXIT_CHECK_FAILED

@@ -139,11 +139,12 @@ def install_lines(result: InstallResult) -> list[str]:
     return lines
 
 
-def receipt_lines(code: str, ok: bool) -> list[str]:
-    """The receipt code, framed so it is easy to copy."""
+def receipt_lines(code: str, ok: bool, deployment_id: int) -> list[str]:
+    """The receipt code, framed so it is easy to copy, with the command that records it."""
     closing = (
-        "Paste it into the deployment in the certmgr console (or run "
-        "'certmgr deployment receipt CODE') to close the deployment."
+        f"Paste it into deployment #{deployment_id} in the certmgr console, or run this where "
+        "certmgr runs, to close the deployment:\n\n"
+        f"    certmgr deployment receipt {deployment_id} {code}"
     )
     warn = [] if ok else ["The local check failed: say so when you hand in the code."]
     return ["", "Receipt code:", "", f"    {code}", "", closing, *warn]

@@ -151,8 +151,13 @@ def test_controller_stamped_installer_on_real_nginx(
         log = installer.with_name(installer.name + ".log")
         assert log.is_file() and passphrase.group(1) not in log.read_text()
 
-        # the receipt closes the deployment, once
-        res = run_cli(["deployment", "receipt", str(dep), receipt.group(1), "--home", str(home)])
+        # the command the installer prints, run as printed, closes the deployment, once
+        printed = re.search(
+            r"^\s*certmgr (deployment receipt \d+ CMR1-[A-Z0-9-]+)$", r.stdout, re.M
+        )
+        assert printed, r.stdout
+        assert printed.group(1) == f"deployment receipt {dep} {receipt.group(1)}"
+        res = run_cli([*printed.group(1).split(), "--home", str(home)])
         assert res.code == 0, res.err
         assert "confirmed" in res.out
         again = run_cli(["deployment", "receipt", str(dep), receipt.group(1), "--home", str(home)])
