@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from certmgr.controller.db.models import Certificate, CertificateDefinition
+from certmgr.controller.db.models import (
+    Certificate,
+    CertificateDefinition,
+    CertificateRequest,
+    RequestEvent,
+)
 
 
 def certificate_json(c: Certificate) -> dict[str, Any]:
@@ -57,3 +62,55 @@ def definition_json(d: CertificateDefinition, current: Certificate | None) -> di
         },
         "created_at": d.created_at.isoformat(),
     }
+
+
+def request_json(r: CertificateRequest) -> dict[str, Any]:
+    """A request as the CLI's ``--json`` shows it."""
+    return {
+        "id": r.id,
+        "definition_id": r.definition_id,
+        "kind": r.kind,
+        "status": r.status,
+        "issuer": r.issuer_kind,
+        "private_key_id": r.private_key_id,
+        "certificate_id": r.certificate_id,
+        "order_number": r.order_number,
+        "last_error": r.last_error,
+        "attempts": r.attempts,
+        "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+        "created_at": r.created_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+    }
+
+
+def request_api_json(r: CertificateRequest) -> dict[str, Any]:
+    """A request as the REST API returns it (with its CSR and product)."""
+    return {
+        "id": r.id,
+        "definition_id": r.definition_id,
+        "kind": r.kind,
+        "status": r.status,
+        "issuer": r.issuer_kind,
+        "private_key_id": r.private_key_id,
+        "certificate_id": r.certificate_id,
+        "product_id": r.product_id,
+        "order_number": r.order_number,
+        "last_error": r.last_error,
+        "attempts": r.attempts,
+        "csr_pem": r.csr_pem,
+        "created_at": r.created_at.isoformat(),
+        "updated_at": r.updated_at.isoformat(),
+    }
+
+
+def history_json(events: list[RequestEvent]) -> list[dict[str, Any]]:
+    """A request's history as JSON."""
+    return [
+        {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
+        for e in events
+    ]
+
+
+def chain_summary_json(chain: list[Certificate]) -> list[dict[str, Any]]:
+    """A chain as JSON: id, subject and SHA-256 of each certificate, issuer first."""
+    return [{"id": c.id, "subject": c.subject, "sha256": c.sha256} for c in chain]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import Encoding
+
 from certmgr.controller.cli.base import CommandContext, read_input_file, table
 from certmgr.controller.services.acquisition.private_ca import (
     PUBLISHING,
@@ -21,6 +23,7 @@ from certmgr.controller.services.acquisition.private_ca import (
     setup_subordinate,
     subject_in_use,
 )
+from certmgr.controller.services.deployment.oneclick import make_ca_installer
 from certmgr.controller.views import certificate_json
 from certmgr.shared.clock import SystemClock
 
@@ -73,8 +76,6 @@ async def _show_cacert(ctx: CommandContext) -> int:
 
 
 async def _gen_crl(ctx: CommandContext) -> int:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     crl = await generate_crl(await ctx.db(), ctx.vault, ctx.actor, ctx.ca_context)
     if ctx.args.out:
         Path(ctx.args.out).write_bytes(crl.public_bytes(Encoding.PEM))
@@ -167,8 +168,6 @@ async def _revoke(ctx: CommandContext) -> int:
 
 
 async def _installer(ctx: CommandContext) -> int:
-    from certmgr.controller.services.deployment.oneclick import make_ca_installer
-
     out = await make_ca_installer(await ctx.db(), ctx.actor, ctx.settings.home, SystemClock())
     if ctx.args.out:
         Path(ctx.args.out).write_bytes(out.read_bytes())

@@ -4,56 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import select
-
 from certmgr.controller.cli.base import CommandContext, table
-from certmgr.controller.db.models import Certificate
-from certmgr.controller.services.certificates.store import chain_of
-from certmgr.controller.views import certificate_json
-from certmgr.shared.errors import NotFoundError
-from certmgr.shared.pki.fingerprint import colon_hex, normalize_fingerprint
+from certmgr.controller.services.certificates.browse import (
+    certificates_by_expiry,
+    find_certificate,
+    pem_of,
+)
+from certmgr.controller.views import certificate_json, chain_summary_json
+from certmgr.shared.pki.fingerprint import colon_hex
 from certmgr.shared.pki.names import escape_text
 
 
-async def find_certificate(ctx: CommandContext, ref: str) -> Certificate:
-    """A certificate by id, SHA-256 or a unique SHA-256 prefix (at least 8 hex digits).
-
-    Raises:
-        NotFoundError: None or several match.
-    """
-    db = await ctx.db()
-    async with db.reader() as s:
-        if ref.isdigit() and len(ref) < 12:
-            row = await s.get(Certificate, int(ref))
-            if row is not None:
-                return row
-        fp = normalize_fingerprint(ref)
-        if len(fp) >= 8:
-            rows = (
-                (
-                    await s.execute(
-                        select(Certificate).where(Certificate.sha256.like(fp + "%")).limit(2)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            if len(rows) == 1:
-                return rows[0]
-            if len(rows) > 1:
-                raise NotFoundError(f"{ref!r} matches several certificates; give more digits")
-    raise NotFoundError(f"no certificate {ref!r}")
-
-
 async def _list(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        q = select(Certificate).order_by(Certificate.not_after)
-        if not ctx.args.all:
-            q = q.where(Certificate.is_ca.is_(False))
-        rows = (await s.execute(q)).scalars().all()
+    rows = await certificates_by_expiry(await ctx.db(), include_ca=ctx.args.all)
     if ctx.args.json:
         ctx.print_json([certificate_json(c) for c in rows])
         return 0
@@ -77,18 +40,13 @@ async def _list(ctx: CommandContext) -> int:
 
 
 async def _show(ctx: CommandContext) -> int:
-    c = await find_certificate(ctx, ctx.args.certificate)
-    db = await ctx.db()
-    async with db.reader() as s:
-        chain = await chain_of(s, c.id)
+    view = await find_certificate(await ctx.db(), ctx.args.certificate)
+    c, chain = view.certificate, view.chain
     if ctx.args.pem:
-        for r in [c, *chain]:
-            sys.stdout.write(
-                x509.load_der_x509_certificate(r.der).public_bytes(Encoding.PEM).decode()
-            )
+        sys.stdout.write(pem_of([c, *chain]).decode())
         return 0
     data = certificate_json(c)
-    data["chain"] = [{"id": r.id, "subject": r.subject, "sha256": r.sha256} for r in chain]
+    data["chain"] = chain_summary_json(chain)
     if ctx.args.json:
         ctx.print_json(data)
         return 0

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from certmgr.controller.cli.base import CommandContext, table
-from certmgr.controller.db.models import Certificate, CertificateRequest, Deployment
 from certmgr.controller.services.acquisition.acme_accounts import find_account
+from certmgr.controller.services.acquisition.acme_runtime import http01_responder
+from certmgr.controller.services.acquisition.bulk import (
+    IssuerChange,
+    change_issuer,
+    clone_definitions,
+    definitions_by_name_prefix,
+)
 from certmgr.controller.services.acquisition.catalogue import find_product
+from certmgr.controller.services.acquisition.definition_detail import definition_detail
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
     create_definition,
-    find_definition,
     list_definitions,
 )
+from certmgr.controller.services.acquisition.requests import IssuerEnv
 from certmgr.controller.views import certificate_json, definition_json
+from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import ValidationError
 
 
@@ -70,35 +76,9 @@ async def _list(ctx: CommandContext) -> int:
 
 
 async def _show(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        d = await find_definition(s, ctx.args.definition)
-        certs = (
-            (
-                await s.execute(
-                    select(Certificate)
-                    .where(Certificate.definition_id == d.id)
-                    .order_by(Certificate.not_after.desc())
-                )
-            )
-            .scalars()
-            .all()
-        )
-        reqs = (
-            (
-                await s.execute(
-                    select(CertificateRequest).where(CertificateRequest.definition_id == d.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        deps = (
-            (await s.execute(select(Deployment).where(Deployment.definition_id == d.id)))
-            .scalars()
-            .all()
-        )
-    current = next((c for c in certs if c.id == d.current_certificate_id), None)
+    view = await definition_detail(await ctx.db(), ctx.args.definition)
+    d, certs, reqs, deps = view.definition, view.certificates, view.requests, view.deployments
+    current = view.current
     data = definition_json(d, current)
     data["certificates"] = [certificate_json(c) for c in certs]
     data["requests"] = [{"id": r.id, "kind": r.kind, "status": r.status} for r in reqs]
@@ -122,8 +102,6 @@ async def _show(ctx: CommandContext) -> int:
 
 
 async def _ids(ctx: CommandContext, refs: list[str], prefix: str | None) -> list[str | int]:
-    from certmgr.controller.services.acquisition.bulk import definitions_by_name_prefix
-
     out: list[str | int] = list(refs)
     if prefix:
         out.extend(await definitions_by_name_prefix(await ctx.db(), prefix))
@@ -133,9 +111,6 @@ async def _ids(ctx: CommandContext, refs: list[str], prefix: str | None) -> list
 
 
 async def _clone(ctx: CommandContext) -> int:
-    from certmgr.controller.services.acquisition.bulk import clone_definitions
-    from certmgr.shared.clock import SystemClock
-
     a = ctx.args
     pairs = []
     for m in a.map:
@@ -161,11 +136,6 @@ async def _clone(ctx: CommandContext) -> int:
 
 
 async def _change_issuer(ctx: CommandContext) -> int:
-    from certmgr.controller.services.acquisition.acme_runtime import http01_responder
-    from certmgr.controller.services.acquisition.bulk import IssuerChange, change_issuer
-    from certmgr.controller.services.acquisition.requests import IssuerEnv
-    from certmgr.shared.clock import SystemClock
-
     a = ctx.args
     db = await ctx.db()
     acme_id = (await find_account(db, a.acme_account)).id if a.acme_account else None

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
 
 from certmgr.controller.cli.base import (
     CommandContext,
@@ -14,7 +11,6 @@ from certmgr.controller.cli.base import (
     read_secret_file,
     table,
 )
-from certmgr.controller.db.models import CertificateRequest
 from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.acquisition.acme_accounts import (
     NewAcmeAccount,
@@ -22,41 +18,27 @@ from certmgr.controller.services.acquisition.acme_accounts import (
     list_accounts,
 )
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
+from certmgr.controller.services.acquisition.request_views import (
+    Request,
+    list_requests,
+    request_csr,
+    request_detail,
+)
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     acquire,
     cancel_request,
-    find_request,
     receive_certificate,
     record_order,
-    request_history,
     start_request,
 )
+from certmgr.controller.services.certificates.key_release import start_key_on_agent
+from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
-from certmgr.shared.errors import ValidationError
 from certmgr.shared.secret import Secret
 
 
-def request_json(r: CertificateRequest) -> dict[str, Any]:
-    """A request as JSON."""
-    return {
-        "id": r.id,
-        "definition_id": r.definition_id,
-        "kind": r.kind,
-        "status": r.status,
-        "issuer": r.issuer_kind,
-        "private_key_id": r.private_key_id,
-        "certificate_id": r.certificate_id,
-        "order_number": r.order_number,
-        "last_error": r.last_error,
-        "attempts": r.attempts,
-        "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
-        "created_at": r.created_at.isoformat(),
-        "updated_at": r.updated_at.isoformat(),
-    }
-
-
-async def _acquire(ctx: CommandContext, request_id: int) -> CertificateRequest:
+async def _acquire(ctx: CommandContext, request_id: int) -> Request:
     db = await ctx.db()
     async with http01_responder(ctx.settings, db) as solver:
         env = IssuerEnv(ctx.settings.ca_dir, ctx.settings.effective_crl_url, solver)
@@ -67,8 +49,6 @@ async def _new(ctx: CommandContext) -> int:
     a = ctx.args
     db = await ctx.db()
     if a.key_on_agent is not None:
-        from certmgr.controller.services.certificates.key_release import start_key_on_agent
-
         kreq = await start_key_on_agent(
             db, ctx.vault, ctx.actor, a.definition, a.key_on_agent, SystemClock()
         )
@@ -112,12 +92,7 @@ async def _retry(ctx: CommandContext) -> int:
 
 
 async def _list(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        q = select(CertificateRequest).order_by(CertificateRequest.id)
-        if ctx.args.open:
-            q = q.where(CertificateRequest.status.not_in(["done", "cancelled"]))
-        rows = (await s.execute(q)).scalars().all()
+    rows = await list_requests(await ctx.db(), open_only=ctx.args.open)
     if ctx.args.json:
         ctx.print_json([request_json(r) for r in rows])
         return 0
@@ -142,15 +117,10 @@ async def _list(ctx: CommandContext) -> int:
 
 
 async def _show(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        req = await find_request(s, ctx.args.request)
-    events = await request_history(db, req.id)
+    detail = await request_detail(await ctx.db(), ctx.args.request)
+    req, events = detail.request, detail.events
     data = request_json(req)
-    data["history"] = [
-        {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
-        for e in events
-    ]
+    data["history"] = history_json(events)
     if ctx.args.json:
         ctx.print_json(data)
         return 0
@@ -163,12 +133,8 @@ async def _show(ctx: CommandContext) -> int:
 
 
 async def _csr(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        req = await find_request(s, ctx.args.request)
-    if not req.csr_pem:
-        raise ValidationError(f"request #{req.id} has no CSR yet", field="request")
-    sys.stdout.write(req.csr_pem)
+    _, pem = await request_csr(await ctx.db(), ctx.args.request)
+    sys.stdout.write(pem)
     return 0
 
 

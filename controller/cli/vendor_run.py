@@ -8,10 +8,9 @@ from certmgr.controller.cli.base import CommandContext, read_secret_file, table
 from certmgr.controller.services.acquisition.catalogue import (
     Needs,
     catalogue,
-    needs_of,
+    products_for,
     select_products,
 )
-from certmgr.controller.services.acquisition.definitions import find_definition
 from certmgr.controller.services.acquisition.vendor_accounts import (
     VendorAccountSpec,
     add_vendor_account,
@@ -99,8 +98,5 @@ async def _products(ctx: CommandContext) -> int:
 
 
 async def _select(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        d = await find_definition(s, ctx.args.definition)
-    _print_products(ctx, select_products(needs_of(d)))
+    _print_products(ctx, await products_for(await ctx.db(), ctx.args.definition))
     return 0

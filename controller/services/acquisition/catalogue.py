@@ -8,7 +8,9 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CertificateDefinition
+from certmgr.controller.db.queries.definitions import definition_by_ref
 from certmgr.controller.domain.values import VALIDATION_LEVELS
 from certmgr.shared.errors import NotFoundError
 
@@ -103,3 +105,14 @@ def select_products(needs: Needs) -> list[Product]:
             continue
         out.append(p)
     return sorted(out, key=lambda p: (p.multi_domain, p.wildcard, p.vendor, p.name))
+
+
+async def products_for(db: Database, definition_ref: str | int) -> list[Product]:
+    """The products that fit a definition's requirements.
+
+    Raises:
+        NotFoundError: No such definition.
+    """
+    async with db.reader() as s:
+        d = await definition_by_ref(s, definition_ref)
+    return select_products(needs_of(d))

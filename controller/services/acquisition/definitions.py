@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Certificate, CertificateDefinition
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, numbered_copies
+from certmgr.controller.db.queries.definitions import definition_by_ref
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import IssuerKind
 from certmgr.controller.services.audit import audit
 from certmgr.shared.clock import Clock, SystemClock
-from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
+from certmgr.shared.errors import ConflictError, ValidationError
 from certmgr.shared.pki import KeyType
 from certmgr.shared.pki.names import parse_san, parse_sans, san_text
 
@@ -174,21 +175,22 @@ async def add_definition(
 
 
 async def find_definition(s: AsyncSession, ref: str | int) -> CertificateDefinition:
+    """A definition by id or exact name, inside the caller's transaction.
+
+    Raises:
+        NotFoundError: No such definition.
+    """
+    return await definition_by_ref(s, ref)
+
+
+async def load_definition(db: Database, ref: str | int) -> CertificateDefinition:
     """A definition by id or exact name.
 
     Raises:
         NotFoundError: No such definition.
     """
-    row: CertificateDefinition | None = None
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        row = await s.get(CertificateDefinition, int(ref))
-    if row is None and isinstance(ref, str):
-        row = (
-            await s.execute(select(CertificateDefinition).where(CertificateDefinition.name == ref))
-        ).scalar_one_or_none()
-    if row is None:
-        raise NotFoundError(f"no certificate definition {ref!r}")
-    return row
+    async with db.reader() as s:
+        return await definition_by_ref(s, ref)
 
 
 async def unique_name(s: AsyncSession, base: str) -> str:
@@ -230,6 +232,20 @@ async def list_definitions(
             .offset(offset)
         )
         return [DefinitionListItem(d, c) for d, c in rows.all()]
+
+
+async def get_definition(db: Database, ref: str | int) -> DefinitionListItem:
+    """A definition with its current certificate.
+
+    Raises:
+        NotFoundError: No such definition.
+    """
+    async with db.reader() as s:
+        d = await definition_by_ref(s, ref)
+        cur = (
+            await s.get(Certificate, d.current_certificate_id) if d.current_certificate_id else None
+        )
+    return DefinitionListItem(d, cur)
 
 
 async def count_definitions(db: Database) -> int:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from certmgr.controller.db.models import CertificateRequest
 from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.acquisition.acme_accounts import (
     NewAcmeAccount,
@@ -19,17 +17,15 @@ from certmgr.controller.services.acquisition.bulk import (
     change_issuer,
     clone_definitions,
 )
-from certmgr.controller.services.acquisition.catalogue import catalogue, needs_of, select_products
+from certmgr.controller.services.acquisition.catalogue import catalogue, products_for
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
-from certmgr.controller.services.acquisition.definitions import find_definition
+from certmgr.controller.services.acquisition.request_views import list_requests, request_detail
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     acquire,
     cancel_request,
-    find_request,
     receive_certificate,
     record_order,
-    request_history,
     start_request,
 )
 from certmgr.controller.services.acquisition.vendor_accounts import (
@@ -37,6 +33,8 @@ from certmgr.controller.services.acquisition.vendor_accounts import (
     add_vendor_account,
     list_vendor_accounts,
 )
+from certmgr.controller.views import definition_json, history_json
+from certmgr.controller.views import request_api_json as _req_json
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (
     ApiRoutes,
@@ -69,25 +67,6 @@ REQUEST = sc.obj(
 IDS = sc.array({"type": ["integer", "string"]}, max_items=5000)
 
 
-def _req_json(r: CertificateRequest) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "definition_id": r.definition_id,
-        "kind": r.kind,
-        "status": r.status,
-        "issuer": r.issuer_kind,
-        "private_key_id": r.private_key_id,
-        "certificate_id": r.certificate_id,
-        "product_id": r.product_id,
-        "order_number": r.order_number,
-        "last_error": r.last_error,
-        "attempts": r.attempts,
-        "csr_pem": r.csr_pem,
-        "created_at": r.created_at.isoformat(),
-        "updated_at": r.updated_at.isoformat(),
-    }
-
-
 def _env(ctx: RequestContext) -> IssuerEnv:
     return IssuerEnv(
         ctx.settings.ca_dir,
@@ -106,11 +85,9 @@ def _env(ctx: RequestContext) -> IssuerEnv:
 async def list_(request: web.Request) -> web.Response:
     """Requests, newest first."""
     ctx, _ = actor(request)
-    stmt = select(CertificateRequest).order_by(CertificateRequest.id.desc()).limit(1000)
-    if request.query.get("open") == "true":
-        stmt = stmt.where(CertificateRequest.status.not_in(["done", "cancelled"]))
-    async with ctx.db.reader() as s:
-        rows = (await s.execute(stmt)).scalars().all()
+    rows = await list_requests(
+        ctx.db, open_only=request.query.get("open") == "true", newest_first=True, limit=1000
+    )
     return ok([_req_json(r) for r in rows])
 
 
@@ -154,13 +131,9 @@ async def create(request: web.Request) -> web.Response:
 async def get(request: web.Request) -> web.Response:
     """Details."""
     ctx, _ = actor(request)
-    async with ctx.db.reader() as s:
-        r = await find_request(s, path_id(request))
-    data = _req_json(r)
-    data["history"] = [
-        {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
-        for e in await request_history(ctx.db, r.id)
-    ]
+    detail = await request_detail(ctx.db, path_id(request))
+    data = _req_json(detail.request)
+    data["history"] = history_json(detail.events)
     return ok(data)
 
 
@@ -288,9 +261,7 @@ async def products(request: web.Request) -> web.Response:
     ref = request.query.get("definition")
     if not ref:
         return ok([p.to_json() for p in catalogue()])
-    async with ctx.db.reader() as s:
-        d = await find_definition(s, ref[:200])
-    return ok([p.to_json() for p in select_products(needs_of(d))])
+    return ok([p.to_json() for p in await products_for(ctx.db, ref[:200])])
 
 
 @api.op("GET", "/acme/accounts", "ACME accounts", response=sc.array({"type": "object"}))
@@ -453,8 +424,6 @@ def _refs(body: dict[str, Any]) -> list[str | int]:
 )
 async def bulk_clone(request: web.Request) -> web.Response:
     """Clone."""
-    from certmgr.controller.views import definition_json
-
     ctx, who = actor(request)
     body = await json_body(request)
     mapping = body.get("map") or {}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
-from certmgr.controller.db.models import Certificate, PrivateKeyRecord
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
     create_definition,
-    find_definition,
+    get_definition,
+    load_definition,
+)
+from certmgr.controller.services.certificates.browse import (
+    certificate_download,
+    certificate_view,
+    list_certificates,
 )
 from certmgr.controller.services.certificates.documents import (
     MAX_DOCUMENT,
@@ -19,9 +23,9 @@ from certmgr.controller.services.certificates.documents import (
     read_document,
 )
 from certmgr.controller.services.certificates.key_export import FORMATS, export_key
+from certmgr.controller.services.certificates.keys import list_keys
 from certmgr.controller.services.certificates.overview import EXPIRY_FILTERS, definitions_page
-from certmgr.controller.services.certificates.store import chain_of
-from certmgr.controller.views import certificate_json, definition_json
+from certmgr.controller.views import certificate_json, chain_summary_json, definition_json
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (
     ApiRoutes,
@@ -36,10 +40,9 @@ from certmgr.controller.web.api.base import (
     path_id,
     s_field,
 )
-from certmgr.controller.web.console.certificates import certificate_file
 from certmgr.controller.web.console.definitions import attachment
 from certmgr.controller.web.context import ctx_of
-from certmgr.shared.errors import NotFoundError, ValidationError
+from certmgr.shared.errors import ValidationError
 
 api = ApiRoutes("definitions")
 
@@ -123,12 +126,8 @@ async def create(request: web.Request) -> web.Response:
 async def get(request: web.Request) -> web.Response:
     """A definition with its current certificate."""
     ctx, _ = actor(request)
-    async with ctx.db.reader() as s:
-        d = await find_definition(s, path_id(request))
-        cur = (
-            await s.get(Certificate, d.current_certificate_id) if d.current_certificate_id else None
-        )
-    return ok(definition_json(d, cur))
+    item = await get_definition(ctx.db, path_id(request))
+    return ok(definition_json(item.definition, item.current))
 
 
 def _doc_json(doc: object) -> dict[str, object]:
@@ -157,8 +156,7 @@ def _doc_json(doc: object) -> dict[str, object]:
 async def documents(request: web.Request) -> web.Response:
     """The document folder."""
     ctx, who = actor(request)
-    async with ctx.db.reader() as s:
-        d = await find_definition(s, path_id(request))
+    d = await load_definition(ctx.db, path_id(request))
     return ok([_doc_json(x) for x in await list_documents(ctx.db, who, d.id)])
 
 
@@ -262,14 +260,12 @@ async def certificates(request: web.Request) -> web.Response:
     """Certificates by id."""
     ctx, _ = actor(request)
     limit = int_param(request, "limit", 100, 1, 500)
-    kind = request.query.get("kind", "leaf")
-    if kind not in ("leaf", "ca", "all"):
-        raise ValidationError("kind must be leaf, ca or all", field="kind")
-    stmt = select(Certificate).where(Certificate.id > decode_cursor(request))
-    if kind != "all":
-        stmt = stmt.where(Certificate.is_ca.is_(kind == "ca"))
-    async with ctx.db.reader() as s:
-        rows = (await s.execute(stmt.order_by(Certificate.id).limit(limit))).scalars().all()
+    rows = await list_certificates(
+        ctx.db,
+        kind=request.query.get("kind", "leaf"),
+        after_id=decode_cursor(request),
+        limit=limit,
+    )
     return ok(
         {
             "items": [certificate_json(c) for c in rows],
@@ -288,13 +284,9 @@ async def certificates(request: web.Request) -> web.Response:
 async def certificate(request: web.Request) -> web.Response:
     """Details and chain."""
     ctx, _ = actor(request)
-    async with ctx.db.reader() as s:
-        row = await s.get(Certificate, path_id(request))
-        if row is None:
-            raise NotFoundError("no such certificate")
-        chain = await chain_of(s, row.id)
-    data = certificate_json(row)
-    data["chain"] = [{"id": c.id, "subject": c.subject, "sha256": c.sha256} for c in chain]
+    view = await certificate_view(ctx.db, path_id(request))
+    data = certificate_json(view.certificate)
+    data["chain"] = chain_summary_json(view.chain)
     return ok(data)
 
 
@@ -322,15 +314,10 @@ FMT = {
 async def download(request: web.Request) -> web.Response:
     """PEM or DER."""
     ctx, _ = actor(request)
-    async with ctx.db.reader() as s:
-        row = await s.get(Certificate, path_id(request))
-        if row is None:
-            raise NotFoundError("no such certificate")
-        chain = await chain_of(s, row.id)
-    data, name, ctype = certificate_file(
-        row, chain, request.match_info["what"], request.match_info["fmt"]
+    out = await certificate_download(
+        ctx.db, path_id(request), request.match_info["what"], request.match_info["fmt"]
     )
-    return attachment(data, name, ctype)
+    return attachment(out.data, out.filename, out.content_type)
 
 
 @api.op(
@@ -344,45 +331,8 @@ async def keys(request: web.Request) -> web.Response:
     """Key descriptions and which certificates use them."""
     ctx, _ = actor(request)
     limit = int_param(request, "limit", 100, 1, 500)
-    async with ctx.db.reader() as s:
-        rows = (
-            (
-                await s.execute(
-                    select(PrivateKeyRecord)
-                    .where(PrivateKeyRecord.id > decode_cursor(request))
-                    .order_by(PrivateKeyRecord.id)
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        ids = [r.id for r in rows]
-        used: dict[int, list[int]] = {i: [] for i in ids}
-        if ids:
-            for kid, cid in (
-                await s.execute(
-                    select(Certificate.private_key_id, Certificate.id).where(
-                        Certificate.private_key_id.in_(ids)
-                    )
-                )
-            ).all():
-                if kid is not None:
-                    used[kid].append(cid)
-    items = [
-        {
-            "id": k.id,
-            "algorithm": k.algorithm,
-            "size": k.size,
-            "key_type": k.key_type,
-            "public_sha256": k.public_sha256,
-            "origin": k.origin,
-            "exportable": k.sealed_pkcs8 is not None,
-            "created_at": k.created_at,
-            "certificate_ids": used[k.id],
-        }
-        for k in rows
-    ]
+    rows = await list_keys(ctx.db, after_id=decode_cursor(request), limit=limit)
+    items = [k.to_json() for k in rows]
     return ok(
         {"items": items, "next_cursor": encode_cursor(rows[-1].id) if len(rows) == limit else None}
     )

@@ -5,15 +5,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
-from sqlalchemy import select
 
-from certmgr.controller.db.models import AuditEvent, Certificate, CertificateRequest, Deployment
 from certmgr.controller.domain.values import IssuerKind
-from certmgr.controller.services.acquisition.definitions import (
-    DefinitionSpec,
-    create_definition,
-    find_definition,
-)
+from certmgr.controller.services.acquisition.definition_detail import definition_detail
+from certmgr.controller.services.acquisition.definitions import DefinitionSpec, create_definition
 from certmgr.controller.services.certificates.documents import (
     MAX_DOCUMENT,
     add_document,
@@ -141,55 +136,8 @@ def _def_id(request: web.Request) -> int:
 async def detail(request: web.Request) -> web.Response:
     """Requirements, certificates, requests, deployments, history and documents of one definition."""
     ctx = ctx_of(request)
-    async with ctx.db.reader() as s:
-        d = await find_definition(s, _def_id(request))
-        certs = (
-            (
-                await s.execute(
-                    select(Certificate)
-                    .where(Certificate.definition_id == d.id)
-                    .order_by(Certificate.not_after.desc())
-                )
-            )
-            .scalars()
-            .all()
-        )
-        reqs = (
-            (
-                await s.execute(
-                    select(CertificateRequest)
-                    .where(CertificateRequest.definition_id == d.id)
-                    .order_by(CertificateRequest.id.desc())
-                )
-            )
-            .scalars()
-            .all()
-        )
-        deps = (
-            (
-                await s.execute(
-                    select(Deployment)
-                    .where(Deployment.definition_id == d.id)
-                    .order_by(Deployment.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        history = (
-            (
-                await s.execute(
-                    select(AuditEvent)
-                    .where(
-                        AuditEvent.entity_type == "definition", AuditEvent.entity_id == str(d.id)
-                    )
-                    .order_by(AuditEvent.at.desc())
-                    .limit(100)
-                )
-            )
-            .scalars()
-            .all()
-        )
+    view = await definition_detail(ctx.db, _def_id(request))
+    d = view.definition
     who = ctx.require_actor()
     docs = await list_documents(ctx.db, who, d.id)
     return render(
@@ -198,10 +146,10 @@ async def detail(request: web.Request) -> web.Response:
         may_release_keys=who.may_release_keys,
         title=d.name,
         d=d,
-        certs=certs,
-        reqs=reqs,
-        deps=deps,
-        history=history,
+        certs=view.certificates,
+        reqs=list(reversed(view.requests)),
+        deps=view.deployments,
+        history=view.history,
         docs=docs,
         now=ctx.clock.now(),
         max_doc_mb=MAX_DOCUMENT // (1024 * 1024),

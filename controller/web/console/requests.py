@@ -5,24 +5,19 @@ from __future__ import annotations
 from aiohttp import BodyPartReader, web
 
 from certmgr.controller.domain.values import parse_day
-from certmgr.controller.services.acquisition.catalogue import (
-    find_product,
-    needs_of,
-    select_products,
-)
-from certmgr.controller.services.acquisition.definitions import find_definition
+from certmgr.controller.services.acquisition.catalogue import find_product
+from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
+from certmgr.controller.services.acquisition.request_views import load_request, request_detail
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     acquire,
     cancel_request,
-    find_request,
     receive_certificate,
     record_order,
-    request_history,
     start_request,
 )
-from certmgr.controller.services.acquisition.vendor_accounts import list_vendor_accounts
 from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import form_of, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
@@ -32,28 +27,25 @@ MAX_UPLOAD = 1024 * 1024
 
 
 def _env(request: web.Request) -> IssuerEnv:
-    s = ctx_of(request).settings
-    return IssuerEnv(s.ca_dir, s.effective_crl_url, None)
+    ctx = ctx_of(request)
+    s = ctx.settings
+    return IssuerEnv(
+        s.ca_dir, s.effective_crl_url, DbHttp01Solver(ctx.db) if s.http01_listen else None
+    )
 
 
 @routes.post("/definitions/{id:\\d+}/requests")
 async def start(request: web.Request) -> web.Response:
     """Acquire new certificate: a new or renewal request; private-CA and ACME ones run at once."""
-    from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
-
     ctx = ctx_of(request)
     try:
         req = await start_request(
             ctx.db, ctx.vault, ctx.require_actor(), int(request.match_info["id"]), ctx.clock
         )
         if req.issuer_kind in ("private-ca", "acme"):
-            env = _env(request)
-            env = IssuerEnv(
-                env.ca_dir,
-                env.crl_url,
-                DbHttp01Solver(ctx.db) if ctx.settings.http01_listen else None,
+            req = await acquire(
+                ctx.db, ctx.vault, ctx.require_actor(), req.id, ctx.clock, _env(request)
             )
-            req = await acquire(ctx.db, ctx.vault, ctx.require_actor(), req.id, ctx.clock, env)
     except CertmgrError as err:
         raise redirect(
             request, f"/definitions/{request.match_info['id']}", f"Not started: {err}", "bad"
@@ -70,28 +62,17 @@ async def _page(
     request: web.Request, *, error: str | None = None, status: int = 200
 ) -> web.Response:
     ctx = ctx_of(request)
-    async with ctx.db.reader() as s:
-        req = await find_request(s, request.match_info["id"])
-        d = await find_definition(s, req.definition_id)
-    events = await request_history(ctx.db, req.id)
-    products = select_products(needs_of(d)) if req.issuer_kind == "vendor" else []
-    chosen = None
-    if req.product_id:
-        try:
-            chosen = find_product(req.product_id)
-        except CertmgrError:
-            chosen = None
-    accounts = await list_vendor_accounts(ctx.db) if req.issuer_kind == "vendor" else []
+    view = await request_detail(ctx.db, request.match_info["id"], ordering=True)
     return render(
         request,
         "console/request.html",
-        title=f"Request {req.id}",
-        req=req,
-        d=d,
-        events=events,
-        products=products,
-        chosen=chosen,
-        accounts=accounts,
+        title=f"Request {view.request.id}",
+        req=view.request,
+        d=view.definition,
+        events=view.events,
+        products=view.products,
+        chosen=view.chosen,
+        accounts=view.accounts,
         error=error,
         status=status,
         now=ctx.clock.now(),
@@ -107,9 +88,7 @@ async def detail(request: web.Request) -> web.Response:
 @routes.get("/requests/{id:\\d+}/csr.pem")
 async def csr(request: web.Request) -> web.Response:
     """Download the CSR."""
-    ctx = ctx_of(request)
-    async with ctx.db.reader() as s:
-        req = await find_request(s, request.match_info["id"])
+    req = await load_request(ctx_of(request).db, request.match_info["id"])
     if not req.csr_pem:
         raise web.HTTPNotFound(text="no CSR yet")
     return web.Response(
@@ -145,7 +124,7 @@ async def order(request: web.Request) -> web.Response:
             vendor_account_id=int(account) if account.isdigit() else None,
         )
     except CertmgrError as err:
-        return await _page(request, error=str(err), status=err.http_status)
+        return await _page(request, error=str(err), status=status_for(err))
     raise redirect(request, f"/requests/{request.match_info['id']}", "Order recorded.")
 
 
@@ -193,7 +172,7 @@ async def receive(request: web.Request) -> web.Response:
             vault=ctx.vault,
         )
     except CertmgrError as err:
-        return await _page(request, error=f"Refused: {err}", status=err.http_status)
+        return await _page(request, error=f"Refused: {err}", status=status_for(err))
     raise redirect(
         request,
         f"/requests/{request.match_info['id']}",
@@ -204,10 +183,7 @@ async def receive(request: web.Request) -> web.Response:
 @routes.post("/requests/{id:\\d+}/retry")
 async def retry(request: web.Request) -> web.Response:
     """Try the issuer again now."""
-    from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
-
     ctx = ctx_of(request)
-    env = _env(request)
     try:
         req = await acquire(
             ctx.db,
@@ -215,14 +191,10 @@ async def retry(request: web.Request) -> web.Response:
             ctx.require_actor(),
             int(request.match_info["id"]),
             ctx.clock,
-            IssuerEnv(
-                env.ca_dir,
-                env.crl_url,
-                DbHttp01Solver(ctx.db) if ctx.settings.http01_listen else None,
-            ),
+            _env(request),
         )
     except CertmgrError as err:
-        return await _page(request, error=str(err), status=err.http_status)
+        return await _page(request, error=str(err), status=status_for(err))
     raise redirect(
         request,
         f"/requests/{req.id}",
@@ -238,5 +210,5 @@ async def cancel(request: web.Request) -> web.Response:
     try:
         await cancel_request(ctx.db, ctx.require_actor(), int(request.match_info["id"]), ctx.clock)
     except CertmgrError as err:
-        return await _page(request, error=str(err), status=err.http_status)
+        return await _page(request, error=str(err), status=status_for(err))
     raise redirect(request, f"/requests/{request.match_info['id']}", "Request cancelled.")

@@ -1,0 +1,139 @@
+"""Queries of certificate definitions and what hangs off one (certificates, requests, deployments, history)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certmgr.controller.db.models import (
+    AuditEvent,
+    Certificate,
+    CertificateDefinition,
+    CertificateRequest,
+    Deployment,
+)
+from certmgr.controller.db.queries._like import LIKE_ESCAPE, numbered_copies
+from certmgr.shared.errors import NotFoundError
+
+
+async def definition_by_ref(s: AsyncSession, ref: str | int) -> CertificateDefinition:
+    """A definition by id or exact name.
+
+    Raises:
+        NotFoundError: No such definition.
+    """
+    row: CertificateDefinition | None = None
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        row = await s.get(CertificateDefinition, int(ref))
+    if row is None and isinstance(ref, str):
+        row = (
+            await s.execute(select(CertificateDefinition).where(CertificateDefinition.name == ref))
+        ).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no certificate definition {ref!r}")
+    return row
+
+
+async def certificates_of(s: AsyncSession, definition_id: int) -> Sequence[Certificate]:
+    """A definition's certificates, the longest-lived first."""
+    rows = await s.execute(
+        select(Certificate)
+        .where(Certificate.definition_id == definition_id)
+        .order_by(Certificate.not_after.desc())
+    )
+    return rows.scalars().all()
+
+
+async def requests_of(s: AsyncSession, definition_id: int) -> Sequence[CertificateRequest]:
+    """A definition's requests, oldest first."""
+    rows = await s.execute(
+        select(CertificateRequest)
+        .where(CertificateRequest.definition_id == definition_id)
+        .order_by(CertificateRequest.id)
+    )
+    return rows.scalars().all()
+
+
+async def deployments_of(s: AsyncSession, definition_id: int) -> Sequence[Deployment]:
+    """A definition's deployments, by id."""
+    rows = await s.execute(
+        select(Deployment).where(Deployment.definition_id == definition_id).order_by(Deployment.id)
+    )
+    return rows.scalars().all()
+
+
+async def definition_history(
+    s: AsyncSession, definition_id: int, *, limit: int = 100
+) -> Sequence[AuditEvent]:
+    """The newest audit events about a definition, newest first."""
+    rows = await s.execute(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "definition", AuditEvent.entity_id == str(definition_id))
+        .order_by(AuditEvent.at.desc())
+        .limit(limit)
+    )
+    return rows.scalars().all()
+
+
+_CHUNK = 500
+
+
+async def definition_by_name(s: AsyncSession, name: str) -> CertificateDefinition | None:
+    """The definition with exactly this name, if any."""
+    return (
+        await s.execute(select(CertificateDefinition).where(CertificateDefinition.name == name))
+    ).scalar_one_or_none()
+
+
+async def live_definitions_by_common_name(
+    s: AsyncSession, common_names: Sequence[str]
+) -> list[CertificateDefinition]:
+    """Definitions (not archived) whose common name is one of ``common_names``."""
+    out: list[CertificateDefinition] = []
+    cns = list(dict.fromkeys(common_names))
+    for i in range(0, len(cns), _CHUNK):
+        rows = await s.execute(
+            select(CertificateDefinition).where(
+                CertificateDefinition.common_name.in_(cns[i : i + _CHUNK]),
+                CertificateDefinition.archived.is_(False),
+            )
+        )
+        out.extend(rows.scalars().all())
+    return out
+
+
+async def definition_ids_by_name(s: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    """The ids of the definitions named in ``names``, by name."""
+    out: dict[str, int] = {}
+    uniq = list(dict.fromkeys(names))
+    for i in range(0, len(uniq), _CHUNK):
+        rows = await s.execute(
+            select(CertificateDefinition.name, CertificateDefinition.id).where(
+                CertificateDefinition.name.in_(uniq[i : i + _CHUNK])
+            )
+        )
+        out.update({k: int(v) for k, v in rows.all()})
+    return out
+
+
+async def names_taken(s: AsyncSession, bases: Sequence[str]) -> set[str]:
+    """The definition names in use among ``bases`` and their numbered copies (``base (2)`` ...)."""
+    taken: set[str] = set()
+    uniq = list(set(bases))
+    for i in range(0, len(uniq), _CHUNK):
+        rows = await s.execute(
+            select(CertificateDefinition.name).where(
+                CertificateDefinition.name.in_(uniq[i : i + _CHUNK])
+            )
+        )
+        taken.update(rows.scalars().all())
+    for base in [b for b in uniq if b in taken]:
+        rows = await s.execute(
+            select(CertificateDefinition.name).where(
+                CertificateDefinition.name.like(numbered_copies(base), escape=LIKE_ESCAPE)
+            )
+        )
+        taken.update(rows.scalars().all())
+    return taken
