@@ -1,9 +1,13 @@
-"""One async TLS probe: connect, optional SMTP STARTTLS, handshake, and report the served chain.
+"""One async TLS probe: connect, optional STARTTLS, handshake, and report the served chain.
 
 The probe trusts nothing and refuses nothing: it completes the handshake without verification
 (so it sees self-signed, expired and wrong-name certificates), then judges trust and the host
 name separately. Outcomes such as "refused" or "handshake failed" are data in :class:`ProbeResult`;
 :func:`probe_or_raise` turns them into the :class:`~certmgr.shared.errors.ProbeError` family.
+
+STARTTLS speaks just enough of SMTP, IMAP, POP3, FTP (``AUTH TLS``), LDAP (the StartTLS extended
+operation) and PostgreSQL (``SSLRequest``) to reach the handshake; :data:`STARTTLS_PORTS` names
+the usual port of each for discovery.
 
 The TLS layer runs on :class:`ssl.MemoryBIO` over plain asyncio streams, so every byte the server
 sends is counted (``max_chain_bytes``) and every network await sits under one deadline. The full
@@ -16,13 +20,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from cryptography import x509
 
 from certmgr.shared._tlswire import (
+    DIALOGUES,
     ErrorKind,
+    Phase,
+    Reason,
     StepError,
     WireState,
     check_sni,
@@ -42,9 +50,26 @@ from certmgr.shared.errors import (
 from certmgr.shared.pki.fingerprint import sha256_fingerprint
 from certmgr.shared.tlstrust import name_matches, parse_ip, verify_chain
 
-__all__ = ["DEFAULT_MAX_CHAIN_BYTES", "ErrorKind", "ProbeResult", "probe", "probe_or_raise"]
+__all__ = [
+    "DEFAULT_MAX_CHAIN_BYTES",
+    "STARTTLS_PORTS",
+    "STARTTLS_PROTOCOLS",
+    "ErrorKind",
+    "Phase",
+    "ProbeResult",
+    "Reason",
+    "probe",
+    "probe_or_raise",
+    "starttls_for_port",
+]
 
 DEFAULT_MAX_CHAIN_BYTES = 256 * 1024
+STARTTLS_PROTOCOLS: tuple[str, ...] = tuple(DIALOGUES)
+"""The ``starttls`` values :func:`probe` accepts: smtp, imap, pop3, ftp, ldap, postgres."""
+STARTTLS_PORTS: Mapping[int, str] = MappingProxyType(
+    {25: "smtp", 587: "smtp", 143: "imap", 110: "pop3", 21: "ftp", 389: "ldap", 5432: "postgres"}
+)
+"""The well-known port of each STARTTLS service (direct-TLS ports such as 465 are not here)."""
 _RAISE: dict[str, type[ProbeError]] = {
     "resolve": ResolveError,
     "timeout": ConnectTimeoutError,
@@ -61,6 +86,10 @@ class ProbeResult:
     reachable server). ``chain`` is every certificate the server sent, in its order, leaf first.
     ``verified`` is None when no handshake happened or no trust roots were available.
     ``hostname_matches`` checks the leaf against ``sni`` (or ``host`` when no SNI was sent).
+    On failure, ``phase`` says where it happened (``resolve``, ``connect``, ``starttls`` or
+    ``handshake``) and ``error_reason``, when known, says why more finely than ``error_kind``:
+    ``refused``/``unreachable`` (connect), ``not-protocol``, ``not-offered``, ``rejected`` or
+    ``closed`` (STARTTLS), ``not-tls`` (the server answered, but not in TLS).
     """
 
     host: str
@@ -75,6 +104,10 @@ class ProbeResult:
     handshake_ms: float | None = None
     error: str | None = None
     error_kind: ErrorKind | None = None
+    starttls: str | None = None
+    starttls_ms: float | None = None
+    phase: Phase | None = None
+    error_reason: Reason | None = None
     verified: bool | None = None
     verify_error: str | None = None
     hostname_matches: bool = False
@@ -103,11 +136,13 @@ def _server_name(
     starttls: str | None,
     family: int,
     max_chain_bytes: int,
+    phase_timeouts: tuple[float | None, ...] = (),
 ) -> str | None:
     """Check the arguments; return the SNI to send (None: none)."""
-    if starttls not in (None, "smtp"):
+    if starttls is not None and starttls not in DIALOGUES:
         raise ValidationError(
-            f"unsupported STARTTLS protocol {starttls!r} (use smtp)", field="starttls"
+            f"unsupported STARTTLS protocol {starttls!r} (use one of {', '.join(DIALOGUES)})",
+            field="starttls",
         )
     if family not in (0, socket.AF_INET, socket.AF_INET6):
         raise ValidationError("family must be AF_INET, AF_INET6 or 0", field="family")
@@ -117,6 +152,8 @@ def _server_name(
         raise ValidationError(f"port {port} is out of range", field="port")
     if timeout <= 0 or max_chain_bytes <= 0:
         raise ValidationError("timeout and max_chain_bytes must be positive", field="timeout")
+    if any(t is not None and t <= 0 for t in phase_timeouts):
+        raise ValidationError("phase timeouts must be positive", field="timeout")
     # sni="" means: send none; by default a name is sent for a DNS host, none for an IP.
     name = (sni or None) if sni is not None else (None if parse_ip(host) else host)
     if not check_sni(name):
@@ -134,6 +171,8 @@ async def probe(
     family: int = 0,
     max_chain_bytes: int = DEFAULT_MAX_CHAIN_BYTES,
     trust_roots: Sequence[x509.Certificate] | None = None,
+    connect_timeout: float | None = None,
+    handshake_timeout: float | None = None,
 ) -> ProbeResult:
     """Connect to ``host:port``, complete a TLS handshake, and report what the server presented.
 
@@ -146,11 +185,16 @@ async def probe(
         port: TCP port.
         sni: Server name to send; default: ``host`` when it is a name, nothing for an IP address.
         timeout: Seconds for everything on the network (resolve, connect, STARTTLS, handshake).
-        starttls: ``"smtp"`` to upgrade a plain SMTP session first; None for direct TLS.
+        starttls: One of :data:`STARTTLS_PROTOCOLS` to upgrade a plain session first (``"smtp"``,
+            ``"imap"``, ``"pop3"``, ``"ftp"``, ``"ldap"``, ``"postgres"``); None for direct TLS.
         family: ``socket.AF_INET``, ``socket.AF_INET6`` or 0 for either.
         max_chain_bytes: Give up (``too-large``) when the server sends more before finishing.
             OpenSSL itself refuses a single certificate message over 100 KiB (also ``too-large``).
         trust_roots: Anchors for ``verified``; None means the operating system's store.
+        connect_timeout: A shorter deadline for the TCP connect alone (a scan's fast answer for
+            filtered ports); None: only ``timeout``.
+        handshake_timeout: A deadline for the STARTTLS dialogue and, apart, for the handshake;
+            None: only ``timeout``.
 
     Returns:
         The probe result.
@@ -158,14 +202,33 @@ async def probe(
     Raises:
         ValidationError: An argument is out of range (unknown STARTTLS protocol, bad port...).
     """
-    server_name = _server_name(host, port, sni, timeout, starttls, family, max_chain_bytes)
+    server_name = _server_name(
+        host,
+        port,
+        sni,
+        timeout,
+        starttls,
+        family,
+        max_chain_bytes,
+        (connect_timeout, handshake_timeout),
+    )
     state = WireState()
     failure: StepError | None = None
     completed = False
     started = time.monotonic()
     try:
         async with asyncio.timeout(timeout):
-            await run_steps(host, port, server_name, family, starttls, max_chain_bytes, state)
+            await run_steps(
+                host,
+                port,
+                server_name,
+                family,
+                starttls,
+                max_chain_bytes,
+                state,
+                connect_timeout=connect_timeout,
+                handshake_timeout=handshake_timeout,
+            )
         completed = True
     except StepError as err:
         failure = err
@@ -173,7 +236,7 @@ async def probe(
         failure = timeout_failure(state, host, port, timeout)
     except OSError as err:  # reset or broken pipe while talking
         failure = StepError(
-            "reset", f"the connection was reset by the server ({err.strerror or err})"
+            "reset", f"the connection was reset by the server ({err.strerror or err})", "closed"
         )
     finally:
         await close_stream(state.writer, graceful=completed)
@@ -204,6 +267,10 @@ async def probe(
         handshake_ms=state.handshake_ms if failure is None else None,
         error=failure.message if failure else None,
         error_kind=failure.kind if failure else None,
+        starttls=starttls,
+        starttls_ms=state.starttls_ms,
+        phase=state.phase if failure else None,
+        error_reason=failure.reason if failure else None,
         verified=verified,
         verify_error=verify_error,
         hostname_matches=bool(chain) and name_matches(chain[0], reference),
@@ -220,6 +287,8 @@ async def probe_or_raise(
     family: int = 0,
     max_chain_bytes: int = DEFAULT_MAX_CHAIN_BYTES,
     trust_roots: Sequence[x509.Certificate] | None = None,
+    connect_timeout: float | None = None,
+    handshake_timeout: float | None = None,
 ) -> ProbeResult:
     """Like :func:`probe` (same arguments), but a failed probe raises.
 
@@ -242,7 +311,26 @@ async def probe_or_raise(
         family=family,
         max_chain_bytes=max_chain_bytes,
         trust_roots=trust_roots,
+        connect_timeout=connect_timeout,
+        handshake_timeout=handshake_timeout,
     )
     if result.error_kind is None:
         return result
     raise _RAISE.get(result.error_kind, HandshakeError)(f"{hostport(host, port)}: {result.error}")
+
+
+def starttls_for_port(port: int) -> str | None:
+    """The STARTTLS protocol usually spoken on ``port`` (None: direct TLS or unknown).
+
+    Args:
+        port: A TCP port.
+
+    Returns:
+        One of :data:`STARTTLS_PROTOCOLS`, or None.
+
+    Raises:
+        ValidationError: The port is out of range.
+    """
+    if not 0 < port < 65536:
+        raise ValidationError(f"port {port} is out of range", field="port")
+    return STARTTLS_PORTS.get(port)
