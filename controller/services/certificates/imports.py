@@ -1,7 +1,8 @@
 """Import of certificates, chains and keys from files of any supported format.
 
 One call is one transaction: every file is parsed and checked first, then everything is saved
-together, or nothing is.
+together, or nothing is. Parsing and chain building run in a worker thread before the
+transaction; the transaction only writes (a few bulk statements).
 """
 
 from __future__ import annotations
@@ -9,28 +10,54 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
     AuditEvent,
     Certificate,
-    CertificateAuthority,
     CertificateDefinition,
     ChainLink,
     PrivateKeyRecord,
 )
-from certmgr.controller.db.queries._like import LIKE_ESCAPE, numbered_copies
+from certmgr.controller.db.queries.authorities import ca_subjects
+from certmgr.controller.db.queries.certificates import (
+    certificate_ids_by_sha256,
+    certificates_by_sha256,
+    chain_length,
+    not_after_by_id,
+)
+from certmgr.controller.db.queries.definitions import (
+    definition_by_name,
+    definition_ids_by_name,
+    live_definitions_by_common_name,
+    names_taken,
+)
+from certmgr.controller.db.queries.keys import keys_by_public_sha256
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, IssuerKind, KeyOrigin
-from certmgr.controller.services.acquisition.definitions import normalized_sans
 from certmgr.controller.services.audit import audit
+from certmgr.controller.services.certificates.import_parse import (
+    ChainPlan,
+    ImportFile,
+    ImportOptions,
+    ParsedImport,
+    ParsedLeaf,
+    base_name,
+    definition_sans,
+    free_name,
+    leaf_warnings,
+    odd_names,
+    parse_inputs,
+    plan_chains,
+    preview_warnings,
+    signature_problem,
+    signature_warning,
+)
 from certmgr.controller.services.certificates.store import (
     certificate_row,
     certificate_values,
@@ -39,48 +66,21 @@ from certmgr.controller.services.certificates.store import (
 )
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock, SystemClock
-from certmgr.shared.errors import KeyMismatchError, ValidationError
-from certmgr.shared.pki import (
-    CertSummary,
-    ChainResult,
-    PrivateKey,
-    build_chain,
-    describe_key,
-    escape_text,
-    find_leaves,
-    forged_by,
-    is_ca,
-    is_dns_name,
-    is_self_signed,
-    issued_by,
-    key_type_of,
-    load,
-    public_key_sha256,
-    sha256_fingerprint,
-    summarize,
-)
+from certmgr.shared.errors import ValidationError
+from certmgr.shared.pki import describe_key, key_type_of, sha256_fingerprint, summarize
 
-_CHUNK = 500
+__all__ = [
+    "ImportFile",
+    "ImportOptions",
+    "ImportResult",
+    "import_files",
+    "odd_names",
+    "parse_inputs",
+    "preview_warnings",
+    "signature_problem",
+]
 
-
-@dataclass(frozen=True)
-class ImportFile:
-    """One input: its display name and bytes."""
-
-    name: str
-    data: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """Passwords and naming for an import."""
-
-    password: bytes | None = field(default=None, repr=False)
-    key_password: bytes | None = field(default=None, repr=False)
-    name: str | None = None
-    # A certificate whose signature does not verify with its issuer is stored flagged and, unless
-    # this is set, never made current.
-    accept_unverified: bool = False
+_NO_OPTIONS = ImportOptions()
 
 
 @dataclass(frozen=True)
@@ -126,137 +126,6 @@ class ImportResult:
         }
 
 
-@dataclass
-class _Leaf:
-    cert: x509.Certificate
-    sha256: str
-    source: str
-    key: PrivateKey | None = None
-    summary: CertSummary | None = None
-    chain: tuple[x509.Certificate, ...] = ()
-    complete: bool = False
-    missing: str | None = None
-    signature_problem: str | None = None
-
-
-@dataclass
-class _Parsed:
-    leaves: list[_Leaf]
-    cas: dict[str, tuple[x509.Certificate, str]]  # sha256 -> (cert, source file)
-
-
-def parse_inputs(
-    files: Sequence[ImportFile],
-    *,
-    key_files: Sequence[ImportFile] = (),
-    chain_files: Sequence[ImportFile] = (),
-    options: ImportOptions = ImportOptions(),
-    progress: Callable[[int], None] | None = None,
-) -> _Parsed:
-    """Parse and pair everything (CPU only, no database).
-
-    Raises:
-        InputError: A file is unreadable, encrypted with another passphrase, or a key matches nothing.
-    """
-    leaves: dict[str, _Leaf] = {}
-    cas: dict[str, tuple[x509.Certificate, str]] = {}
-    loose_keys: list[tuple[PrivateKey, str]] = []
-    if not files:
-        raise ValidationError("no files to import", field="files")
-    for i, f in enumerate(files):
-        bundle = load(
-            f.data, password=options.password, key_password=options.key_password, name=f.name
-        )
-        if bundle.entries:
-            for entry in bundle.entries:
-                if entry.chain:
-                    leaf_cert = entry.chain[0]
-                    _add_leaf(leaves, leaf_cert, f.name, entry.key)
-                    for c in entry.chain[1:]:
-                        cas.setdefault(sha256_fingerprint(c), (c, f.name))
-            paired = {sha256_fingerprint(e.chain[0]) for e in bundle.entries if e.chain}
-            rest = [c for c in bundle.certificates if sha256_fingerprint(c) not in paired]
-        else:
-            rest = list(bundle.certificates)
-        leaf_set = {sha256_fingerprint(c) for c in find_leaves(rest)} if rest else set()
-        for c in rest:
-            fp = sha256_fingerprint(c)
-            if fp in leaf_set and not _explicit_ca(c, rest):
-                _add_leaf(leaves, c, f.name, None)
-            else:
-                cas.setdefault(fp, (c, f.name))
-        loose_keys.extend(
-            (k, f.name) for k in bundle.keys if not _key_in_entries(k, bundle.entries)
-        )
-        if progress:
-            progress(i + 1)
-    for f in key_files:
-        bundle = load(f.data, password=options.key_password or options.password, name=f.name)
-        if not bundle.keys:
-            raise ValidationError(f"{f.name} holds no private key", field="key")
-        loose_keys.extend((k, f.name) for k in bundle.keys)
-        for c in bundle.certificates:
-            cas.setdefault(sha256_fingerprint(c), (c, f.name)) if _explicit_ca(
-                c, bundle.certificates
-            ) else _add_leaf(leaves, c, f.name, None)
-    for f in chain_files:
-        bundle = load(f.data, password=options.password, name=f.name)
-        for c in bundle.certificates:
-            cas.setdefault(sha256_fingerprint(c), (c, f.name))
-    # A CA certificate can itself be the thing imported when nothing else is a leaf.
-    by_pub = {public_key_sha256(lf.cert.public_key()): lf for lf in leaves.values()}  # type: ignore[arg-type]
-    for key, src in loose_keys:
-        fp = describe_key(key).public_sha256
-        target = by_pub.get(fp)
-        if target is None:
-            ca_match = [c for c, _ in cas.values() if public_key_sha256(c.public_key()) == fp]  # type: ignore[arg-type]
-            if ca_match:
-                continue
-            if len(leaves) == 1:
-                only = next(iter(leaves.values()))
-                raise KeyMismatchError(
-                    f"private key in {src} does not match certificate {only.cert.subject.rfc4514_string()}"
-                )
-            raise KeyMismatchError(
-                f"private key in {src} matches none of the {len(leaves)} certificates"
-            )
-        if target.key is None:
-            target.key = key
-    return _Parsed(list(leaves.values()), cas)
-
-
-def _explicit_ca(cert: x509.Certificate, others: Sequence[x509.Certificate]) -> bool:
-    """A CA for import purposes: basicConstraints CA:TRUE, or (without the extension) the issuer of another input.
-
-    Self-signed version-1 certificates without extensions are still common as quick server
-    certificates (``openssl x509 -req -signkey``), so they count as leaves unless they issued something.
-    """
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return is_ca(cert) and any(o is not cert and issued_by(o, cert) for o in others)
-
-
-def _key_in_entries(key: PrivateKey, entries: Sequence[object]) -> bool:
-    fp = describe_key(key).public_sha256
-    for e in entries:
-        k = getattr(e, "key", None)
-        if k is not None and describe_key(k).public_sha256 == fp:
-            return True
-    return False
-
-
-def _add_leaf(
-    leaves: dict[str, _Leaf], cert: x509.Certificate, source: str, key: PrivateKey | None
-) -> None:
-    fp = sha256_fingerprint(cert)
-    existing = leaves.get(fp)
-    if existing is None:
-        leaves[fp] = _Leaf(cert, fp, source, key, summarize(cert))
-    elif existing.key is None and key is not None:
-        existing.key = key
-
-
 async def import_files(
     db: Database,
     vault: MasterKey,
@@ -265,7 +134,7 @@ async def import_files(
     *,
     key_files: Sequence[ImportFile] = (),
     chain_files: Sequence[ImportFile] = (),
-    options: ImportOptions = ImportOptions(),
+    options: ImportOptions = _NO_OPTIONS,
     clock: Clock | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[ImportResult]:
@@ -292,219 +161,257 @@ async def import_files(
         if not options.name.strip() or len(options.name) > 200:
             raise ValidationError("name must be 1-200 characters", field="name")
     now = (clock or SystemClock()).now()
+    async with db.reader() as s:
+        known = await known_ca_certificates(s)
+    plan = await asyncio.to_thread(plan_chains, parsed, known)
     async with db.transaction() as s:
-        return await _save(s, vault, actor, parsed, options, now)
+        return await _save(s, vault, actor, parsed, plan, options, now)
+
+
+@dataclass
+class _Save:
+    """One import's transaction and what its steps share."""
+
+    s: AsyncSession
+    actor: Actor
+    options: ImportOptions
+    now: dt.datetime
+    existing: dict[str, Certificate]
+    key_rows: dict[str, PrivateKeyRecord]
+
+    def key_id(self, leaf: ParsedLeaf) -> int | None:
+        """The stored key record of a leaf's key."""
+        if leaf.key is None:
+            return None
+        return self.key_rows[describe_key(leaf.key).public_sha256].id
 
 
 async def _save(
     s: AsyncSession,
     vault: MasterKey,
     actor: Actor,
-    parsed: _Parsed,
+    parsed: ParsedImport,
+    plan: ChainPlan,
     options: ImportOptions,
     now: dt.datetime,
 ) -> list[ImportResult]:
-    pool = dict(parsed.cas)
-    for c in await known_ca_certificates(s):
-        pool.setdefault(sha256_fingerprint(c), (c, "repository"))
-    candidates = [c for c, _ in pool.values()]
-    await asyncio.to_thread(_chains, parsed.leaves, candidates)
+    existing = await certificates_by_sha256(
+        s, [lf.sha256 for lf in parsed.leaves] + list(plan.needed)
+    )
+    job = _Save(s, actor, options, now, existing, {})
+    ca_rows, ca_results = await _save_cas(job, parsed, plan)
+    job.key_rows = await _save_keys(s, vault, parsed.leaves, now)
+    new_leaves = [lf for lf in parsed.leaves if lf.sha256 not in existing]
+    results = await _save_new_leaves(job, new_leaves, ca_rows)
+    results += await _known_leaves(job, [lf for lf in parsed.leaves if lf.sha256 in existing])
+    await s.flush()
+    return results + ca_results
 
-    # CA certificates: the ones used in chains plus the ones given on their own.
-    needed: dict[str, tuple[x509.Certificate, str]] = {fp: pool[fp] for fp in parsed.cas}
-    for leaf in parsed.leaves:
-        for c in leaf.chain:
-            needed.setdefault(sha256_fingerprint(c), (c, leaf.source))
-    all_fps = [lf.sha256 for lf in parsed.leaves] + list(needed)
-    existing = await _existing_certs(s, all_fps)
-    ca_results: list[ImportResult] = []
-    new_ca_rows: dict[str, Certificate] = {}
-    for fp, (c, _src) in needed.items():
+
+async def _save_cas(
+    job: _Save, parsed: ParsedImport, plan: ChainPlan
+) -> tuple[dict[str, Certificate], list[ImportResult]]:
+    """Store the CA certificates not yet known; report the ones given on their own."""
+    s, existing = job.s, job.existing
+    new_rows: dict[str, Certificate] = {}
+    for fp, (c, _src) in plan.needed.items():
         if fp in existing:
             continue
-        row = certificate_row(c, source=CertificateSource.IMPORTED, now=now)
-        row.signature_problem = await asyncio.to_thread(_ca_signature_problem, c, candidates)
+        row = certificate_row(c, source=CertificateSource.IMPORTED, now=job.now)
+        row.signature_problem = plan.ca_problems.get(fp)
         s.add(row)
-        new_ca_rows[fp] = row
+        new_rows[fp] = row
     await s.flush()
-    ca_rows = {**{fp: r for fp, r in existing.items() if fp in needed}, **new_ca_rows}
-    for fp, row in new_ca_rows.items():
-        src = needed[fp][1]
-        if fp in parsed.cas:
-            audit(
-                s,
-                actor,
-                "certificate.import",
-                "certificate",
-                row.id,
-                {"sha256": fp, "ca": True, "file": src},
+    results: list[ImportResult] = []
+    for fp, row in new_rows.items():
+        if fp not in parsed.cas:
+            continue
+        src = plan.needed[fp][1]
+        detail = {"sha256": fp, "ca": True, "file": src}
+        audit(s, job.actor, "certificate.import", "certificate", row.id, detail)
+        problem = row.signature_problem
+        results.append(
+            _result(
+                row,
+                created=True,
+                has_key=False,
+                complete=row.self_signed,
+                src=src,
+                warnings=(problem,) if problem else (),
+                signature_verified=problem is None,
             )
-            ca_results.append(
-                _result(
-                    row,
-                    created=True,
-                    d=None,
-                    has_key=False,
-                    chain=(),
-                    complete=row.self_signed,
-                    src=src,
-                    current=False,
-                    warnings=(row.signature_problem,) if row.signature_problem else (),
-                    signature_verified=row.signature_problem is None,
-                )
-            )
+        )
     for fp in parsed.cas:
         if fp in existing:
             row = existing[fp]
-            ca_results.append(
-                _result(
-                    row,
-                    created=False,
-                    d=None,
-                    has_key=row.private_key_id is not None,
-                    chain=(),
-                    complete=row.self_signed,
-                    src=parsed.cas[fp][1],
-                    current=False,
-                )
+            has_key = row.private_key_id is not None
+            src = parsed.cas[fp][1]
+            results.append(
+                _result(row, created=False, has_key=has_key, complete=row.self_signed, src=src)
             )
+    ca_rows = {**{fp: r for fp, r in existing.items() if fp in plan.needed}, **new_rows}
+    return ca_rows, results
 
-    # Keys.
-    key_fps = {
-        describe_key(lf.key).public_sha256: lf.key for lf in parsed.leaves if lf.key is not None
-    }
-    key_rows = await _existing_keys(s, list(key_fps))
-    for fp, key in key_fps.items():
-        if fp not in key_rows:
-            krow = key_row(key, vault, origin=KeyOrigin.IMPORTED, now=now)
-            s.add(krow)
-            key_rows[fp] = krow
-        elif key_rows[fp].sealed_pkcs8 is None:
-            key_rows[fp].sealed_pkcs8 = key_row(
+
+async def _save_keys(
+    s: AsyncSession, vault: MasterKey, leaves: Sequence[ParsedLeaf], now: dt.datetime
+) -> dict[str, PrivateKeyRecord]:
+    """Store the leaves' keys (or seal a key the repository knew only by its public half)."""
+    keys = {describe_key(lf.key).public_sha256: lf.key for lf in leaves if lf.key is not None}
+    rows = await keys_by_public_sha256(s, list(keys))
+    for fp, key in keys.items():
+        if fp not in rows:
+            rows[fp] = key_row(key, vault, origin=KeyOrigin.IMPORTED, now=now)
+            s.add(rows[fp])
+        elif rows[fp].sealed_pkcs8 is None:
+            rows[fp].sealed_pkcs8 = key_row(
                 key, vault, origin=KeyOrigin.IMPORTED, now=now
             ).sealed_pkcs8
     await s.flush()
+    return rows
 
-    # Definitions, certificates, chain links and audit events of new leaves: a few bulk statements.
-    our_ca_subjects = set((await s.execute(select(CertificateAuthority.subject))).scalars().all())
-    results: list[ImportResult] = []
-    new_leaves = [lf for lf in parsed.leaves if lf.sha256 not in existing]
-    matched = await _matching_definitions(s, new_leaves, options.name)
-    taken_names = await _taken_names(s, [_base_name(lf) for lf in new_leaves])
-    leaf_def: dict[str, tuple[int, str]] = {fp: (d.id, d.name) for fp, d in matched.items()}
-    new_defs: list[tuple[_Leaf, dict[str, Any]]] = []
-    for leaf in new_leaves:
-        if leaf.sha256 in matched:
-            continue
-        sm = leaf.summary or summarize(leaf.cert)
-        name = options.name.strip() if options.name else _free_name(_base_name(leaf), taken_names)
-        taken_names.add(name)
-        new_defs.append(
-            (
-                leaf,
-                {
-                    "name": name,
-                    "common_name": (sm.common_name or "")[:64],
-                    "sans": _definition_sans(sm),
-                    "key_type": key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
-                    "issuer_kind": IssuerKind.PRIVATE_CA.value
-                    if sm.issuer in our_ca_subjects
-                    else IssuerKind.VENDOR.value,
-                    "requirements": {},
-                    "renewal_policy": {},
-                    "notes": f"Imported from {leaf.source}"[:1000],
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-        )
-    if new_defs:
-        # Plain executemany plus a lookup by the unique name: RETURNING in parameter order would
-        # cost one statement per row on SQLite.
-        await s.execute(insert(CertificateDefinition), [v for _, v in new_defs])
-        ids_by_name = await _ids_by(
-            s,
-            CertificateDefinition.name,
-            CertificateDefinition.id,
-            [v["name"] for _, v in new_defs],
-        )
-        for leaf, values in new_defs:
-            leaf_def[leaf.sha256] = (ids_by_name[values["name"]], values["name"])
+
+async def _save_new_leaves(
+    job: _Save, leaves: list[ParsedLeaf], ca_rows: dict[str, Certificate]
+) -> list[ImportResult]:
+    """Definitions, certificates, chain links and audit events of new leaves: a few bulk statements."""
+    s = job.s
+    matched = await _matching_definitions(s, leaves, job.options.name)
+    leaf_def = {fp: (d.id, d.name) for fp, d in matched.items()}
+    leaf_def.update(await _new_definitions(job, [lf for lf in leaves if lf.sha256 not in matched]))
     cert_values = []
-    for leaf in new_leaves:
+    for leaf in leaves:
         values = certificate_values(
-            leaf.cert, source=CertificateSource.IMPORTED, now=now, summary=leaf.summary
+            leaf.cert, source=CertificateSource.IMPORTED, now=job.now, summary=leaf.summary
         )
         values["definition_id"] = leaf_def[leaf.sha256][0]
-        values["private_key_id"] = (
-            key_rows[describe_key(leaf.key).public_sha256].id if leaf.key is not None else None
-        )
+        values["private_key_id"] = job.key_id(leaf)
         values["signature_problem"] = leaf.signature_problem
         cert_values.append(values)
     cert_ids: list[int] = []
     if cert_values:
         await s.execute(insert(Certificate), cert_values)
-        ids_by_sha = await _ids_by(
-            s, Certificate.sha256, Certificate.id, [v["sha256"] for v in cert_values]
-        )
+        ids_by_sha = await certificate_ids_by_sha256(s, [v["sha256"] for v in cert_values])
         cert_ids = [ids_by_sha[v["sha256"]] for v in cert_values]
-    # The newest certificate of each definition becomes current (unless an existing current one lasts longer).
-    current_after = await _current_not_after(
-        s, [d.current_certificate_id for d in matched.values() if d.current_certificate_id]
-    )
-    best: dict[int, tuple[dt.datetime, int]] = {
-        d.id: (current_after[d.current_certificate_id], d.current_certificate_id)
-        for d in matched.values()
-        if d.current_certificate_id is not None and d.current_certificate_id in current_after
-    }
-    for values, cert_id in zip(cert_values, cert_ids, strict=True):
-        def_id = values["definition_id"]
-        if values["signature_problem"] and not options.accept_unverified:
-            continue  # a corrupted or forged certificate is never made current by itself
-        if def_id not in best or values["not_after"] > best[def_id][0]:
-            best[def_id] = (values["not_after"], cert_id)
-    new_current = {cert_id for _, cert_id in best.values()}
-    cert_id_set = set(cert_ids)
-    updates = [
-        {"id": def_id, "current_certificate_id": cert_id, "updated_at": now}
-        for def_id, (_, cert_id) in best.items()
-        if cert_id in cert_id_set
-    ]
-    if updates:
-        await s.execute(update(CertificateDefinition), updates)
+    new_current = await _make_newest_current(job, list(matched.values()), cert_values, cert_ids)
     links = [
         {
             "certificate_id": cert_id,
             "position": pos,
             "ca_certificate_id": ca_rows[sha256_fingerprint(c)].id,
         }
-        for leaf, cert_id in zip(new_leaves, cert_ids, strict=True)
+        for leaf, cert_id in zip(leaves, cert_ids, strict=True)
         for pos, c in enumerate(leaf.chain)
     ]
     if links:
         await s.execute(insert(ChainLink), links)
+    return await _report_new_leaves(job, leaves, cert_values, cert_ids, leaf_def, new_current)
+
+
+async def _new_definitions(job: _Save, leaves: list[ParsedLeaf]) -> dict[str, tuple[int, str]]:
+    """One new definition per leaf that matches none (named after its CN, made unique)."""
+    if not leaves:
+        return {}
+    s, options = job.s, job.options
+    ours = await ca_subjects(s)
+    taken = await names_taken(s, [base_name(lf) for lf in leaves])
+    new_defs: list[tuple[ParsedLeaf, dict[str, Any]]] = []
+    for leaf in leaves:
+        sm = leaf.summary or summarize(leaf.cert)
+        name = options.name.strip() if options.name else free_name(base_name(leaf), taken)
+        taken.add(name)
+        values = {
+            "name": name,
+            "common_name": (sm.common_name or "")[:64],
+            "sans": definition_sans(sm),
+            "key_type": key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
+            "issuer_kind": IssuerKind.PRIVATE_CA.value
+            if sm.issuer in ours
+            else IssuerKind.VENDOR.value,
+            "requirements": {},
+            "renewal_policy": {},
+            "notes": f"Imported from {leaf.source}"[:1000],
+            "created_at": job.now,
+            "updated_at": job.now,
+        }
+        new_defs.append((leaf, values))
+    # Plain executemany plus a lookup by the unique name: RETURNING in parameter order would
+    # cost one statement per row on SQLite.
+    await s.execute(insert(CertificateDefinition), [v for _, v in new_defs])
+    ids_by_name = await definition_ids_by_name(s, [v["name"] for _, v in new_defs])
+    return {leaf.sha256: (ids_by_name[v["name"]], v["name"]) for leaf, v in new_defs}
+
+
+async def _make_newest_current(
+    job: _Save,
+    matched: list[CertificateDefinition],
+    cert_values: list[dict[str, Any]],
+    cert_ids: list[int],
+) -> set[int]:
+    """The newest certificate of each definition becomes current (unless an existing current one lasts longer)."""
+    with_current = [d for d in matched if d.current_certificate_id is not None]
+    current_after = await not_after_by_id(
+        job.s, [d.current_certificate_id for d in with_current if d.current_certificate_id]
+    )
+    best: dict[int, tuple[dt.datetime, int]] = {
+        d.id: (current_after[d.current_certificate_id], d.current_certificate_id)
+        for d in with_current
+        if d.current_certificate_id in current_after
+    }
+    for values, cert_id in zip(cert_values, cert_ids, strict=True):
+        def_id = values["definition_id"]
+        if values["signature_problem"] and not job.options.accept_unverified:
+            continue  # a corrupted or forged certificate is never made current by itself
+        if def_id not in best or values["not_after"] > best[def_id][0]:
+            best[def_id] = (values["not_after"], cert_id)
+    new_ids = set(cert_ids)
+    updates = [
+        {"id": def_id, "current_certificate_id": cert_id, "updated_at": job.now}
+        for def_id, (_, cert_id) in best.items()
+        if cert_id in new_ids
+    ]
+    if updates:
+        await job.s.execute(update(CertificateDefinition), updates)
+    return {cert_id for _, cert_id in best.values()}
+
+
+async def _report_new_leaves(
+    job: _Save,
+    leaves: list[ParsedLeaf],
+    cert_values: list[dict[str, Any]],
+    cert_ids: list[int],
+    leaf_def: dict[str, tuple[int, str]],
+    new_current: set[int],
+) -> list[ImportResult]:
+    """Audit events (one bulk insert) and results of the new leaves."""
+    actor, options = job.actor, job.options
     events = []
-    for leaf, values, cert_id in zip(new_leaves, cert_values, cert_ids, strict=True):
+    results = []
+    for leaf, values, cert_id in zip(leaves, cert_values, cert_ids, strict=True):
         def_id, def_name = leaf_def[leaf.sha256]
         made_current = cert_id in new_current
+        detail = {
+            "sha256": values["sha256"],
+            "definition": def_name,
+            "file": leaf.source,
+            "key": leaf.key is not None,
+            "current": made_current,
+            "signature_verified": leaf.signature_problem is None,
+            "accept_unverified": options.accept_unverified,
+        }
         events.append(
             {
-                "at": now,
+                "at": job.now,
                 "actor": actor.name,
                 "source": actor.source,
                 "action": "certificate.import",
                 "entity_type": "certificate",
                 "entity_id": str(cert_id),
-                "detail": {
-                    "sha256": values["sha256"],
-                    "definition": def_name,
-                    "file": leaf.source,
-                    "key": leaf.key is not None,
-                    "current": made_current,
-                    "signature_verified": leaf.signature_problem is None,
-                    "accept_unverified": options.accept_unverified,
-                },
+                "detail": detail,
             }
+        )
+        warnings = leaf_warnings(
+            leaf, job.now, made_current=made_current, accepted=options.accept_unverified
         )
         results.append(
             ImportResult(
@@ -521,113 +428,54 @@ async def _save(
                 not_after=values["not_after"],
                 source_file=leaf.source,
                 made_current=made_current,
-                warnings=_warnings(
-                    leaf, now, made_current=made_current, accepted=options.accept_unverified
-                ),
+                warnings=warnings,
                 signature_verified=leaf.signature_problem is None,
                 odd_names=odd_names(leaf.summary or summarize(leaf.cert)),
             )
         )
     if events:
-        await s.execute(insert(AuditEvent), events)
-    # Already known leaves: report, and attach a newly supplied key.
-    for leaf in parsed.leaves:
-        if leaf.sha256 not in existing:
-            continue
-        row = existing[leaf.sha256]
+        await job.s.execute(insert(AuditEvent), events)
+    return results
+
+
+async def _known_leaves(job: _Save, leaves: list[ParsedLeaf]) -> list[ImportResult]:
+    """Already known leaves: report them, and attach a newly supplied key."""
+    s, actor, options = job.s, job.actor, job.options
+    results = []
+    for leaf in leaves:
+        row = job.existing[leaf.sha256]
         if leaf.key is not None and row.private_key_id is None:
-            row.private_key_id = key_rows[describe_key(leaf.key).public_sha256].id
+            row.private_key_id = job.key_id(leaf)
             audit(s, actor, "certificate.attach-key", "certificate", row.id, {"sha256": row.sha256})
-        d_existing = (
-            await s.get(CertificateDefinition, row.definition_id) if row.definition_id else None
-        )
-        chain_len = len(
-            (
-                await s.execute(
-                    select(ChainLink.position).where(ChainLink.certificate_id == row.id)
-                )
-            ).all()
-        )
-        current = bool(d_existing and d_existing.current_certificate_id == row.id)
-        if options.accept_unverified and row.signature_problem and d_existing and not current:
-            current = await _make_current_if_newer(s, actor, d_existing, row, now)
+        d = await s.get(CertificateDefinition, row.definition_id) if row.definition_id else None
+        chain_len = await chain_length(s, row.id)
+        current = bool(d and d.current_certificate_id == row.id)
+        if options.accept_unverified and row.signature_problem and d and not current:
+            current = await _make_current_if_newer(s, actor, d, row, job.now)
+        warnings: tuple[str, ...] = ()
+        if row.signature_problem:
+            warnings = (
+                signature_warning(
+                    row.signature_problem,
+                    made_current=current,
+                    accepted=options.accept_unverified,
+                ),
+            )
         results.append(
             _result(
                 row,
                 created=False,
-                d=d_existing,
+                d=d,
                 has_key=row.private_key_id is not None,
-                chain=(None,) * chain_len,
+                chain_length=chain_len,
                 complete=leaf.complete,
                 src=leaf.source,
                 current=current,
-                warnings=(
-                    _signature_warning(
-                        row.signature_problem,
-                        made_current=current,
-                        accepted=options.accept_unverified,
-                    ),
-                )
-                if row.signature_problem
-                else (),
+                warnings=warnings,
                 signature_verified=row.signature_problem is None,
             )
         )
-    await s.flush()
-    return results + ca_results
-
-
-def _chains(leaves: list[_Leaf], candidates: list[x509.Certificate]) -> None:
-    """Build every leaf's chain; a CA's own chain is built once and shared by the leaves it issued.
-
-    Every signature on the way is verified: a certificate that names an issuer found among the
-    candidates whose key does not verify it leaves ``signature_problem`` set on the leaf.
-    """
-    by_subject: dict[bytes, list[x509.Certificate]] = {}
-    for c in candidates:
-        by_subject.setdefault(c.subject.public_bytes(), []).append(c)
-    ca_chains: dict[bytes, ChainResult] = {}
-    for leaf in leaves:
-        parent = next(
-            (
-                p
-                for p in by_subject.get(leaf.cert.issuer.public_bytes(), ())
-                if issued_by(leaf.cert, p)
-            ),
-            None,
-        )
-        if parent is None:
-            res = build_chain(leaf.cert, candidates)
-            leaf.chain, leaf.complete, leaf.missing = (
-                tuple(res.chain),
-                res.complete,
-                res.missing_issuer,
-            )
-            leaf.signature_problem = signature_problem(res)
-            continue
-        key = parent.fingerprint(hashes.SHA256())
-        if key not in ca_chains:
-            ca_chains[key] = build_chain(parent, candidates)
-        up = ca_chains[key]
-        if is_self_signed(parent):
-            leaf.chain, leaf.complete, leaf.missing = (parent,), True, None
-        else:
-            leaf.chain, leaf.complete, leaf.missing = (
-                (parent, *up.chain),
-                up.complete,
-                up.missing_issuer,
-            )
-            leaf.signature_problem = signature_problem(up)
-
-
-def _ca_signature_problem(cert: x509.Certificate, candidates: list[x509.Certificate]) -> str | None:
-    issuer = forged_by(cert, candidates)
-    if issuer is None:
-        return None
-    name = escape_text(summarize(issuer).subject)
-    return f"signature does not verify with the key of its issuer {name} (a corrupted or forged certificate)"[
-        :500
-    ]
+    return results
 
 
 async def _make_current_if_newer(
@@ -651,103 +499,16 @@ async def _make_current_if_newer(
     return True
 
 
-def signature_problem(res: ChainResult) -> str | None:
-    """The stored flag of a chain whose signatures do not all verify (None when they do)."""
-    if res.bad_signature is None:
-        return None
-    issuer = escape_text(res.bad_signature_issuer or "?")
-    if res.bad_signature is res.leaf:
-        text = f"signature does not verify with the key of its issuer {issuer}"
-    else:
-        subject = escape_text(summarize(res.bad_signature).subject)
-        text = (
-            f"signature does not verify on its chain: {subject} is not signed by the key of "
-            f"its issuer {issuer}"
-        )
-    return (text + " (a corrupted or forged certificate)")[:500]
-
-
-def _signature_warning(problem: str, *, made_current: bool, accepted: bool) -> str:
-    if made_current:
-        return f"{problem}; made current because unverified signatures were accepted"
-    if accepted:
-        return f"{problem}; stored flagged (a longer-lived current certificate was kept)"
-    return (
-        f"{problem}; stored flagged and not made current "
-        "(to use it anyway, import it again with --accept-unverified)"
-    )
-
-
-def odd_names(summary: CertSummary) -> tuple[str, ...]:
-    """Escaped odd names: DNS SANs that are not valid DNS names, a subject with control characters."""
-    out = [escape_text(n) for n in summary.dns_names if not is_dns_name(n)]
-    if escape_text(summary.subject) != summary.subject:
-        out.append(escape_text(summary.subject))
-    return tuple(out)
-
-
-def _definition_sans(summary: CertSummary) -> list[str]:
-    """The SANs a definition made from this certificate gets: its valid DNS names and addresses.
-
-    Odd values stay on the certificate (it is deployed somewhere and is monitored as it is); a
-    definition holds only what certmgr could put into a CSR for its renewal.
-    """
-    valid = [n for n in summary.dns_names if is_dns_name(n)]
-    return normalized_sans("", (*valid, *summary.ip_addresses))
-
-
-def preview_warnings(parsed: _Parsed, now: dt.datetime) -> dict[str, tuple[str, ...]]:
-    """What an import would warn about, per leaf SHA-256, from the supplied files alone.
-
-    CPU only (run it off the event loop); the repository's CA certificates join on saving.
-    """
-    _chains(parsed.leaves, [c for c, _ in parsed.cas.values()])
-    out: dict[str, tuple[str, ...]] = {}
-    for leaf in parsed.leaves:
-        warnings = list(_warnings(leaf, now, made_current=False, accepted=True))
-        if leaf.signature_problem:
-            warnings[0] = (
-                f"{leaf.signature_problem}: it is stored flagged and made current only when "
-                "unverified signatures are accepted"
-            )
-        out[leaf.sha256] = tuple(warnings)
-    return out
-
-
-def _warnings(
-    leaf: _Leaf, now: dt.datetime, *, made_current: bool, accepted: bool
-) -> tuple[str, ...]:
-    out = []
-    if leaf.signature_problem:
-        out.append(
-            _signature_warning(leaf.signature_problem, made_current=made_current, accepted=accepted)
-        )
-    elif not leaf.complete:
-        out.append(f"chain incomplete: issuer {escape_text(leaf.missing or '?')} not found")
-    sm = leaf.summary or summarize(leaf.cert)
-    bad_dns = [escape_text(n) for n in sm.dns_names if not is_dns_name(n)]
-    if bad_dns:
-        out.append(
-            "not valid DNS names (kept on the certificate, left out of its definition): "
-            + ", ".join(f"'{n}'" for n in bad_dns)
-        )
-    if escape_text(sm.subject) != sm.subject:
-        out.append(f"the subject holds control characters: '{escape_text(sm.subject)}'")
-    if leaf.cert.not_valid_after_utc < now:
-        out.append("certificate has expired")
-    return tuple(out)
-
-
 def _result(
     row: Certificate,
     *,
     created: bool,
-    d: CertificateDefinition | None,
     has_key: bool,
-    chain: Sequence[object],
     complete: bool,
     src: str,
-    current: bool,
+    d: CertificateDefinition | None = None,
+    chain_length: int = 0,
+    current: bool = False,
     warnings: tuple[str, ...] = (),
     signature_verified: bool = True,
 ) -> ImportResult:
@@ -758,7 +519,7 @@ def _result(
         definition_id=d.id if d else None,
         definition_name=d.name if d else None,
         has_private_key=has_key,
-        chain_length=len(chain),
+        chain_length=chain_length,
         chain_complete=complete,
         is_ca=row.is_ca,
         subject=row.subject,
@@ -770,117 +531,25 @@ def _result(
     )
 
 
-def _base_name(leaf: _Leaf) -> str:
-    s = leaf.summary or summarize(leaf.cert)
-    # Definition names are printable text (as validate_spec requires); a CN may hold anything.
-    return escape_text(s.common_name or (s.sans[0] if s.sans else "") or s.sha256[:16])[:190]
-
-
-def _free_name(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base} ({n})" in taken:
-        n += 1
-    return f"{base} ({n})"
-
-
-async def _taken_names(s: AsyncSession, bases: list[str]) -> set[str]:
-    taken: set[str] = set()
-    uniq = list(set(bases))
-    for i in range(0, len(uniq), _CHUNK):
-        part = uniq[i : i + _CHUNK]
-        rows = await s.execute(
-            select(CertificateDefinition.name).where(CertificateDefinition.name.in_(part))
-        )
-        taken.update(rows.scalars().all())
-    # Names like "x (2)" for the bases that are taken.
-    for base in [b for b in uniq if b in taken]:
-        like = numbered_copies(base)
-        rows = await s.execute(
-            select(CertificateDefinition.name).where(
-                CertificateDefinition.name.like(like, escape=LIKE_ESCAPE)
-            )
-        )
-        taken.update(rows.scalars().all())
-    return taken
-
-
-async def _ids_by(s: AsyncSession, key_col: Any, id_col: Any, keys: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for i in range(0, len(keys), _CHUNK):
-        rows = await s.execute(select(key_col, id_col).where(key_col.in_(keys[i : i + _CHUNK])))
-        out.update({k: int(v) for k, v in rows.all()})
-    return out
-
-
-async def _existing_certs(s: AsyncSession, fps: list[str]) -> dict[str, Certificate]:
-    out: dict[str, Certificate] = {}
-    uniq = list(dict.fromkeys(fps))
-    for i in range(0, len(uniq), _CHUNK):
-        rows = await s.execute(
-            select(Certificate).where(Certificate.sha256.in_(uniq[i : i + _CHUNK]))
-        )
-        out.update({r.sha256: r for r in rows.scalars().all()})
-    return out
-
-
-async def _existing_keys(s: AsyncSession, fps: list[str]) -> dict[str, PrivateKeyRecord]:
-    out: dict[str, PrivateKeyRecord] = {}
-    for i in range(0, len(fps), _CHUNK):
-        rows = await s.execute(
-            select(PrivateKeyRecord).where(PrivateKeyRecord.public_sha256.in_(fps[i : i + _CHUNK]))
-        )
-        out.update({r.public_sha256: r for r in rows.scalars().all()})
-    return out
-
-
-async def _current_not_after(
-    s: AsyncSession, ids: list[int | None]
-) -> dict[int | None, dt.datetime]:
-    out: dict[int | None, dt.datetime] = {}
-    real = [i for i in set(ids) if i is not None]
-    for i in range(0, len(real), _CHUNK):
-        rows = await s.execute(
-            select(Certificate.id, Certificate.not_after).where(
-                Certificate.id.in_(real[i : i + _CHUNK])
-            )
-        )
-        out.update(dict(rows.all()))
-    return out
-
-
 async def _matching_definitions(
-    s: AsyncSession, leaves: list[_Leaf], name: str | None
+    s: AsyncSession, leaves: list[ParsedLeaf], name: str | None
 ) -> dict[str, CertificateDefinition]:
     """Existing definitions a new certificate belongs to: by ``--name``, else same CN and same SANs."""
     out: dict[str, CertificateDefinition] = {}
     if not leaves:
         return out
     if name is not None:
-        d = (
-            await s.execute(
-                select(CertificateDefinition).where(CertificateDefinition.name == name.strip())
-            )
-        ).scalar_one_or_none()
+        d = await definition_by_name(s, name.strip())
         if d is not None:
             out[leaves[0].sha256] = d
         return out
-    wanted: dict[str, list[tuple[_Leaf, list[str]]]] = {}
+    wanted: dict[str, list[tuple[ParsedLeaf, list[str]]]] = {}
     for lf in leaves:
         sm = lf.summary or summarize(lf.cert)
         if sm.common_name:
-            wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(_definition_sans(sm))))
-    cns = list(wanted)
-    for i in range(0, len(cns), _CHUNK):
-        rows = await s.execute(
-            select(CertificateDefinition).where(
-                CertificateDefinition.common_name.in_(cns[i : i + _CHUNK]),
-                CertificateDefinition.archived.is_(False),
-            )
-        )
-        for d in rows.scalars().all():
-            for lf, sans in wanted.get(d.common_name, []):
-                if sorted(d.sans) == sans and lf.sha256 not in out:
-                    out[lf.sha256] = d
+            wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(definition_sans(sm))))
+    for d in await live_definitions_by_common_name(s, list(wanted)):
+        for lf, sans in wanted.get(d.common_name, []):
+            if sorted(d.sans) == sans and lf.sha256 not in out:
+                out[lf.sha256] = d
     return out

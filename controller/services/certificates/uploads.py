@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -81,3 +82,21 @@ def _sweep(root: Path) -> None:
                 p.unlink(missing_ok=True)
         except OSError:
             continue
+
+
+async def stash_upload(
+    root: Path, vault: MasterKey, files: list[StashedFile], extra: dict[str, str]
+) -> str:
+    """:func:`stash` in a worker thread (it seals and writes files)."""
+    return await asyncio.to_thread(stash, root, vault, files, extra)
+
+
+async def take_upload(
+    root: Path, vault: MasterKey, token: str
+) -> tuple[list[StashedFile], dict[str, str]]:
+    """:func:`unstash` (and remove) in a worker thread.
+
+    Raises:
+        NotFoundError: The upload expired or the token is unknown.
+    """
+    return await asyncio.to_thread(unstash, root, vault, token, remove=True)

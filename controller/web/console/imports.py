@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
-from certmgr.controller.services.certificates.imports import (
-    ImportFile,
-    ImportOptions,
-    import_files,
-    parse_inputs,
-    preview_warnings,
+from certmgr.controller.services.certificates.import_preview import preview_import
+from certmgr.controller.services.certificates.imports import ImportFile, ImportOptions, import_files
+from certmgr.controller.services.certificates.uploads import (
+    StashedFile,
+    stash_upload,
+    take_upload,
 )
-from certmgr.controller.services.certificates.uploads import StashedFile, stash, unstash
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
-from certmgr.shared.pki import describe_key, summarize
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 16 * 1024 * 1024
@@ -87,12 +84,12 @@ async def preview(request: web.Request) -> web.Response:
         files, extra = await _read_form(request)
         if not _inputs(files, "file"):
             raise ValidationError("choose at least one certificate or keystore file", field="file")
-        parsed = await asyncio.to_thread(
-            parse_inputs,
+        found = await preview_import(
             _inputs(files, "file"),
             key_files=_inputs(files, "key"),
             chain_files=_inputs(files, "chain"),
             options=_options(extra),
+            now=ctx.clock.now(),
         )
     except CertmgrError as err:
         return render(
@@ -104,23 +101,7 @@ async def preview(request: web.Request) -> web.Response:
             token=None,
             status=422,
         )
-    token = await asyncio.to_thread(stash, _uploads(request), ctx.vault, files, extra)
-    warnings = await asyncio.to_thread(preview_warnings, parsed, ctx.clock.now())
-    found = {
-        "leaves": [
-            {
-                "summary": summarize(lf.cert),
-                "has_key": lf.key is not None,
-                "key": describe_key(lf.key).label if lf.key else None,
-                "source": lf.source,
-                "warnings": warnings.get(lf.sha256, ()),
-                "signature_problem": lf.signature_problem,
-            }
-            for lf in parsed.leaves
-        ],
-        "unverified": any(lf.signature_problem for lf in parsed.leaves),
-        "cas": [summarize(c) for c, _ in parsed.cas.values()],
-    }
+    token = await stash_upload(_uploads(request), ctx.vault, files, extra)
     return render(
         request,
         "console/import.html",
@@ -140,9 +121,7 @@ async def confirm(request: web.Request) -> web.Response:
     token = form.get("token")
     if not isinstance(token, str):
         raise redirect(request, "/import", "The upload has expired; upload the files again.", "bad")
-    files, extra = await asyncio.to_thread(
-        unstash, _uploads(request), ctx.vault, token, remove=True
-    )
+    files, extra = await take_upload(_uploads(request), ctx.vault, token)
     try:
         results = await import_files(
             ctx.db,
