@@ -23,8 +23,9 @@ from typing import Self
 
 import pytest
 
+from tests.factories._serverbase import copy_file
 from tests.factories.postgres import pg_bin
-from tests.factories.servers import copy_file, free_port, require_binary
+from tests.factories.servers import free_port, require_binary
 
 __all__ = ["DovecotServer", "PostgresTlsServer", "SlapdServer", "VsftpdServer"]
 

@@ -1,0 +1,32 @@
+"""Discovery: which endpoints a scan may touch (:mod:`.targets`) and the scan itself (:mod:`.scan`)."""
+
+from certmgr.shared.discovery.scan import EndpointResult, Outcome, Timeouts, scan
+from certmgr.shared.discovery.targets import (
+    DEFAULT_PORTS,
+    Endpoint,
+    HostItem,
+    Scope,
+    SizeReport,
+    TargetSpec,
+    parse_ports,
+    parse_target_lines,
+    parse_targets,
+    read_target_file,
+)
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "Endpoint",
+    "EndpointResult",
+    "HostItem",
+    "Outcome",
+    "Scope",
+    "SizeReport",
+    "TargetSpec",
+    "Timeouts",
+    "parse_ports",
+    "parse_target_lines",
+    "parse_targets",
+    "read_target_file",
+    "scan",
+]

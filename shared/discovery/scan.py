@@ -1,0 +1,406 @@
+"""The discovery scan: probe every endpoint of a :class:`TargetSpec` inside a :class:`Scope`.
+
+One engine with the probe of :mod:`certmgr.shared.tlsprobe`: a fixed number of workers pull
+(host, port) pairs from the spec's lazy expansion, so memory stays flat however many pairs
+there are; a per-host gate keeps at most ``per_host`` probes on one address at a time; results
+leave through a bounded queue as they come. Closed ports answer at once and filtered ones after
+the short connect deadline, apart from the STARTTLS and handshake deadlines (:class:`Timeouts`).
+Nothing outside the scope is ever contacted: addresses are checked before a connection, names
+are resolved once and probed at the checked addresses (a second lookup could answer otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cryptography import x509
+
+from certmgr.shared._tlswire import check_sni
+from certmgr.shared.discovery.targets import IPAddress, Scope, TargetSpec
+from certmgr.shared.errors import InputTooLargeError, ValidationError
+from certmgr.shared.pki.fingerprint import sha256_fingerprint
+from certmgr.shared.tlsprobe import (
+    DEFAULT_MAX_CHAIN_BYTES,
+    STARTTLS_PORTS,
+    STARTTLS_PROTOCOLS,
+    ProbeResult,
+    probe,
+)
+
+__all__ = ["EndpointResult", "Outcome", "Resolver", "Timeouts", "scan"]
+
+Resolver = Callable[[str], Awaitable[Sequence[IPAddress]]]
+_MAX_CONCURRENCY = 10_000
+_MAX_ADDRESSES_PER_NAME = 64
+
+
+class Outcome(StrEnum):
+    """What one endpoint gave."""
+
+    TLS = "tls"  # a handshake completed: the chain is in the result
+    CLOSED = "closed"  # connection refused
+    FILTERED = "filtered"  # no answer to the connect within the connect deadline, or unreachable
+    NO_TLS = "no-tls"  # something answered, but neither TLS nor the expected STARTTLS protocol
+    STARTTLS_REFUSED = "starttls-refused"  # the protocol was spoken, TLS was not offered or refused
+    TIMEOUT = "timeout"  # connected, then the dialogue or handshake stalled
+    TOO_LARGE = "too-large"  # the server sent more than the byte cap before finishing
+    ERROR = "error"  # anything else (reset, handshake failure...): see the message
+    OUT_OF_SCOPE = "out-of-scope"  # never contacted
+    UNRESOLVED = "unresolved"  # the name did not resolve
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines per phase, in seconds.
+
+    ``handshake`` applies to a STARTTLS dialogue and, apart, to the TLS handshake.
+    """
+
+    resolve: float = 5.0
+    connect: float = 1.5
+    handshake: float = 5.0
+
+    def __post_init__(self) -> None:
+        if min(self.resolve, self.connect, self.handshake) <= 0:
+            raise ValidationError("every timeout must be positive", field="timeouts")
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    """One endpoint's result.
+
+    ``port`` is None when a whole item or address was out of scope or did not resolve (it stands
+    for every port); ``address`` is None when nothing was resolved.
+    """
+
+    target: str
+    address: str | None
+    port: int | None
+    sni: str | None
+    starttls: str | None
+    outcome: Outcome
+    message: str | None = None
+    chain: tuple[x509.Certificate, ...] = ()
+    protocol: str | None = None
+    cipher: str | None = None
+    connect_ms: float | None = None
+    starttls_ms: float | None = None
+    handshake_ms: float | None = None
+    total_ms: float | None = None
+
+    @property
+    def leaf(self) -> x509.Certificate | None:
+        """The served leaf, if any."""
+        return self.chain[0] if self.chain else None
+
+    @property
+    def leaf_sha256(self) -> str | None:
+        """Lower-case hex SHA-256 of the served leaf."""
+        return sha256_fingerprint(self.chain[0]) if self.chain else None
+
+
+@dataclass(frozen=True)
+class _Job:
+    target: str
+    port: int | None
+    address: IPAddress | None = None  # None: resolve ``target``
+    out_of_scope: bool = False
+    first_port: bool = True  # a name reports resolution and scope problems once, on this job
+
+
+def _outcome(r: ProbeResult) -> Outcome:
+    kind, reason = r.error_kind, r.error_reason
+    if kind is None:
+        return Outcome.TLS
+    if kind == "refused":
+        return Outcome.FILTERED if reason == "unreachable" else Outcome.CLOSED
+    if kind == "timeout":
+        return Outcome.FILTERED if r.phase == "connect" else Outcome.TIMEOUT
+    if kind == "too-large":
+        return Outcome.TOO_LARGE
+    if kind == "starttls" and reason in ("not-offered", "rejected"):
+        return Outcome.STARTTLS_REFUSED
+    if reason in ("not-protocol", "not-tls"):
+        return Outcome.NO_TLS
+    return Outcome.ERROR
+
+
+def _jobs(spec: TargetSpec, scope: Scope) -> Iterator[_Job]:
+    for item in spec.items:
+        ports = item.ports or spec.ports
+        if item.name is not None:
+            for n, port in enumerate(ports):
+                yield _Job(item.name, port, first_port=n == 0)
+            continue
+        if item.first is None or item.last is None:  # pragma: no cover - a parsed item has both
+            continue
+        overlap = scope.overlap(item.first, item.last)
+        if overlap == "none":  # one report for the whole item, however large
+            yield _Job(item.text, None, out_of_scope=True)
+            continue
+        for n, port in enumerate(ports):
+            for address in item.addresses():
+                if overlap == "some" and not scope.allows_address(address):
+                    if n == 0:
+                        yield _Job(str(address), None, address, out_of_scope=True)
+                    continue
+                yield _Job(str(address), port, address)
+
+
+class _HostGate:
+    """At most ``limit`` probes per address at once; entries leave when unused (bounded)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, address: str) -> AsyncIterator[None]:
+        gate = self._gates.get(address)
+        if gate is None:
+            gate = self._gates[address] = (asyncio.Semaphore(self._limit), [0])
+        gate[1][0] += 1
+        try:
+            async with gate[0]:
+                yield
+        finally:
+            gate[1][0] -= 1
+            if not gate[1][0]:
+                del self._gates[address]
+
+
+async def _system_resolve(name: str) -> Sequence[IPAddress]:
+    infos = await asyncio.get_running_loop().getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+class _Scanner:
+    def __init__(
+        self,
+        scope: Scope,
+        per_host: int,
+        timeouts: Timeouts,
+        extra_sni: Mapping[str, tuple[str, ...]],
+        starttls: Mapping[int, str | None],
+        max_chain_bytes: int,
+        resolve: Resolver,
+    ) -> None:
+        self.scope, self.timeouts, self.extra_sni = scope, timeouts, extra_sni
+        self.starttls, self.max_chain_bytes, self.resolve = starttls, max_chain_bytes, resolve
+        self.gate = _HostGate(per_host)
+        self.names: dict[str, tuple[IPAddress, ...] | str] = {}  # resolved, or why not
+
+    async def _addresses(self, name: str) -> tuple[IPAddress, ...] | str:
+        known = self.names.get(name)
+        if known is not None:
+            return known
+        try:
+            async with asyncio.timeout(self.timeouts.resolve):
+                found = tuple(dict.fromkeys(await self.resolve(name)))[:_MAX_ADDRESSES_PER_NAME]
+        except TimeoutError:
+            answer: tuple[IPAddress, ...] | str = (
+                f"resolving {name} took longer than {self.timeouts.resolve:g} s"
+            )
+        except (OSError, UnicodeError, ValueError) as err:
+            answer = f"{name} does not resolve ({err})"
+        else:
+            answer = found or f"{name} resolves to no address"
+        self.names[name] = answer
+        return answer
+
+    async def _probe(self, target: str, address: str, port: int, sni: str | None) -> EndpointResult:
+        proto = self.starttls.get(port)
+        t = self.timeouts
+        started = time.perf_counter()
+        async with self.gate.hold(address):
+            r = await probe(
+                address,
+                port,
+                sni=sni or "",
+                timeout=t.connect + t.handshake * (2 if proto else 1),
+                starttls=proto,
+                max_chain_bytes=self.max_chain_bytes,
+                trust_roots=(),  # trust is judged later, by the policy; no per-endpoint work here
+                connect_timeout=t.connect,
+                handshake_timeout=t.handshake,
+            )
+        return EndpointResult(
+            target=target,
+            address=address,
+            port=port,
+            sni=r.sni,
+            starttls=proto,
+            outcome=_outcome(r),
+            message=r.error,
+            chain=r.chain,
+            protocol=r.protocol,
+            cipher=r.cipher,
+            connect_ms=r.connect_ms,
+            starttls_ms=r.starttls_ms,
+            handshake_ms=r.handshake_ms,
+            total_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _report(self, job: _Job, outcome: Outcome, message: str) -> EndpointResult:
+        address = str(job.address) if job.address is not None else None
+        return EndpointResult(job.target, address, None, None, None, outcome, message)
+
+    async def run(self, job: _Job) -> list[EndpointResult]:
+        if job.out_of_scope:
+            return [
+                self._report(job, Outcome.OUT_OF_SCOPE, "outside the scan scope: not contacted")
+            ]
+        if (
+            job.address is not None and job.port is not None
+        ):  # an address: bare, then with each name known to live there
+            address = str(job.address)
+            first = await self._probe(address, address, job.port, None)
+            results = [first]
+            if first.outcome not in (Outcome.CLOSED, Outcome.FILTERED):
+                for name in self.extra_sni.get(address, ()):
+                    results.append(await self._probe(address, address, job.port, name))
+            return results
+        if job.port is None:  # pragma: no cover - only out-of-scope jobs have no port
+            return []
+        addresses = await self._addresses(job.target)
+        if isinstance(addresses, str):
+            return [self._report(job, Outcome.UNRESOLVED, addresses)] if job.first_port else []
+        outside = [a for a in addresses if not self.scope.allows_address(a)]
+        if outside or not self.scope.allows_name(job.target):
+            if not job.first_port:
+                return []
+            why = (
+                f"{job.target} resolves to {', '.join(map(str, outside))}, outside the scan scope"
+                if outside
+                else f"{job.target} matches no host-name pattern of the scan scope"
+            )
+            return [self._report(job, Outcome.OUT_OF_SCOPE, why + ": not contacted")]
+        return [await self._probe(job.target, str(a), job.port, job.target) for a in addresses]
+
+
+def _check(
+    concurrency: int,
+    per_host: int,
+    extra_sni: Mapping[str, Sequence[str]] | None,
+    starttls: Mapping[int, str | None] | None,
+    max_chain_bytes: int,
+) -> tuple[dict[str, tuple[str, ...]], dict[int, str | None]]:
+    if not 0 < concurrency <= _MAX_CONCURRENCY:
+        raise ValidationError(f"concurrency must be 1 to {_MAX_CONCURRENCY}", field="concurrency")
+    if not 0 < per_host <= concurrency:
+        raise ValidationError("per_host must be 1 to the concurrency", field="per_host")
+    if max_chain_bytes <= 0:
+        raise ValidationError("max_chain_bytes must be positive", field="max_chain_bytes")
+    names: dict[str, tuple[str, ...]] = {}
+    for key, values in (extra_sni or {}).items():
+        try:
+            address = str(ipaddress.ip_address(key))
+        except ValueError:
+            raise ValidationError(
+                f"extra SNI: {key[:60]!r} is not an address", field="extra_sni"
+            ) from None
+        for value in values:
+            if not value or not check_sni(value):
+                raise ValidationError(
+                    f"extra SNI: {value[:60]!r} is not a server name", field="extra_sni"
+                )
+        names[address] = tuple(dict.fromkeys(values))
+    protocols: dict[int, str | None] = dict(STARTTLS_PORTS)
+    for port, proto in (starttls or {}).items():
+        if proto is not None and proto not in STARTTLS_PROTOCOLS:
+            raise ValidationError(
+                f"unknown STARTTLS protocol {proto!r} for port {port}", field="starttls"
+            )
+        protocols[port] = proto
+    return names, protocols
+
+
+async def scan(
+    spec: TargetSpec,
+    *,
+    scope: Scope,
+    concurrency: int = 256,
+    per_host: int = 4,
+    timeouts: Timeouts | None = None,
+    extra_sni: Mapping[str, Sequence[str]] | None = None,
+    starttls: Mapping[int, str | None] | None = None,
+    max_chain_bytes: int = DEFAULT_MAX_CHAIN_BYTES,
+    max_pairs: int | None = None,
+    resolve: Resolver | None = None,
+) -> AsyncIterator[EndpointResult]:
+    """Probe every endpoint of ``spec`` inside ``scope``; yield each result as it comes.
+
+    Results arrive in completion order, not in spec order. Close the iterator (``aclosing``) to
+    stop early: every probe in flight is cancelled and its connection dropped.
+
+    Args:
+        spec: What to scan (see :func:`~certmgr.shared.discovery.targets.parse_targets`).
+        scope: What may be contacted; everything else is reported ``out-of-scope``.
+        concurrency: Probes in flight at most.
+        per_host: Probes in flight on one address at most (politeness).
+        timeouts: Deadlines per phase (default :class:`Timeouts`).
+        extra_sni: Per address, further server names to try there (virtual hosts); tried only
+            when the bare probe reached a listener.
+        starttls: Per port, the STARTTLS protocol to speak (None: direct TLS); merged over
+            :data:`~certmgr.shared.tlsprobe.STARTTLS_PORTS`.
+        max_chain_bytes: Per probe, the most a server may send before the handshake ends.
+        max_pairs: Refuse a spec with more (address or name, port) pairs; None: no limit (a
+            surface asks the user first, from ``spec.size_report(limit)``).
+        resolve: Name lookup (default: the system resolver).
+
+    Yields:
+        One :class:`EndpointResult` per endpoint and server name tried, and one per item,
+        address or name that was out of scope or did not resolve.
+
+    Raises:
+        ValidationError: A bad argument (concurrency, per-host limit, extra SNI, protocol).
+        InputTooLargeError: The spec has more pairs than ``max_pairs``.
+    """
+    names, protocols = _check(concurrency, per_host, extra_sni, starttls, max_chain_bytes)
+    count = spec.count()
+    if max_pairs is not None and count > max_pairs:
+        raise InputTooLargeError(
+            f"the scan names {count} address:port pairs, {count - max_pairs} more than the "
+            f"limit of {max_pairs}; confirm to scan them all"
+        )
+    scanner = _Scanner(
+        scope,
+        per_host,
+        timeouts or Timeouts(),
+        names,
+        protocols,
+        max_chain_bytes,
+        resolve or _system_resolve,
+    )
+    jobs = _jobs(spec, scope)
+    queue: asyncio.Queue[EndpointResult | None] = asyncio.Queue(maxsize=concurrency)
+
+    async def work() -> None:
+        for job in jobs:  # one shared lazy iterator: each worker takes the next pair
+            for result in await scanner.run(job):
+                await queue.put(result)
+
+    workers = [asyncio.create_task(work()) for _ in range(min(concurrency, count))]
+
+    async def finish() -> BaseException | None:
+        outcomes = await asyncio.gather(*workers, return_exceptions=True)
+        await queue.put(None)
+        return next((o for o in outcomes if isinstance(o, BaseException)), None)
+
+    closer = asyncio.create_task(finish())
+    try:
+        while (result := await queue.get()) is not None:
+            yield result
+        if (failure := await closer) is not None:
+            raise failure
+    finally:
+        for task in (*workers, closer):
+            task.cancel()
+        await asyncio.gather(*workers, closer, return_exceptions=True)
