@@ -9,10 +9,13 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from certmgr.controller import __version__, appkeys
+from certmgr.controller.background import Background
 from certmgr.controller.db.engine import Database
+from certmgr.controller.effects import InstallFollowUp
 from certmgr.controller.services.admin.settings import ensure_metrics_token
 from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.settings import Settings
+from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import agent_api, metrics, middleware, public, security
 from certmgr.controller.web.api import acquisition as api_acquisition
@@ -100,6 +103,7 @@ def create_app(
     settings: Settings, vault: MasterKey, *, clock: Clock | None = None, db: Database | None = None
 ) -> web.Application:
     """Build the application; the database opens and closes with it (``cleanup_ctx``)."""
+    subscribe_all()
     app = web.Application(
         middlewares=[
             middleware.errors,
@@ -141,9 +145,10 @@ def create_app(
     app.cleanup_ctx.append(agent_wakeups)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
-        from certmgr.controller.background import Background
-
         app[appkeys.BACKGROUND] = tasks = Background()
+        app[appkeys.AFTER_INSTALL] = InstallFollowUp(
+            app[appkeys.DB], vault, app[appkeys.CLOCK], tasks
+        )
         yield
         await tasks.aclose()
 

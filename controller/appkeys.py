@@ -40,3 +40,8 @@ if TYPE_CHECKING:
     from certmgr.controller.background import Background
 
 BACKGROUND: web.AppKey[Background] = web.AppKey("background")
+
+if TYPE_CHECKING:
+    from certmgr.controller.effects import InstallFollowUp
+
+AFTER_INSTALL: web.AppKey[InstallFollowUp] = web.AppKey("after_install")

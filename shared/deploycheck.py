@@ -22,7 +22,7 @@ from certmgr.shared.pki.chain import build_chain, is_ca, is_self_signed
 from certmgr.shared.pki.fingerprint import cert_der, normalize_fingerprint, sha256_fingerprint
 from certmgr.shared.tlsprobe import ProbeResult
 
-__all__ = ["CheckOutcome", "evaluate"]
+__all__ = ["CheckOutcome", "evaluate", "failed_outcome"]
 
 
 @dataclass(frozen=True)
@@ -185,16 +185,20 @@ def _analyse_chain(
     return missing, extra, order_ok and not extra and not duplicates, problems
 
 
-def _unreachable(result: ProbeResult) -> CheckOutcome:
-    if not result.reachable:
-        problem = f"host unreachable: {result.error}"
-    elif result.error:
-        problem = f"the server was reached but TLS failed: {result.error}"
-    else:
-        problem = "the server sent no certificate"
+def failed_outcome(
+    problem: str,
+    *,
+    reachable: bool = False,
+    kind: str | None = "timeout",
+    protocol: str | None = None,
+    cipher: str | None = None,
+    verified: bool | None = None,
+    verify_error: str | None = None,
+) -> CheckOutcome:
+    """The outcome of a check that found no certificate to judge (or could not run to the end)."""
     return CheckOutcome(
         ok=False,
-        reachable=result.reachable,
+        reachable=reachable,
         served_sha256=None,
         matches_current=False,
         chain_complete=False,
@@ -203,10 +207,28 @@ def _unreachable(result: ProbeResult) -> CheckOutcome:
         extra_certs=[],
         days_left=None,
         hostname_matches=False,
+        protocol=protocol,
+        cipher=cipher,
+        problems=[problem],
+        error_kind=kind,
+        verified=verified,
+        verify_error=verify_error,
+    )
+
+
+def _unreachable(result: ProbeResult) -> CheckOutcome:
+    if not result.reachable:
+        problem = f"host unreachable: {result.error}"
+    elif result.error:
+        problem = f"the server was reached but TLS failed: {result.error}"
+    else:
+        problem = "the server sent no certificate"
+    return failed_outcome(
+        problem,
+        reachable=result.reachable,
+        kind=result.error_kind,
         protocol=result.protocol,
         cipher=result.cipher,
-        problems=[problem],
-        error_kind=result.error_kind,
         verified=result.verified,
         verify_error=result.verify_error,
     )

@@ -5,17 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from certmgr.controller.cli.base import CommandContext, table
-from certmgr.controller.services.agents.agents import (
-    create_enrollment_token,
-    list_agents,
-    set_status,
-)
+from certmgr.controller.services.agents.enrolment import create_enrollment_token, set_status
+from certmgr.controller.services.agents.identity import rotate_controller_key
+from certmgr.controller.services.agents.inventory import list_agents
 from certmgr.shared.clock import SystemClock
 
 
 async def _token(ctx: CommandContext) -> int:
-    from certmgr.controller.server import ca_sha256
-
     a = ctx.args
     url = (
         ctx.settings.public_url
@@ -27,7 +23,7 @@ async def _token(ctx: CommandContext) -> int:
         ctx.actor,
         SystemClock(),
         controller_url=url,
-        ca_sha256=ca_sha256(ctx.settings),
+        ca_dir=ctx.settings.ca_dir,
         name_hint=a.name,
         ttl=dt.timedelta(hours=a.hours),
         auto_approve=not a.manual_approval,
@@ -38,8 +34,6 @@ async def _token(ctx: CommandContext) -> int:
 
 
 async def _rotate(ctx: CommandContext) -> int:
-    from certmgr.controller.services.agents.identity import rotate_controller_key
-
     done = await rotate_controller_key(await ctx.db(), ctx.vault, ctx.actor, SystemClock())
     if ctx.args.json:
         ctx.print_json(
@@ -59,9 +53,7 @@ async def _rotate(ctx: CommandContext) -> int:
 
 
 async def _list(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        rows = await list_agents(s)
+    rows = await list_agents(await ctx.db())
     if ctx.args.json:
         ctx.print_json(
             [

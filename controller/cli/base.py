@@ -16,6 +16,7 @@ from certmgr.controller.domain.actors import Actor, cli_actor
 from certmgr.controller.homefiles import secure_home
 from certmgr.controller.services.acquisition.private_ca import CaContext
 from certmgr.controller.settings import Settings, default_home, load_settings
+from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey, read_master_key
 from certmgr.shared.errors import InputError, InputTooLargeError
 from certmgr.shared.pki.names import escape_text
@@ -82,6 +83,7 @@ class CommandContext:
                 await db.dispose()
                 raise
             self._db = db
+            subscribe_all()  # a renewal or a received certificate goes on to agents
         return self._db
 
     @property

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import select
 
 from certmgr.controller.cli.base import CommandContext, read_secret_file, table
-from certmgr.controller.db.models import CheckResult, Deployment
 from certmgr.controller.domain.software import SOFTWARE
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
-from certmgr.controller.services.deployment.actions import (
-    close,
-    deploy_check,
-    prepare_conventional,
-    record_check_code,
-    request_install,
-)
+from certmgr.controller.services.agents.wakeups import wakeups_for
+from certmgr.controller.services.agents.work import queue_agent_install
+from certmgr.controller.services.deployment.checks import deploy_check, record_check_code
+from certmgr.controller.services.deployment.closing import close
 from certmgr.controller.services.deployment.codes import issue_check_key
-from certmgr.controller.services.deployment.deployments import (
-    DeploymentSpec,
-    create_deployment,
-    deployment_with_definition,
-    history,
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.services.deployment.install_request import request_install
+from certmgr.controller.services.deployment.oneclick import accept_receipt
+from certmgr.controller.services.deployment.prepare import copy_document, prepare_package
+from certmgr.controller.services.deployment.views import (
+    deployment_detail,
+    deployment_json,
+    list_deployments,
 )
 from certmgr.controller.settings import parse_hostport
 from certmgr.shared.clock import SystemClock
@@ -73,34 +69,8 @@ async def _new(ctx: CommandContext) -> int:
     return 0
 
 
-def deployment_json(x: Deployment) -> dict[str, Any]:
-    """A deployment as JSON."""
-    return {
-        "id": x.id,
-        "definition_id": x.definition_id,
-        "name": x.name,
-        "server_name": x.server_name,
-        "common_name": x.common_name,
-        "check_host": x.check_host,
-        "check_port": x.check_port,
-        "sni": x.sni,
-        "starttls": x.starttls,
-        "software": x.target_type,
-        "delivery": x.delivery,
-        "admin_email": x.admin_email,
-        "monitoring": x.monitoring,
-        "status": x.status,
-        "certificate_id": x.certificate_id,
-        "agent_id": x.agent_id,
-        "sequence": x.sequence,
-        "last_check_id": x.last_check_id,
-    }
-
-
 async def _list(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        rows = (await s.execute(select(Deployment).order_by(Deployment.id))).scalars().all()
+    rows = await list_deployments(await ctx.db())
     if ctx.args.json:
         ctx.print_json([deployment_json(x) for x in rows])
         return 0
@@ -117,11 +87,8 @@ async def _list(ctx: CommandContext) -> int:
 
 
 async def _show(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        dep, d = await deployment_with_definition(s, ctx.args.deployment)
-        last = await s.get(CheckResult, dep.last_check_id) if dep.last_check_id else None
-    events = await history(db, dep.id)
+    detail = await deployment_detail(await ctx.db(), ctx.actor, ctx.args.deployment)
+    dep, d, last, events = detail.dep, detail.definition, detail.last, detail.events
     data = deployment_json(dep)
     data["definition"] = d.name
     data["last_check"] = (
@@ -152,56 +119,25 @@ async def _show(ctx: CommandContext) -> int:
 async def _prepare(ctx: CommandContext) -> int:
     a = ctx.args
     raw = read_secret_file(a.passphrase_file, what="passphrase")
-    db = await ctx.db()
-    async with db.reader() as s:
-        dep, _ = await deployment_with_definition(s, a.deployment)
-    if dep.delivery == "oneclick":
-        from certmgr.controller.services.deployment.oneclick import prepare_oneclick
-
-        made = await prepare_oneclick(
-            db,
-            ctx.vault,
-            ctx.actor,
-            dep.id,
-            ctx.settings.home,
-            ctx.settings.documents_dir,
-            SystemClock(),
-            passphrase=raw.decode() if raw else None,
-        )
-        src = (
-            ctx.settings.documents_dir
-            / str(made.document.definition_id)
-            / made.document.stored_name
-        )
-        if a.out:
-            Path(a.out).write_bytes(src.read_bytes())
-            Path(a.out).chmod(0o755)
-        ctx.print(
-            f"one-click installer {made.document.filename} stored in the document folder of definition #{made.document.definition_id}"
-        )
-        if raw is None:
-            ctx.print(
-                f"passphrase (shown once; give it to the server administrator separately): {made.passphrase}"
-            )
-        return 0
-    res = await prepare_conventional(
+    res = await prepare_package(
         await ctx.db(),
         ctx.vault,
         ctx.actor,
         a.deployment,
+        ctx.settings.home,
         ctx.settings.documents_dir,
         SystemClock(),
         passphrase=raw.decode() if raw else None,
         protect=a.protect,
-        home=ctx.settings.home,
     )
+    oneclick = res.deployment.delivery == "oneclick"
     if a.out:
-        src = (
-            ctx.settings.documents_dir / str(res.document.definition_id) / res.document.stored_name
+        await copy_document(
+            ctx.settings.documents_dir, res.document, Path(a.out), mode=0o755 if oneclick else None
         )
-        Path(a.out).write_bytes(src.read_bytes())
+    what = "one-click installer" if oneclick else "package"
     ctx.print(
-        f"package {res.document.filename} stored in the document folder of definition #{res.document.definition_id}"
+        f"{what} {res.document.filename} stored in the document folder of definition #{res.document.definition_id}"
     )
     if raw is None:
         ctx.print(
@@ -285,12 +221,10 @@ async def _check_code(ctx: CommandContext) -> int:
 
 
 async def _install(ctx: CommandContext) -> int:
-    from certmgr.controller.services.agents.agents import queue_install
-    from certmgr.controller.services.agents.wakeups import wakeups_for
-
     db = await ctx.db()
-    q = await queue_install(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
-    await wakeups_for(db).notify(str(q.agent_id))
+    (q,) = await queue_agent_install(
+        db, ctx.vault, ctx.actor, [ctx.args.deployment], SystemClock(), wakeups_for(db)
+    )
     ctx.print(
         f"package {q.sequence} queued for agent #{q.agent_id}; the deployment is install-requested"
     )
@@ -298,8 +232,6 @@ async def _install(ctx: CommandContext) -> int:
 
 
 async def _receipt(ctx: CommandContext) -> int:
-    from certmgr.controller.services.deployment.oneclick import accept_receipt
-
     dep = await accept_receipt(
         await ctx.db(), ctx.vault, ctx.actor, ctx.args.deployment, ctx.args.code, SystemClock()
     )
@@ -308,15 +240,14 @@ async def _receipt(ctx: CommandContext) -> int:
 
 
 async def _check_key(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    issued = await issue_check_key(db, ctx.vault, ctx.actor, ctx.args.deployment, SystemClock())
-    async with db.reader() as s:
-        dep, _ = await deployment_with_definition(s, issued.deployment_id)
-    key = issued.key_text
+    issued = await issue_check_key(
+        await ctx.db(), ctx.vault, ctx.actor, ctx.args.deployment, SystemClock()
+    )
+    key, where = issued.key_text, f"{issued.check_host}:{issued.check_port}"
     ctx.print(key)
     print(
-        f"run on a host that reaches {dep.check_host}:{dep.check_port}:\n  certmgr check {dep.check_host}:{dep.check_port}"
-        f"{' --sni ' + dep.sni if dep.sni else ''} --deployment {dep.id} --key {key}\n"
+        f"run on a host that reaches {where}:\n  certmgr check {where}"
+        f"{' --sni ' + issued.sni if issued.sni else ''} --deployment {issued.deployment_id} --key {key}\n"
         f"the key works for one code until {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
         "a new check-key retires it",
         file=sys.stderr,

@@ -7,6 +7,7 @@ from typing import Any
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.scheduler.runner import JobContext, JobSpec, NextFn
+from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.renewals import run_renewals
 from certmgr.controller.services.acquisition.requests import IssuerEnv
 from certmgr.controller.services.monitoring.checks import run_monitoring
@@ -18,6 +19,7 @@ from certmgr.controller.services.monitoring.config import (
 from certmgr.controller.services.monitoring.findings import refresh_findings
 from certmgr.controller.services.notification.alerts import alert_changes, send_digest
 from certmgr.controller.services.notification.outbox import deliver_due
+from certmgr.controller.subscriptions import subscribe_all
 
 MONITORING = "monitoring"
 RENEWAL = "renewal"
@@ -44,8 +46,6 @@ async def monitoring_job(ctx: JobContext) -> dict[str, Any]:
 
 def issuer_env(ctx: JobContext) -> IssuerEnv:
     """Where the private CA writes and how ACME challenges are answered (from the database)."""
-    from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
-
     s = ctx.settings
     if s is None:
         return IssuerEnv(None, "")
@@ -98,7 +98,8 @@ def every(delta: dt.timedelta) -> NextFn:
 
 
 def controller_jobs() -> list[JobSpec]:
-    """The four jobs of the controller."""
+    """The four jobs of the controller (renewals' new certificates go on to agents: subscribed here)."""
+    subscribe_all()
     return [
         JobSpec(
             MONITORING,

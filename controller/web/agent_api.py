@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from aiohttp import web
 
 from certmgr.controller import appkeys
-from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Agent, Deployment
-from certmgr.controller.services.acquisition.requests import IssuerEnv, acquire, attach_agent_csr
-from certmgr.controller.services.agents import agents as svc
-from certmgr.controller.services.deployment.actions import record_check, run_check
-from certmgr.controller.vault import MasterKey
+from certmgr.controller.services.acquisition.requests import IssuerEnv
+from certmgr.controller.services.agents import enrolment as svc
+from certmgr.controller.services.agents import inventory as inventory_svc
+from certmgr.controller.services.agents import work as work_svc
 from certmgr.controller.web.context import ctx_of
 from certmgr.shared import protocol as p
-from certmgr.shared.clock import Clock
-from certmgr.shared.errors import CertmgrError
 
-logger = logging.getLogger(__name__)
 RECHECK = 15.0
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 
@@ -49,7 +43,7 @@ async def _signed(request: web.Request, body: bytes, status: int = 200) -> web.R
 
 async def _agent(
     request: web.Request, body: bytes, *, allow_pending: bool = False, allow_revoked: bool = False
-) -> Agent:
+) -> svc.AuthenticatedAgent:
     ctx = ctx_of(request)
     return await svc.authenticate(
         ctx.db,
@@ -93,7 +87,7 @@ async def work(request: web.Request) -> web.Response:
     wakeups = request.app[appkeys.AGENT_WAKEUPS]
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
-            resp = await svc.pending_work(ctx.db, agent, ctx.clock)
+            resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0:
                 return await _signed(request, p.encode(resp))
@@ -106,48 +100,16 @@ async def work(request: web.Request) -> web.Response:
 async def report(request: web.Request) -> web.Response:
     """``POST /report``: an install result; a successful install is then checked and confirmed.
 
-    The agent gets its answer once the report is stored; the deploy check (which may probe for
-    several seconds while a reloaded server drains) runs in the background.
+    The agent gets its answer once the report is stored; the deploy check runs in the background.
     """
     ctx = ctx_of(request)
     body = await _body(request)
     agent = await _agent(request, body)
     msg = p.decode(p.Report, body)
-    dep = await svc.record_report(ctx.db, agent, msg, ctx.clock)
-    if msg.inventory:
-        await svc.check_inventory(ctx.db, agent.id, msg.inventory, ctx.clock)
-    if dep is not None and msg.ok and dep.status == "installed":
-        db, vault, clock = ctx.db, ctx.vault, ctx.clock
-        request.app[appkeys.BACKGROUND].spawn(
-            f"deploy check of deployment {dep.id}",
-            lambda: _confirm(db, vault, clock, agent, dep),
-        )
+    await inventory_svc.accept_report(
+        ctx.db, agent, msg, ctx.clock, request.app[appkeys.AFTER_INSTALL]
+    )
     return await _signed(request, b"{}")
-
-
-async def _confirm(
-    db: Database, vault: MasterKey, clock: Clock, agent: Agent, dep: Deployment
-) -> None:
-    actor = svc.agent_actor(agent)
-    try:
-        outcome = await run_check(db, dep, clock, timeout=10.0, settle=5.0)
-    except CertmgrError as err:
-        logger.info("no deploy check for deployment %s: %s", dep.id, err)
-        return
-    await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
-    if outcome.ok:
-        from certmgr.controller.services.notification.install_notices import (
-            send_install_notification,
-        )
-
-        await send_install_notification(
-            db,
-            vault,
-            actor,
-            dep.id,
-            clock,
-            how=f"by the certmgr agent on {agent.hostname or agent.name}",
-        )
 
 
 async def inventory(request: web.Request) -> web.Response:
@@ -155,7 +117,9 @@ async def inventory(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     body = await _body(request)
     agent = await _agent(request, body)
-    await svc.record_inventory(ctx.db, agent, p.decode(p.InventoryUpload, body), ctx.clock)
+    await inventory_svc.record_inventory(
+        ctx.db, agent, p.decode(p.InventoryUpload, body), ctx.clock
+    )
     return await _signed(request, b"{}")
 
 
@@ -167,30 +131,16 @@ async def csr(request: web.Request) -> web.Response:
     msg = p.decode(p.CsrUpload, body)
     if not msg.request_id.isdigit() or int(msg.request_id) > MAX_ID:
         raise web.HTTPUnprocessableEntity(text="request_id must be a request number")
-    request_id = int(msg.request_id)
-    actor = svc.agent_actor(agent)
-    if not msg.csr_pem:
-        await svc.fail_keygen(ctx.db, agent, request_id, msg.error, ctx.clock)
-    else:
-        req = await attach_agent_csr(
-            ctx.db,
-            agent.id,
-            actor,
-            request_id,
-            msg.csr_pem.encode(),
-            ctx.clock,
-            public_key_sha256=msg.public_key_sha256,
-        )
-        if req.issuer_kind in ("private-ca", "acme"):
-            s = request.app[appkeys.SETTINGS]
-            await acquire(
-                ctx.db,
-                ctx.vault,
-                actor,
-                req.id,
-                ctx.clock,
-                IssuerEnv(s.ca_dir, s.effective_crl_url),
-            )
+    settings = request.app[appkeys.SETTINGS]
+    await work_svc.accept_agent_csr(
+        ctx.db,
+        ctx.vault,
+        agent,
+        int(msg.request_id),
+        msg,
+        ctx.clock,
+        IssuerEnv(settings.ca_dir, settings.effective_crl_url),
+    )
     return await _signed(request, b"{}")
 
 

@@ -66,7 +66,7 @@ async def ca_pem(request: web.Request) -> web.Response:
 
 async def download_link(request: web.Request) -> web.StreamResponse:
     """A package behind a time-limited link from an install-request e-mail (audited)."""
-    from certmgr.controller.services.deployment.actions import download_package
+    from certmgr.controller.services.deployment.install_request import download_package
     from certmgr.controller.web.console.definitions import attachment
     from certmgr.controller.web.context import ctx_of
 

@@ -28,11 +28,8 @@ from certmgr.controller.db.models import (
     EnrollmentToken,
 )
 from certmgr.controller.domain.actors import Actor, Role
-from certmgr.controller.services.agents.agents import (
-    create_enrollment_token,
-    enroll,
-    request_key_on_agent,
-)
+from certmgr.controller.services.agents.enrolment import create_enrollment_token, enroll
+from certmgr.controller.services.agents.work import request_key_on_agent
 from certmgr.controller.vault import read_master_key
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock
@@ -245,7 +242,7 @@ async def test_an_enrolment_token_enrols_one_agent_even_when_raced(home: Path) -
 async def test_an_agent_cannot_settle_another_agents_deployment(home: Path, tmp_path: Path) -> None:
     """Sibling: a report or inventory names only the sender's own work and deployments."""
     from certmgr.controller.db.models import AgentWork, Deployment
-    from certmgr.controller.services.agents.agents import queue_install
+    from certmgr.controller.services.agents.work import queue_install
     from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
     from tests.factories.pki import make_pki
 

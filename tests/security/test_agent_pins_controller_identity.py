@@ -35,7 +35,7 @@ from certmgr.controller.app import create_app
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.server import ca_sha256, console_ssl_context
-from certmgr.controller.services.agents.agents import create_enrollment_token
+from certmgr.controller.services.agents.enrolment import create_enrollment_token
 from certmgr.controller.settings import load_settings as controller_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared import protocol as p

@@ -29,6 +29,8 @@ from certmgr.controller.domain.states import (
     check_request_transition,
 )
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
+from certmgr.controller.services._events import CERTIFICATE_SWITCHED, CertificateSwitched
+from certmgr.controller.services._history import History
 from certmgr.controller.services.acquisition.definitions import find_definition
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.store import (
@@ -64,57 +66,13 @@ from certmgr.shared.pki import (
 )
 from certmgr.shared.pki.names import san_text
 
-
-def add_event(
-    s: AsyncSession,
-    req: CertificateRequest,
-    actor: Actor,
-    event: str,
-    message: str,
-    clock: Clock,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Append to the request's history."""
-    s.add(
-        RequestEvent(
-            request_id=req.id,
-            at=clock.now(),
-            actor=actor.name,
-            event=event,
-            message=message[:4000],
-            detail=detail or {},
-        )
-    )
-
-
-def move(
-    s: AsyncSession,
-    req: CertificateRequest,
-    actor: Actor,
-    new: RequestStatus,
-    message: str,
-    clock: Clock,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Change state (checked), with history and audit.
-
-    Raises:
-        InvalidTransitionError: Not allowed now.
-    """
-    check_request_transition(f"request {req.id}", req.status, new)
-    old = req.status
-    req.status = new.value
-    req.updated_at = clock.now()
-    add_event(s, req, actor, new.value, message, clock, detail)
-    audit(
-        s,
-        actor,
-        f"request.{new.value}",
-        "request",
-        req.id,
-        {"from": old, **(detail or {})},
-        clock=clock,
-    )
+REQUEST_HISTORY: History[RequestStatus] = History(
+    "request", RequestEvent, "request_id", check_request_transition
+)
+add_event = REQUEST_HISTORY.add_event
+"""Append to a request's history."""
+move = REQUEST_HISTORY.move
+"""Change a request's state (checked), with history and audit."""
 
 
 async def find_request(s: AsyncSession, ref: str | int) -> CertificateRequest:
@@ -451,16 +409,11 @@ async def _after_switch(
     """Send the new current certificate to agent deployments (when the definition allows it)."""
     if req.status != RequestStatus.DONE.value:
         return
-    from certmgr.controller.services.agents.agents import auto_install_after_switch
-
-    queued = 0
-    try:
-        result = await auto_install_after_switch(db, vault, actor, req.definition_id, clock)
-    except CertmgrError as err:  # e.g. the signing key cannot be read: nothing was queued
-        failures = [f"could not queue the new certificate for agents: {err}"]
-    else:
-        queued = len(result.queued)
-        failures = [f"deployment {dep_id}: {why}" for dep_id, why in result.failed]
+    # the subscribers (agent auto-install) report their failures instead of raising
+    done = await CERTIFICATE_SWITCHED.publish(
+        db, vault, CertificateSwitched(req.definition_id, actor), clock
+    )
+    queued, failures = done.queued, done.failures
     async with db.transaction() as s:
         row = await find_request(s, req.id)
         if queued:

@@ -78,7 +78,7 @@ async def start_key_on_agent(
         ConflictError: The agent is not approved, or the definition has an open request.
     """
     # agents imports deployments, which imports this module: import the service when used
-    from certmgr.controller.services.agents.agents import request_key_on_agent
+    from certmgr.controller.services.agents.work import request_key_on_agent
 
     actor.require_key_release("having an agent make the key", f"agent {agent_id}")
     req: CertificateRequest = await request_key_on_agent(

@@ -1,5 +1,7 @@
 """Deployment: getting the current certificate onto servers, and proving it is served.
 
-Owns: deployments and their states, install packages (conventional, protected, one-click),
-install requests by mail, deploy checks, manual-check codes and receipts.
+Owns: deployments and their states (``deployments``, ``views``), install packages (``prepare``,
+``packages``, ``oneclick``, ``stamping``), install requests by mail and download links
+(``install_request``), deploy checks and manual-check codes (``checks``, ``codes``), and closing
+a deployment (``closing``; one-click receipts in ``oneclick``).
 """

@@ -60,6 +60,9 @@ class IssuedCheckKey:
     challenge_id: int
     expires_at: dt.datetime
     key_text: str = field(repr=False)
+    check_host: str = ""
+    check_port: int = 443
+    sni: str = ""
 
 
 async def issue_check_key(
@@ -111,6 +114,9 @@ async def issue_check_key(
         row.id,
         row.expires_at,
         check_key_text(challenge_key_for(vault, dep.id, nonce)),
+        dep.check_host,
+        dep.check_port,
+        dep.sni,
     )
 
 

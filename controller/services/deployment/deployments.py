@@ -14,6 +14,7 @@ from certmgr.controller.db.models import CertificateDefinition, Deployment, Depl
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus, check_deployment_transition
+from certmgr.controller.services._history import History
 from certmgr.controller.services.acquisition.definitions import find_definition
 from certmgr.controller.services.admin.settings import check_email
 from certmgr.controller.services.audit import audit
@@ -113,56 +114,13 @@ def validate_spec(spec: DeploymentSpec) -> DeploymentSpec:
     )
 
 
-def add_event(
-    s: AsyncSession,
-    dep: Deployment,
-    actor: Actor,
-    event: str,
-    message: str,
-    clock: Clock,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Append to a deployment's history."""
-    s.add(
-        DeploymentEvent(
-            deployment_id=dep.id,
-            at=clock.now(),
-            actor=actor.name,
-            event=event,
-            message=message[:2000],
-            detail=detail or {},
-        )
-    )
-
-
-def move(
-    s: AsyncSession,
-    dep: Deployment,
-    actor: Actor,
-    new: DeploymentStatus,
-    message: str,
-    clock: Clock,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Change state (checked against the state machine) and record it in history and audit.
-
-    Raises:
-        InvalidTransitionError: Not allowed from the current state.
-    """
-    check_deployment_transition(f"deployment {dep.id}", dep.status, new)
-    old = dep.status
-    dep.status = new.value
-    dep.updated_at = clock.now()
-    add_event(s, dep, actor, new.value, message, clock, {"from": old, **(detail or {})})
-    audit(
-        s,
-        actor,
-        f"deployment.{new.value}",
-        "deployment",
-        dep.id,
-        {"from": old, **(detail or {})},
-        clock=clock,
-    )
+DEPLOYMENT_HISTORY: History[DeploymentStatus] = History(
+    "deployment", DeploymentEvent, "deployment_id", check_deployment_transition
+)
+add_event = DEPLOYMENT_HISTORY.add_event
+"""Append to a deployment's history."""
+move = DEPLOYMENT_HISTORY.move
+"""Change a deployment's state (checked), with history and audit."""
 
 
 async def create_deployment(

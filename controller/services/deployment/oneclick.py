@@ -15,14 +15,14 @@ from certmgr.controller.services.admin.users import check_password_policy
 from certmgr.controller.services.certificates.documents import add_document
 from certmgr.controller.services.certificates.key_release import record_key_release
 from certmgr.controller.services.certificates.material import current_material
-from certmgr.controller.services.deployment.actions import package_kind, record_check, run_check
+from certmgr.controller.services.deployment.checks import record_check, run_check
 from certmgr.controller.services.deployment.codes import receipt_key_for
 from certmgr.controller.services.deployment.deployments import (
     add_event,
     deployment_with_definition,
     move,
 )
-from certmgr.controller.services.deployment.packages import new_passphrase
+from certmgr.controller.services.deployment.packages import new_passphrase, package_kind
 from certmgr.controller.services.deployment.stamping import find_runtime, sealed_executable
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock

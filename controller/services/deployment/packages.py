@@ -17,10 +17,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from certmgr.controller.domain.software import SOFTWARE, Software
 from certmgr.controller.services.admin.users import check_password_policy
+from certmgr.controller.services.certificates.documents import PACKAGE_KIND_PREFIX
 from certmgr.controller.services.certificates.material import CurrentMaterial
 from certmgr.shared.errors import ValidationError
 from certmgr.shared.packagefiles import Layout, is_secret, package_files, safe_stem
 from certmgr.shared.pki import summarize
+
+
+def package_kind(dep_id: int) -> str:
+    """The document kind of a deployment's packages."""
+    return f"{PACKAGE_KIND_PREFIX}:{dep_id}"
 
 
 def text_templates() -> Environment:

@@ -1,4 +1,4 @@
-"""Read models for the Deployment Processes screen and the API (no N+1)."""
+"""Read models of deployments for the console, the API and the CLI (no N+1)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ from typing import Any
 from sqlalchemy import select
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import CertificateDefinition, CheckResult, Deployment
+from certmgr.controller.db.models import (
+    CertificateDefinition,
+    CheckResult,
+    Deployment,
+    DeploymentEvent,
+    Document,
+)
+from certmgr.controller.db.queries.deployments import all_deployments, check_by_id, recent_checks
+from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import FINISHED_DEPLOYMENT, DeploymentStatus
+from certmgr.controller.services.certificates.documents import latest_package
+from certmgr.controller.services.deployment.deployments import deployment_with_definition, history
 
 
 @dataclass(frozen=True)
@@ -88,3 +98,83 @@ async def deployment_rows(
         DeploymentRow(dep, d, checks.get(dep.last_check_id) if dep.last_check_id else None)
         for dep, d in pairs
     ]
+
+
+@dataclass(frozen=True)
+class DeploymentDetail:
+    """One deployment as its detail page, ``GET /deployments/{id}`` and ``deployment show`` see it."""
+
+    dep: Deployment
+    definition: CertificateDefinition
+    last: CheckResult | None
+    checks: list[CheckResult]
+    events: list[DeploymentEvent]
+    package: Document | None
+
+    @property
+    def row(self) -> DeploymentRow:
+        """The deployment as a list row."""
+        return DeploymentRow(self.dep, self.definition, self.last)
+
+
+async def deployment_detail(
+    db: Database, actor: Actor, dep_ref: str | int, *, checks: int = 20
+) -> DeploymentDetail:
+    """A deployment with its definition, last and recent checks, history and (when ``actor`` may read it) package.
+
+    Raises:
+        NotFoundError: No such deployment.
+    """
+    async with db.reader() as s:
+        dep, d = await deployment_with_definition(s, dep_ref)
+        last = await check_by_id(s, dep.last_check_id)
+        recent = await recent_checks(s, dep.id, checks)
+    return DeploymentDetail(
+        dep,
+        d,
+        last,
+        recent,
+        await history(db, dep.id),
+        await latest_package(db, actor, dep.id),
+    )
+
+
+async def list_deployments(db: Database) -> list[Deployment]:
+    """Every deployment, oldest first."""
+    async with db.reader() as s:
+        return await all_deployments(s)
+
+
+async def find_deployment_row(db: Database, dep_ref: str | int) -> DeploymentRow:
+    """One deployment as a list row.
+
+    Raises:
+        NotFoundError: No such deployment.
+    """
+    async with db.reader() as s:
+        dep, d = await deployment_with_definition(s, dep_ref)
+        return DeploymentRow(dep, d, await check_by_id(s, dep.last_check_id))
+
+
+def deployment_json(x: Deployment) -> dict[str, Any]:
+    """A deployment as JSON (the CLI's ``--json``)."""
+    return {
+        "id": x.id,
+        "definition_id": x.definition_id,
+        "name": x.name,
+        "server_name": x.server_name,
+        "common_name": x.common_name,
+        "check_host": x.check_host,
+        "check_port": x.check_port,
+        "sni": x.sni,
+        "starttls": x.starttls,
+        "software": x.target_type,
+        "delivery": x.delivery,
+        "admin_email": x.admin_email,
+        "monitoring": x.monitoring,
+        "status": x.status,
+        "certificate_id": x.certificate_id,
+        "agent_id": x.agent_id,
+        "sequence": x.sequence,
+        "last_check_id": x.last_check_id,
+    }

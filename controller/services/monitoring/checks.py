@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CheckResult, Deployment
 from certmgr.controller.domain.actors import SYSTEM, Actor
 from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.audit import audit
+from certmgr.controller.services.deployment.checks import NewCheck, store_checks
 from certmgr.controller.services.deployment.deployments import move
 from certmgr.controller.services.monitoring.config import MonitorConfig
 from certmgr.controller.services.monitoring.targets import (
@@ -82,25 +83,6 @@ class MonitorSummary:
         }
 
 
-def _row(checked: Checked, at: dt.datetime) -> dict[str, Any]:
-    outcome = checked.outcome
-    return dict(
-        deployment_id=checked.deployment_id,
-        at=at,
-        source="monitor",
-        ok=outcome.ok,
-        reachable=outcome.reachable,
-        served_sha256=outcome.served_sha256 or "",
-        matches_current=outcome.matches_current,
-        chain_complete=outcome.chain_complete,
-        chain_in_order=outcome.chain_in_order,
-        hostname_matches=outcome.hostname_matches,
-        days_left=outcome.days_left,
-        error="; ".join(outcome.problems)[:4000],
-        detail={**outcome.to_dict(), **checked.extra},
-    )
-
-
 async def _store(
     db: Database,
     actor: Actor,
@@ -115,28 +97,19 @@ async def _store(
             d.id: d
             for d in (await s.execute(select(Deployment).where(Deployment.id.in_(ids)))).scalars()
         }
-        kept = [(deps[c.deployment_id], c, at) for c, at in batch if c.deployment_id in deps]
-        # one multi-row INSERT ... RETURNING for the batch (the unit of work would insert row by row)
-        check_ids = (
-            (
-                await s.execute(
-                    insert(CheckResult).returning(CheckResult.id, sort_by_parameter_order=True),
-                    [_row(c, at) for _, c, at in kept],
-                )
-            )
-            .scalars()
-            .all()
-            if kept
-            else []
-        )
-        for (dep, checked, _), check_id in zip(kept, check_ids, strict=True):
-            outcome = checked.outcome
+        kept = [
+            NewCheck(deps[c.deployment_id], c.outcome, at, "monitor", c.extra)
+            for c, at in batch
+            if c.deployment_id in deps
+        ]
+        healthy = {c.deployment_id: c.healthy for c, _ in batch}
+        check_ids = await store_checks(s, kept)
+        for new, check_id in zip(kept, check_ids, strict=True):
+            dep, outcome = new.deployment, new.outcome
             summary.check_ids.append(check_id)
-            dep.last_check_id = check_id
-            dep.consecutive_failures = 0 if outcome.reachable else dep.consecutive_failures + 1
             detail = {"check": check_id, "source": "monitor"}
             # Unreachable only counts after N failures in a row: one lost packet is no alarm.
-            failing = not checked.healthy and (
+            failing = not healthy[dep.id] and (
                 outcome.reachable or dep.consecutive_failures >= cfg.unreachable_after
             )
             if dep.status in IN_SERVICE and failing:
@@ -150,7 +123,7 @@ async def _store(
                     detail,
                 )
                 summary.to_check_failed += 1
-            elif dep.status == DeploymentStatus.CHECK_FAILED.value and checked.healthy:
+            elif dep.status == DeploymentStatus.CHECK_FAILED.value and healthy[dep.id]:
                 move(
                     s,
                     dep,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Certificate, CertificateDefinition, ChainLink, Deployment
 from certmgr.shared.clock import Clock
-from certmgr.shared.deploycheck import CheckOutcome, evaluate
+from certmgr.shared.deploycheck import CheckOutcome, evaluate, failed_outcome
 from certmgr.shared.errors import ValidationError
 from certmgr.shared.tlsprobe import probe
 
@@ -139,26 +139,6 @@ async def load_targets(
         assigned = certs.get(own) if own and cur and own != cur else None
         targets.append(Target(dep_id, host, port, sni or None, starttls or None, current, assigned))
     return targets, missing
-
-
-def failed_outcome(problem: str, *, reachable: bool = False, kind: str = "timeout") -> CheckOutcome:
-    """An outcome for a check that could not run to the end."""
-    return CheckOutcome(
-        ok=False,
-        reachable=reachable,
-        served_sha256=None,
-        matches_current=False,
-        chain_complete=False,
-        chain_in_order=False,
-        missing_intermediates=[],
-        extra_certs=[],
-        days_left=None,
-        hostname_matches=False,
-        protocol=None,
-        cipher=None,
-        problems=[problem],
-        error_kind=kind,
-    )
 
 
 async def check_target(

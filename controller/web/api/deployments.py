@@ -5,27 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 
-from certmgr.controller.db.models import CheckResult
+from certmgr.controller import appkeys
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
-from certmgr.controller.services.deployment.actions import (
-    close,
+from certmgr.controller.services.agents.work import queue_agent_install
+from certmgr.controller.services.deployment.checks import (
     deploy_check,
-    prepare_conventional,
     record_check_code,
-    request_install,
     send_check_result,
 )
+from certmgr.controller.services.deployment.closing import close
 from certmgr.controller.services.deployment.codes import issue_check_key
-from certmgr.controller.services.deployment.deployments import (
-    DeploymentSpec,
-    create_deployment,
-    deployment_with_definition,
-    history,
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.services.deployment.install_request import request_install
+from certmgr.controller.services.deployment.prepare import prepare_conventional
+from certmgr.controller.services.deployment.views import (
+    deployment_detail,
+    deployment_rows,
+    find_deployment_row,
 )
-from certmgr.controller.services.deployment.views import deployment_rows
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (
     ApiRoutes,
@@ -124,12 +123,7 @@ async def create(request: web.Request) -> web.Response:
         agent_id=agent_id,
     )
     dep = await create_deployment(ctx.db, who, spec, ctx.clock)
-    rows = [
-        r
-        for r in await deployment_rows(ctx.db, definition_id=dep.definition_id)
-        if r.dep.id == dep.id
-    ]
-    return ok(rows[0].to_json(), status=201)
+    return ok((await find_deployment_row(ctx.db, dep.id)).to_json(), status=201)
 
 
 @api.op(
@@ -137,15 +131,10 @@ async def create(request: web.Request) -> web.Response:
 )
 async def get(request: web.Request) -> web.Response:
     """Details and history."""
-    ctx, _ = actor(request)
-    async with ctx.db.reader() as s:
-        dep, _ = await deployment_with_definition(s, path_id(request))
-    row = next(
-        r
-        for r in await deployment_rows(ctx.db, definition_id=dep.definition_id)
-        if r.dep.id == dep.id
-    )
-    data: dict[str, Any] = row.to_json()
+    ctx, who = actor(request)
+    detail = await deployment_detail(ctx.db, who, path_id(request))
+    dep = detail.dep
+    data: dict[str, Any] = detail.row.to_json()
     data.update(
         check_host=dep.check_host,
         check_port=dep.check_port,
@@ -155,22 +144,12 @@ async def get(request: web.Request) -> web.Response:
     )
     data["history"] = [
         {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "message": e.message}
-        for e in await history(ctx.db, dep.id)
+        for e in detail.events
     ]
-    async with ctx.db.reader() as s:
-        data["checks"] = [
-            {"id": c.id, "at": c.at.isoformat(), "ok": c.ok, "source": c.source, **c.detail}
-            for c in (
-                await s.execute(
-                    select(CheckResult)
-                    .where(CheckResult.deployment_id == dep.id)
-                    .order_by(CheckResult.id.desc())
-                    .limit(20)
-                )
-            )
-            .scalars()
-            .all()
-        ]
+    data["checks"] = [
+        {"id": c.id, "at": c.at.isoformat(), "ok": c.ok, "source": c.source, **c.detail}
+        for c in detail.checks
+    ]
     return ok(data)
 
 
@@ -390,12 +369,10 @@ async def send_result(request: web.Request) -> web.Response:
 )
 async def install(request: web.Request) -> web.Response:
     """Queue the package for the agent and wake it."""
-    from certmgr.controller import appkeys
-    from certmgr.controller.services.agents.agents import queue_install
-
     ctx, who = actor(request)
-    q = await queue_install(ctx.db, ctx.vault, who, path_id(request), ctx.clock)
-    await request.app[appkeys.AGENT_WAKEUPS].notify(str(q.agent_id))
+    (q,) = await queue_agent_install(
+        ctx.db, ctx.vault, who, [path_id(request)], ctx.clock, request.app[appkeys.AGENT_WAKEUPS]
+    )
     return ok({"agent_id": q.agent_id, "sequence": q.sequence})
 
 
@@ -409,9 +386,6 @@ async def install(request: web.Request) -> web.Response:
 )
 async def bulk_install(request: web.Request) -> web.Response:
     """Queue every package in one transaction, then wake the agents."""
-    from certmgr.controller import appkeys
-    from certmgr.controller.services.agents.agents import queue_installs
-
     ctx, who = actor(request)
     body = await json_body(request)
     ids = body.get("deployments")
@@ -422,8 +396,7 @@ async def bulk_install(request: web.Request) -> web.Response:
         or not all(isinstance(x, int) and not isinstance(x, bool) for x in ids)
     ):
         raise ValidationError("deployments must be a list of 1-10000 ids", field="deployments")
-    queued = await queue_installs(ctx.db, ctx.vault, who, ids, ctx.clock)
-    wakeups = request.app[appkeys.AGENT_WAKEUPS]
-    for agent_id in {q.agent_id for q in queued}:
-        await wakeups.notify(str(agent_id))
+    queued = await queue_agent_install(
+        ctx.db, ctx.vault, who, ids, ctx.clock, request.app[appkeys.AGENT_WAKEUPS]
+    )
     return ok({"queued": len(queued)})

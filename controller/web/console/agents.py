@@ -6,11 +6,8 @@ import datetime as dt
 
 from aiohttp import web
 
-from certmgr.controller.services.agents.agents import (
-    create_enrollment_token,
-    list_agents,
-    set_status,
-)
+from certmgr.controller.services.agents.enrolment import create_enrollment_token, set_status
+from certmgr.controller.services.agents.inventory import list_agents
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
@@ -23,8 +20,7 @@ async def _page(
     request: web.Request, *, token: str | None = None, error: str | None = None, status: int = 200
 ) -> web.Response:
     ctx = ctx_of(request)
-    async with ctx.db.reader() as s:
-        agents = await list_agents(s)
+    agents = await list_agents(ctx.db)
     return render(
         request,
         "console/agents.html",
@@ -46,8 +42,6 @@ async def agents(request: web.Request) -> web.Response:
 @routes.post("/agents/token")
 async def token(request: web.Request) -> web.Response:
     """A single-use enrolment token, shown once."""
-    from certmgr.controller.server import ca_sha256
-
     ctx = ctx_of(request)
     form = await form_of(request)
     try:
@@ -56,7 +50,7 @@ async def token(request: web.Request) -> web.Response:
             ctx.require_actor(),
             ctx.clock,
             controller_url=ctx.settings.public_url,
-            ca_sha256=ca_sha256(ctx.settings),
+            ca_dir=ctx.settings.ca_dir,
             name_hint=text(form, "name", max_len=200, label="Name"),
             ttl=dt.timedelta(
                 hours=integer(form, "hours", default=24, lo=1, hi=720, label="Lifetime")

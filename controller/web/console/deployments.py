@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
-from certmgr.controller.db.models import CheckResult
+from certmgr.controller import appkeys
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
-from certmgr.controller.services.certificates.documents import latest_package
-from certmgr.controller.services.deployment.actions import (
-    close,
+from certmgr.controller.services.agents.work import queue_agent_install
+from certmgr.controller.services.deployment.checks import (
     deploy_check,
-    prepare_conventional,
     record_check_code,
-    request_install,
     send_check_result,
 )
+from certmgr.controller.services.deployment.closing import close
 from certmgr.controller.services.deployment.codes import IssuedCheckKey, issue_check_key
-from certmgr.controller.services.deployment.deployments import (
-    DeploymentSpec,
-    create_deployment,
-    deployment_with_definition,
-    history,
-)
-from certmgr.controller.services.deployment.views import deployment_rows
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.services.deployment.install_request import request_install
+from certmgr.controller.services.deployment.oneclick import accept_receipt, prepare_oneclick
+from certmgr.controller.services.deployment.prepare import prepare_conventional
+from certmgr.controller.services.deployment.views import deployment_detail, deployment_rows
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
@@ -123,41 +118,25 @@ async def _detail(
 ) -> web.Response:
     ctx = ctx_of(request)
     who = ctx.require_actor()
-    async with ctx.db.reader() as s:
-        dep, d = await deployment_with_definition(s, request.match_info["id"])
-        last = await s.get(CheckResult, dep.last_check_id) if dep.last_check_id else None
-        checks = (
-            (
-                await s.execute(
-                    select(CheckResult)
-                    .where(CheckResult.deployment_id == dep.id)
-                    .order_by(CheckResult.at.desc())
-                    .limit(20)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    package = await latest_package(ctx.db, who, dep.id)
-    events = await history(ctx.db, dep.id)
+    detail = await deployment_detail(ctx.db, who, request.match_info["id"])
+    dep, d = detail.dep, detail.definition
     return render(
         request,
         "console/deployment.html",
         title=f"Deployment {dep.id}",
         dep=dep,
         d=d,
-        last=last,
-        checks=checks,
-        package=package,
-        events=events,
+        last=detail.last,
+        checks=detail.checks,
+        package=detail.package,
+        events=detail.events,
         software=SOFTWARE[dep.target_type],
         passphrase=passphrase,
         mail_preview=mail_preview,
         error=error,
         check_key=check_key,
         may_release_keys=who.may_release_keys,
-        outdated=d.current_certificate_id is not None
-        and dep.certificate_id != d.current_certificate_id,
+        outdated=detail.row.outdated,
         status=status,
     )
 
@@ -330,17 +309,18 @@ async def check_key(request: web.Request) -> web.Response:
 @routes.post("/deployments/{id:\\d+}/install")
 async def install(request: web.Request) -> web.Response:
     """Try auto-install through the deployment's agent."""
-    from certmgr.controller import appkeys
-    from certmgr.controller.services.agents.agents import queue_install
-
     ctx = ctx_of(request)
     try:
-        q = await queue_install(
-            ctx.db, ctx.vault, ctx.require_actor(), request.match_info["id"], ctx.clock
+        (q,) = await queue_agent_install(
+            ctx.db,
+            ctx.vault,
+            ctx.require_actor(),
+            [request.match_info["id"]],
+            ctx.clock,
+            request.app[appkeys.AGENT_WAKEUPS],
         )
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=err.http_status)
-    await request.app[appkeys.AGENT_WAKEUPS].notify(str(q.agent_id))
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}",
@@ -351,8 +331,6 @@ async def install(request: web.Request) -> web.Response:
 @routes.post("/deployments/{id:\\d+}/prepare-oneclick")
 async def prepare_oneclick_installer(request: web.Request) -> web.Response:
     """Stamp a one-click installer; the passphrase is shown once."""
-    from certmgr.controller.services.deployment.oneclick import prepare_oneclick
-
     ctx = ctx_of(request)
     form = await form_of(request)
     chosen = form.get("passphrase")
@@ -375,8 +353,6 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
 @routes.post("/deployments/{id:\\d+}/receipt")
 async def receipt(request: web.Request) -> web.Response:
     """Paste a one-click installer's receipt code."""
-    from certmgr.controller.services.deployment.oneclick import accept_receipt
-
     ctx = ctx_of(request)
     form = await form_of(request)
     try:

@@ -24,7 +24,7 @@ from certmgr.controller.services.admin.settings import (
     save_general_settings,
     save_mail_settings,
 )
-from certmgr.controller.services.deployment.actions import close
+from certmgr.controller.services.deployment.closing import close
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.controller.services.monitoring.config import (
     MonitorConfig,
@@ -135,7 +135,7 @@ class MonEnv:
 
     async def agent(self) -> tuple[int, nacl.public.PrivateKey]:
         """An enrolled, approved agent (its sealing key kept to open what it is sent)."""
-        from certmgr.controller.services.agents.agents import create_enrollment_token, enroll
+        from certmgr.controller.services.agents.enrolment import create_enrollment_token, enroll
         from certmgr.shared import protocol as p
 
         box, sign = nacl.public.PrivateKey.generate(), nacl.signing.SigningKey.generate()

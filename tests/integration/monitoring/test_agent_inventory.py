@@ -10,7 +10,7 @@ from cryptography import x509
 from sqlalchemy import select
 
 from certmgr.controller.db.models import CertificateDefinition, Deployment, Finding
-from certmgr.controller.services.agents.agents import check_inventory
+from certmgr.controller.services.agents.inventory import check_inventory
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.shared import protocol as p
 from certmgr.shared.pki import sha256_fingerprint

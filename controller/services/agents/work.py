@@ -1,0 +1,342 @@
+"""The agents' work queue: install packages, key requests, and what an agent is handed when it polls."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import nacl.public
+from sqlalchemy import select
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import (
+    Agent,
+    AgentWork,
+    CertificateDefinition,
+    CertificateRequest,
+    Deployment,
+)
+from certmgr.controller.db.queries.agents import all_agents, open_work
+from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.acquisition.definitions import find_definition
+from certmgr.controller.services.acquisition.requests import (
+    IssuerEnv,
+    acquire,
+    attach_agent_csr,
+    start_request,
+)
+from certmgr.controller.services.agents.enrolment import agent_actor
+from certmgr.controller.services.agents.identity import signing_key
+from certmgr.controller.services.agents.wakeups import wakeups_for
+from certmgr.controller.services.certificates.material import CurrentMaterial, current_material
+from certmgr.controller.services.deployment.deployments import deployment_with_definition, move
+from certmgr.controller.vault import MasterKey
+from certmgr.shared import protocol as p
+from certmgr.shared.clock import Clock
+from certmgr.shared.envelope import Manifest, key_id, seal_for_agent
+from certmgr.shared.errors import ConflictError, NotFoundError
+from certmgr.shared.pki import pem_bundle, private_key_to_pkcs8_der
+
+PACKAGE_LIFETIME = dt.timedelta(days=7)
+MAX_ITEMS = 16
+
+
+class Wakeups(Protocol):
+    """Wakes an agent's long poll (here and, on PostgreSQL, in every replica)."""
+
+    async def notify(self, agent_id: str) -> None:
+        """Wake the agent's waiters."""
+
+
+async def pending_work(db: Database, agent: Agent, clock: Clock) -> p.WorkResponse:
+    """Queued packages and key requests for the agent (re-sent until reported); marks them delivered."""
+    if agent.status != "approved":
+        return p.WorkResponse(revoked=agent.status == "revoked")
+    async with db.transaction() as s:
+        rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
+        packages: list[p.WorkPackage] = []
+        keygen: list[p.KeygenRequest] = []
+        for w in rows:
+            if (
+                w.kind == "package"
+                and w.blob is not None
+                and w.deployment_id is not None
+                and len(packages) < MAX_ITEMS
+            ):
+                packages.append(
+                    p.WorkPackage(deployment_id=w.deployment_id, sequence=w.sequence, blob=w.blob)
+                )
+            elif w.kind == "keygen" and len(keygen) < MAX_ITEMS:
+                keygen.append(
+                    p.KeygenRequest(
+                        request_id=str(w.request_id),
+                        key_type=str(w.spec.get("key_type", "ec-p256")),
+                        common_name=str(w.spec.get("common_name", "")),
+                        sans=tuple(w.spec.get("sans", ())),
+                    )
+                )
+            else:
+                continue
+            if w.state == "queued":
+                w.state = "delivered"
+                w.delivered_at = clock.now()
+    return p.WorkResponse(packages=tuple(packages), keygen=tuple(keygen))
+
+
+@dataclass(frozen=True)
+class QueuedInstall:
+    """A package on its way to an agent."""
+
+    deployment_id: int
+    agent_id: int
+    sequence: int
+
+
+async def queue_install(
+    db: Database, vault: MasterKey, actor: Actor, dep_ref: str | int, clock: Clock
+) -> QueuedInstall:
+    """Seal the deployment's current certificate (and key) to its agent and queue it ("Try auto-install").
+
+    Raises:
+        PermissionDeniedError: The actor may not release private keys.
+        ConflictError: Not an agent deployment, no approved agent, or nothing to install.
+    """
+    actor.require_key_release("installing on an agent", "the deployment's agent")
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep_ref)
+    (queued,) = await queue_installs(db, vault, actor, [dep.id], clock)
+    return queued
+
+
+async def queue_installs(
+    db: Database, vault: MasterKey, actor: Actor, dep_ids: list[int], clock: Clock
+) -> list[QueuedInstall]:
+    """Queue packages for many agent deployments in one transaction (all or none).
+
+    Deployments, definitions and open work items are read in a few bulk queries, so queuing
+    thousands costs little more than sealing the packages.
+
+    Raises:
+        PermissionDeniedError: The actor may not release private keys.
+        NotFoundError: A deployment does not exist.
+        ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
+    """
+    actor.require_key_release("installing on agents", "the deployments' agents")
+    key = await signing_key(db, vault)
+    now = clock.now()
+    out: list[QueuedInstall] = []
+    materials: dict[int, CurrentMaterial] = {}
+    wanted = list(dict.fromkeys(dep_ids))
+    async with db.transaction() as s:
+        agents = {a.id: a for a in await all_agents(s)}
+        deps: dict[int, Deployment] = {}
+        defs: dict[int, CertificateDefinition] = {}
+        pending: dict[int, list[AgentWork]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            for dep in (
+                await s.execute(select(Deployment).where(Deployment.id.in_(chunk)))
+            ).scalars():
+                deps[dep.id] = dep
+            for w in await open_work(s, deployment_ids=chunk):
+                pending.setdefault(w.deployment_id or 0, []).append(w)
+        def_ids = list({d.definition_id for d in deps.values()})
+        for i in range(0, len(def_ids), 500):
+            for d in (
+                await s.execute(
+                    select(CertificateDefinition).where(
+                        CertificateDefinition.id.in_(def_ids[i : i + 500])
+                    )
+                )
+            ).scalars():
+                defs[d.id] = d
+        for dep_id in wanted:
+            if dep_id not in deps:
+                raise NotFoundError(f"no deployment {dep_id}")
+            dep = deps[dep_id]
+            d = defs[dep.definition_id]
+            if dep.delivery != "agent" or dep.agent_id is None:
+                raise ConflictError(
+                    f"deployment {dep.id} is not delivered by an agent (choose one on the deployment)"
+                )
+            agent = agents.get(dep.agent_id)
+            if agent is None or agent.status != "approved":
+                raise ConflictError(f"agent {dep.agent_id} is not enrolled and approved")
+            sw = SOFTWARE[dep.target_type]
+            if sw.target_type is None:
+                raise ConflictError(f"{sw.label} has no agent install target")
+            if d.id not in materials:
+                materials[d.id] = await current_material(s, vault, d)
+            m = materials[d.id]
+            sequence = dep.sequence + 1
+            manifest = Manifest(
+                deployment_id=dep.id,
+                sequence=sequence,
+                target_type=sw.target_type,
+                target_params=dict(dep.target_params),
+                created_at=now,
+                expires_at=now + PACKAGE_LIFETIME,
+                controller_key_id=key_id(key.verify_key),
+                certificate_pem=pem_bundle([m.certificate]),
+                chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
+                private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
+            )
+            blob = seal_for_agent(manifest, key, nacl.public.PublicKey(agent.x25519_public))
+            for old in pending.get(dep.id, []):
+                old.state = "superseded"  # older packages for this deployment
+            s.add(
+                AgentWork(
+                    agent_id=agent.id,
+                    kind="package",
+                    deployment_id=dep.id,
+                    sequence=sequence,
+                    blob=blob,
+                    spec={},
+                    state="queued",
+                    created_at=now,
+                )
+            )
+            dep.sequence = sequence
+            dep.certificate_id = m.row.id
+            move(
+                s,
+                dep,
+                actor,
+                DeploymentStatus.INSTALL_REQUESTED,
+                f"package {sequence} queued for agent {agent.name}",
+                clock,
+                {"agent": agent.id, "sequence": sequence},
+            )
+            out.append(QueuedInstall(dep.id, agent.id, sequence))
+    return out
+
+
+async def queue_agent_install(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    deployments: Sequence[str | int],
+    clock: Clock,
+    wakeups: Wakeups,
+) -> list[QueuedInstall]:
+    """Request an agent install ("Try auto-install"): queue the packages, then wake their agents.
+
+    One deployment is found by its reference; many are queued in one transaction (all or none).
+
+    Raises:
+        PermissionDeniedError: The actor may not release private keys.
+        NotFoundError: A deployment does not exist.
+        ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
+    """
+    if len(deployments) == 1:
+        queued = [await queue_install(db, vault, actor, deployments[0], clock)]
+    else:
+        queued = await queue_installs(db, vault, actor, [int(d) for d in deployments], clock)
+    for agent_id in dict.fromkeys(q.agent_id for q in queued):
+        await wakeups.notify(str(agent_id))
+    return queued
+
+
+async def accept_agent_csr(
+    db: Database,
+    vault: MasterKey,
+    agent: Agent,
+    request_id: int,
+    upload: p.CsrUpload,
+    clock: Clock,
+    env: IssuerEnv,
+) -> None:
+    """The agent made the key for a request (or could not): attach its CSR and acquire when automatic.
+
+    Raises:
+        NotFoundError: No such request (of this agent).
+        ConflictError: The request does not wait for this agent's CSR.
+        InputError: The CSR is malformed or does not match the request.
+    """
+    actor = agent_actor(agent)
+    if not upload.csr_pem:
+        await fail_keygen(db, agent, request_id, upload.error, clock)
+        return
+    req = await attach_agent_csr(
+        db,
+        agent.id,
+        actor,
+        request_id,
+        upload.csr_pem.encode(),
+        clock,
+        public_key_sha256=upload.public_key_sha256,
+    )
+    if req.issuer_kind in ("private-ca", "acme"):
+        await acquire(db, vault, actor, req.id, clock, env)
+
+
+async def queue_keygen(
+    db: Database, agent_id: int, request_id: int, spec: dict[str, Any], clock: Clock
+) -> None:
+    """Ask an agent to make a key and CSR for a request."""
+    async with db.transaction() as s:
+        s.add(
+            AgentWork(
+                agent_id=agent_id,
+                kind="keygen",
+                request_id=request_id,
+                spec=spec,
+                state="queued",
+                created_at=clock.now(),
+            )
+        )
+
+
+async def fail_keygen(
+    db: Database, agent: Agent, request_id: int, error: str, clock: Clock
+) -> bool:
+    """Record that the agent could not make the key it was asked for (its own open job only).
+
+    A CSR goes through :func:`certmgr.controller.services.acquisition.requests.attach_agent_csr` instead,
+    which closes the job in the same transaction.
+
+    Returns:
+        Whether the agent held an open key job for the request.
+    """
+    async with db.transaction() as s:
+        found = False
+        for w in await open_work(s, agent_id=agent.id, request_id=request_id, kind="keygen"):
+            found = True
+            w.state = "failed"
+            w.done_at = clock.now()
+            w.spec = {**w.spec, "error": error[:500]}
+    return found
+
+
+async def request_key_on_agent(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    definition_ref: str | int,
+    agent_id: int,
+    clock: Clock,
+) -> CertificateRequest:
+    """Start a request whose key the agent makes (the CSR comes back through the agent API).
+
+    Raises:
+        PermissionDeniedError: The actor may not release private keys.
+        NotFoundError: No such definition or agent.
+        ConflictError: The agent is not approved, or the definition has an open request.
+    """
+    actor.require_key_release("having an agent make the key", f"agent {agent_id}")
+    async with db.reader() as s:
+        agent = await s.get(Agent, agent_id)
+        d = await find_definition(s, definition_ref)
+    if agent is None:
+        raise NotFoundError(f"no agent {agent_id}")
+    if agent.status != "approved":
+        raise ConflictError(f"agent {agent_id} is not approved")
+    req = await start_request(db, vault, actor, d.id, clock, key_on_agent=True)
+    spec = {"key_type": d.key_type, "common_name": d.common_name, "sans": list(d.sans)}
+    await queue_keygen(db, agent.id, req.id, spec, clock)
+    await wakeups_for(db).notify(str(agent.id))
+    return req

@@ -1,0 +1,358 @@
+"""Deploy checks: probe a deployment's endpoint, judge it, store the result (the one mapping), manual codes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import Certificate, CheckResult, Deployment
+from certmgr.controller.db.queries.deployments import check_by_id
+from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.admin.settings import MailSettings
+from certmgr.controller.services.audit import audit
+from certmgr.controller.services.certificates.store import chain_of
+from certmgr.controller.services.deployment.codes import claim_check_code, link_check_result
+from certmgr.controller.services.deployment.deployments import (
+    add_event,
+    deployment_with_definition,
+    move,
+)
+from certmgr.controller.services.deployment.packages import text_templates
+from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
+from certmgr.controller.vault import MasterKey
+from certmgr.shared.clock import Clock
+from certmgr.shared.deploycheck import CheckOutcome, evaluate
+from certmgr.shared.errors import CertmgrError, ConflictError
+from certmgr.shared.receipt import CheckResult as Result
+from certmgr.shared.tlsprobe import probe
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewCheck:
+    """A check to store for a deployment (its row loaded in the storing session)."""
+
+    deployment: Deployment
+    outcome: CheckOutcome
+    at: dt.datetime
+    source: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def store_checks(s: AsyncSession, checks: Sequence[NewCheck]) -> list[int]:
+    """Store check results (one multi-row INSERT) and note each as its deployment's last check.
+
+    The one mapping of a :class:`CheckOutcome` to a ``CheckResult`` row, for deploy checks,
+    manual codes, receipts and monitoring alike. State changes are the caller's.
+
+    Returns:
+        The new check ids, in the order given.
+    """
+    if not checks:
+        return []
+    ids = list(
+        (
+            await s.execute(
+                insert(CheckResult).returning(CheckResult.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "deployment_id": c.deployment.id,
+                        "at": c.at,
+                        "source": c.source,
+                        "ok": c.outcome.ok,
+                        "reachable": c.outcome.reachable,
+                        "served_sha256": c.outcome.served_sha256 or "",
+                        "matches_current": c.outcome.matches_current,
+                        "chain_complete": c.outcome.chain_complete,
+                        "chain_in_order": c.outcome.chain_in_order,
+                        "hostname_matches": c.outcome.hostname_matches,
+                        "days_left": c.outcome.days_left,
+                        "error": "; ".join(c.outcome.problems)[:4000],
+                        "detail": {**c.outcome.to_dict(), **c.extra},
+                    }
+                    for c in checks
+                ],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for c, check_id in zip(checks, ids, strict=True):
+        c.deployment.last_check_id = check_id
+        failures = c.deployment.consecutive_failures
+        c.deployment.consecutive_failures = 0 if c.outcome.reachable else failures + 1
+    return ids
+
+
+async def expected_for(db: Database, dep: Deployment) -> tuple[Certificate, list[x509.Certificate]]:
+    """The certificate a deployment should serve (the one it was given, else the definition's current) and its chain.
+
+    Raises:
+        ConflictError: Nothing to compare against yet.
+    """
+    async with db.reader() as s:
+        _, d = await deployment_with_definition(s, dep.id)
+        cid = d.current_certificate_id or dep.certificate_id
+        if cid is None:
+            raise ConflictError(
+                f"definition {d.name!r} has no current certificate to check against"
+            )
+        row = await s.get(Certificate, cid)
+        assert row is not None  # noqa: S101 - FK
+        chain = [x509.load_der_x509_certificate(c.der) for c in await chain_of(s, row.id)]
+    return row, chain
+
+
+async def run_check(
+    db: Database, dep: Deployment, clock: Clock, *, timeout: float = 10.0, settle: float = 0.0
+) -> CheckOutcome:
+    """Probe the deployment's endpoint and evaluate it against the expected certificate (no state change).
+
+    With ``settle`` > 0, a reachable server that still serves another certificate is probed again
+    for up to that many seconds: right after a reload, draining workers serve the old one briefly.
+    """
+    row, chain = await expected_for(db, dep)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settle
+    while True:
+        result = await probe(
+            dep.check_host,
+            dep.check_port,
+            sni=dep.sni or None,
+            timeout=timeout,
+            starttls=dep.starttls or None,
+        )
+        outcome = evaluate(result, row.sha256, chain, now=clock.now())
+        if (
+            outcome.ok
+            or not outcome.reachable
+            or outcome.matches_current
+            or loop.time() >= deadline
+        ):
+            return outcome
+        await asyncio.sleep(0.25)
+
+
+async def record_check(
+    db: Database,
+    actor: Actor,
+    dep_id: int,
+    outcome: CheckOutcome,
+    clock: Clock,
+    *,
+    source: str,
+    move_state: bool = True,
+    confirm: bool = False,
+    audit_detail: dict[str, object] | None = None,
+) -> CheckResult:
+    """Store a check result; on failure the deployment goes to ``check-failed``, on success (with ``confirm``) to ``confirmed``."""
+    async with db.transaction() as s:
+        dep, _ = await deployment_with_definition(s, dep_id)
+        (check_id,) = await store_checks(s, [NewCheck(dep, outcome, clock.now(), source)])
+        row = await check_by_id(s, check_id)
+        assert row is not None  # noqa: S101 - just written
+        summary = "check passed" if outcome.ok else "check failed: " + "; ".join(outcome.problems)
+        if move_state and not outcome.ok and dep.status != DeploymentStatus.DRAFT.value:
+            move(
+                s,
+                dep,
+                actor,
+                DeploymentStatus.CHECK_FAILED,
+                summary,
+                clock,
+                {"check": row.id, "source": source},
+            )
+        elif move_state and outcome.ok and confirm and dep.status != DeploymentStatus.DRAFT.value:
+            move(
+                s,
+                dep,
+                actor,
+                DeploymentStatus.CONFIRMED,
+                summary,
+                clock,
+                {"check": row.id, "source": source},
+            )
+        else:
+            add_event(s, dep, actor, f"check-{source}", summary, clock, {"check": row.id})
+        audit(
+            s,
+            actor,
+            "deployment.check",
+            "deployment",
+            dep.id,
+            {
+                "ok": outcome.ok,
+                "source": source,
+                "served": outcome.served_sha256,
+                **(audit_detail or {}),
+            },
+            clock=clock,
+        )
+    return row
+
+
+async def deploy_check(
+    db: Database,
+    actor: Actor,
+    dep_ref: str | int,
+    clock: Clock,
+    *,
+    confirm: bool = False,
+    timeout: float = 10.0,
+) -> tuple[CheckResult, CheckOutcome]:
+    """Run the deploy check now and record it.
+
+    Raises:
+        NotFoundError: No such deployment.
+        ConflictError: Nothing to compare against.
+    """
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep_ref)
+    outcome = await run_check(db, dep, clock, timeout=timeout)
+    row = await record_check(
+        db, actor, dep.id, outcome, clock, source="deploy-check", confirm=confirm
+    )
+    return row, outcome
+
+
+async def confirm_install(
+    db: Database, actor: Actor, dep_id: int, clock: Clock, *, settle: float = 5.0
+) -> bool:
+    """After an install: check the deployment (waiting up to ``settle`` s for a reload) and confirm it.
+
+    Returns:
+        Whether the check passed (the deployment is then ``confirmed``); False, logged, when no
+        check could run (nothing to compare against).
+
+    Raises:
+        NotFoundError: No such deployment.
+        InvalidTransitionError: The deployment moved meanwhile and cannot take the result.
+    """
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep_id)
+    try:
+        outcome = await run_check(db, dep, clock, timeout=10.0, settle=settle)
+    except CertmgrError as err:
+        logger.info("no deploy check for deployment %s: %s", dep.id, err)
+        return False
+    await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
+    return outcome.ok
+
+
+async def send_check_result(
+    db: Database, actor: Actor, dep_ref: str | int, clock: Clock, *, mail: MailSettings
+) -> str:
+    """E-mail the last check result to the server administrator; returns the send result.
+
+    Raises:
+        ConflictError: No check yet, or no administrator e-mail.
+    """
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep_ref)
+        last = await check_by_id(s, dep.last_check_id)
+        expected = await s.get(Certificate, dep.certificate_id) if dep.certificate_id else None
+    if last is None:
+        raise ConflictError("no check result to send yet")
+    if not dep.admin_email:
+        raise ConflictError("the deployment has no server administrator e-mail")
+    body = (
+        text_templates()
+        .get_template("mail/check_result.txt")
+        .render(
+            endpoint=f"{dep.check_host}:{dep.check_port}",
+            at=last.at.strftime("%Y-%m-%d %H:%M UTC"),
+            ok=last.ok,
+            problems=last.detail.get("problems", []),
+            served=last.served_sha256,
+            expected=expected.sha256 if expected else "-",
+            chain_complete=last.chain_complete,
+            protocol=last.detail.get("protocol"),
+            cipher=last.detail.get("cipher"),
+            days_left=last.days_left,
+            sender=mail.sender_name or "certmgr",
+        )
+    )
+    row = await send_and_record(
+        db,
+        actor,
+        mail,
+        OutgoingMail(
+            tuple(a.strip() for a in dep.admin_email.split(",")),
+            f"Certificate check of {dep.check_host}:{dep.check_port}: {'OK' if last.ok else 'problems found'}",
+            body,
+            "check-result",
+            "deployment",
+            str(dep.id),
+        ),
+        clock,
+    )
+    return row.result if row.result == "sent" else f"failed: {row.error}"
+
+
+async def record_check_code(
+    db: Database, vault: MasterKey, actor: Actor, dep_ref: str | int, text: str, clock: Clock
+) -> tuple[CheckResult, bool]:
+    """Record the result code of a manual ``certmgr check`` run on a host the controller cannot reach.
+
+    The code must be made with the check key of a challenge the controller issued for this
+    deployment (:func:`~certmgr.controller.services.deployment.codes.issue_check_key`), not expired and not
+    used before; the challenge records who submitted it.
+
+    Raises:
+        BadSignatureError: A typo, an edit, or a code made with a key not issued for this deployment.
+        InputError: The code belongs to another deployment, or its time is outside the challenge.
+        ConflictError: No check key was issued, or it expired, or its code was already recorded.
+    """
+    async with db.reader() as s:
+        dep, _ = await deployment_with_definition(s, dep_ref)
+    code, challenge = await claim_check_code(db, vault, actor, dep.id, text, clock)
+    expected, _ = await expected_for(db, dep)
+    matches = code.matches(expected.sha256)
+    ok = code.result.passed and matches
+    problems = (
+        []
+        if ok
+        else [
+            f"the manual check on {code.at:%Y-%m-%d %H:%M} UTC reported: {code.result.value}"
+            + ("" if matches else "; the served certificate is not the current one")
+        ]
+    )
+    outcome = CheckOutcome(
+        ok=ok,
+        reachable=code.result is not Result.UNREACHABLE,
+        served_sha256=code.served_sha256_prefix,
+        matches_current=matches,
+        chain_complete=code.result
+        not in (Result.CHAIN_INCOMPLETE, Result.UNREACHABLE, Result.TLS_FAILED),
+        chain_in_order=code.result is not Result.CHAIN_ORDER,
+        missing_intermediates=[],
+        extra_certs=[],
+        days_left=code.days_left,
+        hostname_matches=code.result is not Result.NAME_MISMATCH,
+        protocol=None,
+        cipher=None,
+        problems=problems,
+    )
+    row = await record_check(
+        db,
+        actor,
+        dep.id,
+        outcome,
+        clock,
+        source="manual",
+        confirm=ok,
+        audit_detail={"challenge": challenge.id, "submitted_by": actor.name},
+    )
+    await link_check_result(db, challenge.id, row.id)
+    return row, ok
