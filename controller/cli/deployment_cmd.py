@@ -120,7 +120,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--expect", default=None, metavar="SHA256", help="the certificate that should be served"
     )
-    p.add_argument("--starttls", default=None, choices=["smtp"])
+    p.add_argument(
+        "--starttls", default=None, choices=["smtp", "imap", "pop3", "ftp", "ldap", "postgres"]
+    )
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument(
         "--deployment",

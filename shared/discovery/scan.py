@@ -16,7 +16,15 @@ import contextlib
 import ipaddress
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -334,7 +342,7 @@ async def scan(
     max_chain_bytes: int = DEFAULT_MAX_CHAIN_BYTES,
     max_pairs: int | None = None,
     resolve: Resolver | None = None,
-) -> AsyncIterator[EndpointResult]:
+) -> AsyncGenerator[EndpointResult, None]:
     """Probe every endpoint of ``spec`` inside ``scope``; yield each result as it comes.
 
     Results arrive in completion order, not in spec order. Close the iterator (``aclosing``) to

@@ -7,11 +7,12 @@ Only 127.0.0.0/8 is used (Linux routes all of it to lo); servers start from sync
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 
@@ -41,11 +42,6 @@ def pki() -> TestPki:
 
 
 @pytest.fixture(scope="module")
-def leaf_b(pki: TestPki) -> tuple[x509.Certificate, Path, Path]:
-    return (pki.leaf_b, Path(), Path())
-
-
-@pytest.fixture(scope="module")
 def vhosts(
     pki: TestPki, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[NginxServer, NginxServer, x509.Certificate]]:
@@ -65,7 +61,7 @@ def vhosts(
         yield a, b, cert_b
 
 
-async def collect(results: AsyncIterator[EndpointResult]) -> list[EndpointResult]:
+async def collect(results: AsyncGenerator[EndpointResult, None]) -> list[EndpointResult]:
     async with aclosing(results) as it:
         return [r async for r in it]
 
@@ -83,7 +79,7 @@ async def test_virtual_hosts_closed_ports_and_names(
     closed = free_port("127.0.0.2")
 
     async def resolve(name: str) -> Sequence[IPAddress]:
-        return {"www.test": [__import__("ipaddress").ip_address("127.0.0.2")]}.get(name) or []
+        return [ipaddress.ip_address("127.0.0.2")] if name == "www.test" else []
 
     spec = parse_targets(["127.0.0.2-3", "www.test", "nowhere.test"], [a.port, b.port, closed])
     started = time.monotonic()
@@ -168,8 +164,6 @@ async def test_nothing_outside_the_scope_is_contacted() -> None:
     async with serve(recorder(seen), "127.0.0.9", port), serve(recorder(seen), "127.0.0.5", port):
 
         async def resolve(name: str) -> Sequence[IPAddress]:
-            import ipaddress
-
             table = {"evil.test": ["127.0.0.5", "127.0.0.9"], "fine.test": ["127.0.0.5"]}
             return [ipaddress.ip_address(a) for a in table.get(name, [])]
 
@@ -206,8 +200,6 @@ async def test_nothing_outside_the_scope_is_contacted() -> None:
 
 async def test_name_patterns_narrow_the_scope() -> None:
     async def resolve(name: str) -> Sequence[IPAddress]:
-        import ipaddress
-
         return [ipaddress.ip_address("127.0.0.6")]
 
     spec = parse_targets(["a.good.test", "a.bad.test"], [free_port("127.0.0.6")])
@@ -394,7 +386,7 @@ async def test_bad_arguments_and_size_limit() -> None:
         {"starttls": {25: "gopher"}},
     ):
         with pytest.raises(ValidationError):
-            await collect(scan(spec, scope=scope, **kwargs))  # type: ignore[arg-type]
+            await collect(scan(spec, scope=scope, **kwargs))
     with pytest.raises(ValidationError):
         Timeouts(connect=0)
 
