@@ -26,12 +26,10 @@ from types import MappingProxyType
 
 from cryptography import x509
 
+from certmgr.shared._starttls import DIALOGUES
+from certmgr.shared._tlsstep import ErrorKind, Reason, StepError
 from certmgr.shared._tlswire import (
-    DIALOGUES,
-    ErrorKind,
     Phase,
-    Reason,
-    StepError,
     WireState,
     check_sni,
     close_stream,
