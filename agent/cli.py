@@ -1,8 +1,10 @@
 """The ``certmgr-agent`` command: ``enroll``, ``run``, ``status`` and ``check``.
 
 Every failure is a :class:`~certmgr.shared.errors.CertmgrError` mapped here, once, to a message
-on stderr and its ``exit_code`` (2 input, 3 not found, 4 conflict, 5 refused, 6 configuration,
-9 probe, 10 controller unreachable). Heavy modules are imported by the command that needs them.
+on stderr and an exit code from the table shared by all three command lines
+(``certmgr.shared.exitcodes``: 1 check found problems, 2 input, 3 not found, 4 conflict,
+5 not allowed or revoked, 6 configuration or not enrolled, 9 probe, 10 controller unreachable).
+Heavy modules are imported by the command that needs them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from certmgr.agent import __version__
 from certmgr.agent.settings import AgentSettings, load_settings
+from certmgr.shared import exitcodes
 from certmgr.shared.errors import CertmgrError
 
 if TYPE_CHECKING:
@@ -93,9 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     except CertmgrError as err:
         print(f"certmgr-agent: {err}", file=sys.stderr)
-        return err.exit_code
+        return exitcodes.exit_code_for(err)
     except KeyboardInterrupt:
-        return 130
+        return exitcodes.INTERRUPTED
 
 
 def _enroll(settings: AgentSettings, args: argparse.Namespace) -> int:
@@ -160,7 +163,7 @@ def _status(settings: AgentSettings, *, as_json: bool) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(render_status(report))
-    return 0 if report["enrolled"] else 6
+    return exitcodes.OK if report["enrolled"] else exitcodes.CONFIGURATION
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -174,4 +177,4 @@ def _check(args: argparse.Namespace) -> int:
     else:
         for line in outcome["lines"]:
             print(line)
-    return 0 if outcome["ok"] else 1
+    return exitcodes.OK if outcome["ok"] else exitcodes.PROBLEMS_FOUND

@@ -32,6 +32,7 @@ from certmgr.agent.inventory import clip, collect_inventory
 from certmgr.agent.keygen import make_csr
 from certmgr.agent.settings import AgentSettings
 from certmgr.agent.state import AgentState, AgentStatus
+from certmgr.shared import exitcodes
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import CertmgrError, PermissionDeniedError, UpstreamRejectedError
 from certmgr.shared.protocol import CsrUpload, InventoryUpload, Report, WorkResponse
@@ -153,7 +154,7 @@ class Runner:
                 attempt = 0
                 if work.revoked:
                     logger.error("the controller revoked this agent: stopping")
-                    self._exit_code = PermissionDeniedError.exit_code
+                    self._exit_code = exitcodes.NOT_ALLOWED
                     self._stop.set()
                     return
                 await self._handle(work)

@@ -152,7 +152,7 @@ async def run(*, quick: bool = False) -> None:
         IssueRequest,
         issue_for_definitions,
     )
-    from certmgr.controller.services.admin.auth import create_token
+    from certmgr.controller.services.admin.tokens import create_token
     from certmgr.controller.services.agents.enrolment import create_enrollment_token
     from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
     from certmgr.controller.settings import load_settings

@@ -100,7 +100,7 @@ async def run(*, quick: bool = False) -> None:
     db = Database(settings.database_url)
     await _populate(db, n)
     from certmgr.controller.domain.actors import cli_actor
-    from certmgr.controller.services.admin.auth import create_token
+    from certmgr.controller.services.admin.tokens import create_token
     from certmgr.shared.clock import SystemClock
 
     _, token = await create_token(db, cli_actor(), "admin", "bench", SystemClock())

@@ -24,6 +24,7 @@ from certmgr.controller.cli import (
 )
 from certmgr.controller.cli.args import add_home
 from certmgr.shared.errors import CertmgrError
+from certmgr.shared.exitcodes import BROKEN_PIPE, INTERRUPTED, exit_code_for
 
 _MODULES = (
     home_cmd,
@@ -87,7 +88,7 @@ def _home_everywhere(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``certmgr``; returns the exit code (0 ok, 2 bad input, 3 not found, 4 conflict, ...)."""
+    """Run ``certmgr``; returns the exit code (the table in ``certmgr.shared.exitcodes``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -102,17 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
     except CertmgrError as err:
         print(f"certmgr: error: {err}", file=sys.stderr)
-        return err.exit_code
+        return exit_code_for(err)
     except KeyboardInterrupt:
         print("certmgr: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``certmgr ... | head``): what was done stays done; say nothing more
         # on a closed stdout, and keep Python from complaining again when it flushes at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         print("certmgr: output closed early (broken pipe)", file=sys.stderr)
-        return 141
+        return BROKEN_PIPE
     return code
 
 

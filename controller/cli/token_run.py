@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from certmgr.controller.cli.base import CommandContext, table
+from certmgr.controller.services.admin.tokens import (
+    check_token_days,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
 from certmgr.shared.clock import SystemClock
 
 
 async def _create(ctx: CommandContext) -> int:
-    from certmgr.controller.services.admin.auth import check_token_days, create_token
-
     a = ctx.args
     days = None if a.days is None else check_token_days(a.days)
     row, token = await create_token(
@@ -22,8 +26,6 @@ async def _create(ctx: CommandContext) -> int:
 
 
 async def _list(ctx: CommandContext) -> int:
-    from certmgr.controller.services.admin.auth import list_tokens
-
     now = SystemClock().now()
     rows = await list_tokens(await ctx.db(), ctx.actor)
     if ctx.args.json:
@@ -57,8 +59,6 @@ async def _list(ctx: CommandContext) -> int:
 
 
 async def _revoke(ctx: CommandContext) -> int:
-    from certmgr.controller.services.admin.auth import revoke_token
-
     await revoke_token(await ctx.db(), ctx.actor, ctx.args.id, SystemClock())
     ctx.print(f"token {ctx.args.id} revoked")
     return 0

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from certmgr.controller.cli.base import CommandContext, read_secret_file, table
-from certmgr.controller.db.models import User
 from certmgr.controller.domain.actors import Role
-from certmgr.controller.services.admin.users import add_user, generate_password
+from certmgr.controller.services.admin.users import add_user, generate_password, list_users
 from certmgr.shared.errors import InputError
 
 
@@ -34,9 +31,7 @@ async def _add(ctx: CommandContext) -> int:
 
 
 async def _list(ctx: CommandContext) -> int:
-    db = await ctx.db()
-    async with db.reader() as s:
-        users = (await s.execute(select(User).order_by(User.username))).scalars().all()
+    users = await list_users(await ctx.db())
     if ctx.args.json:
         ctx.print_json(
             [

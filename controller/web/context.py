@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from certmgr.controller import appkeys
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import User
 from certmgr.controller.domain.actors import Actor
+from certmgr.controller.services.acquisition.private_ca import CaContext
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web.session import SessionData
 from certmgr.shared.clock import Clock
+
+if TYPE_CHECKING:
+    from certmgr.controller.services.admin.users import User
 
 
 @dataclass
@@ -63,3 +67,9 @@ def ctx_of(request: web.Request) -> RequestContext:
         )
         request[REQUEST_CONTEXT] = ctx
     return ctx
+
+
+def ca_context(request: web.Request) -> CaContext:
+    """Where the private CA writes its files, and the CRL URL it puts into certificates."""
+    s = ctx_of(request).settings
+    return CaContext(s.ca_dir, s.effective_crl_url)

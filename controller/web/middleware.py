@@ -1,4 +1,4 @@
-"""Middlewares: error mapping (the one place), security headers."""
+"""Middlewares: error mapping (the one place, through ``web.errors``), security headers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from certmgr.controller.web.errors import http_error
+from certmgr.controller.web.render import render
 from certmgr.shared.errors import CertmgrError, ValidationError
 
 logger = logging.getLogger(__name__)
@@ -29,10 +31,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException:
         raise
     except CertmgrError as err:
+        status, title = http_error(err)
         body: dict[str, object] = {
             "type": "about:blank",
-            "title": err.title,
-            "status": err.http_status,
+            "title": title,
+            "status": status,
             "detail": str(err),
         }
         if isinstance(err, ValidationError) and err.field:
@@ -40,11 +43,9 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         retry_after = getattr(err, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
         if _wants_json(request):
-            resp = web.json_response(
-                body, status=err.http_status, content_type="application/problem+json"
-            )
+            resp = web.json_response(body, status=status, content_type="application/problem+json")
         else:
-            resp = _error_page(request, err.title, str(err), err.http_status)
+            resp = _error_page(request, title, str(err), status)
         resp.headers.update(headers)
         return resp
     except Exception:
@@ -64,8 +65,6 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def _error_page(request: web.Request, title: str, detail: str, status: int) -> web.Response:
-    from certmgr.controller.web.render import render
-
     return render(request, "error.html", title=title, detail=detail, status=status)
 
 

@@ -14,9 +14,10 @@ from yarl import URL
 
 from certmgr.controller import appkeys
 from certmgr.controller.domain.actors import Role
-from certmgr.controller.services.admin.auth import TokenRefusedError, actor_for, user_for_token
+from certmgr.controller.services.admin.auth import actor_for
 from certmgr.controller.services.admin.refusals import record_refusal
 from certmgr.controller.services.admin.sessions import resume_session
+from certmgr.controller.services.admin.tokens import TokenRefusedError, user_for_token
 from certmgr.controller.web.context import REQUEST_CONTEXT, ctx_of
 from certmgr.controller.web.ipacl import client_address
 from certmgr.controller.web.session import COOKIE, SessionData, same_token

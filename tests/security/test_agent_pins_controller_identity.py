@@ -38,6 +38,7 @@ from certmgr.controller.server import ca_sha256, console_ssl_context
 from certmgr.controller.services.agents.enrolment import create_enrollment_token
 from certmgr.controller.settings import load_settings as controller_settings
 from certmgr.controller.vault import read_master_key
+from certmgr.shared import exitcodes
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import PermissionDeniedError, TemporaryUpstreamError
@@ -265,7 +266,7 @@ async def test_rotation_is_followed_by_the_real_agent(tmp_path: Path) -> None:
             # the controller's own (new-key) signed "revoked" still stops the agent
             assert run_cli(["agent", "revoke", enrolled.agent_id, "--home", str(home)]).code == 0
             async with asyncio.timeout(30):
-                assert await task == PermissionDeniedError.exit_code
+                assert await task == exitcodes.NOT_ALLOWED
         finally:
             runner.stop()
             async with asyncio.timeout(10):

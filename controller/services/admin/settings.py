@@ -14,9 +14,10 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import SettingRecord
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.services.audit import audit
+from certmgr.controller.settings import parse_hostport
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import ValidationError
+from certmgr.shared.errors import ConfigurationError, ValidationError
 from certmgr.shared.pki.names import normalize_dns_name
 from certmgr.shared.secret import Secret
 
@@ -142,9 +143,6 @@ def parse_smtp_server(value: str) -> tuple[str, int]:
     Raises:
         ValidationError: Malformed.
     """
-    from certmgr.controller.settings import parse_hostport
-    from certmgr.shared.errors import ConfigurationError
-
     try:
         host, port = parse_hostport(value, default_port=587)
     except ConfigurationError as err:

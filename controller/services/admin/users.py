@@ -9,13 +9,14 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import User
+from certmgr.controller.db.models import User as User  # the users this module returns
+from certmgr.controller.db.queries.users import all_users, other_enabled_admins, user_named
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services.admin.sessions import revoke_user_sessions
+from certmgr.controller.services.admin.settings import check_email
 from certmgr.controller.services.audit import audit
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
@@ -140,7 +141,7 @@ async def add_user(
 
 
 async def _name_is_free(s: AsyncSession, name: str) -> None:
-    if (await s.execute(select(User.id).where(User.username == name))).first():
+    if await user_named(s, name) is not None:
         raise ConflictError(f"user {name!r} already exists")
 
 
@@ -181,20 +182,21 @@ async def _insert_user(
     return user
 
 
-async def find_user(s: AsyncSession, username: str) -> User:
-    """A user by name.
+async def list_users(db: Database) -> list[User]:
+    """Every user, by name (for the Users screen, the API and ``user list``)."""
+    async with db.reader() as s:
+        return await all_users(s)
 
-    Raises:
-        NotFoundError: No such user.
-    """
-    row = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if row is None:
-        raise NotFoundError(f"no user {username!r}")
-    return row
+
+async def _existing(s: AsyncSession, user_id: int) -> User:
+    user = await s.get(User, user_id)
+    if user is None:
+        raise NotFoundError(f"no user {user_id}")
+    return user
 
 
 async def update_user(
-    s: AsyncSession,
+    db: Database,
     actor: Actor,
     user_id: int,
     *,
@@ -208,16 +210,38 @@ async def update_user(
     Raises:
         PermissionDeniedError: Not an admin.
         NotFoundError: No such user.
+        ValidationError: A malformed e-mail address or an unknown role.
         ConflictError: The change would leave no enabled admin, or targets the actor's own role/state.
     """
     actor.require_admin("managing users")
-    user = await s.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"no user {user_id}")
+    async with db.transaction() as s:
+        user = await _existing(s, user_id)
+        changes = await _apply_changes(s, actor, user, email, role, disabled)
+        if disabled and "disabled" in changes:
+            await revoke_user_sessions(s, user.id, (clock or SystemClock()).now())
+        if changes:
+            audit(
+                s,
+                actor,
+                "user.update",
+                "user",
+                user.id,
+                {"username": user.username, **changes},
+                clock=clock or SystemClock(),
+            )
+    return user
+
+
+async def _apply_changes(
+    s: AsyncSession,
+    actor: Actor,
+    user: User,
+    email: str | None,
+    role: Role | None,
+    disabled: bool | None,
+) -> dict[str, object]:
     changes: dict[str, object] = {}
     if email is not None and email != user.email:
-        from certmgr.controller.services.admin.settings import check_email
-
         user.email = check_email(email, "email")
         changes["email"] = user.email
     if role is not None and role.value != user.role:
@@ -236,37 +260,16 @@ async def update_user(
             await _keep_an_admin(s, user.id)
         user.disabled = disabled
         changes["disabled"] = disabled
-        if disabled:
-            await revoke_user_sessions(s, user.id, (clock or SystemClock()).now())
-    if changes:
-        audit(
-            s,
-            actor,
-            "user.update",
-            "user",
-            user.id,
-            {"username": user.username, **changes},
-            clock=clock or SystemClock(),
-        )
-    return user
+    return changes
 
 
 async def _keep_an_admin(s: AsyncSession, leaving_id: int) -> None:
-    from sqlalchemy import func
-
-    n = (
-        await s.execute(
-            select(func.count(User.id)).where(
-                User.role == Role.ADMIN.value, User.disabled.is_(False), User.id != leaving_id
-            )
-        )
-    ).scalar_one()
-    if n == 0:
+    if await other_enabled_admins(s, leaving_id) == 0:
         raise ConflictError("there must stay at least one enabled admin")
 
 
 async def delete_user(
-    s: AsyncSession, actor: Actor, user_id: int, *, clock: Clock | None = None
+    db: Database, actor: Actor, user_id: int, *, clock: Clock | None = None
 ) -> None:
     """Delete a user (their audit history stays).
 
@@ -276,23 +279,22 @@ async def delete_user(
         ConflictError: Deleting oneself or the last admin.
     """
     actor.require_admin("managing users")
-    user = await s.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"no user {user_id}")
-    if user.id == actor.user_id:
-        raise ConflictError("you cannot delete yourself")
-    if user.role == Role.ADMIN.value:
-        await _keep_an_admin(s, user.id)
-    audit(
-        s,
-        actor,
-        "user.delete",
-        "user",
-        user.id,
-        {"username": user.username},
-        clock=clock or SystemClock(),
-    )
-    await s.delete(user)
+    async with db.transaction() as s:
+        user = await _existing(s, user_id)
+        if user.id == actor.user_id:
+            raise ConflictError("you cannot delete yourself")
+        if user.role == Role.ADMIN.value:
+            await _keep_an_admin(s, user.id)
+        audit(
+            s,
+            actor,
+            "user.delete",
+            "user",
+            user.id,
+            {"username": user.username},
+            clock=clock or SystemClock(),
+        )
+        await s.delete(user)
 
 
 async def reset_password(
@@ -312,9 +314,7 @@ async def reset_password(
     password_hash = await hash_password(password)
     now = (clock or SystemClock()).now()
     async with db.transaction() as s:
-        user = await s.get(User, user_id)
-        if user is None:
-            raise NotFoundError(f"no user {user_id}")
+        user = await _existing(s, user_id)
         user.password_hash = password_hash
         user.must_change_password = True
         user.password_changed_at = now

@@ -10,13 +10,11 @@ from certmgr.controller.services.admin.auth import (
     SignInError,
     SignInThrottledError,
     change_password,
-    create_token,
-    list_tokens,
-    revoke_token,
     sign_in,
 )
 from certmgr.controller.services.admin.sessions import end_session, open_session
 from certmgr.controller.services.admin.settings import MAX_TOKEN_DAYS, load_general_settings
+from certmgr.controller.services.admin.tokens import create_token, list_tokens, revoke_token
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, form_of, integer, text
 from certmgr.controller.web.render import redirect, render

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
 
-from certmgr.controller.db.models import User
 from certmgr.controller.domain.actors import Role
 from certmgr.controller.services.admin.settings import (
     DEFAULT_TOKEN_DAYS,
@@ -26,6 +24,7 @@ from certmgr.controller.services.admin.users import (
     add_user,
     delete_user,
     generate_password,
+    list_users,
     reset_password,
     update_user,
 )
@@ -49,8 +48,7 @@ async def _users_page(
     status: int = 200,
 ) -> web.Response:
     ctx = ctx_of(request)
-    async with ctx.db.reader() as s:
-        users = (await s.execute(select(User).order_by(User.username))).scalars().all()
+    users = await list_users(ctx.db)
     return render(
         request,
         "console/users.html",
@@ -121,16 +119,15 @@ async def user_edit(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     form = await form_of(request)
     try:
-        async with ctx.db.transaction() as s:
-            await update_user(
-                s,
-                ctx.require_actor(),
-                _uid(request),
-                email=text(form, "email", max_len=254, label="E-mail"),
-                role=Role(choice(form, "role", [Role.ADMIN.value, Role.USER.value], label="Role")),
-                disabled=checkbox(form, "disabled"),
-                clock=ctx.clock,
-            )
+        await update_user(
+            ctx.db,
+            ctx.require_actor(),
+            _uid(request),
+            email=text(form, "email", max_len=254, label="E-mail"),
+            role=Role(choice(form, "role", [Role.ADMIN.value, Role.USER.value], label="Role")),
+            disabled=checkbox(form, "disabled"),
+            clock=ctx.clock,
+        )
     except CertmgrError as err:
         raise redirect(request, "/users", f"Not changed: {err}", "bad") from err
     raise redirect(request, "/users", "User updated.")
@@ -141,8 +138,7 @@ async def user_delete(request: web.Request) -> web.Response:
     """Delete a user."""
     ctx = ctx_of(request)
     try:
-        async with ctx.db.transaction() as s:
-            await delete_user(s, ctx.require_actor(), _uid(request), clock=ctx.clock)
+        await delete_user(ctx.db, ctx.require_actor(), _uid(request), clock=ctx.clock)
     except CertmgrError as err:
         raise redirect(request, "/users", f"Not deleted: {err}", "bad") from err
     raise redirect(request, "/users", "User deleted.")
