@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Deployment, Document
+from certmgr.controller.db.models import Certificate, Deployment, Document
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.acquisition.private_ca import ca_certificate_pem
 from certmgr.controller.services.admin.users import check_password_policy
+from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.documents import add_document
 from certmgr.controller.services.certificates.key_release import record_key_release
 from certmgr.controller.services.certificates.material import current_material
@@ -28,7 +30,7 @@ from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
 from certmgr.shared.deploycheck import CheckOutcome
 from certmgr.shared.errors import ConflictError, EnvelopeError, InputError, ValidationError
-from certmgr.shared.receipt import parse_receipt
+from certmgr.shared.receipt import parse_receipt, receipt_deployment_id
 from certmgr.shared.stamp import cacert_payload, parse_cacert_payload, read_stamp, stamp
 
 
@@ -162,8 +164,6 @@ async def accept_receipt(
         InputError: Another deployment's receipt, or the certificate is not the deployment's.
         ConflictError: Already accepted.
     """
-    from certmgr.shared.receipt import receipt_deployment_id
-
     async with db.reader() as s:
         dep, _ = await deployment_with_definition(s, dep_ref)
     claimed = receipt_deployment_id(text)
@@ -177,8 +177,6 @@ async def accept_receipt(
     if dep.receipt_used:
         raise ConflictError("this receipt was already accepted")
     async with db.reader() as s:
-        from certmgr.controller.db.models import Certificate
-
         cert = await s.get(Certificate, dep.certificate_id) if dep.certificate_id else None
     if cert is None or not receipt.matches(cert.sha256):
         raise InputError("the receipt reports a different certificate than the package carried")
@@ -248,9 +246,6 @@ async def make_ca_installer(
         ConfigurationError: The runtime is not built.
         NotFoundError: The CA has no certificate yet.
     """
-    from certmgr.controller.services.acquisition.private_ca import ca_certificate_pem
-    from certmgr.controller.services.audit import audit
-
     actor.require_admin("creating the CA certificate installer")
     ca_pem = await ca_certificate_pem(db, with_chain=False)
     if not ca_pem.strip():
@@ -265,8 +260,6 @@ async def make_ca_installer(
 
 async def current_ca_installer(db: Database, home: Path) -> Path | None:
     """The CA certificate installer, unless missing or made for a CA certificate since replaced."""
-    from certmgr.controller.services.acquisition.private_ca import ca_certificate_pem
-
     path = ca_installer_path(home)
     try:
         stamped = await asyncio.to_thread(read_stamp, path)
