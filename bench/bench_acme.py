@@ -27,7 +27,8 @@ async def run(*, quick: bool = False) -> None:
         DefinitionSpec,
         create_definition,
     )
-    from certmgr.controller.services.acquisition.requests import IssuerEnv, acquire, start_request
+    from certmgr.controller.services.acquisition.issuing import acquire
+    from certmgr.controller.services.acquisition.requests import IssuerEnv, start_request
     from certmgr.controller.settings import load_settings
     from certmgr.controller.vault import read_master_key
     from certmgr.shared.clock import SystemClock

@@ -18,6 +18,8 @@ from certmgr.controller.services.acquisition.acme_accounts import (
     list_accounts,
 )
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
+from certmgr.controller.services.acquisition.issuing import acquire
+from certmgr.controller.services.acquisition.receiving import receive_certificate
 from certmgr.controller.services.acquisition.request_views import (
     Request,
     list_requests,
@@ -26,9 +28,7 @@ from certmgr.controller.services.acquisition.request_views import (
 )
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    acquire,
     cancel_request,
-    receive_certificate,
     record_order,
     start_request,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import (
@@ -137,3 +137,49 @@ async def names_taken(s: AsyncSession, bases: Sequence[str]) -> set[str]:
         )
         taken.update(rows.scalars().all())
     return taken
+
+
+async def newest_request_status(s: AsyncSession, definition_ids: Sequence[int]) -> dict[int, str]:
+    """The status of each definition's newest request (definitions without one are left out)."""
+    if not definition_ids:
+        return {}
+    newest = (
+        select(CertificateRequest.definition_id, func.max(CertificateRequest.id).label("rid"))
+        .where(CertificateRequest.definition_id.in_(list(definition_ids)))
+        .group_by(CertificateRequest.definition_id)
+        .subquery()
+    )
+    rows = await s.execute(
+        select(CertificateRequest.definition_id, CertificateRequest.status).join(
+            newest, CertificateRequest.id == newest.c.rid
+        )
+    )
+    return {int(def_id): status for def_id, status in rows.all()}
+
+
+async def deployment_states(
+    s: AsyncSession, definition_ids: Sequence[int]
+) -> tuple[dict[int, dict[str, int]], dict[int, int]]:
+    """Per definition: how many deployments are in each status, and how many lack its current certificate."""
+    states: dict[int, dict[str, int]] = {i: {} for i in definition_ids}
+    outdated: dict[int, int] = dict.fromkeys(definition_ids, 0)
+    if not definition_ids:
+        return states, outdated
+    old = func.coalesce(Deployment.certificate_id, -1) != func.coalesce(
+        CertificateDefinition.current_certificate_id, -1
+    )
+    rows = await s.execute(
+        select(
+            Deployment.definition_id,
+            Deployment.status,
+            func.count(Deployment.id),
+            func.sum(case((old, 1), else_=0)).label("old"),
+        )
+        .join(CertificateDefinition, CertificateDefinition.id == Deployment.definition_id)
+        .where(Deployment.definition_id.in_(list(definition_ids)))
+        .group_by(Deployment.definition_id, Deployment.status)
+    )
+    for def_id, status, n, n_old in rows.all():
+        states[def_id][status] = int(n)
+        outdated[def_id] += int(n_old or 0)
+    return states, outdated

@@ -60,20 +60,12 @@ class NewAcmeAccount:
     dns_algorithm: str = "hmac-sha256"
 
 
-async def add_acme_account(
-    db: Database, vault: MasterKey, actor: Actor, spec: NewAcmeAccount, clock: Clock
-) -> AcmeAccount:
-    """Register an account at the CA and store it (key and secrets sealed).
+def _check_spec(spec: NewAcmeAccount) -> str:
+    """The checked directory URL.
 
     Raises:
-        PermissionDeniedError: Not an admin.
-        ValidationError: Bad name, URL, e-mail or EAB settings.
-        ConflictError: The name is taken.
-        UpstreamError: No ACME directory answered at the URL (one message whatever the cause).
-        UpstreamRejectedError: The CA's directory answered and the CA refused the account (its
-            problem detail included).
+        ValidationError: Bad name, URL, EAB or DNS-01 settings.
     """
-    actor.require_admin("adding an ACME account")
     if not _NAME.match(spec.name):
         raise ValidationError(
             "account name: letters, digits, '.', '_' or '-' (up to 100)", field="name"
@@ -93,6 +85,24 @@ async def add_acme_account(
         raise ValidationError(
             "DNS-01 needs the DNS server, zone, TSIG key name and secret", field="dns"
         )
+    return url
+
+
+async def add_acme_account(
+    db: Database, vault: MasterKey, actor: Actor, spec: NewAcmeAccount, clock: Clock
+) -> AcmeAccount:
+    """Register an account at the CA and store it (key and secrets sealed).
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        ValidationError: Bad name, URL, e-mail or EAB settings.
+        ConflictError: The name is taken.
+        UpstreamError: No ACME directory answered at the URL (one message whatever the cause).
+        UpstreamRejectedError: The CA's directory answered and the CA refused the account (its
+            problem detail included).
+    """
+    actor.require_admin("adding an ACME account")
+    url = _check_spec(spec)
     async with db.reader() as s:
         if (await s.execute(select(AcmeAccount.id).where(AcmeAccount.name == spec.name))).first():
             raise ConflictError(f"an ACME account named {spec.name!r} exists")

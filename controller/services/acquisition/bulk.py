@@ -18,9 +18,9 @@ from certmgr.controller.services.acquisition.definitions import (
     find_definition,
     validate_spec,
 )
+from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    acquire,
     open_request_of,
     start_request,
 )

@@ -3,7 +3,7 @@
 For each definition whose current certificate is due (``renewal_due_at``: the policy, or the CA's
 ACME Renewal Information window when it offers one), a renewal request is opened when none is open
 and acquired. A failed acquisition is recorded on its request with a retry time (backoff in
-:func:`certmgr.controller.services.acquisition.requests.acquire`); the job tries it again once that time has
+:func:`certmgr.controller.services.acquisition.issuing.acquire`); the job tries it again once that time has
 passed. A failure never touches the current certificate. Definitions are handled concurrently,
 a few at a time (``MonitorConfig.renewal_concurrency``).
 """
@@ -28,9 +28,11 @@ from certmgr.controller.db.models import (
 from certmgr.controller.domain.actors import SYSTEM, Actor
 from certmgr.controller.domain.renewal import renewal_due_at
 from certmgr.controller.domain.states import ONGOING_REQUEST, RequestStatus
+from certmgr.controller.issuers.acme import renewal_info
+from certmgr.controller.services.acquisition.acme_accounts import account_record, find_account
+from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    acquire,
     open_request_of,
     start_request,
 )
@@ -83,9 +85,6 @@ async def _ari_windows(
     rows: list[tuple[CertificateDefinition, Certificate]],
 ) -> dict[str, tuple[dt.datetime, dt.datetime]]:
     """ARI windows of ACME certificates, from the cache or fetched when their retry time passed."""
-    from certmgr.controller.issuers.acme import renewal_info
-    from certmgr.controller.services.acquisition.acme_accounts import account_record, find_account
-
     now = clock.now()
     async with db.reader() as s:
         rec = await s.get(SettingRecord, ARI_CACHE_KEY)

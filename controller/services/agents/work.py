@@ -22,13 +22,10 @@ from certmgr.controller.db.queries.agents import all_agents, open_work
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE
 from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.acquisition.agent_csr import attach_agent_csr
 from certmgr.controller.services.acquisition.definitions import find_definition
-from certmgr.controller.services.acquisition.requests import (
-    IssuerEnv,
-    acquire,
-    attach_agent_csr,
-    start_request,
-)
+from certmgr.controller.services.acquisition.issuing import acquire
+from certmgr.controller.services.acquisition.requests import IssuerEnv, start_request
 from certmgr.controller.services.agents.enrolment import agent_actor
 from certmgr.controller.services.agents.identity import signing_key
 from certmgr.controller.services.agents.wakeups import wakeups_for

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -24,32 +24,27 @@ from certmgr.controller.db.models import (
     ChainLink,
     PrivateKeyRecord,
 )
-from certmgr.controller.db.queries.authorities import ca_subjects
 from certmgr.controller.db.queries.certificates import (
     certificate_ids_by_sha256,
     certificates_by_sha256,
     chain_length,
-    not_after_by_id,
-)
-from certmgr.controller.db.queries.definitions import (
-    definition_by_name,
-    definition_ids_by_name,
-    live_definitions_by_common_name,
-    names_taken,
 )
 from certmgr.controller.db.queries.keys import keys_by_public_sha256
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.domain.values import CertificateSource, IssuerKind, KeyOrigin
+from certmgr.controller.domain.values import CertificateSource, KeyOrigin
 from certmgr.controller.services.audit import audit
+from certmgr.controller.services.certificates.import_definitions import (
+    make_current_if_newer,
+    make_newest_current,
+    matching_definitions,
+    new_definitions,
+)
 from certmgr.controller.services.certificates.import_parse import (
     ChainPlan,
     ImportFile,
     ImportOptions,
     ParsedImport,
     ParsedLeaf,
-    base_name,
-    definition_sans,
-    free_name,
     leaf_warnings,
     odd_names,
     parse_inputs,
@@ -67,7 +62,7 @@ from certmgr.controller.services.certificates.store import (
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import ValidationError
-from certmgr.shared.pki import describe_key, key_type_of, sha256_fingerprint, summarize
+from certmgr.shared.pki import describe_key, sha256_fingerprint, summarize
 
 __all__ = [
     "ImportFile",
@@ -276,9 +271,10 @@ async def _save_new_leaves(
 ) -> list[ImportResult]:
     """Definitions, certificates, chain links and audit events of new leaves: a few bulk statements."""
     s = job.s
-    matched = await _matching_definitions(s, leaves, job.options.name)
+    matched = await matching_definitions(s, leaves, job.options.name)
     leaf_def = {fp: (d.id, d.name) for fp, d in matched.items()}
-    leaf_def.update(await _new_definitions(job, [lf for lf in leaves if lf.sha256 not in matched]))
+    unmatched = [lf for lf in leaves if lf.sha256 not in matched]
+    leaf_def.update(await new_definitions(s, unmatched, job.options.name, job.now))
     cert_values = []
     for leaf in leaves:
         values = certificate_values(
@@ -293,7 +289,9 @@ async def _save_new_leaves(
         await s.execute(insert(Certificate), cert_values)
         ids_by_sha = await certificate_ids_by_sha256(s, [v["sha256"] for v in cert_values])
         cert_ids = [ids_by_sha[v["sha256"]] for v in cert_values]
-    new_current = await _make_newest_current(job, list(matched.values()), cert_values, cert_ids)
+    new_current = await make_newest_current(
+        s, job.now, job.options.accept_unverified, list(matched.values()), cert_values, cert_ids
+    )
     links = [
         {
             "certificate_id": cert_id,
@@ -306,73 +304,6 @@ async def _save_new_leaves(
     if links:
         await s.execute(insert(ChainLink), links)
     return await _report_new_leaves(job, leaves, cert_values, cert_ids, leaf_def, new_current)
-
-
-async def _new_definitions(job: _Save, leaves: list[ParsedLeaf]) -> dict[str, tuple[int, str]]:
-    """One new definition per leaf that matches none (named after its CN, made unique)."""
-    if not leaves:
-        return {}
-    s, options = job.s, job.options
-    ours = await ca_subjects(s)
-    taken = await names_taken(s, [base_name(lf) for lf in leaves])
-    new_defs: list[tuple[ParsedLeaf, dict[str, Any]]] = []
-    for leaf in leaves:
-        sm = leaf.summary or summarize(leaf.cert)
-        name = options.name.strip() if options.name else free_name(base_name(leaf), taken)
-        taken.add(name)
-        values = {
-            "name": name,
-            "common_name": (sm.common_name or "")[:64],
-            "sans": definition_sans(sm),
-            "key_type": key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
-            "issuer_kind": IssuerKind.PRIVATE_CA.value
-            if sm.issuer in ours
-            else IssuerKind.VENDOR.value,
-            "requirements": {},
-            "renewal_policy": {},
-            "notes": f"Imported from {leaf.source}"[:1000],
-            "created_at": job.now,
-            "updated_at": job.now,
-        }
-        new_defs.append((leaf, values))
-    # Plain executemany plus a lookup by the unique name: RETURNING in parameter order would
-    # cost one statement per row on SQLite.
-    await s.execute(insert(CertificateDefinition), [v for _, v in new_defs])
-    ids_by_name = await definition_ids_by_name(s, [v["name"] for _, v in new_defs])
-    return {leaf.sha256: (ids_by_name[v["name"]], v["name"]) for leaf, v in new_defs}
-
-
-async def _make_newest_current(
-    job: _Save,
-    matched: list[CertificateDefinition],
-    cert_values: list[dict[str, Any]],
-    cert_ids: list[int],
-) -> set[int]:
-    """The newest certificate of each definition becomes current (unless an existing current one lasts longer)."""
-    with_current = [d for d in matched if d.current_certificate_id is not None]
-    current_after = await not_after_by_id(
-        job.s, [d.current_certificate_id for d in with_current if d.current_certificate_id]
-    )
-    best: dict[int, tuple[dt.datetime, int]] = {
-        d.id: (current_after[d.current_certificate_id], d.current_certificate_id)
-        for d in with_current
-        if d.current_certificate_id in current_after
-    }
-    for values, cert_id in zip(cert_values, cert_ids, strict=True):
-        def_id = values["definition_id"]
-        if values["signature_problem"] and not job.options.accept_unverified:
-            continue  # a corrupted or forged certificate is never made current by itself
-        if def_id not in best or values["not_after"] > best[def_id][0]:
-            best[def_id] = (values["not_after"], cert_id)
-    new_ids = set(cert_ids)
-    updates = [
-        {"id": def_id, "current_certificate_id": cert_id, "updated_at": job.now}
-        for def_id, (_, cert_id) in best.items()
-        if cert_id in new_ids
-    ]
-    if updates:
-        await job.s.execute(update(CertificateDefinition), updates)
-    return {cert_id for _, cert_id in best.values()}
 
 
 async def _report_new_leaves(
@@ -451,7 +382,7 @@ async def _known_leaves(job: _Save, leaves: list[ParsedLeaf]) -> list[ImportResu
         chain_len = await chain_length(s, row.id)
         current = bool(d and d.current_certificate_id == row.id)
         if options.accept_unverified and row.signature_problem and d and not current:
-            current = await _make_current_if_newer(s, actor, d, row, job.now)
+            current = await make_current_if_newer(s, actor, d, row, job.now)
         warnings: tuple[str, ...] = ()
         if row.signature_problem:
             warnings = (
@@ -476,27 +407,6 @@ async def _known_leaves(job: _Save, leaves: list[ParsedLeaf]) -> list[ImportResu
             )
         )
     return results
-
-
-async def _make_current_if_newer(
-    s: AsyncSession, actor: Actor, d: CertificateDefinition, row: Certificate, now: dt.datetime
-) -> bool:
-    """Make an already stored, flagged certificate current (unverified signatures accepted)."""
-    if d.current_certificate_id is not None:
-        cur = await s.get(Certificate, d.current_certificate_id)
-        if cur is not None and cur.not_after >= row.not_after:
-            return False
-    d.current_certificate_id = row.id
-    d.updated_at = now
-    audit(
-        s,
-        actor,
-        "certificate.make-current",
-        "certificate",
-        row.id,
-        {"sha256": row.sha256, "definition": d.name, "accept_unverified": True},
-    )
-    return True
 
 
 def _result(
@@ -529,27 +439,3 @@ def _result(
         warnings=warnings,
         signature_verified=signature_verified,
     )
-
-
-async def _matching_definitions(
-    s: AsyncSession, leaves: list[ParsedLeaf], name: str | None
-) -> dict[str, CertificateDefinition]:
-    """Existing definitions a new certificate belongs to: by ``--name``, else same CN and same SANs."""
-    out: dict[str, CertificateDefinition] = {}
-    if not leaves:
-        return out
-    if name is not None:
-        d = await definition_by_name(s, name.strip())
-        if d is not None:
-            out[leaves[0].sha256] = d
-        return out
-    wanted: dict[str, list[tuple[ParsedLeaf, list[str]]]] = {}
-    for lf in leaves:
-        sm = lf.summary or summarize(lf.cert)
-        if sm.common_name:
-            wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(definition_sans(sm))))
-    for d in await live_definitions_by_common_name(s, list(wanted)):
-        for lf, sans in wanted.get(d.common_name, []):
-            if sorted(d.sans) == sans and lf.sha256 not in out:
-                out[lf.sha256] = d
-    return out

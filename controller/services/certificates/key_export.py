@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from cryptography import x509
-from sqlalchemy import select
-
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Certificate, PrivateKeyRecord
+from certmgr.controller.db.models import PrivateKeyRecord
+from certmgr.controller.db.queries.certificates import chain_rows
+from certmgr.controller.db.queries.keys import newest_certificate_for_key
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.services.admin.users import check_password_policy
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.key_release import record_key_release
-from certmgr.controller.services.certificates.store import chain_of, unseal_key
+from certmgr.controller.services.certificates.store import load_der, unseal_key
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
 from certmgr.shared.errors import NotFoundError, ValidationError
@@ -51,11 +51,31 @@ async def export_key(
     if fmt not in FORMATS:
         raise ValidationError("format must be pkcs8 or pkcs12", field="format")
     check_password_policy(passphrase, field="passphrase")
-    async with db.transaction() as s:
+    async with db.reader() as s:
         row = await s.get(PrivateKeyRecord, key_id)
         if row is None:
             raise NotFoundError(f"no private key {key_id}")
         key = unseal_key(row, vault)
+        cert_row = await newest_certificate_for_key(s, key_id) if fmt == "pkcs12" else None
+        if fmt == "pkcs12" and cert_row is None:
+            raise NotFoundError(
+                "PKCS#12 needs a certificate, and this key has none; export PKCS#8 instead"
+            )
+        chain = await chain_rows(s, cert_row.id) if cert_row is not None else []
+    # the encryption (and PKCS#12 encoding) takes CPU time: off the loop, before the transaction
+    if cert_row is None:
+        out = ExportedKey(
+            f"key-{key_id}.pem",
+            "application/x-pem-file",
+            await asyncio.to_thread(encrypted_pkcs8_pem, key, passphrase.encode()),
+        )
+    else:
+        name = cert_row.common_name or f"key-{key_id}"
+        data = await asyncio.to_thread(
+            pkcs12_bytes, key, load_der([cert_row])[0], load_der(chain), passphrase.encode(), name
+        )
+        out = ExportedKey(f"key-{key_id}.p12", "application/x-pkcs12", data)
+    async with db.transaction() as s:
         audit(
             s,
             actor,
@@ -74,26 +94,4 @@ async def export_key(
             clock=clock,
             detail={"public_sha256": row.public_sha256},
         )
-        if fmt == "pkcs8":
-            return ExportedKey(
-                f"key-{key_id}.pem",
-                "application/x-pem-file",
-                encrypted_pkcs8_pem(key, passphrase.encode()),
-            )
-        cert_row = (
-            await s.execute(
-                select(Certificate)
-                .where(Certificate.private_key_id == key_id)
-                .order_by(Certificate.not_after.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if cert_row is None:
-            raise NotFoundError(
-                "PKCS#12 needs a certificate, and this key has none; export PKCS#8 instead"
-            )
-        chain = [x509.load_der_x509_certificate(c.der) for c in await chain_of(s, cert_row.id)]
-        cert = x509.load_der_x509_certificate(cert_row.der)
-        name = cert_row.common_name or f"key-{key_id}"
-        data = pkcs12_bytes(key, cert, chain, passphrase.encode(), name)
-    return ExportedKey(f"key-{key_id}.p12", "application/x-pkcs12", data)
+    return out

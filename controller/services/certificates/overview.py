@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
@@ -16,6 +16,7 @@ from certmgr.controller.db.models import (
     Deployment,
 )
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
+from certmgr.controller.db.queries.definitions import deployment_states, newest_request_status
 from certmgr.controller.domain.status import (
     Badge,
     acquisition_badge,
@@ -150,43 +151,8 @@ async def definitions_page(
             await s.execute(base.order_by(*order).limit(per_page).offset((page - 1) * per_page))
         ).all()
         ids = [r[0].id for r in rows]
-        req_status: dict[int, str] = {}
-        dep_states: dict[int, dict[str, int]] = {i: {} for i in ids}
-        outdated: dict[int, int] = dict.fromkeys(ids, 0)
-        if ids:
-            newest = (
-                select(
-                    CertificateRequest.definition_id, func.max(CertificateRequest.id).label("rid")
-                )
-                .where(CertificateRequest.definition_id.in_(ids))
-                .group_by(CertificateRequest.definition_id)
-                .subquery()
-            )
-            for def_id, status in (
-                await s.execute(
-                    select(CertificateRequest.definition_id, CertificateRequest.status).join(
-                        newest, CertificateRequest.id == newest.c.rid
-                    )
-                )
-            ).all():
-                req_status[def_id] = status
-            _outdated = func.coalesce(Deployment.certificate_id, -1) != func.coalesce(
-                CertificateDefinition.current_certificate_id, -1
-            )
-            dep_rows = await s.execute(
-                select(
-                    Deployment.definition_id,
-                    Deployment.status,
-                    func.count(Deployment.id),
-                    func.sum(case((_outdated, 1), else_=0)).label("old"),
-                )
-                .join(CertificateDefinition, CertificateDefinition.id == Deployment.definition_id)
-                .where(Deployment.definition_id.in_(ids))
-                .group_by(Deployment.definition_id, Deployment.status)
-            )
-            for def_id, status, n, old in dep_rows.all():
-                dep_states[def_id][status] = int(n)
-                outdated[def_id] += int(old or 0)
+        req_status = await newest_request_status(s, ids)
+        dep_states, outdated = await deployment_states(s, ids)
     items = [
         DefinitionRow(
             id=d.id,

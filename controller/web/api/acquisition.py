@@ -19,12 +19,12 @@ from certmgr.controller.services.acquisition.bulk import (
 )
 from certmgr.controller.services.acquisition.catalogue import catalogue, products_for
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
+from certmgr.controller.services.acquisition.issuing import acquire
+from certmgr.controller.services.acquisition.receiving import receive_certificate
 from certmgr.controller.services.acquisition.request_views import list_requests, request_detail
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    acquire,
     cancel_request,
-    receive_certificate,
     record_order,
     start_request,
 )

@@ -7,12 +7,12 @@ from aiohttp import BodyPartReader, web
 from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.acquisition.catalogue import find_product
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
+from certmgr.controller.services.acquisition.issuing import acquire
+from certmgr.controller.services.acquisition.receiving import receive_certificate
 from certmgr.controller.services.acquisition.request_views import load_request, request_detail
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    acquire,
     cancel_request,
-    receive_certificate,
     record_order,
     start_request,
 )
