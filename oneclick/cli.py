@@ -8,14 +8,16 @@ Usage (the stamped executable reads its own stamp; ``--package FILE`` reads anot
     CA-INSTALLER [--uninstall] [--root DIR] [--no-update] [--java-cacerts PATH
               [--java-storepass PASS | --java-storepass-file FILE]] [--dry-run] [--yes]
 
-Exit codes: 0 installed and checked (or the check was not asked for), 1 installed but the local
-check failed, 2 bad input (options, passphrase, no package, cancelled), 3 package refused
-(damaged, truncated, altered, expired, not for this host, paths outside the allowed ones, a
-command, program or other parameter only this host's configuration may set),
-4 install failed and rolled back (unpacking: the files could not be written; none are left),
-5 rollback failed (the host was left changed). ``--unpack`` into a folder that already holds one
-of the package's files is bad input (2): nothing is overwritten.
-Errors are mapped to these codes here, once.
+Exit codes (the table shared with ``certmgr`` and ``certmgr-agent``, ``certmgr.shared.exitcodes``):
+0 installed and checked (or the check was not asked for), 1 installed but the local check
+failed, 2 bad input (options, passphrase, no package, cancelled), 7 package refused (damaged,
+truncated, altered, expired, not for this host, paths outside the allowed ones, a command,
+program or other parameter only this host's configuration may set), 8 install failed and rolled
+back (unpacking: the files could not be written; none are left), 11 rollback failed (the host
+was left changed), 130 interrupted. ``--unpack`` into a folder that already holds one of the
+package's files is bad input (2): nothing is overwritten.
+Each step turns what went wrong into an error of the family that says so; ``main`` maps it to
+the code, once.
 """
 
 from __future__ import annotations
@@ -36,14 +38,17 @@ from certmgr.oneclick.cacert import DEFAULT_STOREPASS, apply_ca, load_ca, plan_c
 from certmgr.oneclick.install import CHECK_TIMEOUT, apply, local_check, prepare
 from certmgr.oneclick.localconf import DEFAULT_CONFIG, ENV_CONFIG, config_path, load_local_config
 from certmgr.oneclick.unpack import plan_unpack, write_unpacked
+from certmgr.shared import exitcodes
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.deploycheck import CheckOutcome
 from certmgr.shared.envelope import Manifest
 from certmgr.shared.errors import (
     CertmgrError,
     ConflictError,
+    EnvelopeError,
     InputError,
     RollbackFailedError,
+    TargetError,
     WrongPasswordError,
 )
 from certmgr.shared.packagefiles import UNPACK_TARGET
@@ -53,12 +58,12 @@ from certmgr.shared.secret import Secret
 from certmgr.shared.stamp import CaCertPayload, DeployPayload, NoStampError
 from certmgr.shared.targets import HostOps, RealHost
 
-EXIT_OK: Final = 0
-EXIT_CHECK_FAILED: Final = 1
-EXIT_INPUT: Final = 2
-EXIT_REFUSED: Final = 3
-EXIT_INSTALL_FAILED: Final = 4
-EXIT_ROLLBACK_FAILED: Final = 5
+EXIT_OK: Final = exitcodes.OK
+EXIT_CHECK_FAILED: Final = exitcodes.PROBLEMS_FOUND
+EXIT_INPUT: Final = exitcodes.BAD_INPUT
+EXIT_REFUSED: Final = exitcodes.PACKAGE_REFUSED
+EXIT_INSTALL_FAILED: Final = exitcodes.INSTALL_FAILED
+EXIT_ROLLBACK_FAILED: Final = exitcodes.ROLLBACK_FAILED
 
 _DEPLOY_ONLY: Final = (
     "passphrase_file",
@@ -79,23 +84,15 @@ _CACERT_ONLY: Final = (
 )
 
 
-class _StopError(Exception):
-    """Ends the run with an exit code and a message (raised inside this module only)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 @contextmanager
-def _refusals(code: int) -> Iterator[None]:
-    """Turn a certmgr error into an exit: ``code``, or 2 for a wrong passphrase or no package."""
+def _refusals(kind: type[CertmgrError]) -> Iterator[None]:
+    """Report a certmgr error of this step as ``kind``; a wrong passphrase or no package stays bad input."""
     try:
         yield
-    except (WrongPasswordError, NoStampError) as err:
-        raise _StopError(EXIT_INPUT, str(err)) from err
+    except (WrongPasswordError, NoStampError, kind):
+        raise
     except CertmgrError as err:
-        raise _StopError(code, str(err)) from err
+        raise kind(str(err)) from err
 
 
 def _positive(text: str) -> float:
@@ -216,7 +213,7 @@ def main(
     clock = clock or SystemClock()
     rep = report.Report(stream, None, clock)
     try:
-        with _refusals(EXIT_REFUSED):
+        with _refusals(EnvelopeError):
             path = package_path(args.package)
             carried = read_carried(path)
         if not args.no_log:
@@ -229,12 +226,12 @@ def main(
         _only(args, _CACERT_ONLY, "a certificate package")
         return _run_deploy(args, carried.name, payload, rep, clock, host or RealHost())
     except KeyboardInterrupt:
-        stop = _StopError(EXIT_INPUT, "interrupted")
-    except _StopError as err:
-        stop = err
-    sys.stderr.write(f"certmgr-oneclick: {stop}\n")
-    rep.log(f"stopped (exit {stop.code}): {stop}")
-    return stop.code
+        message, code = "interrupted", exitcodes.INTERRUPTED
+    except CertmgrError as err:
+        message, code = str(err), exitcodes.exit_code_for(err)
+    sys.stderr.write(f"certmgr-oneclick: {message}\n")
+    rep.log(f"stopped (exit {code}): {message}")
+    return code
 
 
 def _run_deploy(
@@ -251,19 +248,17 @@ def _run_deploy(
     rep.say(f"certmgr one-click installer: {name}")
     _, manifest = _open(args, deploy, clock)
     if manifest.target_type == UNPACK_TARGET:
-        raise _StopError(
-            EXIT_INPUT,
-            "this package holds files to install by hand: run it with --unpack DIR (see README.txt)",
+        raise InputError(
+            "this package holds files to install by hand: run it with --unpack DIR (see README.txt)"
         )
     receipt_key = manifest.receipt_key
     if receipt_key is None:
-        raise _StopError(
-            EXIT_REFUSED,
-            "the package carries no receipt key: it was not made for the one-click installer",
+        raise EnvelopeError(
+            "the package carries no receipt key: it was not made for the one-click installer"
         )
-    with _refusals(EXIT_INPUT):
+    with _refusals(InputError):
         local = load_local_config(config_path(args.config))
-    with _refusals(EXIT_REFUSED):
+    with _refusals(EnvelopeError):
         allowed = tuple(args.allow_path) if args.allow_path else None
         prepared = prepare(
             manifest,
@@ -279,15 +274,13 @@ def _run_deploy(
     try:
         result = apply(prepared)
     except KeyboardInterrupt as err:  # install() has put the old files back before re-raising
-        raise _StopError(EXIT_INSTALL_FAILED, "interrupted; the previous files are back") from err
+        raise TargetError("interrupted; the previous files are back") from err
     except RollbackFailedError as err:
-        raise _StopError(
-            EXIT_ROLLBACK_FAILED, f"install failed AND rollback failed; fix by hand: {err}"
+        raise RollbackFailedError(
+            f"install failed AND rollback failed; fix by hand: {err}"
         ) from err
     except CertmgrError as err:
-        raise _StopError(
-            EXIT_INSTALL_FAILED, f"install failed; the previous files are back: {err}"
-        ) from err
+        raise TargetError(f"install failed; the previous files are back: {err}") from err
     rep.say(*report.install_lines(result))
     outcome: CheckOutcome | None = None
     verdict = CheckResult.SKIPPED
@@ -328,7 +321,7 @@ def _open(
 ) -> tuple[Secret[bytes], Manifest]:
     """Ask for the passphrase and open the package (the caller checks what kind it is)."""
     passphrase = _passphrase(args.passphrase_file)
-    with _refusals(EXIT_REFUSED):
+    with _refusals(EnvelopeError):
         manifest = open_package(
             deploy,
             passphrase,
@@ -348,20 +341,24 @@ def _run_unpack(
 ) -> int:
     rep.say(f"certmgr package unpacker: {name}")
     passphrase, manifest = _open(args, deploy, clock)
-    with _refusals(EXIT_REFUSED):
-        try:
-            plan = plan_unpack(manifest, args.unpack.absolute(), passphrase)
-        except (ConflictError, InputError) as err:
-            raise _StopError(EXIT_INPUT, str(err)) from err
+    try:
+        plan = plan_unpack(manifest, args.unpack.absolute(), passphrase)
+    except InputError:
+        raise
+    except ConflictError as err:  # the folder already holds a file: nothing is overwritten
+        raise InputError(str(err)) from err
+    except CertmgrError as err:
+        raise EnvelopeError(str(err)) from err
     rep.say(*plan.describe())
     if args.dry_run:
         rep.say("dry run: nothing was written")
         return EXIT_OK
-    with _refusals(EXIT_INSTALL_FAILED):
-        try:
-            written = write_unpacked(plan)
-        except ConflictError as err:  # a file appeared meanwhile: the folder is the problem
-            raise _StopError(EXIT_INPUT, str(err)) from err
+    try:
+        written = write_unpacked(plan)
+    except ConflictError as err:  # a file appeared meanwhile: the folder is the problem
+        raise InputError(str(err)) from err
+    except CertmgrError as err:
+        raise TargetError(str(err)) from err
     rep.say(
         f"wrote {len(written)} files; follow README.txt to install them, then delete the package"
     )
@@ -373,9 +370,9 @@ def _run_cacert(
 ) -> int:
     rep.say(f"certmgr CA-certificate installer: {name}")
     if args.root is not None and not args.root.is_dir():
-        raise _StopError(EXIT_INPUT, f"--root {args.root} is not a folder")
+        raise InputError(f"--root {args.root} is not a folder")
     storepass = _storepass(args)
-    with _refusals(EXIT_REFUSED):
+    with _refusals(EnvelopeError):
         cert = load_ca(payload.certificate_pem)
         host = RealHost(args.root)
         plan = plan_ca(
@@ -396,9 +393,9 @@ def _run_cacert(
     try:
         done = apply_ca(plan, host, storepass)
     except RollbackFailedError as err:
-        raise _StopError(EXIT_ROLLBACK_FAILED, f"failed AND undoing failed: {err}") from err
+        raise RollbackFailedError(f"failed AND undoing failed: {err}") from err
     except CertmgrError as err:
-        raise _StopError(EXIT_INSTALL_FAILED, f"failed; earlier steps were undone: {err}") from err
+        raise TargetError(f"failed; earlier steps were undone: {err}") from err
     rep.say(*done, "done")
     return EXIT_OK
 
@@ -407,11 +404,11 @@ def _only(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
     for name in names:
         if getattr(args, name) not in (None, False):
             option = "--" + name.replace("_", "-")
-            raise _StopError(EXIT_INPUT, f"{option} does not apply to {kind}")
+            raise InputError(f"{option} does not apply to {kind}")
 
 
 def _passphrase(path: Path | None) -> Secret[bytes]:
-    with _refusals(EXIT_INPUT):
+    with _refusals(InputError):
         if path is not None:
             return _read_passphrase_file(path)
         if not sys.stdin.isatty():
@@ -424,7 +421,7 @@ def _passphrase(path: Path | None) -> Secret[bytes]:
 
 def _storepass(args: argparse.Namespace) -> Secret[str]:
     if args.java_storepass_file is not None:
-        with _refusals(EXIT_INPUT):
+        with _refusals(InputError):
             raw = _read_passphrase_file(args.java_storepass_file).reveal()
             return Secret(raw.decode("utf-8", errors="replace"))
     return Secret(args.java_storepass or DEFAULT_STOREPASS)
@@ -434,10 +431,10 @@ def _confirm(yes: bool, question: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise _StopError(EXIT_INPUT, "no terminal to confirm on: pass --yes")
+        raise InputError("no terminal to confirm on: pass --yes")
     answer = input(f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
-        raise _StopError(EXIT_INPUT, "cancelled; nothing was changed")
+        raise InputError("cancelled; nothing was changed")
 
 
 def _restore_child_environment() -> None:

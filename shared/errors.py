@@ -4,17 +4,17 @@ Every public function of certmgr raises only these (third-party errors are
 translated at the boundary with ``raise ... from err``)::
 
     CertmgrError
-    ├── InputError                  user-fixable input -> HTTP 400/422, CLI exit 2
+    ├── InputError                  user-fixable input (a file, form, API body, manifest)
     │   ├── UnsupportedFormatError  not a file format we read (says what it looks like)
     │   ├── WrongPasswordError      passphrase missing or wrong for an encrypted file
     │   ├── KeyMismatchError        private key does not match the certificate
     │   ├── IncompleteChainError    the chain cannot be built up to a CA
     │   ├── InputTooLargeError      size or complexity cap exceeded
     │   └── ValidationError         a field value is wrong (carries the field name)
-    ├── NotFoundError               -> 404, CLI exit 3
-    ├── ConflictError               -> 409, CLI exit 4
+    ├── NotFoundError               the named object does not exist
+    ├── ConflictError               conflicts with the current state
     │   └── InvalidTransitionError  a state change the state machine forbids
-    ├── PermissionDeniedError       -> 403, CLI exit 5
+    ├── PermissionDeniedError       the actor may not do this
     ├── EnvelopeError               install package refused; never retried
     │   ├── BadSignatureError
     │   ├── StalePackageError
@@ -36,9 +36,11 @@ translated at the boundary with ``raise ... from err``)::
     ├── UpstreamError               ACME / SMTP / vendor
     │   ├── TemporaryUpstreamError
     │   └── UpstreamRejectedError
-    └── ConfigurationError          the home folder or config.toml is unusable -> CLI exit 6
+    └── ConfigurationError          the home folder or config.toml is unusable
 
-Construction has no side effects (no logging); ``str()`` never contains secrets.
+Construction has no side effects (no logging); ``str()`` never contains secrets. The errors
+know nothing of transports: each surface maps them once, HTTP in ``controller/web/errors.py``
+and the exit codes of all three command lines in ``certmgr.shared.exitcodes``.
 """
 
 from __future__ import annotations
@@ -47,17 +49,9 @@ from __future__ import annotations
 class CertmgrError(Exception):
     """Root of every certmgr error."""
 
-    exit_code: int = 1
-    http_status: int = 500
-    title: str = "Internal error"
-
 
 class InputError(CertmgrError):
     """Input the user can fix: a file, a form field, an API body, a manifest."""
-
-    exit_code = 2
-    http_status = 422
-    title = "Invalid input"
 
 
 class UnsupportedFormatError(InputError):
@@ -97,17 +91,9 @@ class ValidationError(InputError):
 class NotFoundError(CertmgrError):
     """The named object does not exist."""
 
-    exit_code = 3
-    http_status = 404
-    title = "Not found"
-
 
 class ConflictError(CertmgrError):
     """The request conflicts with the current state."""
-
-    exit_code = 4
-    http_status = 409
-    title = "Conflict"
 
 
 class InvalidTransitionError(ConflictError):
@@ -130,10 +116,6 @@ class InvalidTransitionError(ConflictError):
 class PermissionDeniedError(CertmgrError):
     """The actor may not do this."""
 
-    exit_code = 5
-    http_status = 403
-    title = "Forbidden"
-
     def __init__(
         self, message: str, *, actor: str | None = None, permission: str | None = None
     ) -> None:
@@ -151,10 +133,6 @@ class PermissionDeniedError(CertmgrError):
 
 class EnvelopeError(CertmgrError):
     """An install package was refused."""
-
-    exit_code = 7
-    http_status = 422
-    title = "Package refused"
 
 
 class BadSignatureError(EnvelopeError):
@@ -195,10 +173,6 @@ class PathNotAllowedError(EnvelopeError):
 
 class TargetError(CertmgrError):
     """An install target failed."""
-
-    exit_code = 8
-    http_status = 502
-    title = "Install target failed"
 
 
 class TargetAbsentError(TargetError):
@@ -248,10 +222,6 @@ class RollbackFailedError(TargetError):
 class ProbeError(CertmgrError):
     """A TLS probe failed."""
 
-    exit_code = 9
-    http_status = 502
-    title = "Probe failed"
-
 
 class TemporaryProbeError(ProbeError):
     """The peer could not be reached; try again later."""
@@ -276,10 +246,6 @@ class HandshakeError(ProbeError):
 class UpstreamError(CertmgrError):
     """An upstream service (ACME CA, SMTP server, vendor) failed."""
 
-    exit_code = 10
-    http_status = 502
-    title = "Upstream failure"
-
 
 class TemporaryUpstreamError(UpstreamError):
     """Retry later with backoff."""
@@ -291,7 +257,3 @@ class UpstreamRejectedError(UpstreamError):
 
 class ConfigurationError(CertmgrError):
     """The home folder or configuration is unusable."""
-
-    exit_code = 6
-    http_status = 500
-    title = "Configuration error"

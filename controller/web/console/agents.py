@@ -9,6 +9,7 @@ from aiohttp import web
 from certmgr.controller.services.agents.enrolment import create_enrollment_token, set_status
 from certmgr.controller.services.agents.inventory import list_agents
 from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError
@@ -59,7 +60,7 @@ async def token(request: web.Request) -> web.Response:
             vault=ctx.vault,
         )
     except CertmgrError as err:
-        return await _page(request, error=str(err), status=err.http_status)
+        return await _page(request, error=str(err), status=status_for(err))
     return await _page(request, token=value)
 
 
@@ -77,5 +78,5 @@ async def change(request: web.Request) -> web.Response:
             ctx.clock,
         )
     except CertmgrError as err:
-        return await _page(request, error=str(err), status=err.http_status)
+        return await _page(request, error=str(err), status=status_for(err))
     raise redirect(request, "/agents", f"Agent {agent.name} {agent.status}.")

@@ -21,6 +21,7 @@ from certmgr.controller.services.deployment.oneclick import accept_receipt, prep
 from certmgr.controller.services.deployment.prepare import prepare_conventional
 from certmgr.controller.services.deployment.views import deployment_detail, deployment_rows
 from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, ValidationError
@@ -166,7 +167,7 @@ async def prepare(request: web.Request) -> web.Response:
             home=ctx.settings.home,
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     return await _detail(request, passphrase=res.passphrase)
 
 
@@ -198,7 +199,7 @@ async def request_mail(request: web.Request) -> web.Response:
             base_url=ctx.settings.public_url,
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     if not send:
         return await _detail(request, mail_preview=res)
     raise redirect(
@@ -218,7 +219,7 @@ async def check(request: web.Request) -> web.Response:
             ctx.db, ctx.require_actor(), request.match_info["id"], ctx.clock
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}#check",
@@ -243,7 +244,7 @@ async def close_deployment(request: web.Request) -> web.Response:
             note=text(form, "note", max_len=500, label="Note"),
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(request, f"/deployments/{dep.id}", f"Deployment is now {dep.status}.")
 
 
@@ -260,7 +261,7 @@ async def send_result(request: web.Request) -> web.Response:
             mail=await load_mail_settings(ctx.db, ctx.vault),
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}",
@@ -284,7 +285,7 @@ async def check_code(request: web.Request) -> web.Response:
             ctx.clock,
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}",
@@ -302,7 +303,7 @@ async def check_key(request: web.Request) -> web.Response:
             ctx.db, ctx.vault, ctx.require_actor(), request.match_info["id"], ctx.clock
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     return await _detail(request, check_key=issued)
 
 
@@ -320,7 +321,7 @@ async def install(request: web.Request) -> web.Response:
             request.app[appkeys.AGENT_WAKEUPS],
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}",
@@ -346,7 +347,7 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
             passphrase=chosen if isinstance(chosen, str) and chosen else None,
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     return await _detail(request, passphrase=res.passphrase)
 
 
@@ -365,7 +366,7 @@ async def receipt(request: web.Request) -> web.Response:
             ctx.clock,
         )
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=err.http_status)
+        return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(
         request, f"/deployments/{dep.id}", f"Receipt accepted: the deployment is {dep.status}."
     )

@@ -13,6 +13,7 @@ from certmgr.controller.services.notification.webhooks import (
     remove_webhook,
 )
 from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import form_of, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError
@@ -79,7 +80,7 @@ async def add(request: web.Request) -> web.Response:
             secret=text(form, "secret", max_len=200, label="Secret") or None,
         )
     except CertmgrError as err:
-        return await _page(request, error=str(err), status=err.http_status)
+        return await _page(request, error=str(err), status=status_for(err))
     return await _page(request, secret=secret.reveal())
 
 

@@ -124,7 +124,7 @@ def test_wrong_java_password_undoes_the_trust_store_step(
     before = cacerts.read_bytes()
     exe = stamp(runtime, cacert_payload(pem_bytes(pki.intermediate)), tmp_path / "ca2", KIND_CACERT)
     proc = run_exe(exe, "--root", str(debian_root), "--java-cacerts", str(cacerts), "--yes")
-    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert proc.returncode == 8, proc.stdout + proc.stderr  # install failed, undone
     assert "earlier steps were undone" in proc.stderr
     assert not (debian_root / f"usr/local/share/ca-certificates/certmgr-{fp}.crt").exists()
     assert not (debian_root / f"etc/ssl/certs/certmgr-{fp}.pem").is_symlink()

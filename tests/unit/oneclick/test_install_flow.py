@@ -164,7 +164,7 @@ def test_failed_rollback_says_so(kit: Kit, capsys: pytest.CaptureFixture[str]) -
     assert code == cli.EXIT_ROLLBACK_FAILED
     assert "rollback failed" in err
     log = (exe.parent / (exe.name + ".log")).read_text()
-    assert "stopped (exit 5)" in log
+    assert f"stopped (exit {cli.EXIT_ROLLBACK_FAILED})" in log
 
 
 def test_local_check_failure_still_gives_a_receipt(
