@@ -21,10 +21,15 @@ from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Certificate, PrivateKeyRecord
 from certmgr.controller.domain.actors import Actor, Role, cli_actor
-from certmgr.controller.services.acquisition.definitions import DefinitionSpec, create_definition
+from certmgr.controller.services.acquisition.definitions import (
+    DefinitionSpec,
+    create_definition,
+    find_definition,
+)
 from certmgr.controller.services.acquisition.private_ca import (
     CaContext,
     IssueRequest,
+    active_ca,
     issue_for_definitions,
     setup_root,
     unique_ca_subject,
@@ -227,8 +232,6 @@ async def _populate(
         )
         await write_console_tls(db, vault, settings)
         async with db.reader() as s:
-            from certmgr.controller.services.acquisition.private_ca import active_ca
-
             ca = await active_ca(s)
             cert = await s.get(Certificate, ca.certificate_id)
             assert cert is not None  # noqa: S101
@@ -248,8 +251,6 @@ async def write_console_tls(db: Database, vault: MasterKey, settings: Settings) 
     Raises:
         ConfigurationError: The console definition has no current certificate with a key.
     """
-    from certmgr.controller.services.acquisition.definitions import find_definition
-
     async with db.reader() as s:
         d = await find_definition(s, CONSOLE_DEFINITION)
         if d.current_certificate_id is None:

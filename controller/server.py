@@ -11,6 +11,7 @@ import ssl
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from cryptography import x509
 
 from certmgr.controller.app import create_app
 from certmgr.controller.appkeys import DB
@@ -20,6 +21,7 @@ from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.zeroconf_advert import advertised
 from certmgr.shared.errors import ConfigurationError
+from certmgr.shared.pki import sha256_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -146,10 +148,6 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
 
 def ca_sha256(settings: Settings) -> str:
     """SHA-256 of the CA certificate agents pin (the first certificate in ``ca/ca.pem``)."""
-    from cryptography import x509
-
-    from certmgr.shared.pki import sha256_fingerprint
-
     try:
         return sha256_fingerprint(
             x509.load_pem_x509_certificates((settings.ca_dir / "ca.pem").read_bytes())[0]

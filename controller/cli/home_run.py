@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from certmgr.controller.cli.base import CommandContext, read_secret_file
+from certmgr.controller.db.engine import Database
 from certmgr.controller.home import init_home
 from certmgr.controller.services.admin.rotation import rotate_master_key
 from certmgr.shared.errors import InputError
@@ -42,6 +43,7 @@ async def _init(ctx: CommandContext) -> int:
 
 
 async def _serve(ctx: CommandContext) -> int:
+    # lazy: the web server (aiohttp, Jinja2, the whole app) is only for serve, not init
     from certmgr.controller.server import serve
 
     await serve(ctx.settings, ctx.vault)
@@ -58,8 +60,6 @@ async def _rotate(ctx: CommandContext) -> int:
 
 
 async def _db_upgrade(ctx: CommandContext) -> int:
-    from certmgr.controller.db.engine import Database
-
     db = Database(ctx.settings.database_url)
     try:
         await db.upgrade()

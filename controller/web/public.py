@@ -7,6 +7,9 @@ import asyncio
 from aiohttp import web
 
 from certmgr.controller import appkeys
+from certmgr.controller.services.deployment.install_request import download_package
+from certmgr.controller.web.console.definitions import attachment
+from certmgr.controller.web.context import ctx_of
 
 
 def setup(app: web.Application) -> None:
@@ -66,10 +69,6 @@ async def ca_pem(request: web.Request) -> web.Response:
 
 async def download_link(request: web.Request) -> web.StreamResponse:
     """A package behind a time-limited link from an install-request e-mail (audited)."""
-    from certmgr.controller.services.deployment.install_request import download_package
-    from certmgr.controller.web.console.definitions import attachment
-    from certmgr.controller.web.context import ctx_of
-
     ctx = ctx_of(request)
     doc, data = await download_package(
         ctx.db, ctx.settings.documents_dir, request.match_info["token"], ctx.address, ctx.clock
