@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _enroll(settings: AgentSettings, args: argparse.Namespace) -> int:
+    # lazy: enrolment pulls in zeroconf and aiohttp; the other commands must not pay for them
     from certmgr.agent.enroll import enroll
     from certmgr.shared.protocol import parse_token
 
@@ -132,6 +133,7 @@ def _import_runner() -> type[Runner]:
     saved = {name: os.environ.get(name) for name in names}
     os.environ.update(dict.fromkeys(names, os.devnull))
     try:
+        # lazy: see above; aiohttp must be imported with the CA bundle hidden
         from certmgr.agent import runner
     finally:
         for name, value in saved.items():
@@ -156,6 +158,7 @@ def _run(settings: AgentSettings) -> int:
 
 
 def _status(settings: AgentSettings, *, as_json: bool) -> int:
+    # lazy: status reads targets and state; start-up of the other commands stays small
     from certmgr.agent.status import gather_status, render_status
 
     report = gather_status(settings)
@@ -167,6 +170,7 @@ def _status(settings: AgentSettings, *, as_json: bool) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    # lazy: the TLS probe and its dependencies are only for check
     from certmgr.agent.check import run_check
 
     outcome: dict[str, Any] = asyncio.run(
