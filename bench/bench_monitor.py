@@ -250,7 +250,8 @@ def _run_child(url: str, mode: str, n: int) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _tool(argv: list[str] | str, *, shell: bool = False) -> tuple[float, float, str]:

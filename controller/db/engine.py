@@ -80,8 +80,13 @@ class Database:
             ConfigurationError: The database cannot be reached or migrated.
         """
         try:
-            async with self.engine.begin() as conn:
-                await conn.run_sync(_upgrade)
+            if _in_memory(self.url):  # only this engine's connection sees the database
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(_upgrade)
+            else:
+                # Alembic loads and runs every migration script: seconds of Python on a loaded
+                # host, so it runs on its own loop in a thread, never on the caller's loop.
+                await asyncio.to_thread(asyncio.run, _upgrade_with_own_engine(self.url))
         except (SQLAlchemyError, OSError) as err:
             raise ConfigurationError(f"cannot migrate the database: {_safe_db_error(err)}") from err
 
@@ -102,7 +107,7 @@ class Database:
             rev = await self.current_revision()
         except (SQLAlchemyError, OSError) as err:
             raise ConfigurationError(f"cannot open the database: {_safe_db_error(err)}") from err
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        head = await asyncio.to_thread(_head_revision)  # reads every migration script
         if rev != head:
             raise ConfigurationError(
                 f"database schema is at {rev!r}, expected {head!r}: run 'certmgr db upgrade'"
@@ -130,6 +135,24 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _upgrade(conn: Connection) -> None:
     command.upgrade(alembic_config(conn), "head")
+
+
+async def _upgrade_with_own_engine(url: str) -> None:
+    db = Database(url, pool_size=1)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+    finally:
+        await db.dispose()
+
+
+def _head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _in_memory(url: str) -> bool:
+    name = make_url(url).database
+    return url.startswith("sqlite") and (not name or name == ":memory:" or "mode=memory" in name)
 
 
 def _create_private_sqlite_file(url: str) -> None:

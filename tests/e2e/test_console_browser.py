@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.conftest import require_tool
 from tests.e2e.conftest import Controller
@@ -35,7 +35,12 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
     ctx = await browser.new_context(ignore_https_errors=True)
     page = await ctx.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    async def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     await _sign_in(page, controller.url, "admin", controller.otp)
     await expect(page).to_have_url(controller.url + "/account/password")
     await page.goto(controller.url + "/definitions")
@@ -54,7 +59,7 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
             [pki.intermediate],
             serialization.BestAvailableEncryption(b"p12 secret"),
         )
-    )  # type: ignore[arg-type]
+    )
     await page.get_by_role("link", name="Import").click()
     await page.get_by_label("Certificate or keystore file(s)").set_input_files(str(p12))
     await page.get_by_label("Passphrase (PKCS#12, keystore, encrypted key)").fill("p12 secret")

@@ -5,6 +5,7 @@ Import the public names from :mod:`tests.factories.servers`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -107,7 +108,42 @@ def require_binary(name: str) -> str:
     return path
 
 
-class ServerBase:
+class Lifecycle:
+    """``with`` starts and stops in the calling thread; ``async with`` does both in a worker
+    thread, so an async test does not hold its event loop while a server starts or stops."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+class ServerBase(Lifecycle):
     """Common life cycle: spawn in the foreground, wait for TLS, always reap."""
 
     name = "server"
@@ -228,18 +264,6 @@ class ServerBase:
 
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def copy_file(src: Path, dst: Path, mode: int = 0o644) -> Path:

@@ -30,8 +30,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import dns.exception
 import dns.message
@@ -39,7 +37,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from tests.factories._serverbase import free_port, require_binary
+from tests.factories._serverbase import Lifecycle, free_port, require_binary
 from tests.factories.pki import make_ca, make_leaf, pem_bytes
 
 __all__ = [
@@ -114,7 +112,7 @@ def _txt_values(host: str, port: int, name: str, timeout: float = 1.0) -> list[s
     )
 
 
-class ChallTestSrv:
+class ChallTestSrv(Lifecycle):
     """``pebble-challtestsrv`` as a fake DNS server only (every other listener disabled).
 
     Every A query is answered with ``default_ipv4`` (AAAA: nothing) unless a host is mocked
@@ -219,20 +217,8 @@ class ChallTestSrv:
             shutil.rmtree(self._own_dir, ignore_errors=True)
             self._own_dir = None
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class PebbleServer:
+class PebbleServer(Lifecycle):
     """Pebble 2.4.0 with its own HTTPS CA, on free loopback ports, with real validation.
 
     Args:
@@ -390,20 +376,8 @@ class PebbleServer:
             self.challtestsrv.stop()
             self.challtestsrv = None
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class BindServer:
+class BindServer(Lifecycle):
     """An authoritative ``named`` for one zone that accepts TSIG-signed RFC 2136 updates.
 
     Args:
@@ -518,15 +492,3 @@ _marker IN TXT "{self._marker}"
         if self._proc is not None:
             self._proc.stop()
             self._proc = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -60,9 +61,10 @@ class Console:
 
 @asynccontextmanager
 async def console_client(home: Path, *, clock: Clock | None = None) -> AsyncIterator[Console]:
-    settings = load_settings(home)
-    vault = read_master_key(settings.master_key_path)
-    app = create_app(settings, vault, clock=clock)
+    # reading the home and building the app (templates, routes, engine) is blocking work
+    settings = await asyncio.to_thread(load_settings, home)
+    vault = await asyncio.to_thread(read_master_key, settings.master_key_path)
+    app = await asyncio.to_thread(create_app, settings, vault, clock=clock)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server(ssl=server_ssl(settings, vault))
     client_ctx = ssl.create_default_context(cafile=str(home / "ca" / "ca.pem"))

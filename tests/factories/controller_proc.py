@@ -10,8 +10,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from tests.factories.waiting import wait_for
+
+T = TypeVar("T")
 
 
 class Controller:
@@ -60,11 +65,5 @@ class Controller:
             return json.loads(resp.read() or b"{}")
 
 
-def wait_until(cond: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
+def wait_until(cond: Callable[[], T], timeout: float = 30.0) -> T:
+    return wait_for(cond, timeout, interval=0.2)

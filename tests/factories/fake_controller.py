@@ -31,6 +31,7 @@ from certmgr.shared.errors import InputError, PermissionDeniedError
 from certmgr.shared.pki import private_key_to_pkcs8_der, sha256_fingerprint
 from certmgr.shared.secret import Secret
 from tests.factories.pki import PrivateKey, make_ca, make_leaf, write_pem
+from tests.factories.waiting import async_wait_for
 
 MAX_ITEMS = 16  # the protocol's cap per list in a WorkResponse
 
@@ -198,10 +199,7 @@ class FakeController:
         self._changed = asyncio.Event()
 
     async def wait_for(self, what: Callable[[], Any], timeout: float = 10.0) -> Any:
-        async with asyncio.timeout(timeout):
-            while not (value := what()):
-                await asyncio.sleep(0.02)
-        return value
+        return await async_wait_for(what, timeout)
 
     # --- handlers ----------------------------------------------------------------------------
     @web.middleware

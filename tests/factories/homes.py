@@ -37,6 +37,11 @@ def run_cli(args: Sequence[str]) -> CliResult:
         return pool.submit(_run_cli, args).result()
 
 
+async def arun_cli(args: Sequence[str]) -> CliResult:
+    """`run_cli` for async tests: the CLI runs in a worker thread while the event loop runs on."""
+    return await asyncio.to_thread(_run_cli, args)
+
+
 def _run_cli(args: Sequence[str]) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
@@ -65,6 +70,13 @@ def make_home(
     )
     assert res.code == 0, res.err
     return home
+
+
+async def amake_home(
+    tmp: Path, database_url: str, *, name: str = "home", listen: str = "127.0.0.1:23466"
+) -> Path:
+    """`make_home` for async tests: ``certmgr init`` runs in a worker thread."""
+    return await asyncio.to_thread(make_home, tmp, database_url, name=name, listen=listen)
 
 
 def all_database_bytes(database_url: str) -> bytes:

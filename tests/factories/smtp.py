@@ -10,17 +10,17 @@ import email
 import email.policy
 import logging
 import ssl
-import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.factories._serverbase import Lifecycle
 from tests.factories.servers import free_port
+from tests.factories.waiting import ConditionTimeoutError, async_wait_for, wait_for
 
 # aiosmtpd 1.4 logs its own deprecation of ``login_data`` on every AUTH; keep the test log clean.
 logging.getLogger("mail.log").addFilter(
@@ -39,7 +39,7 @@ class ReceivedMessage:
 
     def as_email(self) -> EmailMessage:
         """The message parsed with the modern ``email`` policy."""
-        return cast(EmailMessage, email.message_from_bytes(self.data, policy=email.policy.default))
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 class _StoreHandler:
@@ -54,7 +54,7 @@ class _StoreHandler:
         return "250 OK"
 
 
-class SmtpSink:
+class SmtpSink(Lifecycle):
     """SMTP on loopback: STARTTLS offered and required, AUTH required after STARTTLS.
 
     ``messages`` fills as mail arrives. Use as a context manager, or ``start()``/``stop()``.
@@ -115,22 +115,17 @@ class SmtpSink:
             controller.stop()
 
     def wait_for_messages(self, count: int = 1, timeout: float = 5.0) -> bool:
-        """Poll until at least ``count`` messages arrived."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.01)
+        """Poll until at least ``count`` messages arrived (False when the deadline passed)."""
+        try:
+            wait_for(lambda: len(self.messages) >= count, timeout, 0.01)
+        except ConditionTimeoutError:
+            return False
         return True
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    async def messages_arrived(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """`wait_for_messages` for async tests: the event loop keeps running meanwhile."""
+        try:
+            await async_wait_for(lambda: len(self.messages) >= count, timeout, 0.01)
+        except ConditionTimeoutError:
+            return False
+        return True

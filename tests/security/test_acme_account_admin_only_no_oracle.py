@@ -15,7 +15,7 @@ import pytest
 from tests.factories._serverbase import free_port
 from tests.factories.acme_servers import PebbleServer
 from tests.factories.console import console_client
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, arun_cli, run_cli
 from tests.factories.pki import make_pki
 from tests.factories.servers import NginxServer
 
@@ -29,12 +29,12 @@ def _token(home: Path, user: str) -> dict[str, str]:
 
 
 async def test_acme_account_admin_only_no_oracle(tmp_path: Path, database_url: str) -> None:
-    home = make_home(tmp_path, database_url)
+    home = await amake_home(tmp_path, database_url)
     pw = tmp_path / "user-pw"
     pw.write_text("a user's long password 42\n")
     assert (
-        run_cli(["user", "add", "alice", "--password-file", str(pw), "--home", str(home)]).code == 0
-    )
+        await arun_cli(["user", "add", "alice", "--password-file", str(pw), "--home", str(home)])
+    ).code == 0
     closed = f"https://127.0.0.1:{free_port()}/dir"
     files = make_pki(["localhost", "127.0.0.1"]).write(tmp_path / "pki")
     ca_pem = files["root.pem"].read_text()
@@ -85,7 +85,7 @@ def pebble(tmp_path_factory: pytest.TempPathFactory) -> Any:
 async def test_admin_still_registers_at_a_real_acme_server(
     tmp_path: Path, database_url: str, pebble: PebbleServer
 ) -> None:
-    home = make_home(tmp_path, database_url)
+    home = await amake_home(tmp_path, database_url)
     admin = _token(home, "admin")
     async with console_client(home) as c:
         resp = await c.client.post(

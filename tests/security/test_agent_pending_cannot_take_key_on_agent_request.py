@@ -36,7 +36,7 @@ from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import PermissionDeniedError
 from certmgr.shared.pki import KeyType, build_csr, csr_pem, generate_private_key, public_key_sha256
 from tests.factories.console import Console, console_client
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import arun_cli, make_home, run_cli
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
 CN = "victim.example.test"
@@ -142,8 +142,10 @@ async def test_agent_pending_cannot_take_key_on_agent_request(home: Path) -> Non
                 assert await _call(c, attacker, "POST", p.PATH_CSR, body) == 403
                 assert (await _request(db, req.id)).status == "draft"
             # nor may the asked agent hand a CSR to a request that is not key-on-agent
-            run_cli(["definition", "new", "--home", str(c.home), "--name", "plain", "--cn", CN])
-            plain = run_cli(["request", "new", "plain", "--home", str(c.home), "--json"])
+            await arun_cli(
+                ["definition", "new", "--home", str(c.home), "--name", "plain", "--cn", CN]
+            )
+            plain = await arun_cli(["request", "new", "plain", "--home", str(c.home), "--json"])
             assert plain.code == 0, plain.err
             body, _ = _csr_upload(plain.json()["id"])
             assert await _call(c, victim, "POST", p.PATH_CSR, body) == 403
@@ -247,7 +249,7 @@ async def test_an_agent_cannot_settle_another_agents_deployment(home: Path, tmp_
     from tests.factories.pki import make_pki
 
     files = make_pki(["localhost"]).write(tmp_path / "pki")
-    res = run_cli(
+    res = await arun_cli(
         ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
          str(files["leafA.key"]), "--name", "web"]
     )  # fmt: skip

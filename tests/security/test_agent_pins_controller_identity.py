@@ -44,7 +44,7 @@ from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import PermissionDeniedError, TemporaryUpstreamError
 from certmgr.shared.pki import sha256_fingerprint
 from tests.factories.fake_controller import FakeController
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import make_leaf, make_pki, write_pem
 from tests.factories.postgres import free_port
 
@@ -204,12 +204,12 @@ async def test_enrolment_refuses_a_controller_key_the_token_does_not_name(
 
 async def test_rotation_is_followed_by_the_real_agent(tmp_path: Path) -> None:
     port = free_port()
-    home = make_home(
+    home = await amake_home(
         tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", listen=f"127.0.0.1:{port}"
     )
     pki = make_pki(["localhost", "127.0.0.1"])
     files = pki.write(tmp_path / "pki")
-    res = run_cli(
+    res = await arun_cli(
         ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
          str(files["leafA.key"]), "--name", "web"]
     )  # fmt: skip
@@ -233,12 +233,12 @@ async def test_rotation_is_followed_by_the_real_agent(tmp_path: Path) -> None:
         enrolled = await enroll(agent, p.parse_token(token))
         first_key = bytes(enrolled.controller_verify_key)
 
-        rotated = run_cli(["agent", "rotate-key", "--home", str(home), "--json"])
+        rotated = await arun_cli(["agent", "rotate-key", "--home", str(home), "--json"])
         assert rotated.code == 0, rotated.err
         new_sha = rotated.json()["new_sha256"]
         assert new_sha != p.controller_key_sha256(first_key)
 
-        dep = run_cli(
+        dep = await arun_cli(
             ["deployment", "new", "web", "--home", str(home), "--server", "localhost",
              "--software", "files", "--delivery", "agent", "--agent", enrolled.agent_id,
              "--check", f"127.0.0.1:{free_port()}", "--no-monitoring", "--json",
@@ -248,7 +248,7 @@ async def test_rotation_is_followed_by_the_real_agent(tmp_path: Path) -> None:
         runner = Runner(agent)
         task = asyncio.create_task(runner.run(handle_signals=False))
         try:
-            installed = run_cli(
+            installed = await arun_cli(
                 ["deployment", "install", str(dep.json()["id"]), "--home", str(home)]
             )
             assert installed.code == 0, installed.err
@@ -264,7 +264,9 @@ async def test_rotation_is_followed_by_the_real_agent(tmp_path: Path) -> None:
             pinned = AgentState(agent.state_dir).load_enrollment().controller_verify_key
             assert p.controller_key_sha256(pinned) == new_sha
             # the controller's own (new-key) signed "revoked" still stops the agent
-            assert run_cli(["agent", "revoke", enrolled.agent_id, "--home", str(home)]).code == 0
+            assert (
+                await arun_cli(["agent", "revoke", enrolled.agent_id, "--home", str(home)])
+            ).code == 0
             async with asyncio.timeout(30):
                 assert await task == exitcodes.NOT_ALLOWED
         finally:

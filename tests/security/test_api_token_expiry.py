@@ -10,7 +10,7 @@ import pytest
 
 from certmgr.shared.clock import FakeClock
 from tests.factories.console import NEW_PASSWORD, console_client
-from tests.factories.homes import ADMIN_PASSWORD, make_home, run_cli
+from tests.factories.homes import ADMIN_PASSWORD, arun_cli, make_home, run_cli
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def test_api_token_expiry(home: Path) -> None:
         f = {"Authorization": f"Bearer {forever['token']}"}
         assert (await c.client.get("/api/v1/me", headers=f)).status == 200
 
-    listed_cli = run_cli(["token", "list", "--home", str(home)]).out
+    listed_cli = (await arun_cli(["token", "list", "--home", str(home)])).out
     assert "never" in listed_cli and "EXPIRES" in listed_cli and "LAST USED" in listed_cli
 
 

@@ -26,7 +26,7 @@ from certmgr.controller import appkeys
 from certmgr.controller.db.engine import Database
 from certmgr.controller.services.admin import users
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import ADMIN_PASSWORD, make_home
+from tests.factories.homes import ADMIN_PASSWORD, amake_home
 
 # A callback this long means CPU-heavy work on the loop (Argon2 takes ~0.5 s); ordinary
 # callbacks stay far below it even on a loaded two-core machine.
@@ -99,11 +99,11 @@ class _WatchedHasher(PasswordHasher):
 
 
 async def test_argon2_off_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     hasher = _WatchedHasher()
     monkeypatch.setattr(users, "_HASHER", hasher)
     async with console_client(home) as c:
-        _watch_transactions(c.client.server.app[appkeys.DB], monkeypatch)
+        _watch_transactions(c.client.app[appkeys.DB], monkeypatch)
         assert (await sign_in(c)).status == 303  # warm up templates, TLS, connections
 
         loop = asyncio.get_running_loop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.secret import Secret
 from tests.factories.console import console_client
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import make_pki
 from tests.factories.smtp import SmtpSink
 
@@ -56,8 +56,8 @@ async def _rows(db: Database) -> tuple[list[SentEmail], list[DownloadLink]]:
 async def test_download_token_not_stored_in_clear(tmp_path: Path, database_url: str) -> None:
     pki = make_pki(["localhost", "127.0.0.1"])
     files = pki.write(tmp_path / "pki")
-    home = make_home(tmp_path, database_url)
-    res = run_cli(
+    home = await amake_home(tmp_path, database_url)
+    res = await arun_cli(
         [
             "import",
             "--home",
@@ -70,7 +70,7 @@ async def test_download_token_not_stored_in_clear(tmp_path: Path, database_url: 
         ]
     )
     assert res.code == 0, res.err
-    res = run_cli(
+    res = await arun_cli(
         [
             "deployment",
             "new",
@@ -86,47 +86,51 @@ async def test_download_token_not_stored_in_clear(tmp_path: Path, database_url: 
     )
     assert res.code == 0, res.err
     dep = int(res.json()["id"])
-    assert run_cli(["deployment", "prepare", str(dep), "--home", str(home)]).code == 0
-    token = run_cli(["token", "create", "--user", "admin", "--home", str(home)]).out.strip()
+    assert (await arun_cli(["deployment", "prepare", str(dep), "--home", str(home)])).code == 0
+    token = (
+        await arun_cli(["token", "create", "--user", "admin", "--home", str(home)])
+    ).out.strip()
     h = {"Authorization": f"Bearer {token}"}
     db = Database(load_settings(home).database_url)
     try:
-        with SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink:
-            async with console_client(home) as c:
+        async with (
+            SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink,
+            console_client(home) as c,
+        ):
 
-                async def send() -> Any:
-                    resp = await c.client.post(
-                        f"/api/v1/deployments/{dep}/request", json={"send": True}, headers=h
-                    )
-                    assert resp.status == 200, await resp.text()
-                    return await resp.json()
+            async def send() -> Any:
+                resp = await c.client.post(
+                    f"/api/v1/deployments/{dep}/request", json={"send": True}, headers=h
+                )
+                assert resp.status == 200, await resp.text()
+                return await resp.json()
 
-                # the SMTP server refuses (wrong password): no link is made
-                await _mail_settings(db, home, sink.port, files["root.pem"], "wrong password")
-                answer = await send()
-                assert answer["result"] == "failed"
-                mails, links = await _rows(db)
-                assert links == [] and len(mails) == 1 and mails[0].result == "failed"
-                assert "/dl/" in mails[0].body and "<redacted>" in mails[0].body
-                assert sink.messages == []
+            # the SMTP server refuses (wrong password): no link is made
+            await _mail_settings(db, home, sink.port, files["root.pem"], "wrong password")
+            answer = await send()
+            assert answer["result"] == "failed"
+            mails, links = await _rows(db)
+            assert links == [] and len(mails) == 1 and mails[0].result == "failed"
+            assert "/dl/" in mails[0].body and "<redacted>" in mails[0].body
+            assert sink.messages == []
 
-                # accepted: the recipient's link works, the stored copy and the answer are redacted
-                await _mail_settings(db, home, sink.port, files["root.pem"], "s3cret")
-                answer = await send()
-                assert answer["result"] == "sent"
-                assert sink.wait_for_messages(1)
-                body = sink.messages[0].as_email().get_content()
-                found = re.search(r"https://\S+/dl/(\S+)", body)
-                assert found
-                secret = found.group(1)
-                mails, links = await _rows(db)
-                assert len(links) == 1 and mails[-1].result == "sent"
-                for stored in mails:
-                    assert secret not in stored.body and secret not in stored.subject
-                assert "/dl/<redacted>" in mails[-1].body
-                assert secret not in str(answer)
-                resp = await c.client.get(f"/dl/{secret}")
-                assert resp.status == 200 and len(await resp.read()) > 0
+            # accepted: the recipient's link works, the stored copy and the answer are redacted
+            await _mail_settings(db, home, sink.port, files["root.pem"], "s3cret")
+            answer = await send()
+            assert answer["result"] == "sent"
+            assert sink.wait_for_messages(1)
+            body = sink.messages[0].as_email().get_content()
+            found = re.search(r"https://\S+/dl/(\S+)", body)
+            assert found
+            secret = found.group(1)
+            mails, links = await _rows(db)
+            assert len(links) == 1 and mails[-1].result == "sent"
+            for stored in mails:
+                assert secret not in stored.body and secret not in stored.subject
+            assert "/dl/<redacted>" in mails[-1].body
+            assert secret not in str(answer)
+            resp = await c.client.get(f"/dl/{secret}")
+            assert resp.status == 200 and len(await resp.read()) > 0
     finally:
         await db.dispose()
 
@@ -146,7 +150,7 @@ async def test_tokens_stored_before_are_redacted_by_the_migration(database_url: 
         token = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
         async with db.engine.begin() as conn:
             await conn.execute(
-                sa.insert(SentEmail.__table__).values(
+                sa.insert(cast(sa.Table, SentEmail.__table__)).values(
                     at=dt.datetime.now(dt.UTC),
                     kind="install-request",
                     to="ops@example.test",

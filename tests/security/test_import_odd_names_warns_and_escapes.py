@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, arun_cli, make_home, run_cli
 
 ODD_SAN = "<script>alert(2)</script>.example.test"
 SANS = (
@@ -77,8 +77,10 @@ def test_import_odd_names_warns_and_escapes(
 
 
 async def test_console_and_api_show_odd_names_escaped(tmp_path: Path, odd_cert: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
-    token = run_cli(["token", "create", "--user", "admin", "--home", str(home)]).out.strip()
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    token = (
+        await arun_cli(["token", "create", "--user", "admin", "--home", str(home)])
+    ).out.strip()
     async with console_client(home) as c:
         await sign_in(c)
         csrf = await c.csrf("/import")

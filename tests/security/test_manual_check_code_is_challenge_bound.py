@@ -23,7 +23,7 @@ from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import FakeClock
 from certmgr.shared.receipt import check_key_text
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import arun_cli, make_home, run_cli
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer
 
@@ -95,8 +95,10 @@ async def test_manual_check_code_is_challenge_bound(
     vault = read_master_key(settings.master_key_path)
     clock = FakeClock(dt.datetime.now(dt.UTC))
     db = Database(settings.database_url)
-    with NginxServer(tmp_path / "ngx", cert=files["fullchainA.pem"], key=files["leafA.key"]) as ngx:
-        res = run_cli(
+    async with NginxServer(
+        tmp_path / "ngx", cert=files["fullchainA.pem"], key=files["leafA.key"]
+    ) as ngx:
+        res = await arun_cli(
             [
                 "deployment",
                 "new",

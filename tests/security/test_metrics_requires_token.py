@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import all_database_bytes, make_home, run_cli
+from tests.factories.homes import all_database_bytes, arun_cli, make_home
 
 
 @pytest.fixture
@@ -58,9 +58,13 @@ async def test_metrics_requires_token(home: Path, tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text("user password 12345\n")
     add = ["user", "add", "bob", "--role", "user", "--password-file", str(pw), "--home", str(home)]
-    assert run_cli(add).code == 0
-    admin_token = run_cli(["token", "create", "--user", "admin", "--home", str(home)]).out.strip()
-    bob_token = run_cli(["token", "create", "--user", "bob", "--home", str(home)]).out.strip()
+    assert (await arun_cli(add)).code == 0
+    admin_token = (
+        await arun_cli(["token", "create", "--user", "admin", "--home", str(home)])
+    ).out.strip()
+    bob_token = (
+        await arun_cli(["token", "create", "--user", "bob", "--home", str(home)])
+    ).out.strip()
     async with console_client(home) as c:
         ok = await c.client.get("/metrics", headers={"Authorization": f"Bearer {admin_token}"})
         assert ok.status == 200

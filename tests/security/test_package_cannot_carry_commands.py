@@ -18,12 +18,12 @@ import pytest
 
 from certmgr.agent.install import resolve_target
 from certmgr.agent.settings import load_settings as load_agent_settings
-from certmgr.shared.envelope import Manifest, key_id
+from certmgr.shared.envelope import JsonValue, Manifest, key_id
 from certmgr.shared.pki import private_key_to_pkcs8_der
 from certmgr.shared.protocol import ParamNotAllowedError
 from certmgr.shared.targets import RealHost
 from tests.factories.console import console_client
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import TestPki, make_pki, pem_bytes
 from tests.integration.oneclick.conftest import Packager, _build_module, run_exe
 
@@ -102,7 +102,8 @@ def test_agent_refuses_a_package_command_with_the_shared_rule(tmp_path: Path) ->
     )
     settings = load_agent_settings(config, env={"CERTMGR_AGENT_STATE_DIR": str(tmp_path / "s")})
     now = dt.datetime.now(dt.UTC)
-    for value in (["sh", "-c", "id"], ["true"]):  # even a copy of the local value is refused
+    refused: tuple[list[JsonValue], ...] = (["sh", "-c", "id"], ["true"])
+    for value in refused:  # even a copy of the local value is refused
         manifest = Manifest(
             deployment_id=1,
             sequence=1,
@@ -121,8 +122,8 @@ def test_agent_refuses_a_package_command_with_the_shared_rule(tmp_path: Path) ->
 async def test_controller_refuses_a_deployment_that_carries_a_command(
     tmp_path: Path, database_url: str
 ) -> None:
-    home = make_home(tmp_path, database_url)
-    res = run_cli(["token", "create", "--user", "admin", "--home", str(home)])
+    home = await amake_home(tmp_path, database_url)
+    res = await arun_cli(["token", "create", "--user", "admin", "--home", str(home)])
     assert res.code == 0, res.err
     h = {"Authorization": f"Bearer {res.out.strip()}"}
     async with console_client(home) as c:

@@ -13,7 +13,7 @@ from certmgr.controller.db.models import AccessRefusal, AuditEvent
 from certmgr.controller.settings import load_settings
 from certmgr.shared.clock import FakeClock
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import make_home
+from tests.factories.homes import amake_home
 
 
 async def _counts(database_url: str) -> tuple[int, list[tuple[str, int]]]:
@@ -38,7 +38,7 @@ async def _counts(database_url: str) -> tuple[int, list[tuple[str, int]]]:
 
 
 async def test_refusals_aggregated(tmp_path: Path, database_url: str) -> None:
-    home = make_home(tmp_path, database_url)
+    home = await amake_home(tmp_path, database_url)
     (home / "ip_acl.txt").write_text("# nobody on loopback\n192.0.2.0/24\n")
     clock = FakeClock(dt.datetime(2026, 12, 4, 10, 0, 5, tzinfo=dt.UTC))
     async with console_client(home, clock=clock) as c:

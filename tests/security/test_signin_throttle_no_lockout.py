@@ -10,7 +10,7 @@ import aiohttp
 
 from certmgr.shared.clock import FakeClock
 from tests.factories.console import Console, console_client
-from tests.factories.homes import ADMIN_PASSWORD, make_home
+from tests.factories.homes import ADMIN_PASSWORD, amake_home
 
 ATTACKER = "10.66.0.1"
 OWNER = "10.1.0.7"
@@ -31,7 +31,7 @@ async def _sign_in(c: Console, password: str, source: str) -> aiohttp.ClientResp
 
 
 async def test_signin_throttle_no_lockout(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     conf = home / "config.toml"
     conf.write_text(
         conf.read_text().replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')
@@ -66,7 +66,7 @@ async def test_signin_throttle_no_lockout(tmp_path: Path) -> None:
 
 
 async def test_signin_throttle_counts_an_ipv6_64_as_one_source(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     conf = home / "config.toml"
     conf.write_text(
         conf.read_text().replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories.console import Console, console_client, sign_in
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import arun_cli, make_home
 
 COOKIE = "__Host-certmgr"
 
@@ -59,7 +59,7 @@ async def test_reset_and_disable_revoke_sessions(home: Path, tmp_path: Path) -> 
     pw = tmp_path / "bob-pw"
     pw.write_text("bob's password 12345\n")
     args = ["user", "add", "bob", "--password-file", str(pw), "--home", str(home)]
-    assert run_cli(args).code == 0
+    assert (await arun_cli(args)).code == 0
     async with console_client(home) as admin, console_client(home) as bob:
         assert (await sign_in(admin)).status == 303
         html = await (await admin.client.get("/users")).text()

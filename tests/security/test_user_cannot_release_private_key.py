@@ -32,7 +32,7 @@ from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import PermissionDeniedError
 from tests.factories.console import Console, console_client, sign_in
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import arun_cli, make_home, run_cli
 
 USER_PASSWORD = "a user's long password 42"  # noqa: S105 - test credential
 CHOSEN = "the user's chosen passphrase 7"
@@ -233,7 +233,7 @@ async def test_user_cannot_release_private_key(
         for start in (request_key_on_agent, start_key_on_agent):
             with pytest.raises(PermissionDeniedError):
                 await start(db, vault, alice, "certmgr console", agent_id, SystemClock())
-        res = run_cli(
+        res = await arun_cli(
             [
                 "request",
                 "new",

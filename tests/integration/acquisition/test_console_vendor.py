@@ -10,13 +10,13 @@ import aiohttp
 
 from tests.conftest import require_tool
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, arun_cli
 
 
 async def test_vendor_flow_in_console(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     assert (
-        run_cli(
+        await arun_cli(
             [
                 "definition",
                 "new",
@@ -31,13 +31,12 @@ async def test_vendor_flow_in_console(tmp_path: Path) -> None:
                 "--validation",
                 "OV",
             ]
-        ).code
-        == 0
-    )
+        )
+    ).code == 0
     pw = tmp_path / "pw"
     pw.write_text("vendor secret\n")
     assert (
-        run_cli(
+        await arun_cli(
             [
                 "vendor",
                 "account",
@@ -52,9 +51,8 @@ async def test_vendor_flow_in_console(tmp_path: Path) -> None:
                 "--home",
                 str(home),
             ]
-        ).code
-        == 0
-    )
+        )
+    ).code == 0
     o = require_tool("openssl")
     ca = tmp_path / "ca"
     ca.mkdir()

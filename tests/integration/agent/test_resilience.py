@@ -9,6 +9,7 @@ from certmgr.agent.settings import AgentSettings
 from certmgr.agent.state import AgentState
 from tests.factories.fake_controller import FakeController
 from tests.factories.pki import TestPki
+from tests.factories.waiting import async_wait_for
 
 from .conftest import Site, running
 
@@ -21,8 +22,14 @@ async def test_controller_down_then_up_the_agent_reconnects(
         await controller.wait_for(lambda: controller.inventories)
         await controller.stop()
         polls = controller.work_polls
-        await controller.wait_for(lambda: state.read_status().last_error, timeout=5)
-        await asyncio.sleep(1.0)  # several failed attempts, each at most max_backoff apart
+        failures: set[object] = set()
+
+        def several_failed_attempts() -> bool:
+            # each failed attempt records its time; attempts are at most max_backoff apart
+            failures.add(state.read_status().last_error_at)
+            return len(failures - {None}) >= 3
+
+        await async_wait_for(several_failed_attempts, timeout=5, what="three failed attempts")
         assert not task.done()
         assert "cannot reach the controller" in state.read_status().last_error
         await controller.start()  # same port, same agents: a restart
@@ -46,10 +53,11 @@ async def test_refused_agent_backs_off_and_recovers(
         agent = controller.agent()
         agent.forbidden = True
         await controller.wait_for(lambda: "refused" in state.read_status().last_error, timeout=5)
-        polls = controller.work_polls
-        await asyncio.sleep(1.5)
-        # waits max_backoff (0.3 s) between refused polls: bounded, no busy loop
-        assert controller.work_polls - polls <= 1.5 / 0.3 + 2
+        requests = len(controller.raw_bodies)  # refused polls never reach the work handler
+        started = time.monotonic()
+        await async_wait_for(lambda: len(controller.raw_bodies) - requests >= 4, timeout=5)
+        # waits max_backoff (0.3 s) between refused polls: it keeps trying, but no busy loop
+        assert time.monotonic() - started >= 0.3 * 0.9
         assert not task.done()
         agent.forbidden = False
         controller.push(

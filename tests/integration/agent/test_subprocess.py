@@ -67,10 +67,11 @@ async def test_agent_process_installs_stays_small_and_stops_on_sigterm(
         (report,) = await controller.wait_for(lambda: controller.reports, timeout=20)
         assert report.ok and report.installed_sha256 == sha256_fingerprint(pki.leaf_a)
 
-        await asyncio.sleep(1.0)
+        polls = controller.work_polls
+        await controller.wait_for(lambda: controller.work_polls > polls, timeout=10)  # idle again
         cpu_before = _cpu_seconds(agent.pid)
         idle = 4.0
-        await asyncio.sleep(idle)  # long-polls every 2 s meanwhile
+        await asyncio.sleep(idle)  # the measurement window: long-polls every 2 s meanwhile
         cpu_share = (_cpu_seconds(agent.pid) - cpu_before) / idle
         rss = _rss_kb(agent.pid)
         print(f"\nagent RSS {rss / 1024:.1f} MiB, idle CPU {cpu_share * 100:.2f} %")

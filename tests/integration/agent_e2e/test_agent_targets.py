@@ -3,6 +3,7 @@ from a real controller puts the new certificate into each (served, or listed by 
 
 from __future__ import annotations
 
+import functools
 import signal
 import subprocess
 import sys
@@ -15,6 +16,11 @@ from tests.factories.controller_proc import wait_until as _wait
 from tests.factories.homes import run_cli
 from tests.factories.pki import make_pki
 from tests.factories.servers import ApacheServer, HaproxyServer, wait_for_leaf
+
+
+def _confirmed(home: str, dep: int) -> bool:
+    shown = run_cli(["deployment", "show", str(dep), "--home", home, "--json"]).json()
+    return bool(shown["status"] == "confirmed")
 
 
 def test_apache_haproxy_keystore_through_agent(tmp_path: Path, controller: Controller) -> None:
@@ -153,15 +159,7 @@ store_password = "changeit-123"
             ).stdout
             assert "Alias name: tomcat" in listing and "leaf-A" in listing
             for dep in ids[:2]:
-                _wait(
-                    lambda d=dep: (
-                        run_cli(["deployment", "show", str(d), "--home", home, "--json"]).json()[
-                            "status"
-                        ]
-                        == "confirmed"
-                    ),
-                    timeout=30,
-                )
+                _wait(functools.partial(_confirmed, home, dep), timeout=30)
             assert (
                 apache.proc is not None and apache.proc.poll() is None
             )  # Apache survived its graceful reload

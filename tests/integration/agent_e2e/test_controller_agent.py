@@ -5,12 +5,13 @@ revoked agent are handled."""
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from certmgr.agent.state import AgentState
 from certmgr.shared.pki import sha256_fingerprint
 from tests.factories.controller_proc import Controller
 from tests.factories.controller_proc import wait_until as _wait
@@ -154,7 +155,13 @@ key_path = "{tmp_path / "internal" / "key.pem"}"
 
             # 2. the controller restarts while the agent long-polls; the install then completes
             controller.stop()
-            time.sleep(1.0)
+            stopped = dt.datetime.now(dt.UTC)
+            agent_state = AgentState(state)
+            _wait(  # the agent has found the controller gone (and backs off) before it returns
+                lambda: (
+                    (at := agent_state.read_status().last_error_at) is not None and at >= stopped
+                )
+            )
             controller.start()
             controller.api("POST", f"/api/v1/deployments/{dep}/install", token)
             assert wait_for_leaf("127.0.0.1", ngx.port, sha256_fingerprint(pki.leaf_a), timeout=30)
@@ -234,6 +241,7 @@ key_path = "{tmp_path / "internal" / "key.pem"}"
             _wait(lambda: (tmp_path / "internal" / "key.pem").exists(), timeout=40)
             from cryptography import x509
             from cryptography.hazmat.primitives import serialization
+            from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
             from certmgr.shared.pki import key_matches_certificate
 
@@ -241,12 +249,11 @@ key_path = "{tmp_path / "internal" / "key.pem"}"
                 (tmp_path / "internal" / "fullchain.pem").read_bytes()
             )[0]
             assert sha256_fingerprint(installed) == internal["current"]["sha256"]
-            assert key_matches_certificate(
-                serialization.load_pem_private_key(
-                    (tmp_path / "internal" / "key.pem").read_bytes(), None
-                ),
-                installed,
-            )  # type: ignore[arg-type]
+            installed_key = serialization.load_pem_private_key(
+                (tmp_path / "internal" / "key.pem").read_bytes(), None
+            )
+            assert isinstance(installed_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+            assert key_matches_certificate(installed_key, installed)
             from tests.factories.homes import all_database_bytes
 
             der = serialization.load_pem_private_key(
@@ -336,7 +343,9 @@ def test_renewal_installs_by_itself_and_inventory_mismatch_raises_finding(
     try:
         token = run_cli(["token", "create", "--user", "admin", "--home", home]).out.strip()
         controller.api("POST", f"/api/v1/deployments/{dep}/install", token)
-        first = _wait(lambda: (out / "full.pem").exists() and (out / "full.pem").read_bytes())
+        first = _wait(
+            lambda: (out / "full.pem").read_bytes() if (out / "full.pem").exists() else b""
+        )
         # a renewal (here by hand; the scheduler does the same) goes out to the agent without anyone asking
         controller.api("POST", "/api/v1/requests", token, {"definition": "auto"})
         _wait(lambda: (out / "full.pem").read_bytes() != first, timeout=40)

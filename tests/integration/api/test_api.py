@@ -15,7 +15,7 @@ from certmgr.controller.app import create_app
 from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from tests.factories.console import console_client
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, make_home, run_cli
 from tests.factories.pki import make_ca, make_leaf
 
 
@@ -230,7 +230,7 @@ async def test_user_role_limits_and_documents(home: Path, tmp_path: Path) -> Non
 
 
 async def test_openapi_document_matches_routes(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     settings = load_settings(home)
     app = create_app(settings, read_master_key(settings.master_key_path))
     async with console_client(home) as c:

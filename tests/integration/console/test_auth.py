@@ -7,12 +7,12 @@ from pathlib import Path
 
 from certmgr.shared.clock import FakeClock
 from tests.factories.console import NEW_PASSWORD, console_client, sign_in
-from tests.factories.homes import ADMIN_PASSWORD, make_home, run_cli
+from tests.factories.homes import ADMIN_PASSWORD, amake_home, arun_cli, make_home, run_cli
 
 
 async def test_one_time_password_forces_change(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    res = run_cli(["init", "--home", str(home)])
+    res = await arun_cli(["init", "--home", str(home)])
     otp = res.out.strip().splitlines()[-1].strip()
     async with console_client(home) as c:
         resp = await c.client.get("/dashboard", allow_redirects=False)
@@ -42,7 +42,7 @@ async def test_one_time_password_forces_change(tmp_path: Path) -> None:
 
 
 async def test_wrong_password_and_throttle(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     clock = FakeClock()
     async with console_client(home, clock=clock) as c:
         for _ in range(3):
@@ -55,12 +55,12 @@ async def test_wrong_password_and_throttle(tmp_path: Path) -> None:
         assert "try again in 1 second" in await resp.text()
         clock.advance(dt.timedelta(seconds=1))
         assert (await sign_in(c, "admin", ADMIN_PASSWORD)).status == 303
-    audit = run_cli(["user", "list", "--home", str(home), "--json"])
+    audit = await arun_cli(["user", "list", "--home", str(home), "--json"])
     assert audit.code == 0
 
 
 async def test_csrf_is_required(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as c:
         assert (await sign_in(c)).status == 303
         resp = await c.client.post(
@@ -85,11 +85,11 @@ async def test_csrf_is_required(tmp_path: Path) -> None:
 
 
 async def test_user_role_cannot_administer(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     pw = tmp_path / "pw"
     pw.write_text("user password 12345\n")
     assert (
-        run_cli(
+        await arun_cli(
             [
                 "user",
                 "add",
@@ -101,9 +101,8 @@ async def test_user_role_cannot_administer(tmp_path: Path) -> None:
                 "--home",
                 str(home),
             ]
-        ).code
-        == 0
-    )
+        )
+    ).code == 0
     async with console_client(home) as c:
         assert (await sign_in(c, "bob", "user password 12345")).status == 303
         assert (await c.client.get("/definitions")).status == 200
@@ -114,7 +113,7 @@ async def test_user_role_cannot_administer(tmp_path: Path) -> None:
 
 
 async def test_security_headers_and_cookie_flags(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as c:
         resp = await sign_in(c)
         cookie = resp.headers.getall("Set-Cookie")
@@ -139,7 +138,7 @@ async def test_security_headers_and_cookie_flags(tmp_path: Path) -> None:
 
 
 async def test_ip_allow_list_reloads_without_restart(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as c:
         assert (await c.client.get("/healthz")).status == 200
         (home / "ip_acl.txt").write_text("# only this one\n10.1.2.3/32\n")
@@ -147,12 +146,12 @@ async def test_ip_allow_list_reloads_without_restart(tmp_path: Path) -> None:
         assert resp.status == 403
         (home / "ip_acl.txt").write_text("127.0.0.1\n::1\n")
         assert (await c.client.get("/healthz")).status == 200
-    res = run_cli(["user", "list", "--home", str(home)])
+    res = await arun_cli(["user", "list", "--home", str(home)])
     assert res.code == 0
 
 
 async def test_password_change_ends_other_sessions(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as a, console_client(home) as b:
         assert (await sign_in(a)).status == 303
         assert (await sign_in(b)).status == 303
@@ -171,7 +170,7 @@ async def test_password_change_ends_other_sessions(tmp_path: Path) -> None:
 
 
 async def test_trusted_proxy_address_is_the_one_checked(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     conf = home / "config.toml"
     conf.write_text(
         conf.read_text().replace("trusted_proxies = []", 'trusted_proxies = ["127.0.0.1"]')

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.conftest import require_tool
 from tests.factories.console import Console, console_client, sign_in
-from tests.factories.homes import make_home
+from tests.factories.homes import amake_home
 from tests.factories.pki import make_pki
 from tests.factories.smtp import SmtpSink
 
@@ -34,7 +34,7 @@ async def _upload(
 
 
 async def test_import_preview_then_save_then_screens(tmp_path: Path, database_url: str) -> None:
-    home = make_home(tmp_path, database_url)
+    home = await amake_home(tmp_path, database_url)
     pki = make_pki(["shop.example.test"])
     p12 = pkcs12.serialize_key_and_certificates(
         b"shop",
@@ -42,7 +42,7 @@ async def test_import_preview_then_save_then_screens(tmp_path: Path, database_ur
         pki.leaf_a,
         [pki.intermediate, pki.root],
         serialization.BestAvailableEncryption(b"p12 pass"),
-    )  # type: ignore[arg-type]
+    )
     async with console_client(home) as c:
         await sign_in(c)
         resp = await _upload(c, "/import", {"file": ("shop.p12", p12), "password": "wrong"})
@@ -112,7 +112,7 @@ async def test_import_preview_then_save_then_screens(tmp_path: Path, database_ur
 
 
 async def test_documents_and_hostile_names(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as c:
         await sign_in(c)
         resp = await _upload(
@@ -144,7 +144,7 @@ async def test_documents_and_hostile_names(tmp_path: Path) -> None:
 
 
 async def test_script_in_subject_is_escaped(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     key, csr, crt = tmp_path / "k.pem", tmp_path / "r.csr", tmp_path / "c.pem"
     o = require_tool("openssl")
     subprocess.run(
@@ -189,76 +189,78 @@ async def test_script_in_subject_is_escaped(tmp_path: Path) -> None:
 
 
 async def test_users_and_settings_with_real_smtp(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     files = make_pki(["localhost", "127.0.0.1"]).write(tmp_path / "pki")
-    with SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink:
-        async with console_client(home) as c:
-            await sign_in(c)
-            resp = await c.post_form(
-                "/users", {"username": "dave", "email": "dave@example.test", "role": "user"}
-            )
-            html = await resp.text()
-            otp = re.search(r'<code class="secret">([^<]+)</code>', html)
-            assert otp
-            resp = await c.post_form("/users", {"username": "dave", "role": "user"})
-            assert resp.status == 409
-            resp = await c.post_form("/users", {"username": "<bad name>", "role": "user"})
-            assert resp.status == 422
-            resp = await c.post_form(
-                "/settings/general",
-                {"admin_email": "certs@example.test", "external_url": "javascript:alert(1)"},
-                from_page="/settings",
-            )
-            assert resp.status == 422
-            resp = await c.post_form(
-                "/settings/general",
-                {
-                    "admin_email": "certs@example.test",
-                    "external_url": "https://certmgr.example.test",
-                },
-                from_page="/settings",
-            )
-            assert resp.status == 303
-            resp = await c.post_form(
-                "/settings/mail",
-                {
-                    "sender_address": "certmgr@example.test",
-                    "sender_name": "certmgr",
-                    "smtp_server": f"127.0.0.1:{sink.port}",
-                    "security": "starttls",
-                    "smtp_username": "mailer",
-                    "smtp_password": "s3cret",
-                    "ca_file": str(files["root.pem"]),
-                },
-                from_page="/settings",
-            )
-            assert resp.status == 303
-            page = await (await c.client.get("/settings")).text()
-            assert "s3cret" not in page
-            resp = await c.post_form("/settings/mail/test", {}, from_page="/settings")
-            assert resp.status == 303
-            assert sink.wait_for_messages(1)
-            msg = sink.messages[0].as_email()
-            assert msg["To"] == "certs@example.test" and sink.messages[0].login == b"mailer"
-            emails = await (await c.client.get("/emails")).text()
-            assert "certmgr test e-mail" in emails and "sent" in emails
-            # a wrong password is a recorded failure, not an error page
-            await c.post_form(
-                "/settings/mail",
-                {
-                    "sender_address": "certmgr@example.test",
-                    "smtp_server": f"127.0.0.1:{sink.port}",
-                    "security": "starttls",
-                    "smtp_username": "mailer",
-                    "smtp_password": "wrong",
-                    "ca_file": str(files["root.pem"]),
-                },
-                from_page="/settings",
-            )
-            resp = await c.post_form("/settings/mail/test", {}, from_page="/settings")
-            assert resp.status == 303
-            emails = await (await c.client.get("/emails?result=failed")).text()
-            assert "failed" in emails
+    async with (
+        SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink,
+        console_client(home) as c,
+    ):
+        await sign_in(c)
+        resp = await c.post_form(
+            "/users", {"username": "dave", "email": "dave@example.test", "role": "user"}
+        )
+        html = await resp.text()
+        otp = re.search(r'<code class="secret">([^<]+)</code>', html)
+        assert otp
+        resp = await c.post_form("/users", {"username": "dave", "role": "user"})
+        assert resp.status == 409
+        resp = await c.post_form("/users", {"username": "<bad name>", "role": "user"})
+        assert resp.status == 422
+        resp = await c.post_form(
+            "/settings/general",
+            {"admin_email": "certs@example.test", "external_url": "javascript:alert(1)"},
+            from_page="/settings",
+        )
+        assert resp.status == 422
+        resp = await c.post_form(
+            "/settings/general",
+            {
+                "admin_email": "certs@example.test",
+                "external_url": "https://certmgr.example.test",
+            },
+            from_page="/settings",
+        )
+        assert resp.status == 303
+        resp = await c.post_form(
+            "/settings/mail",
+            {
+                "sender_address": "certmgr@example.test",
+                "sender_name": "certmgr",
+                "smtp_server": f"127.0.0.1:{sink.port}",
+                "security": "starttls",
+                "smtp_username": "mailer",
+                "smtp_password": "s3cret",
+                "ca_file": str(files["root.pem"]),
+            },
+            from_page="/settings",
+        )
+        assert resp.status == 303
+        page = await (await c.client.get("/settings")).text()
+        assert "s3cret" not in page
+        resp = await c.post_form("/settings/mail/test", {}, from_page="/settings")
+        assert resp.status == 303
+        assert await sink.messages_arrived(1)
+        msg = sink.messages[0].as_email()
+        assert msg["To"] == "certs@example.test" and sink.messages[0].login == b"mailer"
+        emails = await (await c.client.get("/emails")).text()
+        assert "certmgr test e-mail" in emails and "sent" in emails
+        # a wrong password is a recorded failure, not an error page
+        await c.post_form(
+            "/settings/mail",
+            {
+                "sender_address": "certmgr@example.test",
+                "smtp_server": f"127.0.0.1:{sink.port}",
+                "security": "starttls",
+                "smtp_username": "mailer",
+                "smtp_password": "wrong",
+                "ca_file": str(files["root.pem"]),
+            },
+            from_page="/settings",
+        )
+        resp = await c.post_form("/settings/mail/test", {}, from_page="/settings")
+        assert resp.status == 303
+        emails = await (await c.client.get("/emails?result=failed")).text()
+        assert "failed" in emails
     # the SMTP password is sealed in the database
     from tests.factories.homes import all_database_bytes
 
@@ -266,7 +268,7 @@ async def test_users_and_settings_with_real_smtp(tmp_path: Path) -> None:
 
 
 async def test_audit_log_filters_by_day_and_rejects_bad_days(tmp_path: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as c:
         await sign_in(c)
         today = await (await c.client.get("/audit?since=2000-01-01")).text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from alembic import command
@@ -13,6 +14,12 @@ from certmgr.controller.db.engine import Database, alembic_config
 
 
 async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
+    # Alembic is synchronous (run_sync runs it on the calling loop): the whole check runs on a
+    # loop of its own in a worker thread, so the test's loop is never held
+    await asyncio.to_thread(asyncio.run, _upgrade_downgrade_upgrade(database_url))
+
+
+async def _upgrade_downgrade_upgrade(database_url: str) -> None:
     db = Database(database_url)
     try:
         await db.upgrade()

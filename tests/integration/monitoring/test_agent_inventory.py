@@ -14,7 +14,7 @@ from certmgr.controller.services.agents.inventory import check_inventory
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.shared import protocol as p
 from certmgr.shared.pki import sha256_fingerprint
-from tests.factories.homes import run_cli
+from tests.factories.homes import arun_cli
 from tests.integration.monitoring.conftest import ADMIN, MonEnv
 
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -97,7 +97,7 @@ async def test_inventory_is_compared_with_what_was_sent(env: MonEnv) -> None:
             )
         ).scalar_one()
         before, d.issuer_kind, d.auto_deploy = d.current_certificate_id, "private-ca", False
-    res = run_cli(["request", "new", "web", "--wait", "--home", str(env.home)])
+    res = await arun_cli(["request", "new", "web", "--wait", "--home", str(env.home)])
     assert res.code == 0, res.err
     async with env.db.reader() as s:
         d = (

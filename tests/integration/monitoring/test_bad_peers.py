@@ -74,9 +74,9 @@ async def test_bad_peers_are_results_and_the_run_goes_on(tmp_path: Path, env: Mo
             )
             took = time.monotonic() - started
     finally:
-        for s in servers:
-            s.close()
-            await s.wait_closed()
+        for server in servers:
+            server.close()
+            await server.wait_closed()
     assert summary.total == 5 and summary.ok == 1 and summary.failed == 4
     assert took < 6, took  # one timeout of 1.5 s, the rest at once
     async with env.db.reader() as s:

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.factories.console import Console, console_client, sign_in
-from tests.factories.homes import run_cli
+from tests.factories.homes import arun_cli
 from tests.factories.pki import TestPki
 from tests.factories.servers import NginxServer
 from tests.integration.monitoring.conftest import home_with_definition
@@ -47,7 +47,9 @@ async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None
     config.write_text(
         config.read_text().replace("[metrics]\n", f'[metrics]\ntoken = "{METRICS_TOKEN}"\n')
     )
-    token = run_cli(["token", "create", "--user", "admin", "--home", str(home)]).out.strip()
+    token = (
+        await arun_cli(["token", "create", "--user", "admin", "--home", str(home)])
+    ).out.strip()
     h = {"Authorization": f"Bearer {token}"}
     with (
         NginxServer(tmp_path / "ok", cert=files["fullchainA.pem"], key=files["leafA.key"]) as ok,
@@ -204,11 +206,11 @@ async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None
             assert (await c.client.get("/metrics", headers=h)).status == 200
 
     # the CLI reads the same database
-    out = run_cli(["monitor", "findings", "--home", str(home), "--json"])
+    out = await arun_cli(["monitor", "findings", "--home", str(home), "--json"])
     assert out.code == 0 and [f["kind"] for f in out.json()] == ["mismatch"]
-    res = run_cli(["report", "readiness", "--home", str(home), "--json"])
+    res = await arun_cli(["report", "readiness", "--home", str(home), "--json"])
     assert res.code == 0 and res.json()["modes"]["manual"] == 1  # web: vendor, by hand
-    res = run_cli(["monitor", "jobs", "--home", str(home)])
+    res = await arun_cli(["monitor", "jobs", "--home", str(home)])
     assert res.code == 0 and "monitoring" in res.out
-    res = run_cli(["monitor", "run", "--deployment", "999999", "--home", str(home)])
+    res = await arun_cli(["monitor", "run", "--deployment", "999999", "--home", str(home)])
     assert res.code == 3

@@ -6,6 +6,7 @@ with STARTTLS and AUTH. The clock is a FakeClock moved to each job's due time, n
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -43,7 +44,7 @@ async def test_findings_alerts_and_daily_digest(tmp_path: Path, env: MonEnv) -> 
         assert await env.status(short_id) == "check-failed"
         assert await env.status(ok_id) == "manually-confirmed"
         assert await env.status(down_id) == "manually-confirmed"  # one failure is no alarm
-        assert sink.wait_for_messages(1)
+        assert await sink.messages_arrived(1)
         alert = sink.messages[0].as_email()
         assert "CRITICAL" in alert["Subject"] and alert["To"] == ADMIN_EMAIL
         assert "wrong.test" in alert.get_content()
@@ -58,7 +59,7 @@ async def test_findings_alerts_and_daily_digest(tmp_path: Path, env: MonEnv) -> 
 
         # Four hours later: exactly one digest with both findings.
         await env.run_until_quiet(await env.next_run("digest"))
-        assert sink.wait_for_messages(2)
+        assert await sink.messages_arrived(2)
         digests = [m.as_email() for m in sink.messages if "digest" in m.as_email()["Subject"]]
         assert len(digests) == 1
         body = digests[0].get_content()
@@ -66,8 +67,8 @@ async def test_findings_alerts_and_daily_digest(tmp_path: Path, env: MonEnv) -> 
         assert "mismatch" in body and "chain" in body and "wrong.test" in body
 
         # Day 2: the wrong server gets the right certificate; the dead one fails a third time.
-        wrong.stop()
-        with NginxServer(
+        await asyncio.to_thread(wrong.stop)
+        async with NginxServer(
             tmp_path / "fixed", cert=f["fullchainA.pem"], key=f["leafA.key"], port=wrong.port
         ):
             runs = await env.run_until_quiet(await env.next_run("monitoring"))
@@ -77,7 +78,7 @@ async def test_findings_alerts_and_daily_digest(tmp_path: Path, env: MonEnv) -> 
         assert await env.status(wrong_id) == "confirmed"
         assert await env.status(down_id) == "check-failed"
         await env.run_until_quiet(await env.next_run("digest"))
-        assert sink.wait_for_messages(3)
+        assert await sink.messages_arrived(3)
         digests = [m.as_email() for m in sink.messages if "digest" in m.as_email()["Subject"]]
         assert len(digests) == 2
         assert "1 new, 1 cleared" in digests[1]["Subject"]

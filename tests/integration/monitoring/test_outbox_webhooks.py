@@ -29,7 +29,9 @@ async def test_dead_smtp_keeps_the_alert_pending_until_it_is_back(
     port = free_port()
     await env.mail_to(port)  # nothing listens there yet
     await env.schedule(monitor_in=dt.timedelta(minutes=30), digest_in=dt.timedelta(hours=6))
-    with NginxServer(tmp_path / "wrong", cert=f["fullchainB.pem"], key=f["leafB.key"]) as wrong:
+    async with NginxServer(
+        tmp_path / "wrong", cert=f["fullchainB.pem"], key=f["leafB.key"]
+    ) as wrong:
         await env.deployment(wrong.port, name="wrong.test")
         await env.run_until_quiet(await env.next_run("monitoring"))
     (msg,) = await env.outbox()
@@ -42,11 +44,11 @@ async def test_dead_smtp_keeps_the_alert_pending_until_it_is_back(
         sent = (await s.execute(select(SentEmail))).scalar_one()
     assert (sent.result, sent.attempts, sent.kind) == ("pending", 1, "alert")
 
-    with SmtpSink(f["fullchainA.pem"], f["leafA.key"], port=port) as sink:
+    async with SmtpSink(f["fullchainA.pem"], f["leafA.key"], port=port) as sink:
         await env.run_until_quiet(env.clock.now() + dt.timedelta(seconds=30))
         assert sink.messages == []  # the retry waits for its time
         await env.run_until_quiet(env.clock.now() + dt.timedelta(seconds=31))
-        assert sink.wait_for_messages(1)
+        assert await sink.messages_arrived(1)
         assert "CRITICAL" in sink.messages[0].as_email()["Subject"]
     (msg,) = await env.outbox()
     assert (msg.state, msg.attempts) == ("sent", 2)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from certmgr.controller.db.models import CertificateDefinition, CertificateRequest
 from certmgr.controller.scheduler.runner import JobRun
-from tests.factories.homes import run_cli
+from tests.factories.homes import arun_cli
 from tests.integration.monitoring.conftest import ADMIN, MonEnv
 
 
@@ -41,7 +41,7 @@ async def test_renewal_job_renews_retries_and_keeps_the_current_certificate(env:
         ["definition", "new", "--name", "intranet", "--cn", "intranet.example.test"],
         ["request", "new", "intranet", "--wait"],
     ):
-        res = run_cli([*args, "--home", home])
+        res = await arun_cli([*args, "--home", home])
         assert res.code == 0, res.err
     first = (await _definition(env, "intranet")).current_certificate_id
     assert (await _renew(env)).summary["due"] == 0
@@ -102,7 +102,7 @@ async def test_renewal_goes_to_every_agent_deployment_whatever_its_state(env: Mo
         ["definition", "new", "--name", "intranet", "--cn", "intranet.example.test"],
         ["request", "new", "intranet", "--wait"],
     ):
-        res = run_cli([*args, "--home", str(env.home)])
+        res = await arun_cli([*args, "--home", str(env.home)])
         assert res.code == 0, res.err
     agent_id, box = await env.agent()
     await _set(env, "intranet", auto_deploy=True)
@@ -142,6 +142,7 @@ async def test_renewal_goes_to_every_agent_deployment_whatever_its_state(env: Mo
     assert all(r is not None and r.certificate_id == current for r in rows)
     verify = (await signing_key(env.db, env.vault)).verify_key
     for w in work:  # sealed to the agent, signed by the controller, carrying the new certificate
+        assert w.blob is not None
         manifest = open_for_agent(w.blob, box, verify, installed_sequence=None, now=env.clock.now())
         assert manifest.deployment_id == w.deployment_id
         assert manifest.private_key_pkcs8 is not None

@@ -59,7 +59,10 @@ async def test_two_schedulers_run_each_due_job_once(
     two = Scheduler(other_db, vault, clock, specs, holder="replica-2")
     try:
         await asyncio.gather(one.setup(), two.setup())
-        assert await asyncio.gather(one.run_due(), two.run_due()) == [[], []]  # nothing due yet
+        assert list(await asyncio.gather(one.run_due(), two.run_due())) == [
+            [],
+            [],
+        ]  # nothing due yet
         clock.advance(dt.timedelta(minutes=1))
         runs_one, runs_two = await asyncio.gather(one.run_due(), two.run_due())
         ran = [r for r in [*runs_one, *runs_two] if r.status in ("ok", "failed")]

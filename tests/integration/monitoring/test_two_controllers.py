@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -18,31 +17,35 @@ from sqlalchemy import select
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AuditEvent
 from certmgr.controller.scheduler import leases
-from tests.factories.homes import make_home
+from tests.factories.homes import amake_home
 from tests.factories.postgres import create_database, free_port
+from tests.factories.waiting import async_wait_for, wait_for
 
 JOBS = ("digest", "monitoring", "outbox", "renewal")
+TICK_SECONDS = 0.2
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         assert proc.poll() is None, log.read_text()
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
         except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"serve did not listen on {port}:\n{log.read_text()}")
+            return False
+        return True
+
+    wait_for(listening, timeout=30, interval=0.05, what=f"serve listening on {port}")
 
 
 async def test_each_job_runs_once_across_two_controllers(tmp_path: Path, postgres_dsn: str) -> None:
     url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
-    home = make_home(tmp_path, url)
+    home = await amake_home(tmp_path, url)
     config = home / "config.toml"
     text = config.read_text()
     assert "[scheduler]\n" in text
-    config.write_text(text.replace("[scheduler]\n", "[scheduler]\ntick_seconds = 0.2\n"))
+    config.write_text(
+        text.replace("[scheduler]\n", f"[scheduler]\ntick_seconds = {TICK_SECONDS}\n")
+    )
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     db = Database(url)
     try:
@@ -66,19 +69,21 @@ async def test_each_job_runs_once_across_two_controllers(tmp_path: Path, postgre
                 )
             procs.append((proc, log))
             await asyncio.to_thread(_wait_port, port, proc, log)
-        for _ in range(100):
-            if set(JOBS) <= {j.name for j in await leases.all_jobs(db)}:
-                break
-            await asyncio.sleep(0.05)
+
+        async def job_names() -> bool:
+            return set(JOBS) <= {j.name for j in await leases.all_jobs(db)}
+
+        await async_wait_for(job_names, timeout=5, interval=0.05, what="all jobs registered")
         now = dt.datetime.now(dt.UTC)
         for name in JOBS:
             await leases.reschedule(db, name, now)  # all due at once, for both
-        for _ in range(300):
-            rows = await leases.all_jobs(db)
-            if all(j.runs >= 1 and not j.holder for j in rows):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)  # several more ticks of both: nothing may run twice
+
+        async def all_ran() -> bool:
+            return all(j.runs >= 1 and not j.holder for j in await leases.all_jobs(db))
+
+        await async_wait_for(all_ran, timeout=15, interval=0.05, what="every job ran")
+        # an absence is checked over a window: five more ticks (0.2 s) of both run nothing twice
+        await asyncio.sleep(5 * TICK_SECONDS)
         rows = {j.name: j for j in await leases.all_jobs(db)}
         assert {n: rows[n].runs for n in JOBS} == dict.fromkeys(JOBS, 1)
         assert all(rows[n].last_result == "ok" for n in JOBS), {n: rows[n].last_error for n in JOBS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
 from pathlib import Path
@@ -33,7 +34,7 @@ def now() -> dt.datetime:
 async def test_right_certificate_and_chain(
     tmp_path: Path, pki: TestPki, files: dict[str, Path]
 ) -> None:
-    with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as nginx:
+    async with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as nginx:
         r = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5, trust_roots=[pki.root])
     assert r.ok and r.chain == (pki.leaf_a, pki.intermediate)
     assert r.verified is True and r.hostname_matches and r.protocol in ("TLSv1.2", "TLSv1.3")
@@ -50,7 +51,7 @@ async def test_right_certificate_and_chain(
 async def test_other_certificate_is_a_mismatch(
     tmp_path: Path, pki: TestPki, files: dict[str, Path]
 ) -> None:
-    with NginxServer(tmp_path, cert=files["fullchainB.pem"], key=files["leafB.key"]) as nginx:
+    async with NginxServer(tmp_path, cert=files["fullchainB.pem"], key=files["leafB.key"]) as nginx:
         r = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5)
     out = evaluate(r, sha256_fingerprint(pki.leaf_a), [pki.intermediate], now=now())
     assert not out.ok and not out.matches_current and out.chain_complete
@@ -61,12 +62,14 @@ async def test_other_certificate_is_a_mismatch(
 async def test_reload_serves_the_new_certificate(
     tmp_path: Path, pki: TestPki, files: dict[str, Path]
 ) -> None:
-    with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as nginx:
+    async with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as nginx:
         nginx.cert_path.write_bytes(files["fullchainB.pem"].read_bytes())
         nginx.key_path.write_bytes(files["leafB.key"].read_bytes())
-        assert nginx.test_config().returncode == 0
-        nginx.reload()
-        assert wait_for_leaf("127.0.0.1", nginx.port, sha256_fingerprint(pki.leaf_b))
+        assert (await asyncio.to_thread(nginx.test_config)).returncode == 0
+        await asyncio.to_thread(nginx.reload)
+        assert await asyncio.to_thread(
+            wait_for_leaf, "127.0.0.1", nginx.port, sha256_fingerprint(pki.leaf_b)
+        )
         r = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5)
     assert r.leaf == pki.leaf_b
 
@@ -74,7 +77,7 @@ async def test_reload_serves_the_new_certificate(
 async def test_leaf_without_intermediate(
     tmp_path: Path, pki: TestPki, files: dict[str, Path]
 ) -> None:
-    with NginxServer(tmp_path, cert=files["leafA.pem"], key=files["leafA.key"]) as nginx:
+    async with NginxServer(tmp_path, cert=files["leafA.pem"], key=files["leafA.key"]) as nginx:
         r = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5, trust_roots=[pki.root])
     assert r.chain == (pki.leaf_a,) and r.verified is False
     out = evaluate(r, sha256_fingerprint(pki.leaf_a), [pki.intermediate, pki.root], now=now())
@@ -93,7 +96,7 @@ async def test_misordered_chains(
         else [make_ca("Unrelated CA")[1]]
     )
     cert = write_pem(tmp_path / "served.pem", pki.leaf_a, *extra)
-    with NginxServer(tmp_path, cert=cert, key=files["leafA.key"]) as nginx:
+    async with NginxServer(tmp_path, cert=cert, key=files["leafA.key"]) as nginx:
         r = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5)
     assert r.chain == (pki.leaf_a, *extra)  # exactly as served
     out = evaluate(r, sha256_fingerprint(pki.leaf_a), [pki.intermediate, pki.root], now=now())
@@ -111,7 +114,7 @@ async def test_misordered_chains(
 async def test_stopped_server_is_unreachable(
     tmp_path: Path, pki: TestPki, files: dict[str, Path]
 ) -> None:
-    with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as nginx:
+    async with NginxServer(tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"]) as nginx:
         port = nginx.port
     r = await probe("127.0.0.1", port, sni="localhost", timeout=5)
     assert not r.reachable and r.error_kind == "refused"
@@ -120,7 +123,7 @@ async def test_stopped_server_is_unreachable(
 
 
 async def test_ipv6_listener(tmp_path: Path, pki: TestPki, files: dict[str, Path]) -> None:
-    with NginxServer(
+    async with NginxServer(
         tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"], extra_listen_v6=True
     ) as nginx:
         v6 = await probe("::1", nginx.port, sni="localhost", family=socket.AF_INET6, timeout=5)
@@ -139,7 +142,7 @@ async def test_sni_selects_the_server_block(
             write_pem(tmp_path / "b.key", key_b),
         )
     }
-    with NginxServer(
+    async with NginxServer(
         tmp_path, cert=files["fullchainA.pem"], key=files["leafA.key"], sni_certs=sni_certs
     ) as nginx:
         a = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5)
@@ -164,7 +167,7 @@ async def test_expired_leaf(tmp_path: Path, pki: TestPki) -> None:
         not_after=past + dt.timedelta(days=30),
     )
     cert = write_pem(tmp_path / "old.pem", old, pki.intermediate)
-    with NginxServer(tmp_path, cert=cert, key=write_pem(tmp_path / "old.key", key)) as nginx:
+    async with NginxServer(tmp_path, cert=cert, key=write_pem(tmp_path / "old.key", key)) as nginx:
         r = await probe("127.0.0.1", nginx.port, sni="localhost", timeout=5, trust_roots=[pki.root])
     assert r.ok and r.leaf == old and r.verified is False and "expired" in (r.verify_error or "")
     out = evaluate(r, sha256_fingerprint(old), [pki.intermediate], now=now())
@@ -172,7 +175,7 @@ async def test_expired_leaf(tmp_path: Path, pki: TestPki) -> None:
 
 
 async def test_starttls_against_the_smtp_sink(pki: TestPki, files: dict[str, Path]) -> None:
-    with SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink:
+    async with SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink:
         r = await probe(
             "127.0.0.1",
             sink.port,

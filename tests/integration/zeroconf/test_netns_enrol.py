@@ -8,7 +8,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import require_tool
 from tests.factories.homes import make_home, run_cli
+from tests.factories.waiting import wait_for
 
 
 def _ip(*args: str) -> None:
@@ -80,8 +80,13 @@ def test_agent_finds_controller_by_zeroconf(tmp_path: Path, namespaces: tuple[st
         stderr=subprocess.STDOUT,
     )
     try:
-        time.sleep(2.5)
-        assert ctl.poll() is None, (tmp_path / "serve.log").read_text()
+        serve_log = tmp_path / "serve.log"
+        wait_for(  # listening and advertised (it prints once both are up), or dead
+            lambda: ctl.poll() is not None or "listening on" in serve_log.read_text(),
+            timeout=60,
+            interval=0.05,
+        )
+        assert ctl.poll() is None, serve_log.read_text()
         conf = tmp_path / "agent.toml"
         conf.write_text(
             f'state_dir = "{tmp_path / "state"}"\n[targets.files]\ntype = "files"\nallowed_paths = ["{tmp_path / "out"}"]\ncert_path = "{tmp_path / "out" / "c.pem"}"\n'

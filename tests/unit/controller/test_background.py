@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import pytest
@@ -26,7 +27,7 @@ async def test_runs_bounded_and_logs_failures(caplog: pytest.LogCaptureFixture) 
         done.append(n)
 
     for n in range(6):
-        bg.spawn(f"job {n}", lambda n=n: job(n))
+        bg.spawn(f"job {n}", functools.partial(job, n))
     assert bg.pending == 6
     with caplog.at_level(logging.ERROR):
         await bg.aclose(timeout=5)
