@@ -14,6 +14,12 @@ from typing import Any
 import pytest
 
 from tests.factories.postgres import create_database, postgres_server
+from tests.loop_guard import (  # noqa: F401  (hooks: the loop-blocking guard of STYLE 7)
+    install_handler,
+    pytest_fixture_setup,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
+)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -47,8 +53,10 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    guard = pytest.MonkeyPatch()  # for the whole session: never undone
+    guard.setattr(socket.socket, "connect", _guarded_connect)
+    guard.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    install_handler()
 
 
 def require_tool(name: str) -> str:
