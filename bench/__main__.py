@@ -16,6 +16,7 @@ BENCHES = {
     "monitor": "bench.bench_monitor",
     "oneclick": "bench.bench_oneclick",
     "cli": "bench.bench_cli",
+    "discovery": "bench.bench_discovery",
 }
 
 
