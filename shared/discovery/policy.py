@@ -18,7 +18,9 @@ so a chain is judged here exactly as the deploy check and ``certmgr check`` see 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -248,7 +250,8 @@ def judge(
         protocols_offered: The protocols a deeper scan found offered (``TLSv1``, ``TLSv1.1``...);
             None: not scanned, so the protocol floor is not judged.
         system_roots: The system store's roots, when the caller has loaded them (recommended for
-            many chains); None loads them when the policy trusts the system store.
+            many chains: a tuple, as :func:`~certmgr.shared.tlstrust.load_system_roots` returns,
+            is indexed once); None loads them when the policy trusts the system store.
         known_intermediates: CA certificates known from elsewhere (the repository's chains):
             they complete the trust path of a chain that lacks them, so such a chain is judged
             ``chain-incomplete`` but not also ``untrusted``. They never make a chain complete.
@@ -265,16 +268,17 @@ def judge(
     if now.tzinfo is None:
         raise ValidationError("now must be timezone-aware", field="now")
     offered = None if protocols_offered is None else pj.check_protocols(protocols_offered)
-    roots: tuple[x509.Certificate, ...] = tuple(anchors)
+    store: Sequence[x509.Certificate] = ()
     if policy.trust_system_store:
-        roots += tuple(load_system_roots() if system_roots is None else system_roots)
-    relevant = _issuers_among((*chain, *known_intermediates), roots)
-    order = check_order(chain, trusted=relevant)
-    leaf = order.leaf or chain[0]
-    path = trust_path(leaf, chain, relevant, known_intermediates)
+        store = load_system_roots() if system_roots is None else system_roots
+    relevant = _issuers_among((*chain, *known_intermediates), anchors, store)
+    complete, ok, problems, path = _structure(
+        tuple(chain), tuple(relevant), tuple(known_intermediates)
+    )
+    leaf = path.certs[0]
     out: list[Violation] = []
     _trust(policy, path, out)
-    _chain(policy, order.complete, order.ok, order.problems, path.bad_signature is not None, out)
+    _chain(policy, complete, ok, problems, path.bad_signature is not None, out)
     if host_name is not None and not name_matches(leaf, host_name):
         _violation(
             policy,
@@ -301,24 +305,62 @@ def judge(
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _structure(
+    chain: tuple[x509.Certificate, ...],
+    relevant: tuple[x509.Certificate, ...],
+    known: tuple[x509.Certificate, ...],
+) -> tuple[bool, bool, tuple[str, ...], TrustPath]:
+    # A pure function of the certificates: the servers of a fleet, and every scan of the same
+    # day, send the same chains, so order and trust path are worked out once per chain (as the
+    # deploy check does); the time- and name-dependent rules run on every call.
+    order = check_order(chain, trusted=relevant)
+    path = trust_path(order.leaf or chain[0], chain, relevant, known)
+    return order.complete, order.ok, order.problems, path
+
+
 def _issuers_among(
-    chain: Sequence[x509.Certificate], roots: Iterable[x509.Certificate]
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    system_roots: Sequence[x509.Certificate],
 ) -> list[x509.Certificate]:
-    """The roots that may issue a certificate of ``chain`` (by name): all that the chain needs."""
+    """The anchors and roots that may issue a certificate of ``chain`` (by name)."""
     wanted = set()
     for c in chain:
-        try:
+        with contextlib.suppress(ValueError):
             wanted.add(c.issuer.public_bytes())
-        except ValueError:
-            continue
-    found = []
+    found: dict[x509.Certificate, None] = {}
+    for a in anchors:
+        with contextlib.suppress(ValueError):
+            if a.subject.public_bytes() in wanted:
+                found[a] = None
+    index = _by_subject(system_roots)
+    for key in wanted:
+        found.update(dict.fromkeys(index.get(key, ())))
+    return list(found)
+
+
+_INDEXES: dict[
+    int, tuple[tuple[x509.Certificate, ...], Mapping[bytes, tuple[x509.Certificate, ...]]]
+] = {}
+
+
+def _by_subject(roots: Sequence[x509.Certificate]) -> Mapping[bytes, tuple[x509.Certificate, ...]]:
+    # The same store (the system's ~150 roots) serves every chain of a scan: a tuple (immutable,
+    # as load_system_roots returns it) is indexed once and remembered by identity (the entry
+    # holds the tuple, so its id is not reused); anything else is indexed per call.
+    if isinstance(roots, tuple) and (hit := _INDEXES.get(id(roots))) is not None:
+        return hit[1]
+    index: dict[bytes, tuple[x509.Certificate, ...]] = {}
     for r in roots:
-        try:
-            if r.subject.public_bytes() in wanted:
-                found.append(r)
-        except ValueError:
-            continue
-    return found
+        with contextlib.suppress(ValueError):
+            key = r.subject.public_bytes()
+            index[key] = (*index.get(key, ()), r)
+    if isinstance(roots, tuple):
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        _INDEXES[id(roots)] = (roots, index)
+    return index
 
 
 def _trust(policy: TrustPolicy, path: TrustPath, out: list[Violation]) -> None:
