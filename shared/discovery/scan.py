@@ -165,6 +165,15 @@ def _jobs(spec: TargetSpec, scope: Scope) -> Iterator[_Job]:
                 yield _Job(str(address), port, address)
 
 
+def _pending(sock: socket.socket) -> int:
+    """0 when a non-blocking connect has completed, EINPROGRESS while it is under way."""
+    try:
+        sock.getpeername()
+    except OSError:
+        return errno.EINPROGRESS
+    return 0
+
+
 class _HostGate:
     """At most ``limit`` probes per address at once; entries leave when unused (bounded)."""
 
@@ -276,6 +285,9 @@ class _Scanner:
         try:
             err = sock.connect_ex((address, port))
             if err in (errno.EINPROGRESS, errno.EAGAIN):
+                # a near host (loopback, the LAN) has often answered by now: no wait at all
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or _pending(sock)
+            if err == errno.EINPROGRESS:
                 loop = asyncio.get_running_loop()
                 ready: asyncio.Future[None] = loop.create_future()
                 fd = sock.fileno()  # by number: asyncio formats a socket's repr on every call
