@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -86,6 +86,50 @@ def trust_path(
     flags = tuple(_key_id(c) in anchors for c in certs)
     bad = subject_of(built.bad_signature) if built.bad_signature is not None else None
     return TrustPath(certs, flags, bad)
+
+
+def issuers_among(
+    chain: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    system_roots: Sequence[x509.Certificate],
+) -> list[x509.Certificate]:
+    """The anchors and roots that may issue a certificate of ``chain`` (by name)."""
+    wanted = set()
+    for c in chain:
+        with contextlib.suppress(ValueError):
+            wanted.add(c.issuer.public_bytes())
+    found: dict[x509.Certificate, None] = {}
+    for a in anchors:
+        with contextlib.suppress(ValueError):
+            if a.subject.public_bytes() in wanted:
+                found[a] = None
+    index = _by_subject(system_roots)
+    for key in wanted:
+        found.update(dict.fromkeys(index.get(key, ())))
+    return list(found)
+
+
+_INDEXES: dict[
+    int, tuple[tuple[x509.Certificate, ...], Mapping[bytes, tuple[x509.Certificate, ...]]]
+] = {}
+
+
+def _by_subject(roots: Sequence[x509.Certificate]) -> Mapping[bytes, tuple[x509.Certificate, ...]]:
+    # The same store (the system's ~150 roots) serves every chain of a scan: a tuple (immutable,
+    # as load_system_roots returns it) is indexed once and remembered by identity (the entry
+    # holds the tuple, so its id is not reused); anything else is indexed per call.
+    if isinstance(roots, tuple) and (hit := _INDEXES.get(id(roots))) is not None:
+        return hit[1]
+    index: dict[bytes, tuple[x509.Certificate, ...]] = {}
+    for r in roots:
+        with contextlib.suppress(ValueError):
+            key = r.subject.public_bytes()
+            index[key] = (*index.get(key, ()), r)
+    if isinstance(roots, tuple):
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        _INDEXES[id(roots)] = (roots, index)
+    return index
 
 
 def _key_facts(cert: x509.Certificate) -> tuple[str, int | None]:

@@ -18,7 +18,6 @@ so a chain is judged here exactly as the deploy check and ``certmgr check`` see 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -34,6 +33,7 @@ from certmgr.shared.discovery._policyrules import (
     Finding,
     RevokedEntry,
     TrustPath,
+    issuers_among,
     key_findings,
     protocol_findings,
     revocation_findings,
@@ -271,7 +271,7 @@ def judge(
     store: Sequence[x509.Certificate] = ()
     if policy.trust_system_store:
         store = load_system_roots() if system_roots is None else system_roots
-    relevant = _issuers_among((*chain, *known_intermediates), anchors, store)
+    relevant = issuers_among((*chain, *known_intermediates), anchors, store)
     complete, ok, problems, path = _structure(
         tuple(chain), tuple(relevant), tuple(known_intermediates)
     )
@@ -317,50 +317,6 @@ def _structure(
     order = check_order(chain, trusted=relevant)
     path = trust_path(order.leaf or chain[0], chain, relevant, known)
     return order.complete, order.ok, order.problems, path
-
-
-def _issuers_among(
-    chain: Sequence[x509.Certificate],
-    anchors: Sequence[x509.Certificate],
-    system_roots: Sequence[x509.Certificate],
-) -> list[x509.Certificate]:
-    """The anchors and roots that may issue a certificate of ``chain`` (by name)."""
-    wanted = set()
-    for c in chain:
-        with contextlib.suppress(ValueError):
-            wanted.add(c.issuer.public_bytes())
-    found: dict[x509.Certificate, None] = {}
-    for a in anchors:
-        with contextlib.suppress(ValueError):
-            if a.subject.public_bytes() in wanted:
-                found[a] = None
-    index = _by_subject(system_roots)
-    for key in wanted:
-        found.update(dict.fromkeys(index.get(key, ())))
-    return list(found)
-
-
-_INDEXES: dict[
-    int, tuple[tuple[x509.Certificate, ...], Mapping[bytes, tuple[x509.Certificate, ...]]]
-] = {}
-
-
-def _by_subject(roots: Sequence[x509.Certificate]) -> Mapping[bytes, tuple[x509.Certificate, ...]]:
-    # The same store (the system's ~150 roots) serves every chain of a scan: a tuple (immutable,
-    # as load_system_roots returns it) is indexed once and remembered by identity (the entry
-    # holds the tuple, so its id is not reused); anything else is indexed per call.
-    if isinstance(roots, tuple) and (hit := _INDEXES.get(id(roots))) is not None:
-        return hit[1]
-    index: dict[bytes, tuple[x509.Certificate, ...]] = {}
-    for r in roots:
-        with contextlib.suppress(ValueError):
-            key = r.subject.public_bytes()
-            index[key] = (*index.get(key, ()), r)
-    if isinstance(roots, tuple):
-        if len(_INDEXES) >= 8:
-            _INDEXES.clear()
-        _INDEXES[id(roots)] = (roots, index)
-    return index
 
 
 def _trust(policy: TrustPolicy, path: TrustPath, out: list[Violation]) -> None:
