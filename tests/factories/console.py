@@ -66,7 +66,7 @@ async def console_client(home: Path, *, clock: Clock | None = None) -> AsyncIter
     vault = await asyncio.to_thread(read_master_key, settings.master_key_path)
     app = await asyncio.to_thread(create_app, settings, vault, clock=clock)
     server = TestServer(app, host="127.0.0.1")
-    await server.start_server(ssl=server_ssl(settings, vault))
+    await server.start_server(ssl=await asyncio.to_thread(server_ssl, settings, vault))
     client_ctx = ssl.create_default_context(cafile=str(home / "ca" / "ca.pem"))
     client_ctx.check_hostname = False
     client = TestClient(

@@ -7,6 +7,7 @@ that is not ACME all fail with the same message; a real ACME server (Pebble) sti
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,10 @@ async def test_acme_account_admin_only_no_oracle(tmp_path: Path, database_url: s
 
 
 async def _refused_alike(home: Path, closed: str, listening: str, ca_pem: str) -> None:
-    user, admin = _token(home, "alice"), _token(home, "admin")
+    user, admin = (
+        (await asyncio.to_thread(_token, home, "alice")),
+        (await asyncio.to_thread(_token, home, "admin")),
+    )
     async with console_client(home) as c:
 
         async def add(h: dict[str, str], name: str, url: str, **extra: Any) -> Any:
@@ -86,7 +90,7 @@ async def test_admin_still_registers_at_a_real_acme_server(
     tmp_path: Path, database_url: str, pebble: PebbleServer
 ) -> None:
     home = await amake_home(tmp_path, database_url)
-    admin = _token(home, "admin")
+    admin = await asyncio.to_thread(_token, home, "admin")
     async with console_client(home) as c:
         resp = await c.client.post(
             "/api/v1/acme/accounts",

@@ -3,6 +3,7 @@ password change revokes them unless asked not to."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -27,9 +28,9 @@ def _token(home: Path, *extra: str) -> dict[str, object]:
 
 async def test_api_token_expiry(home: Path) -> None:
     made = dt.datetime.now(dt.UTC)
-    default = _token(home)
-    forever = _token(home, "--days", "0", "--name", "forever")
-    short = _token(home, "--days", "1", "--name", "short")
+    default = await asyncio.to_thread(_token, home)
+    forever = await asyncio.to_thread(_token, home, "--days", "0", "--name", "forever")
+    short = await asyncio.to_thread(_token, home, "--days", "1", "--name", "short")
     assert isinstance(default["expires_at"], str)
     expires = dt.datetime.fromisoformat(default["expires_at"])
     assert abs(expires - (made + dt.timedelta(days=90))) < dt.timedelta(minutes=5)
@@ -65,7 +66,7 @@ async def test_api_token_expiry(home: Path) -> None:
 
 
 async def test_password_change_revokes_tokens(home: Path) -> None:
-    keep = _token(home, "--name", "keep")
+    keep = await asyncio.to_thread(_token, home, "--name", "keep")
     async with console_client(home) as c:
         h = {"Authorization": f"Bearer {keep['token']}"}
         resp = await c.client.post(

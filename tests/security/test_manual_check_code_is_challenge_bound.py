@@ -7,6 +7,7 @@ code made with the old per-deployment key (which every user could read) is refus
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -89,8 +90,9 @@ async def test_manual_check_code_is_challenge_bound(
     tmp_path: Path, database_url: str, pki: TestPki
 ) -> None:
     files = pki.write(tmp_path / "pki")
-    home = _home(tmp_path, database_url, files)
-    user, admin = _token(home, "alice"), _token(home, "admin")
+    home = await asyncio.to_thread(_home, tmp_path, database_url, files)
+    user = await asyncio.to_thread(_token, home, "alice")
+    admin = await asyncio.to_thread(_token, home, "admin")
     settings = load_settings(home)
     vault = read_master_key(settings.master_key_path)
     clock = FakeClock(dt.datetime.now(dt.UTC))
@@ -136,14 +138,17 @@ async def test_manual_check_code_is_challenge_bound(
                     ).digest()
                 )
                 resp = await c.client.post(
-                    submit, json={"code": _code(ngx.port, dep, legacy)}, headers=user
+                    submit,
+                    json={"code": (await asyncio.to_thread(_code, ngx.port, dep, legacy))},
+                    headers=user,
                 )
                 assert resp.status in (409, 422), await resp.text()
 
                 # an admin issues one; the code made with it is accepted once, from anyone
                 resp = await c.client.post(f"/api/v1/deployments/{dep}/check-key", headers=admin)
                 assert resp.status == 201, await resp.text()
-                code = _code(ngx.port, dep, (await resp.json())["key"])
+                key = (await resp.json())["key"]
+                code = await asyncio.to_thread(_code, ngx.port, dep, key)
                 resp = await c.client.post(submit, json={"code": code}, headers=user)
                 assert resp.status == 200, await resp.text()
                 assert (await resp.json())["ok"] is True
@@ -177,12 +182,14 @@ async def test_manual_check_code_is_challenge_bound(
                     ).json()
                 )["key"]
                 resp = await c.client.post(
-                    submit, json={"code": _code(ngx.port, dep, older)}, headers=user
+                    submit,
+                    json={"code": (await asyncio.to_thread(_code, ngx.port, dep, older))},
+                    headers=user,
                 )
                 assert resp.status == 409 and "expired or was replaced" in await resp.text()
 
                 # and every key expires
-                late = _code(ngx.port, dep, newer)
+                late = await asyncio.to_thread(_code, ngx.port, dep, newer)
                 clock.advance(dt.timedelta(hours=49))
                 resp = await c.client.post(submit, json={"code": late}, headers=user)
                 assert resp.status == 409 and "expired" in await resp.text()

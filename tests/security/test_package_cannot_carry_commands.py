@@ -18,6 +18,7 @@ import pytest
 
 from certmgr.agent.install import resolve_target
 from certmgr.agent.settings import load_settings as load_agent_settings
+from certmgr.shared import exitcodes
 from certmgr.shared.envelope import JsonValue, Manifest, key_id
 from certmgr.shared.pki import private_key_to_pkcs8_der
 from certmgr.shared.protocol import ParamNotAllowedError
@@ -88,7 +89,7 @@ def test_package_cannot_carry_commands(
     env = {**os.environ, "CERTMGR_ONECLICK_CONFIG": str(config)}
     for extra in (["--dry-run"], ["--yes"]):
         proc = run_exe(exe, "--passphrase-file", str(packager.passphrase_file()), *extra, env=env)
-        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert proc.returncode == exitcodes.PACKAGE_REFUSED, proc.stdout + proc.stderr
         assert repr(command_param) in proc.stderr and "only this host" in proc.stderr
         assert "Traceback" not in proc.stderr and "CMR1-" not in proc.stdout
         assert not marker.exists(), "the package's command ran"

@@ -26,6 +26,7 @@ from certmgr.agent.settings import load_settings as load_agent_settings
 from certmgr.agent.state import AgentState
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.oneclick.install import prepare
+from certmgr.shared import exitcodes
 from certmgr.shared.envelope import Manifest, key_id
 from certmgr.shared.errors import PathNotAllowedError, ValidationError
 from certmgr.shared.pki import private_key_to_pkcs8_der
@@ -276,7 +277,7 @@ def test_nginx_error_log_from_a_package_creates_no_file(
             proc = run_exe(
                 exe, "--passphrase-file", str(packager.passphrase_file()), *extra, env=env
             )
-            assert proc.returncode == 3, proc.stdout + proc.stderr
+            assert proc.returncode == exitcodes.PACKAGE_REFUSED, proc.stdout + proc.stderr
             assert "only this host" in proc.stderr
             assert not planted.exists(), "nginx -e wrote outside the allowed paths"
             assert list(outside.iterdir()) == []

@@ -9,6 +9,7 @@ link, and a key made on an agent.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import re
@@ -99,7 +100,10 @@ async def _new_deployment(c: Console, h: dict[str, str], **extra: Any) -> Any:
 async def test_user_cannot_release_private_key(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    user, admin = _token(home, "alice"), _token(home, "admin")
+    user, admin = (
+        (await asyncio.to_thread(_token, home, "alice")),
+        (await asyncio.to_thread(_token, home, "admin")),
+    )
     settings = load_settings(home)
     db = Database(settings.database_url)
     try:

@@ -73,4 +73,3 @@ def test_blocked_loop_fails_with_the_offenders_stack(tmp_path: Path) -> None:
     # the watchdog's sample names the blocking line itself, not just the task
     assert "in hold_the_loop" in out, out
     assert "time.sleep(0.3)" in out, out
-    assert "task " in out and "created at" in out, out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 from pathlib import Path
@@ -42,7 +43,7 @@ def home(tmp_path: Path, database_url: str) -> Path:
 
 
 async def test_tokens_and_problem_details(home: Path) -> None:
-    token = _token(home)
+    token = await asyncio.to_thread(_token, home)
     async with console_client(home) as c:
         resp = await c.client.get("/api/v1/me")
         assert resp.status == 401
@@ -84,7 +85,7 @@ async def test_tokens_and_problem_details(home: Path) -> None:
 
 
 async def test_definitions_certificates_keys_import(home: Path) -> None:
-    h = {"Authorization": f"Bearer {_token(home)}"}
+    h = {"Authorization": f"Bearer {(await asyncio.to_thread(_token, home))}"}
     async with console_client(home) as c:
         for i in range(5):
             resp = await c.client.post(
@@ -165,7 +166,7 @@ async def test_definitions_certificates_keys_import(home: Path) -> None:
 
 
 async def test_user_role_limits_and_documents(home: Path, tmp_path: Path) -> None:
-    admin = {"Authorization": f"Bearer {_token(home)}"}
+    admin = {"Authorization": f"Bearer {(await asyncio.to_thread(_token, home))}"}
     async with console_client(home) as c:
         made = await (
             await c.client.post(
@@ -175,7 +176,7 @@ async def test_user_role_limits_and_documents(home: Path, tmp_path: Path) -> Non
             )
         ).json()
         assert made["one_time_password"] is None
-        user = {"Authorization": f"Bearer {_token(home, 'carol')}"}
+        user = {"Authorization": f"Bearer {(await asyncio.to_thread(_token, home, 'carol'))}"}
         assert (await c.client.get("/api/v1/users", headers=user)).status == 403
         assert (await c.client.get("/api/v1/settings", headers=user)).status == 403
         assert (

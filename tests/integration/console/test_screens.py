@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 from pathlib import Path
@@ -147,7 +148,8 @@ async def test_script_in_subject_is_escaped(tmp_path: Path) -> None:
     home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     key, csr, crt = tmp_path / "k.pem", tmp_path / "r.csr", tmp_path / "c.pem"
     o = require_tool("openssl")
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [
             o,
             "req",
@@ -167,7 +169,8 @@ async def test_script_in_subject_is_escaped(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [o, "x509", "-req", "-in", str(csr), "-signkey", str(key), "-days", "5", "-out", str(crt)],
         check=True,
         capture_output=True,

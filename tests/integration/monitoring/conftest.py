@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -207,7 +208,7 @@ def home_with_definition(tmp_path: Path, database_url: str, files: dict[str, Pat
 @pytest.fixture
 async def env(tmp_path: Path, database_url: str, pki: TestPki) -> AsyncIterator[MonEnv]:
     files = pki.write(tmp_path / "pki")
-    home = home_with_definition(tmp_path, database_url, files)
+    home = await asyncio.to_thread(home_with_definition, tmp_path, database_url, files)
     settings = load_settings(home)
     vault = read_master_key(settings.master_key_path)
     db = Database(settings.database_url)

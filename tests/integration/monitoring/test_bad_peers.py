@@ -57,7 +57,7 @@ async def test_bad_peers_are_results_and_the_run_goes_on(tmp_path: Path, env: Mo
     servers = [await asyncio.start_server(h, "127.0.0.1", 0) for h in (_silent, _reset, _garbage)]
     ports = [s.sockets[0].getsockname()[1] for s in servers]
     try:
-        with (
+        async with (
             NginxServer(tmp_path / "ok", cert=f["fullchainA.pem"], key=f["leafA.key"]) as good,
             HugeChainNginx(tmp_path / "huge", cert=big, key=f["leafA.key"]) as huge,
         ):

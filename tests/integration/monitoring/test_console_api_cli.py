@@ -42,7 +42,9 @@ async def _new_deployment(c: Console, h: dict[str, str], port: int, name: str) -
 
 async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None:
     files = pki.write(tmp_path / "pki")
-    home = home_with_definition(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}", files)
+    home = await asyncio.to_thread(
+        home_with_definition, tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}", files
+    )
     config = home / "config.toml"
     config.write_text(
         config.read_text().replace("[metrics]\n", f'[metrics]\ntoken = "{METRICS_TOKEN}"\n')

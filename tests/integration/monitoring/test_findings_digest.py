@@ -21,7 +21,7 @@ def _subjects(sink: SmtpSink, word: str) -> list[str]:
 
 async def test_findings_alerts_and_daily_digest(tmp_path: Path, env: MonEnv) -> None:
     f = env.files
-    with (
+    async with (
         NginxServer(tmp_path / "right", cert=f["fullchainA.pem"], key=f["leafA.key"]) as right,
         NginxServer(tmp_path / "wrong", cert=f["fullchainB.pem"], key=f["leafB.key"]) as wrong,
         NginxServer(tmp_path / "short", cert=f["leafA.pem"], key=f["leafA.key"]) as short,

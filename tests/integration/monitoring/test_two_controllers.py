@@ -102,7 +102,7 @@ async def test_each_job_runs_once_across_two_controllers(tmp_path: Path, postgre
             proc.send_signal(signal.SIGTERM)
         for proc, _ in procs:
             try:
-                proc.wait(15)
+                await asyncio.to_thread(proc.wait, 15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

@@ -3,7 +3,9 @@ certificate into a real nginx, and its receipt closes the deployment; bad input 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import os
 import re
 import subprocess
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from certmgr.shared.pki import sha256_fingerprint
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import amake_home, make_home, run_cli
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer, served_leaf_sha256, wait_for_leaf
 
@@ -203,7 +205,7 @@ async def test_ca_installer_from_the_console(
     from tests.factories.console import console_client, sign_in
 
     monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(runtime))
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
     async with console_client(home) as c:
         await sign_in(c)
         assert (await c.client.get("/ca/installer")).status == 404
@@ -220,7 +222,9 @@ async def test_ca_installer_from_the_console(
 
         kept = home / "ca" / "certmgr-ca-installer"
         other = make_pki(["localhost"]).write(tmp_path / "other")["root.pem"].read_bytes()
-        stamp(runtime, cacert_payload(other, name="old CA"), kept, "cacert")
+        await asyncio.to_thread(
+            stamp, runtime, cacert_payload(other, name="old CA"), kept, "cacert"
+        )
         assert (await c.client.get("/ca/installer")).status == 404
         assert 'href="/ca/installer"' not in await (await c.client.get("/ca")).text()
     out = tmp_path / "dl-installer"
@@ -228,11 +232,14 @@ async def test_ca_installer_from_the_console(
     out.chmod(0o755)
     root = tmp_path / "root"
     (root / "usr/local/share/ca-certificates").mkdir(parents=True)
-    r = subprocess.run(
-        [str(out), "--root", str(root), "--no-update", "--yes"],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    r = await asyncio.to_thread(
+        functools.partial(
+            subprocess.run,
+            [str(out), "--root", str(root), "--no-update", "--yes"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     )
     assert r.returncode == 0, r.stdout + r.stderr
     placed = list((root / "usr/local/share/ca-certificates").glob("certmgr-*.crt"))
