@@ -12,6 +12,8 @@ from certmgr.controller import __version__, appkeys
 from certmgr.controller.background import Background
 from certmgr.controller.db.engine import Database
 from certmgr.controller.effects import InstallFollowUp
+from certmgr.controller.scheduler.jobs import controller_jobs
+from certmgr.controller.scheduler.runner import Scheduler
 from certmgr.controller.services.admin.settings import ensure_metrics_token
 from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.settings import Settings
@@ -79,9 +81,6 @@ def template_environment() -> Environment:
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     """The job scheduler: always there for "run now"; its loop only with ``[scheduler] enabled``."""
-    from certmgr.controller.scheduler.jobs import controller_jobs
-    from certmgr.controller.scheduler.runner import Scheduler
-
     settings = app[appkeys.SETTINGS]
     scheduler = Scheduler(
         app[appkeys.DB],

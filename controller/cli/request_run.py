@@ -32,7 +32,7 @@ from certmgr.controller.services.acquisition.requests import (
     record_order,
     start_request,
 )
-from certmgr.controller.services.certificates.key_release import start_key_on_agent
+from certmgr.controller.services.agents.work import start_key_on_agent
 from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.secret import Secret

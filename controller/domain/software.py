@@ -52,7 +52,7 @@ def check_target_params(software: str, params: Mapping[str, object]) -> None:
     Raises:
         ValidationError: A local-only or unknown parameter (``field`` names it).
     """
-    # Imported here: the CLI builds its parser from SOFTWARE and must not load the targets.
+    # lazy: the CLI builds its parser from SOFTWARE and must not load the targets.
     from certmgr.shared.protocol import TARGET_LABEL_PARAM
     from certmgr.shared.targets import local_only_params, package_params
 

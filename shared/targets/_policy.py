@@ -55,7 +55,7 @@ class NoAllowedPathsError(EnvelopeError):
 
 
 def _params_type(target_type: str) -> type[TargetParams]:
-    from certmgr.shared.targets import TARGETS  # the registry imports this module
+    from certmgr.shared.targets import TARGETS  # lazy: the registry imports this module
 
     cls = TARGETS.get(target_type)
     if cls is None:
@@ -122,7 +122,7 @@ def default_allowed_paths(target_type: str) -> tuple[str, ...] | None:
         NoAllowedPathsError: The package names the files and the plugin has no default.
         ValidationError: Unknown target type.
     """
-    from certmgr.shared.targets import TARGETS  # the registry imports this module
+    from certmgr.shared.targets import TARGETS  # lazy: the registry imports this module
 
     _params_type(target_type)
     cls = TARGETS[target_type]
@@ -166,7 +166,7 @@ def target_for_package(
         NoAllowedPathsError: No allow-list on this host for package-named files.
         ValidationError: Unknown target, unknown, missing or wrong parameters.
     """
-    from certmgr.shared.targets import get_target  # the registry imports this module
+    from certmgr.shared.targets import get_target  # lazy: the registry imports this module
 
     refuse_local_only(target_type, package)
     own = dict(local or {})

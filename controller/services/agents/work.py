@@ -29,6 +29,7 @@ from certmgr.controller.services.acquisition.requests import IssuerEnv, start_re
 from certmgr.controller.services.agents.enrolment import agent_actor
 from certmgr.controller.services.agents.identity import signing_key
 from certmgr.controller.services.agents.wakeups import wakeups_for
+from certmgr.controller.services.certificates.key_release import record_key_release
 from certmgr.controller.services.certificates.material import CurrentMaterial, current_material
 from certmgr.controller.services.deployment.deployments import deployment_with_definition, move
 from certmgr.controller.vault import MasterKey
@@ -336,4 +337,38 @@ async def request_key_on_agent(
     spec = {"key_type": d.key_type, "common_name": d.common_name, "sans": list(d.sans)}
     await queue_keygen(db, agent.id, req.id, spec, clock)
     await wakeups_for(db).notify(str(agent.id))
+    return req
+
+
+async def start_key_on_agent(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    definition_ref: str | int,
+    agent_id: int,
+    clock: Clock,
+) -> CertificateRequest:
+    """Start a request whose key an agent makes, and audit it as a key release to that agent.
+
+    Raises:
+        PermissionDeniedError: The actor may not release private keys.
+        NotFoundError: No such definition or agent.
+        ConflictError: The agent is not approved, or the definition has an open request.
+    """
+    actor.require_key_release("having an agent make the key", f"agent {agent_id}")
+    req: CertificateRequest = await request_key_on_agent(
+        db, vault, actor, definition_ref, agent_id, clock
+    )
+    async with db.transaction() as s:
+        d = await s.get(CertificateDefinition, req.definition_id)
+        agent = await s.get(Agent, agent_id)
+        record_key_release(
+            s,
+            actor,
+            what="key-on-agent",
+            to_whom=f"agent {agent_id} ({agent.name if agent else '?'})",
+            definition=(req.definition_id, d.name if d else ""),
+            clock=clock,
+            detail={"request": req.id},
+        )
     return req
