@@ -18,6 +18,7 @@ must hold the loop says so with ``@pytest.mark.allow_slow_callbacks(reason="..."
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import threading
@@ -228,17 +229,36 @@ def _indent(lines: list[str]) -> str:
     return "".join("    " + line for chunk in lines for line in chunk.splitlines(keepends=True))
 
 
+_GC_SPANS: deque[tuple[float, float]] = deque(maxlen=4096)
+_GC_STARTED: list[float] = []
+
+
+def _gc_callback(phase: str, _info: dict[str, int]) -> None:
+    """Note when the garbage collector ran: it stops every thread, the loop's too."""
+    now = time.monotonic()
+    if phase == "start":
+        _GC_STARTED[:] = [now]
+    elif _GC_STARTED:
+        _GC_SPANS.append((_GC_STARTED.pop(), now))
+
+
+def _gc_seconds(start: float, end: float) -> float:
+    """Seconds of garbage collection inside a window."""
+    return sum(max(0.0, min(b, end) - max(a, start)) for a, b in list(_GC_SPANS))
+
+
 def _held_the_loop(slow: _SlowCallback) -> bool:
     """True when code held the loop: not a thread waiting for a CPU, nor an unsampled pause.
 
     Python code that holds the loop lets the watchdog thread in (the GIL switches every 5 ms),
-    so it is sampled. A stall with no sample at all was the garbage collector or a starved
-    process on a loaded host, not code to move to a thread; it counts only when very long.
+    so it is sampled. Time the thread waited for a CPU and time the garbage collector ran are
+    taken off; a stall with no sample at all (a starved process) counts only when very long.
     """
     if slow.loop is None:
         return True
     start = slow.ended - slow.seconds
     waited = _WATCHDOG.runqueue_wait(slow.loop, start, slow.ended)
+    waited += _gc_seconds(start, slow.ended)
     if slow.seconds - waited < SLOW_CALLBACK_SECONDS:
         return False
     sampled = _WATCHDOG.stacks_during(slow.loop, slow.handle, start, slow.ended)
@@ -297,6 +317,8 @@ def install_handler() -> None:
     logger = logging.getLogger("asyncio")
     if _HANDLER not in logger.handlers:
         logger.addHandler(_HANDLER)
+    if _gc_callback not in gc.callbacks:
+        gc.callbacks.append(_gc_callback)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -10,6 +10,7 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CertificateDefinition, CertificateRequest
 from certmgr.controller.db.queries._like import LIKE_ESCAPE
 from certmgr.controller.db.queries._like import prefix as like_prefix
+from certmgr.controller.db.queries.requests import open_request_of
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import IssuerKind
 from certmgr.controller.services.acquisition.definitions import (
@@ -21,7 +22,6 @@ from certmgr.controller.services.acquisition.definitions import (
 from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    open_request_of,
     start_request,
 )
 from certmgr.controller.services.audit import audit

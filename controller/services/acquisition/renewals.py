@@ -25,6 +25,7 @@ from certmgr.controller.db.models import (
     CertificateRequest,
     SettingRecord,
 )
+from certmgr.controller.db.queries.requests import open_request_of
 from certmgr.controller.domain.actors import SYSTEM, Actor
 from certmgr.controller.domain.renewal import renewal_due_at
 from certmgr.controller.domain.states import ONGOING_REQUEST, RequestStatus
@@ -33,7 +34,6 @@ from certmgr.controller.services.acquisition.acme_accounts import account_record
 from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
-    open_request_of,
     start_request,
 )
 from certmgr.controller.services.monitoring.daily import AUTOMATIC_ISSUERS

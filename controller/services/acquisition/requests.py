@@ -19,9 +19,9 @@ from certmgr.controller.db.models import (
     PrivateKeyRecord,
     RequestEvent,
 )
+from certmgr.controller.db.queries.requests import open_request_of, request_by_ref
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import (
-    ONGOING_REQUEST,
     RequestStatus,
     check_request_transition,
 )
@@ -57,35 +57,8 @@ move = REQUEST_HISTORY.move
 """Change a request's state (checked), with history and audit."""
 
 
-async def find_request(s: AsyncSession, ref: str | int) -> CertificateRequest:
-    """A request by id.
-
-    Raises:
-        NotFoundError: No such request.
-    """
-    try:
-        rid = int(ref)
-    except (TypeError, ValueError):
-        raise NotFoundError(f"no request {ref!r}") from None
-    row = await s.get(CertificateRequest, rid)
-    if row is None:
-        raise NotFoundError(f"no request {ref!r}")
-    return row
-
-
-async def open_request_of(s: AsyncSession, definition_id: int) -> CertificateRequest | None:
-    """The definition's ongoing request, if any."""
-    return (
-        await s.execute(
-            select(CertificateRequest)
-            .where(
-                CertificateRequest.definition_id == definition_id,
-                CertificateRequest.status.in_([x.value for x in ONGOING_REQUEST]),
-            )
-            .order_by(CertificateRequest.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+find_request = request_by_ref
+"""A request by id (raises NotFoundError)."""
 
 
 def _csr_for(d: CertificateDefinition, key: Any) -> x509.CertificateSigningRequest:
