@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AcmeAccount
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.issuers.acme import (
-    AccountRecord,
-    AcmeAccountSpec,
-    directory_features,
-    register_account,
-)
 from certmgr.controller.services.admin.settings import check_email, check_url
 from certmgr.controller.services.audit import audit
 from certmgr.controller.vault import MasterKey
@@ -33,6 +28,9 @@ from certmgr.shared.errors import (
     ValidationError,
 )
 from certmgr.shared.secret import Secret
+
+if TYPE_CHECKING:
+    from certmgr.controller.issuers.acme import AccountRecord, AcmeAccountSpec
 
 ACCOUNT_KEY_PURPOSE = "acme-account-key"
 DNS_SECRET_PURPOSE = "dns-tsig-secret"  # noqa: S105 - a label
@@ -102,6 +100,10 @@ async def add_acme_account(
             problem detail included).
     """
     actor.require_admin("adding an ACME account")
+    # lazy: the ACME client (acme, josepy, requests) takes ~0.5 s to load; listing commands
+    # and the console's other screens never need it
+    from certmgr.controller.issuers.acme import AcmeAccountSpec, directory_features
+
     url = _check_spec(spec)
     async with db.reader() as s:
         if (await s.execute(select(AcmeAccount.id).where(AcmeAccount.name == spec.name))).first():
@@ -162,6 +164,10 @@ async def add_acme_account(
 
 async def _register(spec: AcmeAccountSpec) -> AccountRecord:
     """Register; only a refusal the CA stated in an ACME problem document keeps its detail."""
+    # lazy: the ACME client (acme, josepy, requests) takes ~0.5 s to load; listing commands
+    # and the console's other screens never need it
+    from certmgr.controller.issuers.acme import register_account
+
     try:
         return await register_account(spec)
     except UpstreamRejectedError as err:
@@ -193,6 +199,10 @@ async def find_account(db: Database, ref: str | int) -> AcmeAccount:
 
 def account_record(row: AcmeAccount, vault: MasterKey) -> AccountRecord:
     """The account as the ACME client needs it (key unsealed into a ``Secret``)."""
+    # lazy: the ACME client (acme, josepy, requests) takes ~0.5 s to load; listing commands
+    # and the console's other screens never need it
+    from certmgr.controller.issuers.acme import AccountRecord
+
     return AccountRecord(
         directory_url=row.directory_url,
         account_url=row.account_url,
