@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
@@ -74,7 +75,8 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
     # a certificate whose subject holds <script> and quotes renders escaped
     key, csr, crt = tmp_path / "k.pem", tmp_path / "r.csr", tmp_path / "c.pem"
     o = require_tool("openssl")
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [
             o,
             "req",
@@ -94,7 +96,8 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
         check=True,
         capture_output=True,
     )
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [o, "x509", "-req", "-in", str(csr), "-signkey", str(key), "-days", "5", "-out", str(crt)],
         check=True,
         capture_output=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -52,7 +53,9 @@ async def test_metrics_requires_token(home: Path, tmp_path: Path) -> None:
         new = await c.client.get("/metrics", headers={"Authorization": f"Bearer {m.group(1)}"})
         assert new.status == 200
     # stored sealed, never as text
-    assert m.group(1).encode() not in all_database_bytes(load_settings(home).database_url)
+    assert m.group(1).encode() not in (
+        await asyncio.to_thread(all_database_bytes, load_settings(home).database_url)
+    )
 
     # an admin's API token works too; a plain user's does not
     pw = tmp_path / "pw"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 from pathlib import Path
@@ -56,7 +57,8 @@ async def test_vendor_flow_in_console(tmp_path: Path) -> None:
     o = require_tool("openssl")
     ca = tmp_path / "ca"
     ca.mkdir()
-    subprocess.run(
+    await asyncio.to_thread(
+        subprocess.run,
         [
             o,
             "req",
@@ -117,7 +119,8 @@ async def test_vendor_flow_in_console(tmp_path: Path) -> None:
         (tmp_path / "ext").write_text(
             "subjectAltName=DNS:*.shop.example.test\nbasicConstraints=CA:FALSE\n"
         )
-        subprocess.run(
+        await asyncio.to_thread(
+            subprocess.run,
             [
                 o,
                 "x509",

@@ -267,7 +267,9 @@ async def test_users_and_settings_with_real_smtp(tmp_path: Path) -> None:
     # the SMTP password is sealed in the database
     from tests.factories.homes import all_database_bytes
 
-    assert b"s3cret" not in all_database_bytes(f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    assert b"s3cret" not in (
+        await asyncio.to_thread(all_database_bytes, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    )
 
 
 async def test_audit_log_filters_by_day_and_rejects_bad_days(tmp_path: Path) -> None:
