@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +105,24 @@ def all_database_bytes(database_url: str) -> bytes:
         return asyncio.run(run())
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, run()).result()
+
+
+def home_with_definition(
+    tmp: Path, database_url: str, files: Mapping[str, Path], *, with_root: bool = True
+) -> Path:
+    """A new home holding definition "web": leaf A with its key and chain (``TestPki.write``)."""
+    home = make_home(tmp, database_url)
+    chain = ["--chain", str(files["int.pem"])]
+    if with_root:
+        chain += ["--chain", str(files["root.pem"])]
+    args = [
+        "import",
+        "--home",
+        str(home),
+        str(files["leafA.pem"]),
+        "--key",
+        str(files["leafA.key"]),
+    ]
+    res = run_cli([*args, *chain, "--name", "web"])
+    assert res.code == 0, res.err
+    return home

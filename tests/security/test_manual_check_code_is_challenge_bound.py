@@ -24,7 +24,7 @@ from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import FakeClock
 from certmgr.shared.receipt import check_key_text
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import arun_cli, make_home, run_cli
+from tests.factories.homes import arun_cli, home_with_definition, run_cli
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer
 
@@ -37,22 +37,7 @@ def pki() -> TestPki:
 
 
 def _home(tmp_path: Path, database_url: str, files: dict[str, Path]) -> Path:
-    home = make_home(tmp_path, database_url)
-    res = run_cli(
-        [
-            "import",
-            "--home",
-            str(home),
-            str(files["leafA.pem"]),
-            "--key",
-            str(files["leafA.key"]),
-            "--chain",
-            str(files["int.pem"]),
-            "--name",
-            "web",
-        ]
-    )
-    assert res.code == 0, res.err
+    home = home_with_definition(tmp_path, database_url, files, with_root=False)
     pw = tmp_path / "user-pw"
     pw.write_text(USER_PASSWORD + "\n")
     res = run_cli(

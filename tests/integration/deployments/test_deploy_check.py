@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories.console import console_client, sign_in
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import home_with_definition, run_cli
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.readme import follow_nginx_readme
 from tests.factories.servers import NginxServer, free_port, wait_for_leaf
@@ -20,28 +20,6 @@ from tests.factories.smtp import SmtpSink
 @pytest.fixture
 def pki() -> TestPki:
     return make_pki(["localhost", "127.0.0.1"])
-
-
-def _home_with_definition(tmp_path: Path, database_url: str, files: dict[str, Path]) -> Path:
-    home = make_home(tmp_path, database_url)
-    res = run_cli(
-        [
-            "import",
-            "--home",
-            str(home),
-            str(files["leafA.pem"]),
-            "--key",
-            str(files["leafA.key"]),
-            "--chain",
-            str(files["int.pem"]),
-            "--chain",
-            str(files["root.pem"]),
-            "--name",
-            "web",
-        ]
-    )
-    assert res.code == 0, res.err
-    return home
 
 
 def _new_deployment(home: Path, port: int, *extra: str) -> int:
@@ -70,7 +48,7 @@ def _new_deployment(home: Path, port: int, *extra: str) -> int:
 
 def test_check_right_wrong_incomplete_down(tmp_path: Path, database_url: str, pki: TestPki) -> None:
     files = pki.write(tmp_path / "pki")
-    home = _home_with_definition(tmp_path, database_url, files)
+    home = home_with_definition(tmp_path, database_url, files)
     with (
         NginxServer(
             tmp_path / "right", cert=files["fullchainA.pem"], key=files["leafA.key"]
@@ -125,7 +103,7 @@ def test_conventional_package_mail_download_and_readme_install(
     tmp_path: Path, database_url: str, pki: TestPki
 ) -> None:
     files = pki.write(tmp_path / "pki")
-    home = _home_with_definition(tmp_path, database_url, files)
+    home = home_with_definition(tmp_path, database_url, files)
     with (
         SmtpSink(files["fullchainA.pem"], files["leafA.key"]) as sink,
         NginxServer(tmp_path / "ngx", cert=files["fullchainB.pem"], key=files["leafB.key"]) as ngx,
@@ -249,7 +227,7 @@ def _download(home: Path, token: str, expected: bytes) -> None:
 
 def test_manual_check_code_roundtrip(tmp_path: Path, database_url: str, pki: TestPki) -> None:
     files = pki.write(tmp_path / "pki")
-    home = _home_with_definition(tmp_path, database_url, files)
+    home = home_with_definition(tmp_path, database_url, files)
     with NginxServer(tmp_path / "ngx", cert=files["fullchainA.pem"], key=files["leafA.key"]) as ngx:
         dep = _new_deployment(home, ngx.port, "--no-monitoring")
         key = run_cli(["deployment", "check-key", str(dep), "--home", str(home)]).out.strip()

@@ -37,7 +37,7 @@ from certmgr.controller.settings import Settings, load_settings
 from certmgr.controller.vault import MasterKey, read_master_key
 from certmgr.shared.clock import FakeClock
 from certmgr.shared.secret import Secret
-from tests.factories.homes import make_home, run_cli
+from tests.factories.homes import home_with_definition
 from tests.factories.pki import TestPki, make_pki
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
@@ -181,28 +181,6 @@ class MonEnv:
 @pytest.fixture(scope="module")
 def pki() -> TestPki:
     return make_pki(["localhost", "127.0.0.1"])
-
-
-def home_with_definition(tmp_path: Path, database_url: str, files: dict[str, Path]) -> Path:
-    home = make_home(tmp_path, database_url)
-    res = run_cli(
-        [
-            "import",
-            "--home",
-            str(home),
-            str(files["leafA.pem"]),
-            "--key",
-            str(files["leafA.key"]),
-            "--chain",
-            str(files["int.pem"]),
-            "--chain",
-            str(files["root.pem"]),
-            "--name",
-            "web",
-        ]
-    )
-    assert res.code == 0, res.err
-    return home
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from pathlib import Path
 import aiohttp
 
 from tests.factories.console import Console, console_client, sign_in
-from tests.factories.homes import arun_cli
+from tests.factories.homes import arun_cli, home_with_definition
 from tests.factories.pki import TestPki
 from tests.factories.servers import NginxServer
-from tests.integration.monitoring.conftest import home_with_definition
 
 METRICS_TOKEN = "metrics-token-for-prometheus-42"
 
