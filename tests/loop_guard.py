@@ -27,12 +27,16 @@ import traceback
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
 SLOW_CALLBACK_SECONDS = 0.1
 UNSAMPLED_LIMIT_SECONDS = 1.0
+TEST_CODE_LIMIT_SECONDS = 0.5
+_ROOT = Path(__file__).resolve().parents[1]
+_PRODUCT = tuple(f"{_ROOT / part}/" for part in ("controller", "shared", "agent", "oneclick"))
 _PING_INTERVAL = 0.02
 _MAX_SAMPLES = 200
 _MAX_FRAMES = 30
@@ -262,7 +266,17 @@ def _held_the_loop(slow: _SlowCallback) -> bool:
     if slow.seconds - waited < SLOW_CALLBACK_SECONDS:
         return False
     sampled = _WATCHDOG.stacks_during(slow.loop, slow.handle, start, slow.ended)
-    return bool(sampled) or slow.seconds >= UNSAMPLED_LIMIT_SECONDS
+    if not sampled:
+        return slow.seconds >= UNSAMPLED_LIMIT_SECONDS
+    # certmgr's own code is held to 100 ms; a test's own small set-up step (writing a file,
+    # reading a fixture) is held to more, since a loaded disk alone can take 100 ms for it
+    if any(_in_product(stack) for stack in sampled):
+        return True
+    return slow.seconds - waited >= TEST_CODE_LIMIT_SECONDS
+
+
+def _in_product(stack: traceback.StackSummary) -> bool:
+    return any(f.filename.startswith(_PRODUCT) for f in _after_loop_machinery(stack))
 
 
 def _describe(slow: _SlowCallback) -> str:
