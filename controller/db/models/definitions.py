@@ -39,6 +39,9 @@ class CertificateDefinition(Base):
     archived: Mapped[bool] = mapped_column(default=False)
     auto_deploy: Mapped[bool] = mapped_column(default=True)
     vendor_account_id: Mapped[int | None] = mapped_column(default=None)
+    held_certificate_id: Mapped[int | None] = mapped_column(default=None)
+    """A received certificate waiting to become current (at ``switch_at``)."""
+    switch_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
