@@ -14,7 +14,7 @@ from certmgr.controller.cli.args import add_home, add_json
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import Actor, cli_actor
 from certmgr.controller.homefiles import secure_home
-from certmgr.controller.services.acquisition.private_ca import CaContext
+from certmgr.controller.services.acquisition.ca_context import CaContext
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey, read_master_key

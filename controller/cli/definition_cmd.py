@@ -71,7 +71,7 @@ def register(sub: Any) -> None:
         help="move names under domain OLD to NEW (repeatable)",
     )
     q.add_argument("--issuer", default=None, help="issuer of the copies (default: the same)")
-    q.set_defaults(handler=run("definition_run", "_clone"))
+    q.set_defaults(handler=run("definition_bulk_run", "_clone"))
 
     q = dsub.add_parser(
         "change-issuer",
@@ -90,7 +90,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="start a renewal for each (automatic issuers complete it)",
     )
-    q.set_defaults(handler=run("definition_run", "_change_issuer"))
+    q.set_defaults(handler=run("definition_bulk_run", "_change_issuer"))
 
     q = dsub.add_parser("show", help="show one definition")
     add_home(q)
