@@ -63,3 +63,10 @@ def test_cli_parsers_load_nothing_heavy() -> None:
     heavy = ("sqlalchemy", "alembic", "aiohttp", "jinja2", "acme", "argon2", "nacl")
     assert sorted(m for m in mods for h in heavy if m == h or m.startswith(h + ".")) == []
     assert not any(m.startswith("certmgr.controller.services") for m in mods)
+
+
+def test_read_only_listing_handlers_load_no_issuer() -> None:
+    # ``definition list`` reads rows: the ACME client, the HTTP client and the issuers stay unloaded
+    mods = _loaded_after("import certmgr.controller.cli.definition_run")
+    heavy = ("acme", "aiohttp", "josepy", "nacl", "certmgr.controller.issuers")
+    assert sorted(m for m in mods for h in heavy if m == h or m.startswith(h + ".")) == []
