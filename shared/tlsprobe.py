@@ -56,6 +56,7 @@ __all__ = [
     "Phase",
     "ProbeResult",
     "Reason",
+    "ServedChain",
     "probe",
     "probe_or_raise",
     "starttls_for_port",
@@ -76,8 +77,24 @@ _RAISE: dict[str, type[ProbeError]] = {
 }
 
 
+class ServedChain:
+    """The served leaf of a result that holds ``chain`` (probe and discovery results alike)."""
+
+    chain: tuple[x509.Certificate, ...]
+
+    @property
+    def leaf(self) -> x509.Certificate | None:
+        """The server's own certificate, when one was received."""
+        return self.chain[0] if self.chain else None
+
+    @property
+    def leaf_sha256(self) -> str | None:
+        """Lower-case hex SHA-256 of the served leaf."""
+        return sha256_fingerprint(self.chain[0]) if self.chain else None
+
+
 @dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(ServedChain):
     """What one probe saw.
 
     ``reachable`` is True once a TCP connection was made (a failed handshake is a finding about a
@@ -114,16 +131,6 @@ class ProbeResult:
     def ok(self) -> bool:
         """True when the handshake completed (whatever the certificate's merits)."""
         return self.error is None
-
-    @property
-    def leaf(self) -> x509.Certificate | None:
-        """The server's own certificate, when one was received."""
-        return self.chain[0] if self.chain else None
-
-    @property
-    def leaf_sha256(self) -> str | None:
-        """Lower-case hex SHA-256 of the served leaf."""
-        return sha256_fingerprint(self.chain[0]) if self.chain else None
 
 
 def _server_name(

@@ -36,12 +36,12 @@ from cryptography import x509
 from certmgr.shared._tlswire import check_sni, hostport
 from certmgr.shared.discovery.targets import IPAddress, Scope, TargetSpec
 from certmgr.shared.errors import InputTooLargeError, ValidationError
-from certmgr.shared.pki.fingerprint import sha256_fingerprint
 from certmgr.shared.tlsprobe import (
     DEFAULT_MAX_CHAIN_BYTES,
     STARTTLS_PORTS,
     STARTTLS_PROTOCOLS,
     ProbeResult,
+    ServedChain,
     probe,
 )
 
@@ -84,7 +84,7 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
-class EndpointResult:
+class EndpointResult(ServedChain):
     """One endpoint's result.
 
     ``port`` is None when a whole item or address was out of scope or did not resolve (it stands
@@ -105,16 +105,6 @@ class EndpointResult:
     starttls_ms: float | None = None
     handshake_ms: float | None = None
     total_ms: float | None = None
-
-    @property
-    def leaf(self) -> x509.Certificate | None:
-        """The served leaf, if any."""
-        return self.chain[0] if self.chain else None
-
-    @property
-    def leaf_sha256(self) -> str | None:
-        """Lower-case hex SHA-256 of the served leaf."""
-        return sha256_fingerprint(self.chain[0]) if self.chain else None
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import os
 import socket
 import struct
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from contextlib import aclosing
 from pathlib import Path
 
 import pytest
@@ -29,10 +29,10 @@ from certmgr.shared.discovery import (
 )
 from certmgr.shared.discovery.targets import IPAddress
 from certmgr.shared.errors import InputTooLargeError, ValidationError
+from tests.factories.hostile import Handler, recorder, serve
 from tests.factories.pki import TestPki, make_leaf, make_pki, write_pem
 from tests.factories.servers import NginxServer, free_port
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 FAST = Timeouts(resolve=2, connect=0.5, handshake=1.5)
 
 
@@ -123,41 +123,6 @@ async def test_virtual_hosts_closed_ports_and_names(
 
 
 # --- scope: nothing outside it is contacted ---------------------------------------------------------
-@asynccontextmanager
-async def serve(handler: Handler, host: str, port: int = 0) -> AsyncIterator[int]:
-    """A loopback server; yields its port. Handler tasks are cancelled at the end."""
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await handler(reader, writer)
-        except OSError:
-            pass
-        finally:
-            writer.transport.abort()
-            tasks.discard(task)
-
-    server = await asyncio.start_server(run, host, port)
-    try:
-        yield int(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
-
-
-def recorder(seen: list[str]) -> Handler:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        seen.append(str(writer.get_extra_info("sockname")[0]))
-
-    return handler
-
-
 async def test_nothing_outside_the_scope_is_contacted() -> None:
     seen: list[str] = []
     port = free_port("127.0.0.9")

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 
 from certmgr.shared.tlsprobe import probe
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+from tests.factories.hostile import Handler, serve
 
 GREETING = {
     "smtp": b"220 mx.test ESMTP\r\n",
@@ -21,34 +18,6 @@ GREETING = {
     "pop3": b"+OK ready\r\n",
     "ftp": b"220 ftp ready\r\n",
 }
-
-
-@asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[int]:
-    """A loopback server; yields its port. Handler tasks are cancelled at the end."""
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await handler(reader, writer)
-        except OSError:
-            pass
-        finally:
-            writer.transport.abort()
-            tasks.discard(task)
-
-    server = await asyncio.start_server(run, "127.0.0.1", 0)
-    try:
-        yield int(server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
 
 def scripted(greeting: bytes | None, answers: dict[bytes, bytes]) -> Handler:
