@@ -1,6 +1,6 @@
 """Recipe of the upgrade fixtures: homes made by certmgr at schema revision 0009 (run once, then committed).
 
-    .venv/bin/python -m tests.data.upgrade.make_fixture
+    .venv/bin/python -m tests.data.upgrade.make_fixture   (from a checkout of commit fb78d2d, schema 0009)
 
 Writes ``home-0009-sqlite.tar.gz`` (a whole home: config, master key, CA, TLS, documents and the
 SQLite database) and ``home-0009-postgres.tar.gz`` with ``postgres-0009.sql`` (plain ``pg_dump
