@@ -17,6 +17,11 @@ from certmgr.controller.db.models.deployments import (
     Deployment,
     DeploymentEvent,
 )
+from certmgr.controller.db.models.discovery import (
+    DiscoveredCertificate,
+    DiscoveredEndpoint,
+    DiscoveryScan,
+)
 from certmgr.controller.db.models.monitoring import (
     CheckResult,
     Finding,
@@ -52,6 +57,9 @@ __all__ = [
     "ConsoleSession",
     "Deployment",
     "DeploymentEvent",
+    "DiscoveredCertificate",
+    "DiscoveredEndpoint",
+    "DiscoveryScan",
     "Document",
     "DownloadLink",
     "EnrollmentToken",
