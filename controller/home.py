@@ -13,18 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
 from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Certificate, PrivateKeyRecord
+from certmgr.controller.db.models import Certificate
 from certmgr.controller.domain.actors import Actor, Role, cli_actor
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
     create_definition,
-    find_definition,
 )
 from certmgr.controller.services.acquisition.private_ca import (
     CaContext,
@@ -34,13 +32,14 @@ from certmgr.controller.services.acquisition.private_ca import (
     setup_root,
     unique_ca_subject,
 )
+from certmgr.controller.services.admin.console_tls import CONSOLE_DEFINITION, write_console_files
+from certmgr.controller.services.admin.console_tls import write_atomic as _write
 from certmgr.controller.services.admin.settings import ensure_metrics_token
 from certmgr.controller.services.admin.users import (
     add_user,
     check_password_policy,
     generate_password,
 )
-from certmgr.controller.services.certificates.store import chain_of, unseal_key
 from certmgr.controller.settings import (
     CONFIG_NAME,
     DEFAULT_LISTEN,
@@ -56,9 +55,6 @@ from certmgr.shared.errors import ConfigurationError, ConflictError, ValidationE
 from certmgr.shared.pki import KeyType
 from certmgr.shared.pki.names import normalize_dns_name
 
-CONSOLE_DEFINITION = "certmgr console"
-CONSOLE_CERT = "console.pem"
-CONSOLE_KEY = "console.key"
 DEFAULT_CA_ORGANIZATION = "certmgr"
 
 DEFAULT_IP_ACL = """# certmgr IP allow-list: one address or CIDR per line; '#' starts a comment.
@@ -240,56 +236,13 @@ async def _populate(
         await db.dispose()
 
 
-def console_key_password(vault: MasterKey) -> bytes:
-    """The password of the console's encrypted key file (derived from the master key)."""
-    return base64.urlsafe_b64encode(vault.derive("console-tls-key").reveal())
-
-
 async def write_console_tls(db: Database, vault: MasterKey, settings: Settings) -> None:
     """Write the console's current certificate (full chain) and its key (encrypted PKCS#8) to ``tls/``.
 
     Raises:
         ConfigurationError: The console definition has no current certificate with a key.
     """
-    async with db.reader() as s:
-        d = await find_definition(s, CONSOLE_DEFINITION)
-        if d.current_certificate_id is None:
-            raise ConfigurationError("the console definition has no current certificate")
-        cert = await s.get(Certificate, d.current_certificate_id)
-        assert cert is not None  # noqa: S101
-        if cert.private_key_id is None:
-            raise ConfigurationError("the console certificate has no private key in the repository")
-        krow = await s.get(PrivateKeyRecord, cert.private_key_id)
-        assert krow is not None  # noqa: S101
-        key = unseal_key(krow, vault)
-        chain = await chain_of(s, cert.id)
-    from cryptography import x509
-
-    pem = b"".join(
-        x509.load_der_x509_certificate(r.der).public_bytes(serialization.Encoding.PEM)
-        for r in [cert, *chain]
-        if not (r.self_signed and r is not cert)
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(console_key_password(vault)),
-    )
-    settings.tls_dir.mkdir(mode=0o700, exist_ok=True)
-    _write(settings.tls_dir / CONSOLE_CERT, pem, 0o644)
-    _write(settings.tls_dir / CONSOLE_KEY, key_pem, 0o600)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)  # a leftover temporary file keeps its old mode through O_CREAT
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    await write_console_files(db, vault, settings)
 
 
 async def _prepare_external_db(url: str, *, force: bool, backup_to: Path) -> None:

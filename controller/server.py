@@ -15,9 +15,9 @@ from cryptography import x509
 
 from certmgr.controller.app import create_app
 from certmgr.controller.appkeys import DB
-from certmgr.controller.home import CONSOLE_CERT, CONSOLE_KEY, console_key_password
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
 from certmgr.controller.settings import Settings
+from certmgr.controller.tls_reload import ConsoleTlsReloader, load_console_chain
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.zeroconf_advert import advertised
 from certmgr.shared.errors import ConfigurationError
@@ -82,11 +82,7 @@ def console_ssl_context(settings: Settings, vault: MasterKey) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     _mozilla_intermediate(ctx)
     try:
-        ctx.load_cert_chain(
-            settings.tls_dir / CONSOLE_CERT,
-            settings.tls_dir / CONSOLE_KEY,
-            password=console_key_password(vault),
-        )
+        load_console_chain(ctx, settings, vault)
     except (OSError, ssl.SSLError) as err:
         raise ConfigurationError(
             f"cannot load the console certificate from {settings.tls_dir}: {err.__class__.__name__}"
@@ -108,13 +104,10 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
     app = create_app(settings, vault)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(
-        runner,
-        settings.listen_host,
-        settings.listen_port,
-        ssl_context=console_ssl_context(settings, vault),
-    )
+    tls = ConsoleTlsReloader(console_ssl_context(settings, vault), settings, vault, app[DB])
+    site = web.TCPSite(runner, settings.listen_host, settings.listen_port, ssl_context=tls.ctx)
     try:
+        await tls.refresh()  # a certificate renewed while the controller was stopped
         await site.start()
     except OSError as err:
         await runner.cleanup()
@@ -122,6 +115,8 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
             f"cannot listen on {settings.listen_host}:{settings.listen_port}: {err.strerror}"
         ) from err
     stack = contextlib.AsyncExitStack()
+    tls.start(settings.tls_reload_seconds)
+    stack.push_async_callback(tls.aclose)
     try:
         await stack.enter_async_context(
             advertised(settings.zeroconf_interfaces, settings.listen_port, ca_sha256(settings))

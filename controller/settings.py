@@ -75,6 +75,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one JSON object a line)
+    tls_reload_seconds: float = 60.0
     http01_listen: str = ""
     agent_poll_wait: int = 25
     zeroconf_interfaces: tuple[str, ...] = ()
@@ -214,12 +216,26 @@ def load_settings(
         session_idle_minutes=_int(server, "session_idle_minutes", 30, path),
         session_max_hours=_int(server, "session_max_hours", 12, path),
         log_level=str(data.get("log_level", "INFO")),
+        **_server_extras(data, server, path),
         http01_listen=http01,
         agent_poll_wait=_int(_table(data, "agents"), "poll_wait", 25, path),
         zeroconf_interfaces=_str_list(_table(data, "agents"), "zeroconf_interfaces", path),
         **_scheduler_and_metrics(data, path),
         extra=data,
     )
+
+
+def _server_extras(
+    data: dict[str, object], server: dict[str, object], path: Path
+) -> dict[str, Any]:
+    """``log_format`` (text or json; ``CERTMGR_LOG_FORMAT`` overrides) and ``[server] tls_reload_seconds``."""
+    fmt = os.environ.get("CERTMGR_LOG_FORMAT") or data.get("log_format", "text")
+    if fmt not in ("text", "json"):
+        raise ConfigurationError(f'{path}: log_format must be "text" or "json"')
+    every = server.get("tls_reload_seconds", 60)
+    if not isinstance(every, int | float) or isinstance(every, bool) or not 0 < every <= 86400:
+        raise ConfigurationError(f"{path}: [server] tls_reload_seconds must be between 0 and 86400")
+    return {"log_format": fmt, "tls_reload_seconds": float(every)}
 
 
 def _scheduler_and_metrics(data: dict[str, object], path: Path) -> dict[str, Any]:

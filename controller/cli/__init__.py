@@ -12,6 +12,7 @@ from certmgr.controller.cli import (
     agent_cmd,
     ca_cmd,
     certificate_cmd,
+    console_cmd,
     definition_cmd,
     deployment_cmd,
     home_cmd,
@@ -39,6 +40,7 @@ _MODULES = (
     agent_cmd,
     vendor_cmd,
     monitor_cmd,
+    console_cmd,
 )
 
 

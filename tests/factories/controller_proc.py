@@ -20,14 +20,24 @@ T = TypeVar("T")
 
 
 class Controller:
-    def __init__(self, home: Path, port: int, log: Path) -> None:
+    def __init__(self, home: Path, port: int, log: Path, *, listen: bool = False) -> None:
+        """``listen``: pass ``--listen 127.0.0.1:PORT`` (replicas of one home on their own ports)."""
         self.home, self.port, self.log = home, port, log
+        self.extra = ["--listen", f"127.0.0.1:{port}"] if listen else []
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         fh = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(self.home)],
+            [
+                sys.executable,
+                "-m",
+                "certmgr.controller",
+                "serve",
+                "--home",
+                str(self.home),
+                *self.extra,
+            ],
             stdout=fh,
             stderr=subprocess.STDOUT,
         )
