@@ -30,6 +30,7 @@ from certmgr.controller.db.models.monitoring import (
     Webhook,
 )
 from certmgr.controller.db.models.requests import CertificateRequest, RequestEvent
+from certmgr.controller.db.models.scheduler import WorkBatch
 from certmgr.controller.db.models.system import (
     AccessRefusal,
     SentEmail,
@@ -75,4 +76,5 @@ __all__ = [
     "User",
     "VendorAccount",
     "Webhook",
+    "WorkBatch",
 ]
