@@ -1,11 +1,11 @@
-"""Controller-wide records: settings, sign-in throttling, refused requests, sent e-mails."""
+"""Controller-wide records: settings, sign-in throttling, refused requests, sent e-mails, backups."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certmgr.controller.db.base import Base
@@ -69,3 +69,21 @@ class SentEmail(Base):
     entity_type: Mapped[str] = mapped_column(String(50), default="")
     entity_id: Mapped[str] = mapped_column(String(100), default="")
     attempts: Mapped[int] = mapped_column(default=1)
+
+
+class BackupRun(Base):
+    """One backup taken (``certmgr backup`` or the scheduled job), with its file, size and result."""
+
+    __tablename__ = "backup_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(index=True)
+    finished_at: Mapped[dt.datetime]
+    trigger: Mapped[str] = mapped_column(String(20))  # manual | scheduled
+    result: Mapped[str] = mapped_column(String(20))  # ok | failed
+    path: Mapped[str] = mapped_column(String(1000), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    master_key_included: Mapped[bool] = mapped_column(default=False)
+    database_kind: Mapped[str] = mapped_column(String(20), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    pruned: Mapped[bool] = mapped_column(default=False)  # the file was removed by retention
