@@ -28,8 +28,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map certmgr errors to problem details (API) or a plain page; never show a traceback."""
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400 or _wants_json(request) or exc.content_type != "text/plain":
+            raise
+        return _styled_http_error(request, exc)
     except CertmgrError as err:
         status, title = http_error(err)
         body: dict[str, object] = {
@@ -64,8 +66,40 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
 
 
+# What a person reads when aiohttp or a guard answers with a bare status (its default text says
+# only "404: Not Found").
+_PLAIN_HTTP: dict[int, tuple[str, str]] = {
+    400: ("Bad request", "The browser sent something this page cannot read."),
+    401: ("Sign-in needed", "Sign in to see this page."),
+    403: ("Not allowed", "Your account may not open this page."),
+    404: (
+        "Page not found",
+        "There is no page at this address. It may have been removed, or the link is wrong.",
+    ),
+    405: ("Not available", "This address does not take that kind of request."),
+    409: (
+        "Changed meanwhile",
+        "This was changed in the meantime. Reload the page to see its current state.",
+    ),
+    413: ("Too large", "What was sent is larger than this console accepts."),
+}
+
+
+def _styled_http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    title, generic = _PLAIN_HTTP.get(exc.status, (exc.reason, ""))
+    text = exc.text or ""
+    detail = generic if not text or text == f"{exc.status}: {exc.reason}" else text
+    resp = _error_page(request, title, detail, exc.status)
+    for name in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if name in exc.headers:
+            resp.headers[name] = exc.headers[name]
+    return resp
+
+
 def _error_page(request: web.Request, title: str, detail: str, status: int) -> web.Response:
-    return render(request, "error.html", title=title, detail=detail, status=status)
+    return render(
+        request, "error.html", title=title, detail=detail, status=status, error_status=status
+    )
 
 
 @web.middleware

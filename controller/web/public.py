@@ -21,6 +21,12 @@ def setup(app: web.Application) -> None:
     app.router.add_get(r"/pki/crl/{ca_id:\d{1,9}}.pem", ca_crl_pem)
     app.router.add_get("/pki/ca.pem", ca_pem)
     app.router.add_get("/dl/{token}", download_link)
+    app.router.add_get("/favicon.ico", favicon)
+
+
+async def favicon(request: web.Request) -> web.Response:
+    """Browsers ask for /favicon.ico on pages without an icon link (the JSON API, files)."""
+    raise web.HTTPMovedPermanently("/static/favicon.svg")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -11,23 +11,89 @@ from certmgr.controller.domain.actors import Role
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.session import FLASH_COOKIE, decode_flash, encode_flash
 
-NAV = (
-    ("/dashboard", "Dashboard", False),
-    ("/definitions", "Definitions", False),
-    ("/deployments", "Deployments", False),
-    ("/acquisitions", "Acquisition", False),
-    ("/monitor", "Monitor Control", False),
-    ("/findings", "Findings", False),
-    ("/agents", "Agents", False),
-    ("/certificates", "Certificates", False),
-    ("/keys", "Private Keys", False),
-    ("/import", "Import", False),
-    ("/ca", "Private CA", False),
-    ("/emails", "Sent Emails", False),
-    ("/audit", "Audit Log", False),
-    ("/users", "Users", True),
-    ("/settings", "Settings", True),
+
+class NavItem(NamedTuple):
+    """One link of the sidebar."""
+
+    href: str
+    label: str
+    admin_only: bool = False
+
+
+# Grouped by what a person does; an entry shows only when its screen is registered (screens that
+# other work adds, such as /requests or /discovery, appear once their routes exist).
+NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
+    ("Overview", (NavItem("/dashboard", "Dashboard"),)),
+    (
+        "Certificates",
+        (
+            NavItem("/definitions", "Definitions"),
+            NavItem("/certificates", "Certificates"),
+            NavItem("/keys", "Private keys"),
+            NavItem("/import", "Import"),
+        ),
+    ),
+    (
+        "Acquisition",
+        (
+            NavItem("/requests", "Requests"),
+            NavItem("/acquisitions", "Processes"),
+            NavItem("/acme-accounts", "ACME accounts"),
+            NavItem("/vendor-accounts", "Vendor accounts"),
+        ),
+    ),
+    ("Deployment", (NavItem("/deployments", "Deployments"), NavItem("/agents", "Agents"))),
+    (
+        "Monitoring",
+        (
+            NavItem("/monitor", "Monitor control"),
+            NavItem("/findings", "Findings"),
+            NavItem("/readiness", "Readiness"),
+            NavItem("/discovery", "Discovery"),
+        ),
+    ),
+    (
+        "Administration",
+        (
+            NavItem("/users", "Users", True),
+            NavItem("/account/tokens", "API tokens"),
+            NavItem("/settings", "Settings", True),
+            NavItem("/notifications", "Notifications"),
+            NavItem("/emails", "Sent e-mails"),
+            NavItem("/audit", "Audit log"),
+            NavItem("/ca", "Private CA"),
+        ),
+    ),
 )
+
+
+def navigation(
+    app: web.Application, path: str, *, is_admin: bool
+) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+    """The sidebar: groups of (href, label, current) for the screens registered in ``app``."""
+    registered = {
+        r.canonical for r in app.router.resources() if "{" not in r.canonical
+    }  # a few hundred strings: cheap next to rendering any page
+    current = max(
+        (
+            i.href
+            for _, items in NAV
+            for i in items
+            if path == i.href or path.startswith(i.href + "/")
+        ),
+        key=len,
+        default="",
+    )
+    groups = []
+    for group, items in NAV:
+        links = [
+            (i.href, i.label, i.href == current)
+            for i in items
+            if i.href in registered and (is_admin or not i.admin_only)
+        ]
+        if links:
+            groups.append((group, links))
+    return groups
 
 
 def render(
@@ -37,7 +103,7 @@ def render(
     ctx = ctx_of(request)
     flash = decode_flash(request.app[appkeys.SESSIONS], request.cookies.get(FLASH_COOKIE))
     is_admin = ctx.actor is not None and ctx.actor.role is Role.ADMIN
-    nav = [(href, label) for href, label, admin_only in NAV if is_admin or not admin_only]
+    nav = navigation(request.app, request.path, is_admin=is_admin)
     base: dict[str, Any] = {"user": ctx.user, "csrf": ctx.csrf, "nav": nav, "path": request.path}
     base.update(flash=flash, is_admin=is_admin)
     html = request.app[appkeys.TEMPLATES].get_template(template).render(**{**base, **values})

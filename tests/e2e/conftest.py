@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import require_tool
 from tests.factories.homes import run_cli
@@ -26,6 +26,7 @@ class Controller:
     url: str
     otp: str
     log: Path
+    password: str = ""  # set once the one-time password has been changed
 
 
 @pytest.fixture
@@ -88,3 +89,25 @@ def otp_from(text: str) -> str:
     m = re.search(r'<code class="secret">([^<]+)</code>', text)
     assert m
     return m.group(1)
+
+
+FIRST_PASSWORD = "browser chosen password 1"
+
+
+async def first_sign_in(page: Page, controller: Controller) -> None:
+    """Sign in as admin with the one-time password and set :data:`FIRST_PASSWORD` (or sign in
+    with it when an earlier page already changed it)."""
+    await page.goto(controller.url + "/login")
+    await page.get_by_label("User name").fill("admin")
+    await page.get_by_label("Password").fill(controller.password or controller.otp)
+    await page.get_by_role("button", name="Sign in").click()
+    if controller.password:
+        await expect(page).to_have_url(controller.url + "/dashboard")
+        return
+    await expect(page.get_by_role("heading", name="Change password")).to_be_visible()
+    await page.get_by_label("Current password").fill(controller.otp)
+    await page.get_by_label("New password (at least 10 characters)").fill(FIRST_PASSWORD)
+    await page.get_by_label("New password again").fill(FIRST_PASSWORD)
+    await page.get_by_role("button", name="Change password").click()
+    await expect(page.get_by_text("Your password was changed")).to_be_visible()
+    controller.password = FIRST_PASSWORD
