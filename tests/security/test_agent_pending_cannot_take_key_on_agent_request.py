@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 import nacl.public
@@ -37,45 +36,14 @@ from certmgr.shared.errors import PermissionDeniedError
 from certmgr.shared.pki import KeyType, build_csr, csr_pem, generate_private_key, public_key_sha256
 from tests.factories.console import Console, console_client
 from tests.factories.homes import arun_cli, make_home, run_cli
+from tests.factories.sim_agents import SimAgent, enroll_sim_agent
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
 CN = "victim.example.test"
 
 
-@dataclass
-class SimAgent:
-    agent_id: str
-    key: nacl.signing.SigningKey
-
-
 async def _enroll(db: Database, vault: object, name: str, *, auto_approve: bool) -> SimAgent:
-    clock = SystemClock()
-    token = p.parse_token(
-        await create_enrollment_token(
-            db,
-            ADMIN,
-            clock,
-            controller_url="https://127.0.0.1:1",
-            ca_sha256="00" * 32,
-            auto_approve=auto_approve,
-        )
-    )
-    sign = nacl.signing.SigningKey.generate()
-    res = await enroll(
-        db,
-        vault,  # type: ignore[arg-type]
-        p.EnrollRequest(
-            token_secret=token.secret,
-            agent_name=name,
-            hostname=name,
-            agent_version="test",
-            x25519_public_key=bytes(nacl.public.PrivateKey.generate().public_key),
-            ed25519_public_key=bytes(sign.verify_key),
-        ),
-        clock,
-        address="127.0.0.1",
-    )
-    return SimAgent(res.agent_id, sign)
+    return await enroll_sim_agent(db, vault, name, auto_approve=auto_approve)  # type: ignore[arg-type]
 
 
 async def _call(c: Console, agent: SimAgent, method: str, path: str, body: bytes = b"") -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import nacl.public
+import nacl.signing
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
@@ -30,7 +33,12 @@ from certmgr.controller.services.agents.enrolment import agent_actor
 from certmgr.controller.services.agents.identity import signing_key
 from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.services.certificates.key_release import record_key_release
-from certmgr.controller.services.certificates.material import CurrentMaterial, current_material
+from certmgr.controller.services.certificates.material import (
+    CurrentMaterial,
+    MaterialRows,
+    build_material,
+    current_material_rows,
+)
 from certmgr.controller.services.deployment.deployments import deployment_with_definition, move
 from certmgr.controller.vault import MasterKey
 from certmgr.shared import protocol as p
@@ -41,6 +49,7 @@ from certmgr.shared.pki import pem_bundle, private_key_to_pkcs8_der
 
 PACKAGE_LIFETIME = dt.timedelta(days=7)
 MAX_ITEMS = 16
+SEAL_ATTEMPTS = 3
 
 
 class Wakeups(Protocol):
@@ -110,48 +119,31 @@ async def queue_install(
     return queued
 
 
-async def queue_installs(
-    db: Database, vault: MasterKey, actor: Actor, dep_ids: list[int], clock: Clock
-) -> list[QueuedInstall]:
-    """Queue packages for many agent deployments in one transaction (all or none).
+@dataclass(frozen=True)
+class _PlannedInstall:
+    """One deployment's install as read before sealing (checked again when it is recorded)."""
 
-    Deployments, definitions and open work items are read in a few bulk queries, so queuing
-    thousands costs little more than sealing the packages.
+    deployment_id: int
+    sequence: int
+    definition_id: int
+    certificate_id: int
+    agent_id: int
+    agent_name: str
+    agent_public: bytes
+    target_type: str
+    target_params: dict[str, Any]
 
-    Raises:
-        PermissionDeniedError: The actor may not release private keys.
-        NotFoundError: A deployment does not exist.
-        ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
-    """
-    actor.require_key_release("installing on agents", "the deployments' agents")
-    key = await signing_key(db, vault)
-    now = clock.now()
-    out: list[QueuedInstall] = []
-    materials: dict[int, CurrentMaterial] = {}
-    wanted = list(dict.fromkeys(dep_ids))
-    async with db.transaction() as s:
+
+async def _plan_installs(
+    db: Database, wanted: list[int]
+) -> tuple[list[_PlannedInstall], dict[int, MaterialRows]]:
+    """Read and check what to install (one read transaction; nothing unsealed yet)."""
+    plans: list[_PlannedInstall] = []
+    rows: dict[int, MaterialRows] = {}
+    async with db.reader() as s:
         agents = {a.id: a for a in await all_agents(s)}
-        deps: dict[int, Deployment] = {}
-        defs: dict[int, CertificateDefinition] = {}
-        pending: dict[int, list[AgentWork]] = {}
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            for dep in (
-                await s.execute(select(Deployment).where(Deployment.id.in_(chunk)))
-            ).scalars():
-                deps[dep.id] = dep
-            for w in await open_work(s, deployment_ids=chunk):
-                pending.setdefault(w.deployment_id or 0, []).append(w)
-        def_ids = list({d.definition_id for d in deps.values()})
-        for i in range(0, len(def_ids), 500):
-            for d in (
-                await s.execute(
-                    select(CertificateDefinition).where(
-                        CertificateDefinition.id.in_(def_ids[i : i + 500])
-                    )
-                )
-            ).scalars():
-                defs[d.id] = d
+        deps = await _deployments_by_id(s, wanted)
+        defs = await _definitions_by_id(s, {d.definition_id for d in deps.values()})
         for dep_id in wanted:
             if dep_id not in deps:
                 raise NotFoundError(f"no deployment {dep_id}")
@@ -167,49 +159,177 @@ async def queue_installs(
             sw = SOFTWARE[dep.target_type]
             if sw.target_type is None:
                 raise ConflictError(f"{sw.label} has no agent install target")
-            if d.id not in materials:
-                materials[d.id] = await current_material(s, vault, d)
-            m = materials[d.id]
-            sequence = dep.sequence + 1
-            manifest = Manifest(
-                deployment_id=dep.id,
-                sequence=sequence,
-                target_type=sw.target_type,
-                target_params=dict(dep.target_params),
-                created_at=now,
-                expires_at=now + PACKAGE_LIFETIME,
-                controller_key_id=key_id(key.verify_key),
-                certificate_pem=pem_bundle([m.certificate]),
-                chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
-                private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
+            if d.id not in rows:
+                rows[d.id] = await current_material_rows(s, d)
+            plans.append(
+                _PlannedInstall(
+                    deployment_id=dep.id,
+                    sequence=dep.sequence + 1,
+                    definition_id=d.id,
+                    certificate_id=rows[d.id].row.id,
+                    agent_id=agent.id,
+                    agent_name=agent.name,
+                    agent_public=bytes(agent.x25519_public),
+                    target_type=sw.target_type,
+                    target_params=dict(dep.target_params),
+                )
             )
-            blob = seal_for_agent(manifest, key, nacl.public.PublicKey(agent.x25519_public))
+    return plans, rows
+
+
+def _seal_packages(
+    plans: list[_PlannedInstall],
+    rows: dict[int, MaterialRows],
+    vault: MasterKey,
+    key: nacl.signing.SigningKey,
+    now: dt.datetime,
+) -> list[bytes]:
+    """Unseal each definition's key once and seal one package per deployment (runs in a thread)."""
+    materials: dict[int, CurrentMaterial] = {}
+    blobs: list[bytes] = []
+    for plan in plans:
+        if plan.definition_id not in materials:
+            materials[plan.definition_id] = build_material(rows[plan.definition_id], vault)
+        m = materials[plan.definition_id]
+        manifest = Manifest(
+            deployment_id=plan.deployment_id,
+            sequence=plan.sequence,
+            target_type=plan.target_type,
+            target_params=plan.target_params,
+            created_at=now,
+            expires_at=now + PACKAGE_LIFETIME,
+            controller_key_id=key_id(key.verify_key),
+            certificate_pem=pem_bundle([m.certificate]),
+            chain_pem=pem_bundle(list(m.chain)) if m.chain else b"",
+            private_key_pkcs8=private_key_to_pkcs8_der(m.key) if m.key is not None else None,
+        )
+        blobs.append(seal_for_agent(manifest, key, nacl.public.PublicKey(plan.agent_public)))
+    return blobs
+
+
+async def _deployments_by_id(
+    s: AsyncSession, ids: Sequence[int], *, lock: bool = False
+) -> dict[int, Deployment]:
+    """Deployments by id; ``lock`` holds their rows until commit (PostgreSQL; SQLite has one writer)."""
+    out: dict[int, Deployment] = {}
+    for i in range(0, len(ids), 500):
+        query = select(Deployment).where(Deployment.id.in_(list(ids[i : i + 500])))
+        if lock:
+            query = query.order_by(Deployment.id).with_for_update()
+        for dep in (await s.execute(query)).scalars():
+            out[dep.id] = dep
+    return out
+
+
+async def _definitions_by_id(s: AsyncSession, ids: set[int]) -> dict[int, CertificateDefinition]:
+    out: dict[int, CertificateDefinition] = {}
+    wanted = list(ids)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        for d in (
+            await s.execute(
+                select(CertificateDefinition).where(CertificateDefinition.id.in_(chunk))
+            )
+        ).scalars():
+            out[d.id] = d
+    return out
+
+
+async def queue_installs(
+    db: Database, vault: MasterKey, actor: Actor, dep_ids: list[int], clock: Clock
+) -> list[QueuedInstall]:
+    """Queue packages for many agent deployments in one transaction (all or none).
+
+    Three steps keep the event loop and the write transaction short: read and check in a
+    few bulk queries; unseal the keys and seal the packages in a thread; then record them,
+    refusing if a deployment, its agent or its definition's current certificate changed
+    in between.
+
+    Raises:
+        PermissionDeniedError: The actor may not release private keys.
+        NotFoundError: A deployment does not exist.
+        ConflictError: One of them is not an agent deployment, has no approved agent, or nothing to install.
+    """
+    actor.require_key_release("installing on agents", "the deployments' agents")
+    key = await signing_key(db, vault)
+    wanted = list(dict.fromkeys(dep_ids))
+    for _ in range(SEAL_ATTEMPTS):
+        now = clock.now()
+        plans, rows = await _plan_installs(db, wanted)
+        blobs = await asyncio.to_thread(_seal_packages, plans, rows, vault, key, now)
+        try:
+            return await _record_installs(db, actor, plans, blobs, clock, now)
+        except _ChangedMeanwhileError:
+            continue  # another install or a switch came first: read and seal again
+    raise ConflictError(
+        "the deployments kept changing while their packages were being sealed; try again"
+    )
+
+
+class _ChangedMeanwhileError(Exception):
+    """A planned deployment changed between reading and recording."""
+
+
+async def _record_installs(
+    db: Database,
+    actor: Actor,
+    plans: list[_PlannedInstall],
+    blobs: list[bytes],
+    clock: Clock,
+    now: dt.datetime,
+) -> list[QueuedInstall]:
+    """Record sealed packages, superseding older ones (all or none).
+
+    Raises:
+        _ChangedMeanwhileError: A deployment, its agent or its definition's current certificate changed.
+    """
+    out: list[QueuedInstall] = []
+    wanted = [p.deployment_id for p in plans]
+    async with db.transaction() as s:
+        deps = await _deployments_by_id(s, wanted, lock=True)  # concurrent installs queue up here
+        defs = await _definitions_by_id(s, {p.definition_id for p in plans})
+        pending: dict[int, list[AgentWork]] = {}
+        for i in range(0, len(wanted), 500):
+            for w in await open_work(s, deployment_ids=wanted[i : i + 500]):
+                pending.setdefault(w.deployment_id or 0, []).append(w)
+        for plan, blob in zip(plans, blobs, strict=True):
+            dep = deps.get(plan.deployment_id)
+            d = defs.get(plan.definition_id)
+            if (
+                dep is None
+                or d is None
+                or dep.sequence + 1 != plan.sequence
+                or dep.agent_id != plan.agent_id
+                or dep.delivery != "agent"
+                or d.current_certificate_id != plan.certificate_id
+            ):
+                raise _ChangedMeanwhileError
             for old in pending.get(dep.id, []):
                 old.state = "superseded"  # older packages for this deployment
             s.add(
                 AgentWork(
-                    agent_id=agent.id,
+                    agent_id=plan.agent_id,
                     kind="package",
                     deployment_id=dep.id,
-                    sequence=sequence,
+                    sequence=plan.sequence,
                     blob=blob,
                     spec={},
                     state="queued",
                     created_at=now,
                 )
             )
-            dep.sequence = sequence
-            dep.certificate_id = m.row.id
+            dep.sequence = plan.sequence
+            dep.certificate_id = plan.certificate_id
             move(
                 s,
                 dep,
                 actor,
                 DeploymentStatus.INSTALL_REQUESTED,
-                f"package {sequence} queued for agent {agent.name}",
+                f"package {plan.sequence} queued for agent {plan.agent_name}",
                 clock,
-                {"agent": agent.id, "sequence": sequence},
+                {"agent": plan.agent_id, "sequence": plan.sequence},
             )
-            out.append(QueuedInstall(dep.id, agent.id, sequence))
+            out.append(QueuedInstall(dep.id, plan.agent_id, plan.sequence))
     return out
 
 

@@ -1,0 +1,114 @@
+"""Queuing agent installs: sealed outside the write transaction, all or none, and safe when raced.
+
+Two installs asked at once for one deployment both succeed with their own sequence numbers and
+only the newer package stays open; a batch with one deployment that is not an agent's records
+nothing; the package that is queued opens with the agent's key to the definition's certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import AgentWork, Certificate, CertificateDefinition, Deployment
+from certmgr.controller.services.agents.identity import signing_key
+from certmgr.controller.services.agents.work import queue_installs
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.settings import load_settings
+from certmgr.controller.vault import read_master_key
+from certmgr.shared.clock import SystemClock
+from certmgr.shared.envelope import open_for_agent
+from certmgr.shared.errors import ConflictError
+from tests.factories.homes import amake_home, arun_cli
+from tests.factories.pki import make_pki
+from tests.factories.sim_agents import ADMIN, enroll_sim_agent
+
+
+@pytest.fixture
+async def home(tmp_path: Path, database_url: str) -> Path:
+    home = await amake_home(tmp_path, database_url)
+    files = await asyncio.to_thread(lambda: make_pki(["localhost"]).write(tmp_path / "pki"))
+    res = await arun_cli(
+        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
+         str(files["leafA.key"]), "--name", "web"]
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    return home
+
+
+async def _deployment(db: Database, server: str, *, agent_id: int | None) -> int:
+    spec = DeploymentSpec(
+        definition_ref="web",
+        server_name=server,
+        software="files",
+        delivery="agent" if agent_id is not None else "conventional",
+        agent_id=agent_id,
+    )
+    return (await create_deployment(db, ADMIN, spec, SystemClock())).id
+
+
+async def test_raced_installs_each_get_a_sequence_and_only_the_newest_stays_open(
+    home: Path,
+) -> None:
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    try:
+        agent = await enroll_sim_agent(db, vault, "web1", auto_approve=True)
+        dep_id = await _deployment(db, "web1", agent_id=int(agent.agent_id))
+        got = await asyncio.gather(
+            *(queue_installs(db, vault, ADMIN, [dep_id], SystemClock()) for _ in range(3))
+        )
+        sequences = sorted(q.sequence for (q,) in got)
+        assert sequences == [1, 2, 3]
+        async with db.reader() as s:
+            work = (
+                (await s.execute(select(AgentWork).where(AgentWork.deployment_id == dep_id)))
+                .scalars()
+                .all()
+            )
+            dep = await s.get(Deployment, dep_id)
+            d = (
+                await s.execute(
+                    select(CertificateDefinition).where(CertificateDefinition.name == "web")
+                )
+            ).scalar_one()
+            cert = await s.get(Certificate, d.current_certificate_id)
+        assert dep is not None and dep.sequence == 3 and cert is not None
+        assert sorted((w.sequence, w.state) for w in work) == [
+            (1, "superseded"), (2, "superseded"), (3, "queued")
+        ]  # fmt: skip
+        open_blob = next(w.blob for w in work if w.state == "queued")
+        assert open_blob is not None
+        verify = (await signing_key(db, vault)).verify_key
+        manifest = open_for_agent(
+            open_blob, agent.box, verify, installed_sequence=None, now=SystemClock().now()
+        )
+        assert manifest.sequence == 3 and manifest.private_key_pkcs8
+        assert b"BEGIN CERTIFICATE" in manifest.certificate_pem
+    finally:
+        await db.dispose()
+
+
+async def test_a_batch_with_one_unfit_deployment_records_nothing(home: Path) -> None:
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    try:
+        agent = await enroll_sim_agent(db, vault, "web1", auto_approve=True)
+        good = await _deployment(db, "web1", agent_id=int(agent.agent_id))
+        manual = await _deployment(db, "web2", agent_id=None)
+        with pytest.raises(
+            ConflictError, match=f"deployment {manual} is not delivered by an agent"
+        ):
+            await queue_installs(db, vault, ADMIN, [good, manual], SystemClock())
+        async with db.reader() as s:
+            assert (await s.execute(select(AgentWork))).scalars().all() == []
+            dep = await s.get(Deployment, good)
+            assert dep is not None and dep.sequence == 0 and dep.status == "draft"
+    finally:
+        await db.dispose()
