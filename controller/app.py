@@ -24,6 +24,7 @@ from certmgr.controller.web.api import acquisition as api_acquisition
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
 from certmgr.controller.web.api import deployments as api_deployments
+from certmgr.controller.web.api import lifecycle as api_lifecycle
 from certmgr.controller.web.api import monitoring as api_monitoring
 from certmgr.controller.web.api import openapi
 from certmgr.controller.web.console import (
@@ -48,6 +49,7 @@ API_GROUPS = [
     api_definitions.api,
     api_deployments.api,
     api_acquisition.api,
+    api_lifecycle.api,
     api_monitoring.api,
     api_admin.api,
 ]

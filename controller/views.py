@@ -52,6 +52,18 @@ def definition_json(d: CertificateDefinition, current: Certificate | None) -> di
         "key_type": d.key_type,
         "issuer": d.issuer_kind,
         "notes": d.notes,
+        "requestor": d.requestor,
+        "requirements": {
+            "validation": (d.requirements or {}).get("validation"),
+            "vendor": (d.requirements or {}).get("vendor") or None,
+            "product": d.product_id,
+        },
+        "renewal_policy": dict(d.renewal_policy or {}),
+        "acme_account_id": d.acme_account_id,
+        "vendor_account_id": d.vendor_account_id,
+        "archived": bool(d.archived),
+        "held_certificate_id": d.held_certificate_id,
+        "switch_at": d.switch_at.isoformat() if d.switch_at else None,
         "current_certificate_id": d.current_certificate_id,
         "current": None
         if current is None

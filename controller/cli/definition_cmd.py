@@ -1,4 +1,4 @@
-"""``certmgr definition new|list|show``: the parsers (handlers in ``definition_run``)."""
+"""``certmgr definition new|list|show|edit|archive|restore|delete|switch|rollback|hold``: the parsers (handlers in ``definition_run``)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def register(sub: Any) -> None:
     q = dsub.add_parser("list", help="list definitions")
     add_home(q)
     add_json(q)
+    q.add_argument("--all", action="store_true", help="archived definitions too")
     q.set_defaults(handler=run("definition_run", "_list"))
 
     q = dsub.add_parser("clone", help="copy definitions (e.g. for a test system)")
@@ -97,3 +98,73 @@ def register(sub: Any) -> None:
     add_json(q)
     q.add_argument("definition", metavar="DEFINITION", help="id or name")
     q.set_defaults(handler=run("definition_run", "_show"))
+    _register_changes(dsub)
+
+
+def _register_changes(dsub: Any) -> None:
+    """``edit|archive|restore|delete`` and ``switch|rollback|hold|unhold`` (handlers in ``definition_change_run``)."""
+    q = dsub.add_parser(
+        "edit", help="change names, subject, requirements, key type, renewal, issuer, monitoring"
+    )
+    add_home(q)
+    add_json(q)
+    q.add_argument("definition", metavar="DEFINITION", help="id or name")
+    q.add_argument("--name", default=None, help="new name")
+    q.add_argument("--cn", default=None, help="common name")
+    q.add_argument(
+        "--san",
+        action="append",
+        default=None,
+        help="subject alternative name (repeatable; replaces the list)",
+    )
+    q.add_argument("--key-type", default=None)
+    q.add_argument("--issuer", default=None, choices=["private-ca", "acme", "vendor"])
+    q.add_argument("--org", default=None, help="organization (O)")
+    q.add_argument("--ou", default=None, help="organizational unit (OU)")
+    q.add_argument("--locality", default=None)
+    q.add_argument("--state", default=None)
+    q.add_argument("--country", default=None)
+    q.add_argument("--requestor", default=None)
+    q.add_argument("--notes", default=None)
+    q.add_argument("--acme-account", default=None, help="ACME account name")
+    q.add_argument("--vendor-account", type=int, default=None, metavar="ID")
+    q.add_argument(
+        "--validation", default=None, choices=["DV", "OV", "EV", "none"], help="'none' clears it"
+    )
+    q.add_argument("--vendor", default=None, help="preferred vendor ('' clears it)")
+    q.add_argument("--product", default=None, help="catalogue product id ('' clears it)")
+    q.add_argument("--renew-days-before", type=int, default=None, help="0 goes back to the default")
+    q.add_argument(
+        "--monitoring",
+        default=None,
+        choices=["on", "off"],
+        help="switch monitoring of all its deployments",
+    )
+    q.set_defaults(handler=run("definition_change_run", "_edit"))
+    for action, text in (
+        ("archive", "retire a definition: no renewals, no monitoring, off daily lists"),
+        ("restore", "bring an archived definition back"),
+        ("delete", "delete a definition nothing refers to"),
+        ("rollback", "make the previous current certificate current again"),
+        ("unhold", "cancel a held switch"),
+    ):
+        q = dsub.add_parser(action, help=text)
+        add_home(q)
+        add_json(q)
+        q.add_argument("definition", metavar="DEFINITION", help="id or name")
+        if action == "archive":
+            q.add_argument("--reason", default="")
+        q.set_defaults(handler=run("definition_change_run", f"_{action}"))
+    q = dsub.add_parser("switch", help="make one of its valid certificates current")
+    add_home(q)
+    add_json(q)
+    q.add_argument("definition", metavar="DEFINITION", help="id or name")
+    q.add_argument("certificate", type=int, metavar="CERTIFICATE_ID")
+    q.set_defaults(handler=run("definition_change_run", "_switch"))
+    q = dsub.add_parser("hold", help="make one of its certificates current at a later time")
+    add_home(q)
+    add_json(q)
+    q.add_argument("definition", metavar="DEFINITION", help="id or name")
+    q.add_argument("certificate", type=int, metavar="CERTIFICATE_ID")
+    q.add_argument("--until", required=True, help="when to switch: YYYY-MM-DD[THH:MM] (UTC)")
+    q.set_defaults(handler=run("definition_change_run", "_hold"))

@@ -47,7 +47,7 @@ async def _new(ctx: CommandContext) -> int:
 
 
 async def _list(ctx: CommandContext) -> int:
-    items = await list_definitions(await ctx.db(), limit=100000)
+    items = await list_definitions(await ctx.db(), limit=100000, include_archived=ctx.args.all)
     if ctx.args.json:
         ctx.print_json([definition_json(i.definition, i.current) for i in items])
         return 0
@@ -74,6 +74,10 @@ async def _show(ctx: CommandContext) -> int:
     data["certificates"] = [certificate_json(c) for c in certs]
     data["requests"] = [{"id": r.id, "kind": r.kind, "status": r.status} for r in reqs]
     data["deployments"] = [{"id": x.id, "server": x.server_name, "status": x.status} for x in deps]
+    data["history"] = [
+        {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+        for e in view.history
+    ]
     if ctx.args.json:
         ctx.print_json(data)
         return 0
@@ -82,11 +86,25 @@ async def _show(ctx: CommandContext) -> int:
     ctx.print(f"  SANs         {', '.join(d.sans)}")
     ctx.print(f"  key type     {d.key_type}")
     ctx.print(f"  issuer       {d.issuer_kind}")
+    req = data["requirements"]
+    ctx.print(f"  validation   {req['validation'] or '-'}")
+    ctx.print(f"  vendor       {req['vendor'] or '-'}")
+    ctx.print(f"  product      {req['product'] or '-'}")
+    days = (d.renewal_policy or {}).get("days_before")
+    ctx.print(
+        f"  renewal      {f'{days} days before expiry' if days else 'when a third of the lifetime remains'}"
+    )
+    if d.archived:
+        ctx.print("  archived     yes (no renewals, no monitoring)")
     if current:
         ctx.print(
             f"  current      #{current.id} expires {current.not_after:%Y-%m-%d %H:%M} UTC  sha256 {current.sha256}"
         )
     else:
         ctx.print("  current      (none)")
+    if d.held_certificate_id and d.switch_at:
+        ctx.print(
+            f"  held         #{d.held_certificate_id} becomes current at {d.switch_at:%Y-%m-%d %H:%M} UTC"
+        )
     ctx.print(f"  certificates {len(certs)}, requests {len(reqs)}, deployments {len(deps)}")
     return 0

@@ -76,6 +76,12 @@ def register(sub: Any) -> None:
     q.add_argument("file", metavar="FILE")
     q.add_argument("--chain", action="append", default=[], metavar="F")
     q.add_argument("--password-file", default=None)
+    q.add_argument(
+        "--hold-until",
+        default=None,
+        metavar="WHEN",
+        help="store it but make it current only at YYYY-MM-DD[THH:MM] (UTC)",
+    )
     q.set_defaults(handler=run("request_run", "_receive"))
 
     p = sub.add_parser("acme", help="ACME accounts")

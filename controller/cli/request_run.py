@@ -11,7 +11,7 @@ from certmgr.controller.cli.base import (
     read_secret_file,
     table,
 )
-from certmgr.controller.domain.values import parse_day
+from certmgr.controller.domain.values import parse_day, parse_moment
 from certmgr.controller.services.acquisition.acme_accounts import (
     NewAcmeAccount,
     add_acme_account,
@@ -175,8 +175,15 @@ async def _receive(ctx: CommandContext) -> int:
         chain_data=[read_input_file(c) for c in a.chain],
         password=read_secret_file(a.password_file),
         vault=ctx.vault,
+        hold_until=parse_moment(a.hold_until or "", field="hold_until", label="--hold-until"),
     )
-    ctx.print(f"request #{req.id}: {req.status}; certificate #{req.certificate_id} is current")
+    if req.status == "received":
+        ctx.print(
+            f"request #{req.id}: received; certificate #{req.certificate_id} is held and becomes current later"
+            " (certmgr definition show)"
+        )
+    else:
+        ctx.print(f"request #{req.id}: {req.status}; certificate #{req.certificate_id} is current")
     return 0
 
 

@@ -30,6 +30,8 @@ class DeploymentStatus(StrEnum):
     CHECK_FAILED = "check-failed"
     MANUALLY_CONFIRMED = "manually-confirmed"
     COMPLETED_UNCHECKED = "completed-unchecked"
+    RETIRED = "retired"
+    """The server is gone: no monitoring, no installs; the history stays."""
 
 
 _R = RequestStatus
@@ -122,7 +124,11 @@ DEPLOYMENT_TRANSITIONS: dict[DeploymentStatus, frozenset[DeploymentStatus]] = {
         {_D.CONFIRMED, _D.CHECK_FAILED, _D.PREPARED, _D.INSTALL_REQUESTED}
     ),
 }
-assert set(DEPLOYMENT_TRANSITIONS) == set(_ANY_ACTIVE)  # noqa: S101 - every state has a row
+# any deployment can be retired (the server is gone); a retired one stays retired
+for _targets in list(DEPLOYMENT_TRANSITIONS):
+    DEPLOYMENT_TRANSITIONS[_targets] = DEPLOYMENT_TRANSITIONS[_targets] | {_D.RETIRED}
+DEPLOYMENT_TRANSITIONS[_D.RETIRED] = frozenset()
+assert set(DEPLOYMENT_TRANSITIONS) == set(_ANY_ACTIVE) | {_D.RETIRED}  # noqa: S101 - every state has a row
 
 FINISHED_DEPLOYMENT = frozenset({_D.CONFIRMED, _D.MANUALLY_CONFIRMED, _D.COMPLETED_UNCHECKED})
 ONGOING_REQUEST = frozenset(

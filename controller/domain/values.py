@@ -49,6 +49,27 @@ def parse_day(value: str, *, field: str, label: str | None = None) -> dt.datetim
     return day
 
 
+def parse_moment(value: str, *, field: str, label: str | None = None) -> dt.datetime | None:
+    """``YYYY-MM-DD`` (midnight) or ``YYYY-MM-DDTHH:MM[:SS]`` in UTC, or with an explicit offset.
+
+    Raises:
+        ValidationError: Not such a time (the message names ``label``, else ``field``).
+    """
+    value = value.strip()
+    if not value:
+        return None
+    if _DAY.fullmatch(value):
+        return parse_day(value, field=field, label=label)
+    try:
+        when = dt.datetime.fromisoformat(value.replace(" ", "T"))
+    except ValueError:
+        raise ValidationError(
+            f"{label or field} must be a time written like 2026-11-27T14:30 (UTC), not {value[:40]!r}",
+            field=field,
+        ) from None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
 class IssuerKind(StrEnum):
     """Where a definition's certificates come from."""
 

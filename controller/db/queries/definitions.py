@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import case, func, select
@@ -13,6 +14,7 @@ from certmgr.controller.db.models import (
     CertificateDefinition,
     CertificateRequest,
     Deployment,
+    Document,
 )
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, numbered_copies
 from certmgr.shared.errors import NotFoundError
@@ -183,3 +185,68 @@ async def deployment_states(
         states[def_id][status] = int(n)
         outdated[def_id] += int(n_old or 0)
     return states, outdated
+
+
+async def references_to_definition(s: AsyncSession, definition_id: int) -> dict[str, int]:
+    """What refers to a definition: how many certificates, requests, deployments and documents (zero counts left out)."""
+    out: dict[str, int] = {}
+    for label, model in (
+        ("certificates", Certificate),
+        ("requests", CertificateRequest),
+        ("deployments", Deployment),
+        ("documents", Document),
+    ):
+        n = (
+            await s.execute(
+                select(func.count(model.id)).where(model.definition_id == definition_id)
+            )
+        ).scalar_one()
+        if n:
+            out[label] = int(n)
+    return out
+
+
+async def certificate_of_definition(
+    s: AsyncSession, definition_id: int, certificate_id: int
+) -> Certificate:
+    """One of a definition's certificates.
+
+    Raises:
+        NotFoundError: No such certificate, or it belongs to another definition.
+    """
+    row = await s.get(Certificate, certificate_id)
+    if row is None or row.definition_id != definition_id:
+        raise NotFoundError(f"definition {definition_id} has no certificate {certificate_id}")
+    return row
+
+
+async def switch_events(
+    s: AsyncSession, definition_id: int, *, limit: int = 50
+) -> Sequence[AuditEvent]:
+    """The newest changes of a definition's current certificate, newest first."""
+    rows = await s.execute(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == "definition",
+            AuditEvent.entity_id == str(definition_id),
+            AuditEvent.action.in_(("definition.switch-current", "definition.rollback")),
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return rows.scalars().all()
+
+
+async def definitions_due_to_switch(
+    s: AsyncSession, now: dt.datetime
+) -> Sequence[CertificateDefinition]:
+    """Definitions holding a certificate whose switch time has come."""
+    rows = await s.execute(
+        select(CertificateDefinition)
+        .where(
+            CertificateDefinition.held_certificate_id.is_not(None),
+            CertificateDefinition.switch_at <= now,
+        )
+        .order_by(CertificateDefinition.id)
+    )
+    return rows.scalars().all()

@@ -64,3 +64,21 @@ async def request_events(s: AsyncSession, request_id: int) -> list[RequestEvent]
         select(RequestEvent).where(RequestEvent.request_id == request_id).order_by(RequestEvent.id)
     )
     return list(rows.scalars().all())
+
+
+async def held_request_of(
+    s: AsyncSession, definition_id: int, certificate_id: int
+) -> CertificateRequest | None:
+    """The request whose certificate was received but held back (still ``received``), if any."""
+    return (
+        await s.execute(
+            select(CertificateRequest)
+            .where(
+                CertificateRequest.definition_id == definition_id,
+                CertificateRequest.certificate_id == certificate_id,
+                CertificateRequest.status == "received",
+            )
+            .order_by(CertificateRequest.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()

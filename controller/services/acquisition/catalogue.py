@@ -72,17 +72,22 @@ class Needs:
 
 
 def needs_of(d: CertificateDefinition) -> Needs:
-    """Requirements from the definition (explicit requirements win over what its names imply)."""
+    """Requirements from the definition (explicit requirements win over what its names imply).
+
+    A chosen product (``--product``) stands for its validation level and vendor unless the
+    requirements name them.
+    """
     req = d.requirements or {}
+    chosen = next((p for p in catalogue() if p.id == d.product_id), None) if d.product_id else None
     names = list(d.sans) or [d.common_name]
     wildcard = any(n.startswith("*.") for n in names) or bool(req.get("wildcard"))
     distinct = {n.removeprefix("*.").removeprefix("www.") for n in names}
-    level = str(req.get("validation", "DV")).upper()
+    level = str(req.get("validation") or (chosen.validation if chosen else "DV")).upper()
     return Needs(
         validation=level if level in LEVELS else "DV",
         wildcard=wildcard,
         names=max(len(distinct), int(req.get("names", 1) or 1)),
-        vendor=str(req.get("vendor", "")),
+        vendor=str(req.get("vendor") or (chosen.vendor if chosen else "")),
         acme=req.get("acme"),
     )
 

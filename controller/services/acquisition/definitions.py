@@ -220,16 +220,17 @@ class DefinitionListItem:
 
 
 async def list_definitions(
-    db: Database, *, limit: int = 1000, offset: int = 0
+    db: Database, *, limit: int = 1000, offset: int = 0, include_archived: bool = False
 ) -> list[DefinitionListItem]:
-    """Definitions with their current certificate, by name."""
+    """Definitions with their current certificate, by name (archived ones only when asked)."""
     async with db.reader() as s:
+        stmt = select(CertificateDefinition, Certificate).outerjoin(
+            Certificate, Certificate.id == CertificateDefinition.current_certificate_id
+        )
+        if not include_archived:
+            stmt = stmt.where(CertificateDefinition.archived.is_(False))
         rows = await s.execute(
-            select(CertificateDefinition, Certificate)
-            .outerjoin(Certificate, Certificate.id == CertificateDefinition.current_certificate_id)
-            .order_by(CertificateDefinition.name)
-            .limit(limit)
-            .offset(offset)
+            stmt.order_by(CertificateDefinition.name).limit(limit).offset(offset)
         )
         return [DefinitionListItem(d, c) for d, c in rows.all()]
 

@@ -15,6 +15,7 @@ from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import RequestStatus
 from certmgr.controller.domain.values import CertificateSource
 from certmgr.controller.services._events import CERTIFICATE_SWITCHED, CertificateSwitched
+from certmgr.controller.services.acquisition.current import hold_certificate
 from certmgr.controller.services.acquisition.definitions import find_definition
 from certmgr.controller.services.acquisition.requests import (
     add_event,
@@ -72,10 +73,13 @@ async def receive_certificate(
     chain_data: Sequence[bytes] = (),
     password: bytes | None = None,
     vault: MasterKey,
+    hold_until: dt.datetime | None = None,
 ) -> CertificateRequest:
     """Receive a vendor's certificate (any importable format) for a request.
 
     The vault unseals the key for the agents that get the new certificate (auto-deploy).
+    With ``hold_until`` (or when the certificate is valid only from a later date) it is stored
+    but held back: the scheduler makes it current at that time.
 
     Raises:
         KeyMismatchError: It is for another key.
@@ -110,6 +114,7 @@ async def receive_certificate(
         clock,
         source=CertificateSource.RECEIVED,
         check_names=csr,
+        hold_until=hold_until,
     )
     await after_switch(db, vault, actor, done, clock)
     return done
@@ -126,18 +131,22 @@ async def receive_issued(
     source: str,
     check_names: x509.CertificateSigningRequest | None = None,
     require_complete: bool = True,
+    hold_until: dt.datetime | None = None,
 ) -> CertificateRequest:
     """Store ``cert`` (with the chain built from ``chain_candidates``) as the request's certificate and make it current.
 
+    A certificate valid only from a later date, or one received with ``hold_until``, is held
+    instead: the request stays ``received`` and the scheduler switches at that time.
+
     Raises:
-        InputError: Not valid now, names differ from ``check_names``, or (``require_complete``)
+        InputError: Expired, names differ from ``check_names``, or (``require_complete``)
             the chain cannot be completed.
     """
     now = clock.now()
+    if hold_until is not None and hold_until.tzinfo is None:
+        raise InputError("the hold time needs a time zone (UTC)")
     if cert.not_valid_before_utc > now + dt.timedelta(minutes=5):
-        raise InputError(
-            f"the certificate is not valid yet (valid from {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC)"
-        )
+        hold_until = max(hold_until or now, cert.not_valid_before_utc)
     if cert.not_valid_after_utc <= now:
         raise InputError(f"the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     if check_names is not None:
@@ -181,6 +190,18 @@ async def receive_issued(
             clock,
             {"certificate": row.id},
         )
+        if hold_until is not None and hold_until > now:
+            await hold_certificate(s, actor, d, row, hold_until, clock)
+            add_event(
+                s,
+                req,
+                actor,
+                "held",
+                f"certificate #{row.id} is held; it becomes current at {d.switch_at:%Y-%m-%d %H:%M} UTC",
+                clock,
+                {"certificate": row.id},
+            )
+            return req
         await switch_current(s, actor, d, row, clock)
         move(
             s,

@@ -94,6 +94,10 @@ async def start_request(
     """
     async with db.reader() as s:
         d = await find_definition(s, definition_ref)
+        if d.archived:
+            raise ConflictError(
+                f"definition {d.name!r} is archived; restore it before requesting a certificate"
+            )
         existing = await open_request_of(s, d.id)
         if existing is not None:
             raise ConflictError(

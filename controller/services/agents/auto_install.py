@@ -49,6 +49,7 @@ async def auto_install_after_switch(
                 .where(
                     Deployment.definition_id == definition_id,
                     Deployment.delivery == "agent",
+                    Deployment.status != "retired",
                     Agent.status == "approved",
                 )
             )

@@ -126,11 +126,47 @@ DEFINITION = obj(
         "key_type": string(),
         "issuer": string(),
         "notes": string(),
+        "requestor": string(),
+        "requirements": {"type": "object"},
+        "renewal_policy": {"type": "object"},
+        "acme_account_id": integer(nullable=True),
+        "vendor_account_id": integer(nullable=True),
+        "archived": boolean(),
+        "held_certificate_id": integer(nullable=True),
+        "switch_at": string(fmt="date-time", nullable=True),
         "current_certificate_id": integer(nullable=True),
         "current": {"type": ["object", "null"]},
         "created_at": string(fmt="date-time"),
     },
     ["id", "name"],
+)
+
+DEFINITION_EDIT = obj(
+    {
+        "name": string(max_len=200),
+        "common_name": string(max_len=64),
+        "sans": array(string(max_len=253), max_items=100),
+        "key_type": string(enum=["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"]),
+        "issuer": string(enum=["private-ca", "acme", "vendor"]),
+        "organization": string(max_len=64),
+        "organizational_unit": string(max_len=64),
+        "locality": string(max_len=64),
+        "state": string(max_len=64),
+        "country": string(max_len=2),
+        "requestor": string(max_len=200),
+        "notes": string(max_len=10000),
+        "validation": string(enum=["", "DV", "OV", "EV"]),
+        "vendor": string(max_len=100),
+        "product": string(max_len=100),
+        "renew_days_before": integer(),
+        "monitoring": boolean(),
+    },
+    extra=False,
+)
+
+CURRENT_SWITCH = obj(
+    {"certificate_id": integer(), "hold_until": string(fmt="date-time", nullable=True)},
+    ["certificate_id"],
 )
 
 DEFINITION_NEW = obj(
