@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from certmgr.controller.cli import (
     agent_cmd,
+    backup_cmd,
     ca_cmd,
     certificate_cmd,
     console_cmd,
@@ -41,6 +42,7 @@ _MODULES = (
     vendor_cmd,
     monitor_cmd,
     console_cmd,
+    backup_cmd,
 )
 
 
