@@ -18,6 +18,14 @@ from certmgr.controller.services.monitoring.config import (
     load_notify_config,
     next_at,
 )
+from certmgr.controller.services.monitoring.discovery_config import load_discovery_config
+from certmgr.controller.services.monitoring.discovery_diff import record_differences
+from certmgr.controller.services.monitoring.discovery_scans import (
+    claim_scan,
+    run_scan,
+    start_scan,
+)
+from certmgr.controller.services.monitoring.discovery_views import get_scan
 from certmgr.controller.services.monitoring.findings import refresh_findings
 from certmgr.controller.services.notification.alerts import alert_changes, send_digest
 from certmgr.controller.services.notification.outbox import deliver_due
@@ -27,6 +35,8 @@ MONITORING = "monitoring"
 RENEWAL = "renewal"
 DIGEST = "digest"
 OUTBOX = "outbox"
+DISCOVERY = "discovery"
+DISCOVERY_SCHEDULE = "discovery-schedule"
 HELD_SWITCH = "held-switch"
 
 
@@ -97,6 +107,52 @@ async def next_digest(db: Database, now: dt.datetime) -> dt.datetime:
     return next_at(now, (await load_notify_config(db)).digest_time, 24)
 
 
+async def discovery_job(ctx: JobContext) -> dict[str, Any]:
+    """Run every queued discovery scan, each under its own lease.
+
+    A scheduled scan then reports what changed since the last scheduled run as findings, and
+    alerts on them.
+    """
+    scans: list[dict[str, Any]] = []
+    queued = 0
+    while (scan_id := await claim_scan(ctx.db, ctx.holder, ctx.clock.now())) is not None:
+        summary = await run_scan(ctx.db, ctx.clock, scan_id, ctx.holder, progress=ctx.progress)
+        scans.append(summary.to_json())
+        if summary.state == "done" and await _is_scheduled(ctx, scan_id):
+            changes = await record_differences(ctx.db, ctx.clock, scan_id)
+            queued += await alert_changes(ctx.db, ctx.clock, changes, base_url=_base_url(ctx))
+    if not scans:
+        return {"idle": True}
+    return {"scans": scans, "enqueued": queued}
+
+
+async def _is_scheduled(ctx: JobContext, scan_id: int) -> bool:
+    return (await get_scan(ctx.db, scan_id)).scheduled
+
+
+async def discovery_schedule_job(ctx: JobContext) -> dict[str, Any]:
+    """Queue the scheduled discovery scan (when one is configured) and wake the discovery job."""
+    cfg = await load_discovery_config(ctx.db)
+    if not cfg.schedule_enabled or not cfg.schedule_targets.strip() or not cfg.scope:
+        return {"idle": True}
+    row = await start_scan(
+        ctx.db,
+        SYSTEM,
+        ctx.clock,
+        targets=cfg.schedule_targets,
+        ports=cfg.schedule_ports,
+        confirm_large=True,  # an admin set the schedule up: the size was accepted then
+        scheduled=True,
+    )
+    return {"queued_scan": row.id, "enqueued": 1}
+
+
+async def next_discovery_schedule(db: Database, now: dt.datetime) -> dt.datetime:
+    """Next scheduled scan on the configured grid (daily at 02:00 UTC by default)."""
+    cfg = await load_discovery_config(db)
+    return next_at(now, cfg.schedule_time, cfg.schedule_interval_hours)
+
+
 def every(delta: dt.timedelta) -> NextFn:
     """A schedule: ``delta`` after the last run."""
 
@@ -147,5 +203,21 @@ def controller_jobs() -> list[JobSpec]:
             held_switch_job,
             every(dt.timedelta(minutes=5)),
             lease=dt.timedelta(minutes=5),
+        ),
+        JobSpec(
+            DISCOVERY,
+            "Discovery scans",
+            discovery_job,
+            every(dt.timedelta(minutes=1)),
+            lease=dt.timedelta(minutes=10),
+            wakes=(OUTBOX,),
+        ),
+        JobSpec(
+            DISCOVERY_SCHEDULE,
+            "Scheduled discovery scan",
+            discovery_schedule_job,
+            next_discovery_schedule,
+            lease=dt.timedelta(minutes=5),
+            wakes=(DISCOVERY,),
         ),
     ]
