@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from certmgr.controller.cli.base import CommandContext, read_secret_file, table
+from cryptography import x509
+
+from certmgr.controller.cli.base import CommandContext, read_input_file, read_secret_file, table
 from certmgr.controller.domain.software import SOFTWARE
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.wakeups import wakeups_for
@@ -25,7 +27,7 @@ from certmgr.controller.services.deployment.views import (
 from certmgr.controller.settings import parse_hostport
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.deploycheck import CheckOutcome, evaluate
-from certmgr.shared.errors import ConfigurationError, ValidationError
+from certmgr.shared.errors import ConfigurationError, InputError, ValidationError
 from certmgr.shared.pki.fingerprint import normalize_fingerprint
 from certmgr.shared.receipt import make_check_code, parse_check_key
 from certmgr.shared.tlsprobe import probe
@@ -182,6 +184,8 @@ def _print_outcome(ctx: CommandContext, o: CheckOutcome, label: str) -> None:
     ctx.print(f"  protocol/cipher  {o.protocol or '-'} {o.cipher or ''}")
     for p in o.problems:
         ctx.print(f"  - {p}")
+    for w in o.warnings:
+        ctx.print(f"  warning: {w}")
 
 
 async def _check(ctx: CommandContext) -> int:
@@ -255,6 +259,22 @@ async def _check_key(ctx: CommandContext) -> int:
     return 0
 
 
+def _anchors(path: str) -> list[x509.Certificate]:
+    """The certificates of a ``--ca-file`` (PEM, one or more).
+
+    Raises:
+        InputError: Unreadable, or no certificate in it.
+    """
+    data = read_input_file(path, what="CA file")
+    try:
+        found = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        found = []
+    if not found:
+        raise InputError(f"{path}: no PEM certificate in it (give the CA certificate as PEM)")
+    return found
+
+
 async def _manual_check(ctx: CommandContext) -> int:
     a = ctx.args
     try:
@@ -263,9 +283,17 @@ async def _manual_check(ctx: CommandContext) -> int:
         raise ValidationError(str(err), field="target") from err
     if (a.key is None) != (a.deployment is None):
         raise ValidationError("--key and --deployment go together", field="key")
+    anchors = _anchors(a.ca_file) if a.ca_file else []
     result = await probe(host, port, sni=a.sni, timeout=a.timeout, starttls=a.starttls)
     expected = normalize_fingerprint(a.expect) if a.expect else (result.leaf_sha256 or "")
-    outcome = evaluate(result, expected, (), now=SystemClock().now())
+    outcome = evaluate(
+        result,
+        expected,
+        (),
+        now=SystemClock().now(),
+        anchors=anchors,
+        fingerprint_only=a.fingerprint_only,
+    )
     code = None
     if a.key is not None:
         code = make_check_code(

@@ -156,7 +156,11 @@ async def record_check(
     confirm: bool = False,
     audit_detail: dict[str, object] | None = None,
 ) -> CheckResult:
-    """Store a check result; on failure the deployment goes to ``check-failed``, on success (with ``confirm``) to ``confirmed``."""
+    """Store a check result; on failure the deployment goes to ``check-failed``, on success (with ``confirm``) to ``confirmed``.
+
+    A failing check leaves a draft a draft (nothing was installed yet); a passing one with
+    ``confirm`` confirms it, as ``deployment check --done`` documents.
+    """
     async with db.transaction() as s:
         dep, _ = await deployment_with_definition(s, dep_id)
         (check_id,) = await store_checks(s, [NewCheck(dep, outcome, clock.now(), source)])
@@ -173,7 +177,7 @@ async def record_check(
                 clock,
                 {"check": row.id, "source": source},
             )
-        elif move_state and outcome.ok and confirm and dep.status != DeploymentStatus.DRAFT.value:
+        elif move_state and outcome.ok and confirm:  # asked to confirm: a passing draft too
             move(
                 s,
                 dep,
