@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from certmgr.controller.cli.args import add_home, add_json, run
+from certmgr.controller.cli.deployment_change_cmd import register_changes
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
 
 
@@ -13,6 +14,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("deployment", help="deployments of a definition's certificate to servers")
     d = p.add_subparsers(dest="deployment_command", metavar="ACTION")
     d.required = True
+    register_changes(d)
     q = d.add_parser("new", help="add a deployment (deploy information)")
     add_home(q)
     add_json(q)
@@ -131,17 +133,5 @@ def register(sub: Any) -> None:
         help="with --key: print a result code for this deployment",
     )
     p.add_argument("--key", default=None, help="the deployment's check key (CMK1-...)")
-    p.add_argument(
-        "--ca-file",
-        default=None,
-        metavar="PEM",
-        help="trust anchors (for example the private CA's root): a chain that reaches one "
-        "is complete, and the anchor itself is never expected to be served",
-    )
-    p.add_argument(
-        "--fingerprint-only",
-        action="store_true",
-        help="judge by the fingerprint alone (appliances): chain, validity and name become warnings",
-    )
     add_json(p)
     p.set_defaults(handler=run("deployment_run", "_manual_check"))

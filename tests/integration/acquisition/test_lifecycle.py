@@ -189,3 +189,52 @@ def test_future_certificate_is_held_until_valid(
         "current-switched",
         "done",
     ]
+
+
+def test_deployment_edit_monitoring_retire_cli(tmp_path: Path, database_url: str) -> None:
+    home = str(make_home(tmp_path, database_url))
+    h = ("--home", home)
+    _ok("definition", "new", *h, "--name", "site", "--cn", "site.example.test")
+    dep = _ok("deployment", "new", "site", "--server", "old.example.test", *h, "--json")
+    dep_id = str(dep["id"])
+    res = run_cli(["deployment", "edit", dep_id, "--admin-email", "not-an-address", *h])
+    assert res.code == 2 and "'not-an-address' is not an e-mail address" in res.err
+    res = run_cli(["deployment", "edit", dep_id, "--check", "127.0.0.1:70000", *h])
+    assert res.code == 2 and "port 1-65535" in res.err
+    res = run_cli(["deployment", "edit", dep_id, *h])
+    assert res.code == 2 and "nothing to change" in res.err
+    edited = _ok(
+        "deployment", "edit", dep_id, *h, "--json",
+        "--server", "new.example.test", "--check", "127.0.0.2:8443", "--sni", "site.example.test",
+        "--admin-email", "ops@example.test", "--delivery", "oneclick",
+    )  # fmt: skip
+    assert (edited["server_name"], edited["check_host"], edited["check_port"]) == (
+        "new.example.test",
+        "127.0.0.2",
+        8443,
+    )
+    assert edited["sni"] == "site.example.test" and edited["delivery"] == "oneclick"
+    assert edited["admin_email"] == "ops@example.test"
+    # a bare host keeps the port
+    assert (
+        _ok("deployment", "edit", dep_id, "--check", "127.0.0.3", *h, "--json")["check_port"]
+        == 8443
+    )
+    assert _ok("deployment", "monitoring", dep_id, "off", *h, "--json")["monitoring"] is False
+    assert _ok("deployment", "monitoring", dep_id, "on", *h, "--json")["monitoring"] is True
+    retired = _ok("deployment", "retire", dep_id, "--reason", "decommissioned", *h, "--json")
+    assert retired["status"] == "retired" and retired["monitoring"] is False
+    for again in (
+        ["retire", dep_id],
+        ["monitoring", dep_id, "on"],
+        ["edit", dep_id, "--sni", "x.example.test"],
+    ):
+        res = run_cli(["deployment", *again, *h])
+        assert res.code == 4, (again, res.err)
+    events = [e["event"] for e in _ok("deployment", "show", dep_id, *h, "--json")["history"]]
+    assert {"edited", "monitoring-off", "monitoring-on", "retired"} <= set(events)
+    # the definition's monitoring switch reaches its (not retired) deployments
+    other = _ok("deployment", "new", "site", "--server", "two.example.test", *h, "--json")
+    _ok("definition", "edit", "site", "--monitoring", "off", *h)
+    assert _ok("deployment", "show", str(other["id"]), *h, "--json")["monitoring"] is False
+    assert _ok("deployment", "show", dep_id, *h, "--json")["status"] == "retired"
