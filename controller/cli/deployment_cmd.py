@@ -133,5 +133,17 @@ def register(sub: Any) -> None:
         help="with --key: print a result code for this deployment",
     )
     p.add_argument("--key", default=None, help="the deployment's check key (CMK1-...)")
+    p.add_argument(
+        "--ca-file",
+        default=None,
+        metavar="PEM",
+        help="trust anchors (for example the private CA's root): a chain that reaches one "
+        "is complete, and the anchor itself is never expected to be served",
+    )
+    p.add_argument(
+        "--fingerprint-only",
+        action="store_true",
+        help="judge by the fingerprint alone (appliances): chain, validity and name become warnings",
+    )
     add_json(p)
     p.set_defaults(handler=run("deployment_run", "_manual_check"))
