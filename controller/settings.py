@@ -83,6 +83,8 @@ class Settings:
     scheduler_enabled: bool = True
     scheduler_replica_id: str = ""
     scheduler_tick_seconds: float = 15.0
+    scheduler_batch_size: int = 500
+    scheduler_batch_lease_seconds: float = 120.0
     metrics_token: str = field(default="", repr=False)
     extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
@@ -250,6 +252,16 @@ def _scheduler_and_metrics(data: dict[str, object], path: Path) -> dict[str, Any
         raise ConfigurationError(f"{path}: [scheduler] tick_seconds must be between 0 and 3600")
     replica = scheduler.get("replica_id", "")
     token = metrics.get("token", "")
+    batch_size = _int(scheduler, "batch_size", 500, path)
+    batch_lease = scheduler.get("batch_lease_seconds", 120)
+    if (
+        not isinstance(batch_lease, int | float)
+        or isinstance(batch_lease, bool)
+        or not 0 < batch_lease <= 3600
+    ):
+        raise ConfigurationError(
+            f"{path}: [scheduler] batch_lease_seconds must be between 0 and 3600"
+        )
     if not isinstance(replica, str) or len(replica) > 100:
         raise ConfigurationError(f"{path}: [scheduler] replica_id must be text (up to 100)")
     if not isinstance(token, str):
@@ -258,6 +270,8 @@ def _scheduler_and_metrics(data: dict[str, object], path: Path) -> dict[str, Any
         "scheduler_enabled": enabled,
         "scheduler_replica_id": replica.strip(),
         "scheduler_tick_seconds": float(tick),
+        "scheduler_batch_size": batch_size,
+        "scheduler_batch_lease_seconds": float(batch_lease),
         "metrics_token": token.strip(),
     }
 

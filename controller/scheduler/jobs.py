@@ -8,6 +8,7 @@ from typing import Any
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import SYSTEM
 from certmgr.controller.scheduler.runner import JobContext, JobSpec, NextFn
+from certmgr.controller.scheduler.shared_jobs import monitoring_batch, monitoring_round
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.current import switch_held_due
 from certmgr.controller.services.acquisition.renewals import run_renewals
@@ -52,6 +53,8 @@ async def _findings_and_alerts(ctx: JobContext) -> dict[str, Any]:
 
 async def monitoring_job(ctx: JobContext) -> dict[str, Any]:
     """Check every monitored deployment, then raise and clear findings and alert on changes."""
+    if ctx.in_batches is not None:  # PostgreSQL: every controller checks a share of the round
+        return {**await monitoring_round(ctx), **await _findings_and_alerts(ctx)}
     cfg = await load_monitor_config(ctx.db)
     summary = await run_monitoring(ctx.db, ctx.clock, cfg, progress=ctx.progress)
     return {**summary.to_json(), **await _findings_and_alerts(ctx)}
@@ -173,6 +176,7 @@ def controller_jobs() -> list[JobSpec]:
             next_monitoring,
             lease=dt.timedelta(minutes=15),
             wakes=(OUTBOX,),
+            batch=monitoring_batch,
         ),
         JobSpec(
             RENEWAL,

@@ -18,7 +18,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import JobLease
 from certmgr.controller.domain.actors import SYSTEM
-from certmgr.controller.scheduler import leases
+from certmgr.controller.scheduler import claims, leases
 from certmgr.controller.services.audit import audit
 from certmgr.controller.settings import Settings
 from certmgr.controller.vault import MasterKey
@@ -53,9 +53,12 @@ class JobContext:
     name: str
     holder: str
     progress: Callable[[dict[str, Any]], Awaitable[None]]
+    # PostgreSQL: share a round of items between every controller (None: do it all here)
+    in_batches: Callable[[Sequence[int]], Awaitable[list[dict[str, Any]]]] | None = None
 
 
 JobFn = Callable[[JobContext], Awaitable[dict[str, Any]]]
+BatchFn = Callable[[JobContext, claims.Claimed], Awaitable[dict[str, Any]]]
 NextFn = Callable[[Database, dt.datetime], Awaitable[dt.datetime]]
 
 
@@ -69,6 +72,7 @@ class JobSpec:
     next_run: NextFn
     lease: dt.timedelta = dt.timedelta(minutes=10)
     wakes: tuple[str, ...] = ()  # jobs to make due at once when this one queued messages
+    batch: BatchFn | None = None  # works one claimed batch of a shared round (any controller)
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,24 @@ class Scheduler:
         settings: Settings | None = None,
         holder: str | None = None,
         tick: float = 15.0,
+        batch_size: int | None = None,
+        batch_lease: dt.timedelta | None = None,
     ) -> None:
         """Keep the collaborators; nothing runs until :meth:`setup`, :meth:`run_due` or :meth:`start`."""
         self.db, self.vault, self.clock, self.settings = db, vault, clock, settings
         self.jobs = {j.name: j for j in jobs}
         self.holder = holder or default_holder()
         self.tick = tick
+        # shared rounds: items per batch, and how long a dead controller's claim blocks its batch
+        self.batch_size = batch_size or (settings.scheduler_batch_size if settings else 500)
+        self.batch_lease = batch_lease or dt.timedelta(
+            seconds=settings.scheduler_batch_lease_seconds if settings else 120
+        )
+        self.claim_poll = min(tick, 1.0)
+        self._batch_lock = asyncio.Lock()
+        self._claimer: asyncio.Task[None] | None = None
+        self._claim_wake = asyncio.Event()
+        self._stopping = False
         self._tasks: dict[str, asyncio.Task[JobRun]] = {}
         self._loop: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -163,9 +179,9 @@ class Scheduler:
                 last_progress = time.monotonic()
                 await leases.set_progress(self.db, spec.name, self.holder, data)
 
-        ctx = JobContext(
-            self.db, self.vault, self.clock, self.settings, spec.name, self.holder, progress
-        )
+        ctx = self._context(spec.name, progress)
+        if spec.batch is not None and not self.db.is_sqlite:
+            ctx.in_batches = lambda items: self._in_batches(spec, items, progress)
         beat = asyncio.create_task(self._heartbeat(spec))
         summary: dict[str, Any] = {}
         error = ""
@@ -211,6 +227,114 @@ class Scheduler:
                 await leases.request_run(self.db, other, finish)
             self._wake.set()
         return JobRun(spec.name, result, summary, error, ms)
+
+    def _context(
+        self, name: str, progress: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> JobContext:
+        return JobContext(
+            self.db, self.vault, self.clock, self.settings, name, self.holder, progress
+        )
+
+    async def _in_batches(
+        self,
+        spec: JobSpec,
+        items: Sequence[int],
+        progress: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> list[dict[str, Any]]:
+        """Open (or resume) a round of ``items`` that every controller works; wait for its end."""
+        round_id = await claims.open_round(
+            self.db, spec.name, items, self.batch_size, self.clock.now()
+        )
+        self._claim_wake.set()
+        while True:
+            if not self._batch_lock.locked():
+                await self.work_batches([spec.name])  # also when no claim loop runs (CLI, tests)
+            state = await claims.progress(self.db, round_id)
+            await progress(
+                {"batches": state.batches, "batches_done": state.done, "total": state.items}
+            )
+            if state.finished:
+                break
+            await asyncio.sleep(
+                self.claim_poll
+            )  # other controllers work; dead ones' leases run out
+        return [
+            {**b.result, "done_by": b.done_by, "attempts": b.attempts}
+            for b in await claims.results(self.db, round_id)
+        ]
+
+    async def work_batches(self, jobs: Collection[str]) -> int:
+        """Claim and work batches of ``jobs`` one at a time until none is left to take here.
+
+        Returns:
+            How many batches this controller finished.
+        """
+        names = [n for n in jobs if n in self.jobs and self.jobs[n].batch is not None]
+        done = 0
+        async with self._batch_lock:
+            while not self._stopping:
+                got = await claims.claim(
+                    self.db, names, self.holder, self.clock.now(), self.batch_lease
+                )
+                if got is None:
+                    break
+                await self._work_batch(self.jobs[got.job], got)
+                done += 1
+        return done
+
+    async def _work_batch(self, spec: JobSpec, got: claims.Claimed) -> None:
+        assert spec.batch is not None  # noqa: S101 - only batch jobs are claimed
+
+        async def no_progress(_: dict[str, Any]) -> None:
+            return None
+
+        beat = asyncio.create_task(self._extend_claim(got))
+        try:
+            result = await spec.batch(self._context(spec.name, no_progress), got)
+        except asyncio.CancelledError:
+            with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await claims.hand_back(self.db, got.id, self.holder)
+            raise
+        except (CertmgrError, SQLAlchemyError, OSError) as err:
+            result = {"error": (str(err) or err.__class__.__name__)[:500]}
+        except Exception as err:  # a bug in one batch must not stop the claim loop
+            logger.exception("job %s: batch %s crashed", spec.name, got.id)
+            result = {"error": f"internal error ({err.__class__.__name__})"}
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        if not await claims.complete(self.db, got.id, self.holder, self.clock.now(), result):
+            logger.warning("job %s: batch %s was taken over before it finished", spec.name, got.id)
+
+    async def _extend_claim(self, got: claims.Claimed) -> None:
+        every = max(0.2, self.batch_lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                mine = await claims.extend(
+                    self.db, got.id, self.holder, self.clock.now(), self.batch_lease
+                )
+            except SQLAlchemyError as err:
+                logger.warning(
+                    "batch %s: cannot extend its claim: %s", got.id, err.__class__.__name__
+                )
+                continue
+            if not mine:
+                return
+
+    async def _claim_loop(self) -> None:
+        names = [n for n, spec in self.jobs.items() if spec.batch is not None]
+        while not self._stopping:
+            try:
+                await self.work_batches(names)
+            except (SQLAlchemyError, OSError) as err:
+                logger.debug("claim loop: %s", err.__class__.__name__)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.claim_poll):
+                    await self._claim_wake.wait()
+            self._claim_wake.clear()
 
     async def _heartbeat(self, spec: JobSpec) -> None:
         every = max(1.0, spec.lease.total_seconds() / 3)
@@ -285,6 +409,9 @@ class Scheduler:
         """Start the loop on a stored task (call once, from a running event loop)."""
         if self._loop is None:
             self._loop = asyncio.create_task(self._run_loop(), name="scheduler")
+        shares = any(spec.batch is not None for spec in self.jobs.values())
+        if self._claimer is None and shares and not self.db.is_sqlite:
+            self._claimer = asyncio.create_task(self._claim_loop(), name="scheduler-claims")
 
     def wake(self) -> None:
         """Look for due jobs now instead of at the next tick."""
@@ -322,11 +449,12 @@ class Scheduler:
 
     async def aclose(self) -> None:
         """Stop the loop and every running job (their leases are handed back, still due)."""
-        tasks = [t for t in [self._loop, *self._tasks.values()] if t is not None]
+        self._stopping = True
+        tasks = [t for t in [self._loop, self._claimer, *self._tasks.values()] if t is not None]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._loop = None
+        self._loop = self._claimer = None
 
 
 def _due(job: JobLease, now: dt.datetime, holder: str) -> bool:
