@@ -63,7 +63,7 @@ class PageProblems:
         page.on("response", on_response)
 
 
-async def _setup_data(home: Path) -> None:
+async def setup_data(home: Path) -> None:
     """One definition with a certificate from the private CA, and one deployment of it."""
     h = ["--home", str(home)]
     for args in (
@@ -155,7 +155,7 @@ async def _walk(
 
 
 async def test_every_screen_desktop_and_phone(controller: Controller, browser: Browser) -> None:
-    await _setup_data(controller.home)
+    await setup_data(controller.home)
     axe_source = await asyncio.to_thread(AXE.read_text)
     report: dict[str, Any] = {}
     failures: list[str] = []

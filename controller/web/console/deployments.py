@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from certmgr.controller import appkeys
+from certmgr.controller.domain.deployment_actions import DeploymentFacts, plan_actions
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.work import queue_agent_install
@@ -121,9 +122,25 @@ async def _detail(
     who = ctx.require_actor()
     detail = await deployment_detail(ctx.db, who, request.match_info["id"])
     dep, d = detail.dep, detail.definition
+    last = detail.last
+    actions = plan_actions(
+        DeploymentFacts(
+            status=dep.status,
+            delivery=dep.delivery,
+            may_release_keys=who.may_release_keys,
+            has_package=detail.package is not None,
+            last_check_passed=last is not None
+            and last.ok
+            and (not d.current_certificate_id or last.matches_current),
+            has_check=last is not None,
+            outdated=detail.row.outdated,
+            has_admin_email=bool(dep.admin_email),
+        )
+    )
     return render(
         request,
         "console/deployment.html",
+        actions=actions,
         title=f"Deployment {dep.id}",
         dep=dep,
         d=d,

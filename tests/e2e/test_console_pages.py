@@ -1,0 +1,56 @@
+"""Console pages in Chromium: the deployment page's next step, error pages, the favicon."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.e2e.conftest import Controller, first_sign_in
+from tests.e2e.test_console_walk import setup_data
+
+
+async def test_deployment_page_offers_only_valid_actions_with_one_primary(
+    controller: Controller, browser: Browser
+) -> None:
+    await setup_data(controller.home)
+    ctx = await browser.new_context(ignore_https_errors=True)
+    page = await ctx.new_page()
+    await first_sign_in(page, controller)
+    await page.goto(controller.url + "/deployments/1")
+    actions = page.locator("section.actions")
+    await expect(actions).to_contain_text("Expected next: Prepare to deploy")
+    primary = actions.locator("button[type=submit]:not(.secondary)")
+    await expect(primary).to_have_count(1)
+    await expect(primary).to_have_text("Prepare to deploy")
+    # nothing was deployed yet: no way to close the deployment is offered
+    for name in ("Done", "Continue without checking", "Manually checked deployment"):
+        await expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    # labelled fields
+    await expect(page.get_by_label("Package passphrase")).to_have_attribute("type", "password")
+    await expect(page.get_by_label("Protected: seal the files")).to_have_attribute(
+        "type", "checkbox"
+    )
+    await page.get_by_label("Package passphrase").fill("a passphrase for the package 1")
+    await primary.click()
+    await expect(page.get_by_text("Expected next: Send the install request")).to_be_visible()
+    await expect(page.get_by_role("button", name="Continue without checking")).to_be_visible()
+    await expect(page.get_by_role("button", name="Done", exact=True)).to_have_count(0)
+    await ctx.close()
+
+
+async def test_error_pages_are_styled_with_a_way_back(
+    controller: Controller, browser: Browser
+) -> None:
+    ctx = await browser.new_context(ignore_https_errors=True)
+    page = await ctx.new_page()
+    await first_sign_in(page, controller)
+    resp = await page.goto(controller.url + "/definitions/999999")
+    assert resp is not None and resp.status == 404
+    await expect(page.locator("nav.sidebar")).to_be_visible()
+    await expect(page.get_by_role("link", name="Go to the dashboard")).to_be_visible()
+    resp = await page.goto(controller.url + "/no/such/page")
+    assert resp is not None and resp.status == 404
+    await expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    await expect(page.get_by_role("button", name="Back to the previous page")).to_be_visible()
+    icon = await page.request.get(controller.url + "/favicon.ico")
+    assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
+    await ctx.close()
