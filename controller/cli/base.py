@@ -31,6 +31,7 @@ __all__ = [
     "read_input_file",
     "read_secret_file",
     "table",
+    "write_private_file",
 ]
 
 
@@ -170,6 +171,22 @@ def read_secret_file(path: str | None, *, what: str = "password") -> bytes | Non
     raw = read_input_file(path, what=f"{what} file")
     first = raw.split(b"\n", 1)[0]
     return first.rstrip(b"\r")
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Create ``path`` readable by the owner only (0600) and write ``text``; never overwrite.
+
+    Raises:
+        InputError: The file exists, or the folder is missing or not writable.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path} exists; name a new file") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot create ({err.strerror})") from err
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:

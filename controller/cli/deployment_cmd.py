@@ -57,7 +57,19 @@ def register(sub: Any) -> None:
     q.add_argument(
         "--passphrase-file", default=None, help="use this passphrase instead of a random one"
     )
-    q.add_argument("--out", default=None, help="also write the package here")
+    q.add_argument(
+        "--out",
+        default=None,
+        metavar="PATH",
+        help="also write the package file (zip, or the one-click executable) to PATH; "
+        "when PATH is an existing folder, into it under the package's own name",
+    )
+    q.add_argument(
+        "--passphrase-file-out",
+        default=None,
+        metavar="FILE",
+        help="write the new passphrase to FILE (created, mode 0600) instead of printing it",
+    )
     q.add_argument(
         "--protect",
         action="store_true",

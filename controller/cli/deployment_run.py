@@ -7,7 +7,13 @@ from pathlib import Path
 
 from cryptography import x509
 
-from certmgr.controller.cli.base import CommandContext, read_input_file, read_secret_file, table
+from certmgr.controller.cli.base import (
+    CommandContext,
+    read_input_file,
+    read_secret_file,
+    table,
+    write_private_file,
+)
 from certmgr.controller.domain.software import SOFTWARE
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.wakeups import wakeups_for
@@ -18,6 +24,7 @@ from certmgr.controller.services.deployment.codes import issue_check_key
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.controller.services.deployment.install_request import request_install
 from certmgr.controller.services.deployment.oneclick import accept_receipt
+from certmgr.controller.services.deployment.packages import new_passphrase
 from certmgr.controller.services.deployment.prepare import copy_document, prepare_package
 from certmgr.controller.services.deployment.views import (
     deployment_detail,
@@ -120,7 +127,23 @@ async def _show(ctx: CommandContext) -> int:
 
 async def _prepare(ctx: CommandContext) -> int:
     a = ctx.args
+    if a.passphrase_file and a.passphrase_file_out:
+        raise ValidationError(
+            "--passphrase-file and --passphrase-file-out exclude each other", field="passphrase"
+        )
     raw = read_secret_file(a.passphrase_file, what="passphrase")
+    passphrase = raw.decode() if raw else new_passphrase()
+    if raw is None:
+        # the one-time secret is saved or shown before the package exists: a closed pipe or a
+        # bad path stops the command here, not after a package nobody can open
+        if a.passphrase_file_out:
+            write_private_file(Path(a.passphrase_file_out), passphrase + "\n")
+        else:
+            ctx.print(
+                "passphrase (shown once; give it to the server administrator separately): "
+                + passphrase
+            )
+            ctx.out.flush()
     res = await prepare_package(
         await ctx.db(),
         ctx.vault,
@@ -129,22 +152,30 @@ async def _prepare(ctx: CommandContext) -> int:
         ctx.settings.home,
         ctx.settings.documents_dir,
         SystemClock(),
-        passphrase=raw.decode() if raw else None,
+        passphrase=passphrase,
         protect=a.protect,
     )
     oneclick = res.deployment.delivery == "oneclick"
-    if a.out:
-        await copy_document(
-            ctx.settings.documents_dir, res.document, Path(a.out), mode=0o755 if oneclick else None
-        )
     what = "one-click installer" if oneclick else "package"
     ctx.print(
         f"{what} {res.document.filename} stored in the document folder of definition #{res.document.definition_id}"
     )
-    if raw is None:
-        ctx.print(
-            f"passphrase (shown once; give it to the server administrator separately): {res.passphrase}"
-        )
+    if a.out:
+        out = Path(a.out)
+        if out.is_dir():
+            out = out / res.document.filename
+        try:
+            await copy_document(
+                ctx.settings.documents_dir, res.document, out, mode=0o755 if oneclick else None
+            )
+        except OSError as err:
+            raise InputError(
+                f"{a.out}: cannot write the {what} ({err.strerror}); it is kept in the "
+                "document folder"
+            ) from err
+        ctx.print(f"{what} written to {out}")
+    if a.passphrase_file_out and raw is None:
+        ctx.print(f"passphrase written to {a.passphrase_file_out}")
     return 0
 
 
