@@ -16,6 +16,7 @@ from certmgr.controller.cli import (
     console_cmd,
     definition_cmd,
     deployment_cmd,
+    discovery_cmd,
     home_cmd,
     import_cmd,
     monitor_cmd,
@@ -43,6 +44,7 @@ _MODULES = (
     monitor_cmd,
     console_cmd,
     backup_cmd,
+    discovery_cmd,
 )
 
 

@@ -12,11 +12,28 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "import",
         help="import certificates, chains and keys (PEM, DER, PKCS#7, PKCS#12, JKS, JCEKS)",
-        description="Import certificates. A FILE may be a folder: every file in it is imported.",
+        description="Import certificates. A FILE may be a folder: every file in it is imported. "
+        "With --from-server, the certificate a server serves is imported (no private key) with "
+        "a monitoring-only deployment at that server.",
     )
     add_home(p)
     add_json(p)
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument(
+        "--from-server",
+        default=None,
+        metavar="HOST[:PORT]",
+        help="import the certificate this server serves (port 443 unless given)",
+    )
+    p.add_argument(
+        "--sni", default=None, metavar="NAME", help="with --from-server: the SNI to send"
+    )
+    p.add_argument(
+        "--starttls",
+        default=None,
+        choices=("smtp", "imap", "pop3", "ftp", "ldap", "postgres"),
+        help="with --from-server: speak this protocol's STARTTLS first",
+    )
     p.add_argument(
         "--key", action="append", default=[], metavar="F", help="private key file (repeatable)"
     )

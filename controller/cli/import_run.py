@@ -9,6 +9,7 @@ from certmgr.controller.cli.base import (
     read_input_file,
     read_secret_file,
 )
+from certmgr.controller.cli.discovery_run import import_server
 from certmgr.controller.services.certificates.imports import ImportFile, ImportOptions, import_files
 from certmgr.shared.errors import InputError
 from certmgr.shared.pki.names import escape_text
@@ -32,6 +33,12 @@ def _expand(paths: list[str]) -> list[str]:
 
 async def _import(ctx: CommandContext) -> int:
     a = ctx.args
+    if a.from_server is not None:
+        return await import_server(ctx)
+    if not a.files:
+        raise InputError("name the files to import (or --from-server HOST[:PORT])")
+    if a.sni is not None or a.starttls is not None:
+        raise InputError("--sni and --starttls go with --from-server")
     names = _expand(a.files)
     files = [ImportFile(Path(n).name if n != "-" else "stdin", read_input_file(n)) for n in names]
     keys = [ImportFile(Path(n).name, read_input_file(n, what="key file")) for n in a.key]
