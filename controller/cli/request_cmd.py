@@ -42,6 +42,19 @@ def register(sub: Any) -> None:
     add_home(q)
     add_json(q)
     q.add_argument("--open", action="store_true", help="only ongoing requests")
+    q.add_argument(
+        "--state",
+        default=None,
+        help="only requests in this state (draft, key-and-csr, ordered, received, done, cancelled, ...)",
+    )
+    q.add_argument("--issuer", default=None, choices=["private-ca", "acme", "vendor"])
+    q.add_argument(
+        "--age",
+        default=None,
+        choices=["day", "week", "month", "older"],
+        help="created in the last day, week, month, or older than 30 days",
+    )
+    q.add_argument("--page", type=int, default=1, help="with a filter: page of 500, newest first")
     q.set_defaults(handler=run("request_run", "_list"))
     q = r.add_parser("show", help="show a request and its history")
     add_home(q)

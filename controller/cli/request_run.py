@@ -25,6 +25,7 @@ from certmgr.controller.services.acquisition.request_views import (
     list_requests,
     request_csr,
     request_detail,
+    requests_page,
 )
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
@@ -92,7 +93,20 @@ async def _retry(ctx: CommandContext) -> int:
 
 
 async def _list(ctx: CommandContext) -> int:
-    rows = await list_requests(await ctx.db(), open_only=ctx.args.open)
+    a = ctx.args
+    if a.state or a.issuer or a.age:
+        page = await requests_page(
+            await ctx.db(),
+            now=SystemClock().now(),
+            status=a.state or ("open" if a.open else ""),
+            issuer=a.issuer or "",
+            age=a.age or "",
+            page=max(1, a.page),
+            per_page=500,
+        )
+        rows = [r.request for r in page.items]
+    else:
+        rows = await list_requests(await ctx.db(), open_only=a.open)
     if ctx.args.json:
         ctx.print_json([request_json(r) for r in rows])
         return 0

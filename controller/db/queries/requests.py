@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from certmgr.controller.db.models import CertificateRequest, RequestEvent
+from certmgr.controller.db.models import CertificateDefinition, CertificateRequest, RequestEvent
+from certmgr.controller.db.queries._paging import page_of
 from certmgr.controller.domain.states import ONGOING_REQUEST
 from certmgr.shared.errors import NotFoundError
 
@@ -82,3 +84,49 @@ async def held_request_of(
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+REQUEST_AGES = {"day": (None, 1), "week": (None, 7), "month": (None, 30), "older": (30, None)}
+"""Age filters of the requests list: (older than N days, younger than N days)."""
+
+
+async def requests_filtered(
+    s: AsyncSession,
+    *,
+    now: dt.datetime,
+    status: str = "",
+    issuer: str = "",
+    age: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[tuple[CertificateRequest, str]], int]:
+    """One page of requests (newest first) with their definition's name, and how many match.
+
+    ``status`` is a request state or ``open`` (any unfinished one); ``age`` a key of
+    :data:`REQUEST_AGES` (by creation time).
+    """
+    stmt = select(CertificateRequest.id)
+    if status == "open":
+        stmt = stmt.where(CertificateRequest.status.not_in(_FINISHED))
+    elif status:
+        stmt = stmt.where(CertificateRequest.status == status)
+    if issuer:
+        stmt = stmt.where(CertificateRequest.issuer_kind == issuer)
+    if age:
+        older, younger = REQUEST_AGES[age]
+        if older is not None:
+            stmt = stmt.where(CertificateRequest.created_at < now - dt.timedelta(days=older))
+        if younger is not None:
+            stmt = stmt.where(CertificateRequest.created_at >= now - dt.timedelta(days=younger))
+    ids, total = await page_of(
+        s, stmt, (CertificateRequest.id.desc(),), page=page, per_page=per_page
+    )
+    if not ids:
+        return [], total
+    rows = await s.execute(
+        select(CertificateRequest, CertificateDefinition.name)
+        .join(CertificateDefinition, CertificateDefinition.id == CertificateRequest.definition_id)
+        .where(CertificateRequest.id.in_(ids))
+        .order_by(CertificateRequest.id.desc())
+    )
+    return [(r, name) for r, name in rows.all()], total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from certmgr.controller.db.engine import Database
@@ -12,7 +13,14 @@ from certmgr.controller.db.models import (
     VendorAccount,
 )
 from certmgr.controller.db.queries.definitions import definition_by_ref
-from certmgr.controller.db.queries.requests import request_by_ref, request_events, requests_list
+from certmgr.controller.db.queries.requests import (
+    REQUEST_AGES,
+    request_by_ref,
+    request_events,
+    requests_filtered,
+    requests_list,
+)
+from certmgr.controller.domain.states import RequestStatus
 from certmgr.controller.services.acquisition.catalogue import (
     Product,
     find_product,
@@ -20,6 +28,7 @@ from certmgr.controller.services.acquisition.catalogue import (
     select_products,
 )
 from certmgr.controller.services.acquisition.vendor_accounts import list_vendor_accounts
+from certmgr.controller.services.certificates.overview import Page
 from certmgr.shared.errors import CertmgrError, ValidationError
 
 Request = CertificateRequest
@@ -47,6 +56,49 @@ async def list_requests(
         return list(
             await requests_list(s, open_only=open_only, newest_first=newest_first, limit=limit)
         )
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A row of the requests list."""
+
+    request: CertificateRequest
+    definition_name: str
+
+
+REQUEST_STATES = ("open", *(x.value for x in RequestStatus))
+"""What the state filter takes (``open``: any unfinished request)."""
+REQUEST_ISSUERS = ("private-ca", "acme", "vendor")
+REQUEST_AGE_FILTERS = tuple(REQUEST_AGES)
+"""What the age filter takes: day, week, month (created within), older (than 30 days)."""
+
+
+async def requests_page(
+    db: Database,
+    *,
+    now: dt.datetime,
+    status: str = "",
+    issuer: str = "",
+    age: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[RequestRow]:
+    """One page of requests, newest first, filtered by state, issuer and age.
+
+    Raises:
+        ValidationError: A filter has an unknown value (named).
+    """
+    if status and status not in REQUEST_STATES:
+        raise ValidationError(f"state must be one of {', '.join(REQUEST_STATES)}", field="state")
+    if issuer and issuer not in REQUEST_ISSUERS:
+        raise ValidationError(f"issuer must be one of {', '.join(REQUEST_ISSUERS)}", field="issuer")
+    if age and age not in REQUEST_AGES:
+        raise ValidationError(f"age must be one of {', '.join(REQUEST_AGES)}", field="age")
+    async with db.reader() as s:
+        rows, total = await requests_filtered(
+            s, now=now, status=status, issuer=issuer, age=age, page=page, per_page=per_page
+        )
+    return Page([RequestRow(r, name) for r, name in rows], total, page, per_page)
 
 
 async def load_request(db: Database, ref: str | int) -> CertificateRequest:

@@ -21,7 +21,14 @@ from certmgr.controller.services.acquisition.catalogue import catalogue, product
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.receiving import receive_certificate
-from certmgr.controller.services.acquisition.request_views import list_requests, request_detail
+from certmgr.controller.services.acquisition.request_views import (
+    REQUEST_AGE_FILTERS,
+    REQUEST_ISSUERS,
+    REQUEST_STATES,
+    list_requests,
+    request_detail,
+    requests_page,
+)
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     cancel_request,
@@ -41,6 +48,7 @@ from certmgr.controller.web.api.base import (
     actor,
     b64_field,
     bool_field,
+    int_param,
     json_body,
     list_field,
     ok,
@@ -80,15 +88,46 @@ def _env(ctx: RequestContext) -> IssuerEnv:
     "/requests",
     "List requests",
     response=sc.array(REQUEST),
-    params=({"name": "open", "in": "query", "schema": {"type": "boolean"}},),
+    params=(
+        {"name": "open", "in": "query", "schema": {"type": "boolean"}},
+        {
+            "name": "state",
+            "in": "query",
+            "schema": {"type": "string", "enum": list(REQUEST_STATES)},
+        },
+        {
+            "name": "issuer",
+            "in": "query",
+            "schema": {"type": "string", "enum": list(REQUEST_ISSUERS)},
+        },
+        {
+            "name": "age",
+            "in": "query",
+            "schema": {"type": "string", "enum": list(REQUEST_AGE_FILTERS)},
+        },
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        sc.LIMIT,
+    ),
 )
 async def list_(request: web.Request) -> web.Response:
-    """Requests, newest first."""
+    """Requests, newest first; filtered by state (or open), issuer and age (day, week, month, older), paged."""
     ctx, _ = actor(request)
-    rows = await list_requests(
-        ctx.db, open_only=request.query.get("open") == "true", newest_first=True, limit=1000
+    qs = request.query
+    if not any(k in qs for k in ("state", "issuer", "age", "page", "limit")):
+        rows = await list_requests(
+            ctx.db, open_only=qs.get("open") == "true", newest_first=True, limit=1000
+        )
+        return ok([_req_json(r) for r in rows])
+    page = await requests_page(
+        ctx.db,
+        now=ctx.clock.now(),
+        status=qs.get("state", "open" if qs.get("open") == "true" else ""),
+        issuer=qs.get("issuer", ""),
+        age=qs.get("age", ""),
+        page=int_param(request, "page", 1, 1, 100_000),
+        per_page=int_param(request, "limit", 100, 1, 500),
     )
-    return ok([_req_json(r) for r in rows])
+    return ok([_req_json(r.request) for r in page.items])
 
 
 @api.op(
