@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from certmgr.shared.deploycheck import evaluate
+from certmgr.shared.deploycheck import evaluate, outcome_name
 from certmgr.shared.errors import ValidationError
 from certmgr.shared.pki import normalize_fingerprint
 from certmgr.shared.tlsprobe import probe
@@ -62,8 +62,10 @@ async def run_check(
     lines = [f"{host}:{port}" + (f" (SNI {result.sni})" if result.sni else " (no SNI)")]
     out: dict[str, Any] = {"host": host, "port": port, "sni": result.sni}
     if result.error:
-        lines.append(f"FAILED ({result.error_kind}): {result.error}")
-        return {**out, "ok": False, "error": result.error, "lines": lines}
+        # the one vocabulary of check outcomes: a host never connected to is "unreachable" only
+        name = outcome_name(ok=False, reachable=result.reachable, served=False)
+        lines.append(f"{name}: {result.error}")
+        return {**out, "ok": False, "result": name, "error": result.error, "lines": lines}
     leaf = result.chain[0]
     days = math.floor((leaf.not_valid_after_utc - now).total_seconds() / 86400)
     lines += [
@@ -79,4 +81,10 @@ async def run_check(
     outcome = evaluate(result, expect, now=now)
     lines += [f"problem: {problem}" for problem in outcome.problems]
     lines.append("OK: the expected certificate is served" if outcome.ok else "CHECK FAILED")
-    return {**out, "ok": outcome.ok, "outcome": outcome.to_dict(), "lines": lines}
+    return {
+        **out,
+        "ok": outcome.ok,
+        "result": outcome.outcome,
+        "outcome": outcome.to_dict(),
+        "lines": lines,
+    }

@@ -11,6 +11,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from certmgr.controller import __version__, appkeys
 from certmgr.controller.background import Background
 from certmgr.controller.db.engine import Database
+from certmgr.controller.domain.events import event_text
+from certmgr.controller.domain.status import check_badge, validity_badge
 from certmgr.controller.effects import InstallFollowUp
 from certmgr.controller.scheduler.jobs import controller_jobs
 from certmgr.controller.scheduler.runner import Scheduler
@@ -75,12 +77,17 @@ CONSOLE_ROUTES = (
 def template_environment() -> Environment:
     """Jinja2 with autoescape on for every template."""
     root = files("certmgr.webui").joinpath("templates")
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(root)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # one vocabulary on every screen: check outcomes, certificate validity, event codes in words
+    env.globals.update(
+        check_badge=check_badge, validity_badge=validity_badge, event_text=event_text
+    )
+    return env
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from certmgr.controller.db.engine import Database
 from certmgr.controller.services._events import (
     CERTIFICATE_SWITCHED,
+    CERTIFICATES_CHANGED,
+    CertificatesChanged,
     CertificateSwitched,
     FollowUp,
 )
@@ -25,6 +27,27 @@ async def _auto_install(
     return await install_after_switch(db, vault, event, clock)
 
 
+async def _findings_now(db: Database, event: CertificatesChanged, clock: Clock) -> None:
+    """Judge the changed definitions at once: findings opened or cleared now, alerts queued."""
+    # lazy: alerts load the outbox (aiohttp); only a certificate change needs them, not every CLI start
+    from certmgr.controller.services.monitoring.config import load_monitor_config
+    from certmgr.controller.services.monitoring.findings import refresh_findings
+    from certmgr.controller.services.notification.alerts import alert_changes
+
+    cfg = await load_monitor_config(db)
+    changes = await refresh_findings(db, clock, cfg, definition_ids=event.definition_ids)
+    await alert_changes(db, clock, changes)
+
+
+async def _findings_after_switch(
+    db: Database, vault: MasterKey, event: CertificateSwitched, clock: Clock
+) -> FollowUp:
+    await _findings_now(db, CertificatesChanged((event.definition_id,), event.actor), clock)
+    return FollowUp()
+
+
 def subscribe_all() -> None:
-    """Subscribe agent auto-install to "current certificate switched"."""
+    """Subscribe agent auto-install and the findings of monitoring to certificate changes."""
     CERTIFICATE_SWITCHED.subscribe(_auto_install)
+    CERTIFICATE_SWITCHED.subscribe(_findings_after_switch)
+    CERTIFICATES_CHANGED.subscribe(_findings_now)

@@ -22,7 +22,28 @@ from certmgr.shared.pki.chain import build_chain, is_ca, is_self_signed
 from certmgr.shared.pki.fingerprint import cert_der, normalize_fingerprint, sha256_fingerprint
 from certmgr.shared.tlsprobe import ProbeResult
 
-__all__ = ["CheckOutcome", "evaluate", "failed_outcome"]
+__all__ = ["VERDICTS", "CheckOutcome", "evaluate", "failed_outcome", "outcome_name"]
+
+VERDICTS = (
+    "matches_current",
+    "chain_complete",
+    "chain_in_order",
+    "hostname_matches",
+    "missing_intermediates",
+    "extra_certs",
+)
+"""What a check says about a served certificate; none of it exists when nothing was served."""
+
+
+def outcome_name(*, ok: bool, reachable: bool, served: bool = True) -> str:
+    """The one name of a check's outcome on every screen, mail and CLI: ok, failed or unreachable.
+
+    A check that never connected is ``unreachable`` and nothing else; one that connected but got
+    no certificate (TLS failed) or found problems is ``failed``.
+    """
+    if not reachable:
+        return "unreachable"
+    return "ok" if ok and served else "failed"
 
 
 @dataclass(frozen=True)
@@ -54,13 +75,31 @@ class CheckOutcome:
     verify_error: str | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
 
+    @property
+    def judged(self) -> bool:
+        """True when a certificate was served, so there are verdicts on it (fingerprint, chain, name)."""
+        return self.reachable and bool(self.served_sha256)
+
+    @property
+    def outcome(self) -> str:
+        """``ok``, ``failed`` or ``unreachable`` (:func:`outcome_name`)."""
+        return outcome_name(ok=self.ok, reachable=self.reachable, served=bool(self.served_sha256))
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (lists and scalars only; lists are copies)."""
+        """A JSON-safe dict (lists and scalars only; lists are copies).
+
+        When nothing was served, the verdicts on a served certificate are ``None`` (not judged),
+        never ``false``; ``outcome`` names the result.
+        """
         # flat fields only, so no dataclasses.asdict deep copy (it costs as much as a chain check)
-        return {
+        out: dict[str, Any] = {
             f.name: list(v) if isinstance(v := getattr(self, f.name), list) else v
             for f in dataclasses.fields(self)
         }
+        if not self.judged:
+            out.update(dict.fromkeys(VERDICTS))
+        out["outcome"] = self.outcome
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
@@ -75,7 +114,10 @@ class CheckOutcome:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     raise ValidationError(f"stored check outcome lacks {f.name!r}", field=f.name)
                 continue
-            values[f.name] = _checked(f.name, data[f.name])
+            value = data[f.name]
+            if value is None and f.name in VERDICTS:  # not judged: nothing was served
+                value = [] if f.name in _STR_LIST else False
+            values[f.name] = _checked(f.name, value)
         return cls(**values)
 
 

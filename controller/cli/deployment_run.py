@@ -203,20 +203,23 @@ async def _request(ctx: CommandContext) -> int:
 
 
 def _print_outcome(ctx: CommandContext, o: CheckOutcome, label: str) -> None:
-    ctx.print(f"{label}: {'OK' if o.ok else 'PROBLEMS'}")
-    ctx.print(f"  reachable        {'yes' if o.reachable else 'no'}")
+    ctx.print(f"{label}: {o.outcome}")
+    if not o.reachable:
+        # never connected: no verdict on a certificate, chain or name exists
+        for p in o.problems:
+            ctx.print(f"  - {p}")
+        return
     ctx.print(f"  served SHA-256   {o.served_sha256 or '-'}")
-    ctx.print(f"  matches          {'yes' if o.matches_current else 'no'}")
-    ctx.print(
-        f"  chain complete   {'yes' if o.chain_complete else 'no'}{'' if o.chain_in_order else ' (out of order)'}"
-    )
-    ctx.print(f"  hostname match   {'yes' if o.hostname_matches else 'no'}")
-    ctx.print(f"  days left        {o.days_left if o.days_left is not None else '-'}")
+    if o.judged:
+        ctx.print(f"  matches          {'yes' if o.matches_current else 'no'}")
+        ctx.print(
+            f"  chain complete   {'yes' if o.chain_complete else 'no'}{'' if o.chain_in_order else ' (out of order)'}"
+        )
+        ctx.print(f"  hostname match   {'yes' if o.hostname_matches else 'no'}")
+        ctx.print(f"  days left        {o.days_left if o.days_left is not None else '-'}")
     ctx.print(f"  protocol/cipher  {o.protocol or '-'} {o.cipher or ''}")
     for p in o.problems:
         ctx.print(f"  - {p}")
-    for w in o.warnings:
-        ctx.print(f"  warning: {w}")
 
 
 async def _check(ctx: CommandContext) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from certmgr.shared.deploycheck import outcome_name
+
 FINAL_REQUEST_STATES = frozenset({"done", "cancelled"})
 CONFIRMED_DEPLOYMENT_STATES = frozenset({"confirmed", "manually-confirmed", "completed-unchecked"})
 FAILED_DEPLOYMENT_STATES = frozenset({"check-failed"})
@@ -25,9 +27,11 @@ def expiry_badge(
     *,
     warn_days: int = 30,
 ) -> Badge:
-    """Expired, expiring (a third of the lifetime or ``warn_days`` left), or valid."""
+    """Expired, not valid yet, expiring (a third of the lifetime or ``warn_days`` left), or valid."""
     if not_after is None:
         return Badge("no certificate", "none")
+    if not_before is not None and not_before > now and not_after > now:
+        return Badge(f"not valid before {not_before:%Y-%m-%d}", "bad")
     left = not_after - now
     days = int(left.total_seconds() // 86400)
     if left.total_seconds() <= 0:
@@ -36,6 +40,47 @@ def expiry_badge(
     if days <= warn_days or (lifetime > 0 and left.total_seconds() < lifetime / 3):
         return Badge(f"{days} d left", "warn")
     return Badge(f"{days} d left", "ok")
+
+
+CHECK_TONES = {"ok": "ok", "failed": "bad", "unreachable": "none"}
+
+
+def check_badge(ok: bool, reachable: bool, served_sha256: str | None) -> Badge:
+    """A check's outcome as every screen shows it: ``ok``, ``failed`` or ``unreachable``.
+
+    The one mapping from a stored check (or an outcome) to its word and colour, so the same
+    check has the same name on the deployment, the deployment list, Monitor Control and findings.
+    """
+    name = outcome_name(ok=ok, reachable=reachable, served=bool(served_sha256))
+    return Badge(name, CHECK_TONES[name])
+
+
+def check_sentence(ok: bool, reachable: bool, served_sha256: str | None, error: str) -> str:
+    """A check's result as one sentence for a flash message (same words as :func:`check_badge`)."""
+    name = outcome_name(ok=ok, reachable=reachable, served=bool(served_sha256))
+    if name == "ok":
+        return "Check ok: the current certificate is served."
+    if name == "unreachable":
+        return f"Check unreachable: the server could not be reached ({error[:300]})."
+    return f"Check failed: {error[:300]}."
+
+
+def validity_badge(
+    not_before: dt.datetime, not_after: dt.datetime, now: dt.datetime, *, current: bool = False
+) -> Badge:
+    """A certificate's validity, with ``current`` when it is its definition's current one.
+
+    A current certificate that has expired or is not valid yet is never shown as a plain green
+    "current": the badge says what is wrong with it.
+    """
+    prefix = "current, " if current else ""
+    if not_after <= now:
+        return Badge(f"{prefix}expired {not_after:%Y-%m-%d}", "bad")
+    if not_before > now:
+        return Badge(
+            f"{prefix}not valid before {not_before:%Y-%m-%d}", "bad" if current else "warn"
+        )
+    return Badge("current", "ok") if current else Badge("valid", "none")
 
 
 def days_left(not_after: dt.datetime | None, now: dt.datetime) -> int | None:

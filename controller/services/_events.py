@@ -64,3 +64,38 @@ class SwitchListeners:
 
 CERTIFICATE_SWITCHED = SwitchListeners()
 """The process's one hub for the switch event (filled at start-up, read-only afterwards)."""
+
+
+@dataclass(frozen=True)
+class CertificatesChanged:
+    """Definitions whose certificates changed: imported, received, issued or switched to."""
+
+    definition_ids: tuple[int, ...]
+    actor: Actor
+
+
+ChangeListener = Callable[[Database, CertificatesChanged, Clock], Awaitable[None]]
+
+
+class ChangeListeners:
+    """The subscribers of "certificates changed" (subscribing twice keeps one)."""
+
+    def __init__(self) -> None:
+        """No subscribers yet."""
+        self._listeners: list[ChangeListener] = []
+
+    def subscribe(self, listener: ChangeListener) -> None:
+        """Call ``listener`` for every change from now on."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    async def publish(self, db: Database, event: CertificatesChanged, clock: Clock) -> None:
+        """Tell every subscriber (after the change is committed); nothing when no definition changed."""
+        if not event.definition_ids:
+            return
+        for listener in tuple(self._listeners):
+            await listener(db, event, clock)
+
+
+CERTIFICATES_CHANGED = ChangeListeners()
+"""Monitoring subscribes to judge the changed definitions at once (findings and alerts)."""

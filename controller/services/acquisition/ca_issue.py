@@ -23,6 +23,7 @@ from certmgr.controller.db.queries.definitions import definition_by_ref
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
 from certmgr.controller.issuers.private_ca import LeafSpec, issue_leaf
+from certmgr.controller.services._events import CERTIFICATES_CHANGED, CertificatesChanged
 from certmgr.controller.services.acquisition.ca_context import (
     DEFAULT_LEAF_DAYS,
     CaContext,
@@ -31,7 +32,7 @@ from certmgr.controller.services.acquisition.ca_context import (
 )
 from certmgr.controller.services.certificates.store import certificate_values, key_row
 from certmgr.controller.vault import MasterKey
-from certmgr.shared.clock import Clock
+from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import ConflictError
 from certmgr.shared.pki import (
     KeyType,
@@ -113,6 +114,12 @@ async def issue_for_definitions(
                 for r, d in zip(out, defs, strict=True)
             ],
         )
+    changed = tuple(
+        sorted({d.id for d, req in zip(defs, requests, strict=True) if req.make_current})
+    )
+    await CERTIFICATES_CHANGED.publish(
+        db, CertificatesChanged(changed, actor), clock or SystemClock()
+    )
     return out
 
 

@@ -137,6 +137,13 @@ async def load_mail_settings(db: Database, vault: MasterKey) -> MailSettings:
     )
 
 
+async def mail_configured(db: Database) -> bool:
+    """True when outbound mail has a server and a sender address (nothing is unsealed)."""
+    async with db.reader() as s:
+        row = await _get(s, MAIL_KEY)
+    return row is not None and bool(row.value.get("host") and row.value.get("sender_address"))
+
+
 def parse_smtp_server(value: str) -> tuple[str, int]:
     """``host:port`` (port defaults to 587).
 

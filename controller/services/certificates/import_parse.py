@@ -324,8 +324,18 @@ def leaf_warnings(
         )
     if escape_text(sm.subject) != sm.subject:
         out.append(f"the subject holds control characters: '{escape_text(sm.subject)}'")
-    if leaf.cert.not_valid_after_utc < now:
-        out.append("certificate has expired")
+    nb, na = leaf.cert.not_valid_before_utc, leaf.cert.not_valid_after_utc
+    if na < now:
+        out.append(
+            f"the certificate expired on {na:%Y-%m-%d %H:%M} UTC (valid from "
+            f"{nb:%Y-%m-%d} to {na:%Y-%m-%d}): servers given it are refused by clients; "
+            "renew it or import its successor"
+        )
+    elif nb > now:
+        out.append(
+            f"the certificate is not valid yet: valid from {nb:%Y-%m-%d %H:%M} UTC to "
+            f"{na:%Y-%m-%d}; clients refuse it until then"
+        )
     return tuple(out)
 
 

@@ -32,6 +32,7 @@ from certmgr.controller.db.queries.certificates import (
 from certmgr.controller.db.queries.keys import keys_by_public_sha256
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
+from certmgr.controller.services._events import CERTIFICATES_CHANGED, CertificatesChanged
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.import_definitions import (
     make_current_if_newer,
@@ -160,7 +161,13 @@ async def import_files(
         known = await known_ca_certificates(s)
     plan = await asyncio.to_thread(plan_chains, parsed, known)
     async with db.transaction() as s:
-        return await _save(s, vault, actor, parsed, plan, options, now)
+        results = await _save(s, vault, actor, parsed, plan, options, now)
+    # judged at once (findings, alerts), not at the next scheduled run
+    changed = tuple(sorted({r.definition_id for r in results if r.definition_id is not None}))
+    await CERTIFICATES_CHANGED.publish(
+        db, CertificatesChanged(changed, actor), clock or SystemClock()
+    )
+    return results
 
 
 @dataclass

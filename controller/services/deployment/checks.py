@@ -31,7 +31,7 @@ from certmgr.controller.services.deployment.packages import text_templates
 from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
-from certmgr.shared.deploycheck import CheckOutcome, evaluate
+from certmgr.shared.deploycheck import CheckOutcome, evaluate, outcome_name
 from certmgr.shared.errors import CertmgrError, ConflictError
 from certmgr.shared.receipt import CheckResult as Result
 from certmgr.shared.tlsprobe import probe
@@ -276,9 +276,11 @@ async def send_check_result(
         .render(
             endpoint=f"{dep.check_host}:{dep.check_port}",
             at=last.at.strftime("%Y-%m-%d %H:%M UTC"),
-            ok=last.ok,
+            outcome=outcome_name(
+                ok=last.ok, reachable=last.reachable, served=bool(last.served_sha256)
+            ),
             problems=last.detail.get("problems", []),
-            served=last.served_sha256,
+            served=last.served_sha256 if last.reachable else "",
             expected=expected.sha256 if expected else "-",
             chain_complete=last.chain_complete,
             protocol=last.detail.get("protocol"),
@@ -293,7 +295,8 @@ async def send_check_result(
         mail,
         OutgoingMail(
             tuple(a.strip() for a in dep.admin_email.split(",")),
-            f"Certificate check of {dep.check_host}:{dep.check_port}: {'OK' if last.ok else 'problems found'}",
+            f"Certificate check of {dep.check_host}:{dep.check_port}: "
+            + outcome_name(ok=last.ok, reachable=last.reachable, served=bool(last.served_sha256)),
             body,
             "check-result",
             "deployment",

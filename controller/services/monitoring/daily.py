@@ -205,6 +205,8 @@ class Today:
     manual_requests: list[OngoingRequest] = field(default_factory=list)
     deployments_waiting: int = 0
     outbox_stuck: int = 0
+    renewal_for: dict[int, DueRenewal] = field(default_factory=dict)
+    """Renewals due of definitions already named by a critical finding (said on that line, once)."""
 
     @property
     def empty(self) -> bool:
@@ -218,6 +220,24 @@ class Today:
             or self.deployments_waiting
             or self.outbox_stuck
         )
+
+
+def one_per_problem(findings: list[Finding]) -> list[Finding]:
+    """Each problem once: a server serving the expired current certificate is that certificate's expiry.
+
+    A definition whose current certificate expired (or is not valid yet) has one line; the
+    deployments that serve that same certificate add nothing new.
+    """
+    bad_current = {
+        f.definition_id
+        for f in findings
+        if f.key.startswith(("expired:def:", "not-yet-valid:def:"))
+    }
+    return [
+        f
+        for f in findings
+        if not (f.kind == "expired" and f.deployment_id and f.definition_id in bad_current)
+    ]
 
 
 async def needs_today(db: Database, now: dt.datetime) -> Today:
@@ -258,10 +278,14 @@ async def needs_today(db: Database, now: dt.datetime) -> Today:
         )
     due = await renewals_due(db, now)
     requests = await ongoing_requests(db, now)
+    critical = one_per_problem(critical)
+    named = {f.definition_id for f in critical if f.definition_id is not None}
+    unstarted = [r for r in due if r.request_id is None]
     return Today(
         critical=critical,
         warnings=warnings,
-        renewals_without_request=[r for r in due if r.request_id is None],
+        renewals_without_request=[r for r in unstarted if r.definition_id not in named],
+        renewal_for={r.definition_id: r for r in unstarted if r.definition_id in named},
         failed_requests=[r for r in requests if r.attempts > 0 and r.last_error],
         manual_requests=[
             r

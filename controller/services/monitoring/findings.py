@@ -40,6 +40,7 @@ MANAGED_KINDS = (
     "chain",
     "expiring",
     "expired",
+    "not-yet-valid",
     "unreachable",
     "renewal-failed",
     "renewal-overdue",
@@ -153,7 +154,7 @@ def certificate_findings(
     now: dt.datetime,
     cfg: MonitorConfig,
 ) -> list[FindingSpec]:
-    """Expired, expiring and renewal-overdue for a definition's current certificate (pure).
+    """Expired, not valid yet, expiring and renewal-overdue for a definition's current certificate (pure).
 
     Expiring means both thresholds are reached: at most ``expiring_days`` days and at most
     ``expiring_fraction`` of the lifetime left, so a 47-day certificate does not nag for most of
@@ -167,6 +168,17 @@ def certificate_findings(
                 "expired",
                 "critical",
                 f"the current certificate of {d.name} expired on {not_after:%Y-%m-%d %H:%M} UTC",
+                d.id,
+            )
+        ]
+    if not_before > now:
+        return [
+            FindingSpec(
+                f"not-yet-valid:def:{d.id}",
+                "not-yet-valid",
+                "critical",
+                f"the current certificate of {d.name} is not valid before "
+                f"{not_before:%Y-%m-%d %H:%M} UTC: clients refuse it until then",
                 d.id,
             )
         ]
@@ -216,9 +228,18 @@ def request_findings(d: CertificateDefinition, req: CertificateRequest) -> list[
     ]
 
 
-async def wanted_findings(db: Database, now: dt.datetime, cfg: MonitorConfig) -> list[FindingSpec]:
-    """Every finding the database calls for now (a fixed number of queries)."""
+async def wanted_findings(
+    db: Database,
+    now: dt.datetime,
+    cfg: MonitorConfig,
+    *,
+    definition_ids: Sequence[int] | None = None,
+) -> list[FindingSpec]:
+    """Every finding the database calls for now (a fixed number of queries), or those of some definitions."""
     out: list[FindingSpec] = []
+    only = (
+        [CertificateDefinition.id.in_(list(definition_ids))] if definition_ids is not None else []
+    )
     async with db.reader() as s:
         rows = await s.execute(
             select(Deployment, CertificateDefinition, CheckResult)
@@ -228,6 +249,7 @@ async def wanted_findings(db: Database, now: dt.datetime, cfg: MonitorConfig) ->
                 Deployment.monitoring.is_(True),
                 Deployment.status.in_(sorted(WATCHED_STATES)),
                 CertificateDefinition.archived.is_(False),
+                *only,
             )
         )
         for dep, d, last in rows:
@@ -235,7 +257,7 @@ async def wanted_findings(db: Database, now: dt.datetime, cfg: MonitorConfig) ->
         certs = await s.execute(
             select(CertificateDefinition, Certificate.not_before, Certificate.not_after)
             .join(Certificate, Certificate.id == CertificateDefinition.current_certificate_id)
-            .where(CertificateDefinition.archived.is_(False))
+            .where(CertificateDefinition.archived.is_(False), *only)
         )
         for d, nb, na in certs:
             out += certificate_findings(d, nb, na, now, cfg)
@@ -246,6 +268,7 @@ async def wanted_findings(db: Database, now: dt.datetime, cfg: MonitorConfig) ->
                 CertificateDefinition.archived.is_(False),
                 CertificateRequest.status.in_([x.value for x in ONGOING_REQUEST]),
                 CertificateRequest.attempts > 0,
+                *only,
             )
         )
         for d, req in reqs:
@@ -260,15 +283,18 @@ async def reconcile(
     *,
     kinds: Sequence[str] = MANAGED_KINDS,
     keys: Sequence[str] | None = None,
+    definition_ids: Sequence[int] | None = None,
     actor: Actor = SYSTEM,
 ) -> FindingChanges:
-    """Open what is wanted and not open, clear what is open and not wanted (of ``kinds``/``keys``)."""
+    """Open what is wanted and not open, clear what is open and not wanted (of ``kinds``/``keys``/definitions)."""
     want = {f.key: f for f in wanted}
     now = clock.now()
     changes = FindingChanges()
     async with db.transaction() as s:
         stmt = select(Finding).where(Finding.state == "open")
         stmt = stmt.where(Finding.key.in_(keys)) if keys is not None else stmt
+        if definition_ids is not None:
+            stmt = stmt.where(Finding.definition_id.in_(list(definition_ids)))
         stmt = stmt.where(Finding.kind.in_(list(kinds)))
         open_rows = {f.key: f for f in (await s.execute(stmt)).scalars()}
         for key, row in open_rows.items():
@@ -308,9 +334,16 @@ async def reconcile(
     return changes
 
 
-async def refresh_findings(db: Database, clock: Clock, cfg: MonitorConfig) -> FindingChanges:
-    """Bring every managed finding up to date with the database; returns the state changes."""
-    return await reconcile(db, await wanted_findings(db, clock.now(), cfg), clock)
+async def refresh_findings(
+    db: Database, clock: Clock, cfg: MonitorConfig, *, definition_ids: Sequence[int] | None = None
+) -> FindingChanges:
+    """Bring the managed findings (all, or those of some definitions) up to date; returns the state changes.
+
+    With ``definition_ids`` only those definitions are judged, at once: an imported, received
+    or switched certificate has its findings now, not at the next scheduled run.
+    """
+    wanted = await wanted_findings(db, clock.now(), cfg, definition_ids=definition_ids)
+    return await reconcile(db, wanted, clock, definition_ids=definition_ids)
 
 
 async def record_agent_inventory(

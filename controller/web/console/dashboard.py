@@ -8,6 +8,7 @@ from aiohttp import web
 
 from certmgr.controller.services.certificates.overview import DashboardCounts, dashboard_counts
 from certmgr.controller.services.monitoring.daily import needs_today
+from certmgr.controller.services.notification.health import notification_health
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.render import render
 
@@ -33,6 +34,7 @@ async def dashboard(request: web.Request) -> web.Response:
         counts=counts,
         chart=timeline_svg(counts, now),
         today=await needs_today(ctx.db, now),
+        mail=await notification_health(ctx.db),
     )
 
 

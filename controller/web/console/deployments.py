@@ -7,6 +7,7 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.domain.deployment_actions import DeploymentFacts, plan_actions
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.domain.status import check_sentence
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.work import queue_agent_install
 from certmgr.controller.services.deployment.checks import (
@@ -240,7 +241,9 @@ async def check(request: web.Request) -> web.Response:
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}#check",
-        "Check passed." if outcome.ok else "Check found problems.",
+        check_sentence(
+            outcome.ok, outcome.reachable, outcome.served_sha256, "; ".join(outcome.problems)
+        ),
         "ok" if outcome.ok else "bad",
     )
 

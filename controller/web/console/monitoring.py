@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from certmgr.controller import appkeys
+from certmgr.controller.domain.status import check_sentence
 from certmgr.controller.scheduler import leases
 from certmgr.controller.scheduler.jobs import DIGEST, MONITORING
 from certmgr.controller.services.monitoring.checks import check_deployment_now
@@ -95,7 +96,7 @@ async def run_now(request: web.Request) -> web.Response:
             )
         except CertmgrError as err:
             raise redirect(request, "/monitor", str(err), "bad") from None
-        message = "Check passed." if row.ok else f"Check found problems: {row.error[:300]}"
+        message = check_sentence(row.ok, row.reachable, row.served_sha256, row.error)
         raise redirect(request, f"/monitor?deployment={dep_id}", message, "ok" if row.ok else "bad")
     started = request.app[appkeys.SCHEDULER].trigger(MONITORING)
     raise redirect(

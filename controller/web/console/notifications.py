@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from certmgr.controller.services.admin.settings import mail_configured
+from certmgr.controller.services.notification.health import delivery_state
 from certmgr.controller.services.notification.outbox import outbox_page, retry_now
 from certmgr.controller.services.notification.webhooks import (
     EVENTS,
@@ -29,11 +31,17 @@ async def _page(
     state = request.query.get("state", "")
     messages, counts = await outbox_page(ctx.db, state=state if state in STATES else "")
     hooks = await list_webhooks(ctx.db)
+    ready = await mail_configured(ctx.db)
+    delivery = {
+        m.id: delivery_state(m.channel, m.state, m.attempts, m.last_error, mail_ready=ready)
+        for m in messages
+    }
     return render(
         request,
         "console/notifications.html",
         title="Notifications",
         messages=messages,
+        delivery=delivery,
         counts=counts,
         state=state,
         states=STATES,

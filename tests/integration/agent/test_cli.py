@@ -69,7 +69,8 @@ async def test_check_judges_what_a_server_serves(controller: FakeController) -> 
     plain = await run_check(controller.url[8:])
     assert plain["ok"] and plain["served_sha256"] == _served(controller)
     down = await run_check("127.0.0.1:9", timeout=2)
-    assert not down["ok"] and down["lines"][-1].startswith("FAILED")
+    assert not down["ok"] and down["result"] == "unreachable"
+    assert down["lines"][-1].startswith("unreachable: ")
 
 
 async def test_check_command_exit_code(controller: FakeController) -> None:

@@ -69,7 +69,7 @@ async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None
                 resp.status == 303 and resp.headers["Location"] == f"/monitor?deployment={bad_id}"
             )
             page = await (await c.client.get(resp.headers["Location"])).text()
-            assert "not the current one" in page and "Check found problems" in page
+            assert "not the current one" in page and "Check failed" in page
 
             # run now, everything, on the scheduler's stored task; watch the job through the API
             resp = await c.post_form("/monitor/run", {}, from_page="/monitor")
