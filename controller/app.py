@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from importlib.resources import files
 
@@ -129,6 +130,7 @@ def create_app(
     app[appkeys.TEMPLATES] = template_environment()
     app[appkeys.IPACL] = IpAllowList(settings.ip_acl_path)
     app[appkeys.SESSIONS] = SessionCodec(vault)
+    app[appkeys.STOPPING] = asyncio.Event()  # set by server.drain at SIGTERM (/readyz: 503)
     if db is not None:
         app[appkeys.DB] = db
 

@@ -45,3 +45,9 @@ if TYPE_CHECKING:
     from certmgr.controller.effects import InstallFollowUp
 
 AFTER_INSTALL: web.AppKey[InstallFollowUp] = web.AppKey("after_install")
+
+if TYPE_CHECKING:
+    import asyncio
+
+# set when the controller begins to stop: /readyz says 503 so a load balancer sends no more work
+STOPPING: web.AppKey[asyncio.Event] = web.AppKey("stopping")

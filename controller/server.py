@@ -14,7 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from cryptography import x509
 
 from certmgr.controller.app import create_app
-from certmgr.controller.appkeys import DB
+from certmgr.controller.appkeys import AGENT_WAKEUPS, DB, SCHEDULER, STOPPING
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
 from certmgr.controller.settings import Settings
 from certmgr.controller.tls_reload import ConsoleTlsReloader, load_console_chain
@@ -24,6 +24,7 @@ from certmgr.shared.errors import ConfigurationError
 from certmgr.shared.pki import sha256_fingerprint
 
 logger = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 20.0  # requests under way when SIGTERM comes may finish within this
 
 
 class _QuietBadRequests(logging.Filter):
@@ -102,7 +103,7 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
     asyncio.sslproto.SSLProtocol.max_size = 32 * 1024
     logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
     app = create_app(settings, vault)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE_SECONDS)
     await runner.setup()
     tls = ConsoleTlsReloader(console_ssl_context(settings, vault), settings, vault, app[DB])
     site = web.TCPSite(runner, settings.listen_host, settings.listen_port, ssl_context=tls.ctx)
@@ -137,8 +138,25 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        await drain(app)
         await stack.aclose()
-        await runner.cleanup()
+        await runner.cleanup()  # stops listening; requests under way get STOP_GRACE_SECONDS
+        logger.info("certmgr controller stopped")
+
+
+async def drain(app: web.Application) -> None:
+    """Begin a clean stop: not ready any more, long-polls answered, scheduled work handed back.
+
+    ``/readyz`` answers 503 from now on; every agent waiting in a long-poll gets its answer at
+    once (on a closing connection, so its next poll goes to another controller behind the load
+    balancer); the scheduler stops: a running job gives its lease back still due and a claimed
+    batch goes back to pending, so another controller takes them over at once.
+    """
+    app[STOPPING].set()
+    polls = app[AGENT_WAKEUPS].drain() if AGENT_WAKEUPS in app else 0
+    if SCHEDULER in app:
+        await app[SCHEDULER].aclose()
+    logger.info("stopping: answered %d agent long-polls, handed back scheduled work", polls)
 
 
 def ca_sha256(settings: Settings) -> str:

@@ -117,6 +117,7 @@ class Scheduler:
         self._claimer: asyncio.Task[None] | None = None
         self._claim_wake = asyncio.Event()
         self._stopping = False
+        self.last_loop_at = 0.0  # time.monotonic() of the loop's last pass (readiness)
         self._tasks: dict[str, asyncio.Task[JobRun]] = {}
         self._loop: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -408,6 +409,7 @@ class Scheduler:
     def start(self) -> None:
         """Start the loop on a stored task (call once, from a running event loop)."""
         if self._loop is None:
+            self.last_loop_at = time.monotonic()
             self._loop = asyncio.create_task(self._run_loop(), name="scheduler")
         shares = any(spec.batch is not None for spec in self.jobs.values())
         if self._claimer is None and shares and not self.db.is_sqlite:
@@ -420,6 +422,7 @@ class Scheduler:
     async def _run_loop(self) -> None:
         down = False
         while True:
+            self.last_loop_at = time.monotonic()
             try:
                 if not self._ready:
                     await self.setup()
@@ -441,6 +444,12 @@ class Scheduler:
                 async with asyncio.timeout(self.tick):
                     await self._wake.wait()
             self._wake.clear()
+
+    def alive(self) -> bool:
+        """The loop runs and has passed within three ticks (or a minute): due jobs will start."""
+        if self._loop is None or self._loop.done():
+            return False
+        return time.monotonic() - self.last_loop_at < max(60.0, 3 * self.tick)
 
     async def wait_idle(self) -> None:
         """Wait until no job task of this scheduler runs (tests, CLI)."""

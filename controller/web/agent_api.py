@@ -89,8 +89,11 @@ async def work(request: web.Request) -> web.Response:
         while True:
             resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
             left = deadline - loop.time()
-            if resp.packages or resp.keygen or resp.revoked or left <= 0:
-                return await _signed(request, p.encode(resp))
+            if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
+                answer = await _signed(request, p.encode(resp))
+                if wakeups.draining:
+                    answer.force_close()  # the agent's next poll opens a new connection elsewhere
+                return answer
             ev.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(left, RECHECK)):

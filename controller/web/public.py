@@ -10,11 +10,13 @@ from certmgr.controller import appkeys
 from certmgr.controller.services.deployment.install_request import download_package
 from certmgr.controller.web.console.definitions import attachment
 from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.readiness import readyz
 
 
 def setup(app: web.Application) -> None:
     """Register the routes."""
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/pki/crl.der", crl_der)
     app.router.add_get("/pki/crl.pem", crl_pem)
     app.router.add_get(r"/pki/crl/{ca_id:\d{1,9}}.der", ca_crl_der)

@@ -32,6 +32,7 @@ class AgentWakeups:
         """Serve wake-ups for ``db``."""
         self._db = db
         self._events: dict[str, set[asyncio.Event]] = {}
+        self.draining = False  # the controller stops: long-polls answer now, agents reconnect
         self._listener: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
@@ -52,6 +53,16 @@ class AgentWakeups:
         """Wake this process's waiters for ``agent_id``."""
         for ev in self._events.get(agent_id, ()):
             ev.set()
+
+    def drain(self) -> int:
+        """Wake every waiting long-poll for good (the controller stops); returns how many waited."""
+        self.draining = True
+        waiting = 0
+        for events in self._events.values():
+            for ev in events:
+                ev.set()
+                waiting += 1
+        return waiting
 
     async def notify(self, agent_id: str) -> None:
         """Wake waiters here and, on PostgreSQL, in every replica."""

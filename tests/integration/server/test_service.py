@@ -1,0 +1,198 @@
+"""Issue 17 item 6: /readyz beside /healthz, and a clean stop on SIGTERM that hands work back."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from certmgr.controller.appkeys import DB, SCHEDULER
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import CheckResult, WorkBatch
+from certmgr.controller.domain.actors import Actor, Role
+from certmgr.controller.scheduler import leases
+from certmgr.controller.server import drain
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.services.monitoring.config import MonitorConfig, save_monitor_config
+from certmgr.shared.clock import SystemClock
+from tests.factories.console import console_client
+from tests.factories.controller_proc import Controller
+from tests.factories.homes import amake_home, make_home
+from tests.factories.postgres import create_database, free_port
+from tests.factories.waiting import async_wait_for
+
+ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
+
+
+async def test_readyz_reports_each_check_and_turns_503_when_stopping(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as console:
+        client = console.client
+        resp = await client.get("/readyz")
+        body = await resp.json()
+        assert resp.status == 200, body
+        assert body == {
+            "status": "ready",
+            "checks": {
+                "database": "ok",
+                "migrations": "ok",
+                "scheduler": "ok",
+                "accepting": "ok",
+            },
+        }
+        assert (await client.get("/healthz")).status == 200
+        app = client.server.app
+        assert app is not None
+        await drain(app)
+        resp = await client.get("/readyz")
+        body = await resp.json()
+        assert resp.status == 503
+        assert body["status"] == "not ready"
+        assert body["checks"]["accepting"] == "stopping"
+        assert body["checks"]["scheduler"] == "not running"
+        assert not app[SCHEDULER].alive()
+
+
+async def test_readyz_names_a_schema_behind_the_code(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as console:
+        app = console.client.server.app
+        assert app is not None
+        db = app[DB]
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+        resp = await console.client.get("/readyz")
+        body = await resp.json()
+        assert resp.status == 503
+        assert body["checks"]["database"] == "ok"
+        assert "0001" in body["checks"]["migrations"]
+        assert "certmgr db upgrade" in body["checks"]["migrations"]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback listener that completes TCP handshakes (kernel backlog) and never says a word."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4096)
+    yield int(s.getsockname()[1])
+    s.close()
+
+
+async def test_sigterm_hands_back_the_running_batch(
+    tmp_path: Path, postgres_dsn: str, silent_port: int
+) -> None:
+    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
+    home = await amake_home(tmp_path, url)
+    config = home / "config.toml"
+    config.write_text(
+        config.read_text().replace(
+            "[scheduler]\n",
+            "[scheduler]\ntick_seconds = 0.2\nbatch_size = 4\nbatch_lease_seconds = 60\n",
+        )
+    )
+    db = Database(url)
+    clock = SystemClock()
+    await save_monitor_config(db, ADMIN, MonitorConfig(concurrency=2, probe_timeout=2), clock)
+    ids = []
+    for n in range(12):
+        spec = DeploymentSpec(
+            definition_ref="certmgr console",
+            server_name=f"web{n}.example.test",
+            check_host="127.0.0.1",
+            check_port=silent_port,
+            sni="localhost",
+        )
+        ids.append((await create_deployment(db, ADMIN, spec, clock)).id)
+    first = Controller(home, free_port(), tmp_path / "first.log", listen=True)
+    second = Controller(home, free_port(), tmp_path / "second.log", listen=True)
+    try:
+        await asyncio.to_thread(first.start)
+        assert first.proc is not None
+        pid = first.proc.pid
+
+        async def registered() -> bool:
+            return "monitoring" in {j.name for j in await leases.all_jobs(db)}
+
+        await async_wait_for(registered, timeout=15, interval=0.05, what="jobs registered")
+        start = dt.datetime.now(dt.UTC)
+        await leases.reschedule(db, "monitoring", start)
+
+        async def holds_a_batch() -> bool:
+            async with db.reader() as s:
+                held = (
+                    await s.execute(select(WorkBatch.holder).where(WorkBatch.state == "claimed"))
+                ).scalars()
+                return any(f":{pid}:" in h for h in held)
+
+        await async_wait_for(holds_a_batch, timeout=30, interval=0.05, what="a claimed batch")
+        os.kill(pid, signal.SIGTERM)
+        code = await asyncio.to_thread(first.proc.wait, 60)
+        first.proc = None
+        assert code == 0, first.log.read_text()
+        log = first.log.read_text()
+        assert "handed back scheduled work" in log, log
+        # nothing is left claimed by the stopped controller: the job and its batch are free now
+        job = {j.name: j for j in await leases.all_jobs(db)}["monitoring"]
+        assert (job.holder, job.lease_until, job.last_result) == ("", None, "interrupted")
+        assert job.next_run_at is not None and job.next_run_at <= dt.datetime.now(dt.UTC)
+        async with db.reader() as s:
+            states = Counter((await s.execute(select(WorkBatch.state))).scalars())
+        assert states["claimed"] == 0 and states["pending"] >= 1, states
+
+        # another controller takes the round over and finishes it: each deployment checked once
+        await asyncio.to_thread(second.start)
+
+        async def finished() -> bool:
+            j = {j.name: j for j in await leases.all_jobs(db)}["monitoring"]
+            return j.runs >= 1 and not j.holder
+
+        await async_wait_for(finished, timeout=90, interval=0.1, what="the run finished")
+        async with db.reader() as s:
+            checks = list(
+                (
+                    await s.execute(
+                        select(CheckResult.deployment_id).where(
+                            CheckResult.source == "monitor", CheckResult.at >= start
+                        )
+                    )
+                ).scalars()
+            )
+        assert Counter(checks) == Counter(ids)
+    finally:
+        for c in (first, second):
+            await asyncio.to_thread(c.stop)
+        await db.dispose()
+    for c in (first, second):
+        assert "Traceback" not in c.log.read_text(), c.log.read_text()
+
+
+def test_sigterm_stops_a_serving_controller_cleanly(tmp_path: Path) -> None:
+    """SQLite, no shared work: SIGTERM ends `certmgr serve` with status 0 and says so."""
+    port = free_port()
+    home = make_home(
+        tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", listen=f"127.0.0.1:{port}"
+    )
+    c = Controller(home, port, tmp_path / "serve.log")
+    c.start()
+    assert c.proc is not None
+    c.proc.send_signal(signal.SIGTERM)
+    try:
+        assert c.proc.wait(60) == 0
+    except subprocess.TimeoutExpired:
+        c.proc.kill()
+        raise
+    log = c.log.read_text()
+    assert "certmgr controller stopped" in log and "Traceback" not in log, log
