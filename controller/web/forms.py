@@ -6,17 +6,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, MultipartReader, web
 from multidict import MultiDictProxy
 
 from certmgr.shared.errors import ValidationError
 
 MAX_FIELD = 10_000
+MULTIPART_READER: web.RequestKey[MultipartReader] = web.RequestKey(
+    "certmgr.multipart", MultipartReader
+)
 
 
 async def form_of(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """The posted form (url-encoded or multipart)."""
     return await request.post()
+
+
+async def multipart_csrf(request: web.Request) -> str | None:
+    """The CSRF token of a multipart form: its first part, named ``csrf``.
+
+    Big uploads are read once, as a stream: the reader, past the token, is kept on the request
+    for the handler (:func:`multipart_reader`), so the token never has to travel in the URL.
+    """
+    reader = await request.multipart()
+    request[MULTIPART_READER] = reader
+    part = await reader.next()
+    if isinstance(part, BodyPartReader) and part.name == "csrf":
+        return (await part.text())[:200]
+    return None
+
+
+async def multipart_reader(request: web.Request) -> MultipartReader:
+    """The multipart reader of a form: the one the CSRF check started, else a new one."""
+    reader = request.get(MULTIPART_READER)
+    return reader if reader is not None else await request.multipart()
 
 
 def text(

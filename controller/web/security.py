@@ -19,6 +19,7 @@ from certmgr.controller.services.admin.refusals import record_refusal
 from certmgr.controller.services.admin.sessions import resume_session
 from certmgr.controller.services.admin.tokens import TokenRefusedError, user_for_token
 from certmgr.controller.web.context import REQUEST_CONTEXT, ctx_of
+from certmgr.controller.web.forms import multipart_csrf
 from certmgr.controller.web.ipacl import client_address
 from certmgr.controller.web.session import COOKIE, SessionData, same_token
 
@@ -27,7 +28,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PREFIXES = ("/static/", "/pki/", "/api/agent/v1/", "/dl/")
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
+    {"/healthz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
 )  # /metrics checks its own token
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
 ADMIN_PREFIXES = ("/users", "/settings", "/api/v1/users", "/api/v1/settings")
@@ -132,8 +133,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 
 async def _form_csrf(request: web.Request) -> str | None:
     if request.content_type == "multipart/form-data":
-        # Multipart forms carry the token in the query string so big uploads are not read twice.
-        return request.query.get("csrf")
+        # the token is the form's first part; the handler reads the rest of the stream
+        return await multipart_csrf(request)
     form = await request.post()
     value = form.get("csrf")
     return value if isinstance(value, str) else None

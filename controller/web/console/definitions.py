@@ -22,7 +22,15 @@ from certmgr.controller.services.certificates.overview import (
     definitions_page,
 )
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import ListQuery, choice, form_of, lines, multiline, text
+from certmgr.controller.web.forms import (
+    ListQuery,
+    choice,
+    form_of,
+    lines,
+    multiline,
+    multipart_reader,
+    text,
+)
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import InputTooLargeError, ValidationError
 from certmgr.shared.pki import KeyType
@@ -158,10 +166,10 @@ async def detail(request: web.Request) -> web.Response:
 
 @routes.post("/definitions/{id:\\d+}/documents")
 async def upload_document(request: web.Request) -> web.Response:
-    """Add a file to the document folder (multipart; CSRF token in the query string)."""
+    """Add a file to the document folder (multipart; the CSRF token is the form's first part)."""
     ctx = ctx_of(request)
     def_id = _def_id(request)
-    reader = await request.multipart()
+    reader = await multipart_reader(request)
     saved = 0
     while True:
         part = await reader.next()

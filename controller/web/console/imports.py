@@ -15,6 +15,7 @@ from certmgr.controller.services.certificates.uploads import (
     take_upload,
 )
 from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import multipart_reader
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
 
@@ -36,7 +37,7 @@ async def import_form(request: web.Request) -> web.Response:
 
 
 async def _read_form(request: web.Request) -> tuple[list[StashedFile], dict[str, str]]:
-    reader = await request.multipart()
+    reader = await multipart_reader(request)
     files: list[StashedFile] = []
     extra: dict[str, str] = {}
     total = 0

@@ -145,17 +145,15 @@ async def test_vendor_flow_in_console(tmp_path: Path) -> None:
         )
         token = await c.csrf(req_url)
         form = aiohttp.FormData()
+        form.add_field("csrf", token)
         form.add_field("file", (tmp_path / "issued.pem").read_bytes(), filename="issued.pem")
-        resp = await c.client.post(
-            f"{req_url}/receive?csrf={token}", data=form, allow_redirects=False
-        )
+        resp = await c.client.post(f"{req_url}/receive", data=form, allow_redirects=False)
         assert resp.status == 422 and "chain is incomplete" in await resp.text()
         form = aiohttp.FormData()
+        form.add_field("csrf", token)
         form.add_field("file", (tmp_path / "issued.pem").read_bytes(), filename="issued.pem")
         form.add_field("chain", (ca / "c.pem").read_bytes(), filename="ca.pem")
-        resp = await c.client.post(
-            f"{req_url}/receive?csrf={token}", data=form, allow_redirects=False
-        )
+        resp = await c.client.post(f"{req_url}/receive", data=form, allow_redirects=False)
         assert resp.status == 303, await resp.text()
         html = await (await c.client.get(req_url)).text()
         assert "done" in html and "current-switched" in html
