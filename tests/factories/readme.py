@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 from tests.conftest import require_tool
@@ -25,8 +27,11 @@ def follow_nginx_readme(folder: Path, ngx: NginxServer, ssl_dir: Path, passphras
     passfile = folder.parent / "readme-passphrase"
     passfile.write_text(passphrase + "\n")
     cwd = folder.parent  # where the zip was unpacked
+    expected = re.search(r"^SHA-256\s+(\S+)", readme, re.MULTILINE)
+    assert expected, "the README names the certificate's SHA-256"
     for cmd in commands:
-        if cmd.startswith("echo |"):  # the check against the real host name
+        if cmd.startswith("echo |"):  # the check, against the deployment's check host and port
+            _run_check_line(cmd, expected.group(1))
             continue
         if cmd.startswith("cd "):
             cwd = cwd / cmd[3:].strip()
@@ -56,3 +61,17 @@ def follow_nginx_readme(folder: Path, ngx: NginxServer, ssl_dir: Path, passphras
         )
         assert r.returncode == 0, (cmd, r.stdout, r.stderr)
     passfile.unlink()
+
+
+def _run_check_line(cmd: str, sha256: str) -> None:
+    """Run the README's check pipeline as written until it prints ``sha256`` (nginx reloads in
+    the background: a few tries, bounded)."""
+    want = sha256.replace(":", "").lower()
+    last = ""
+    for _ in range(40):
+        r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=30)
+        last = r.stdout + r.stderr
+        if want in last.replace(":", "").lower():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"README check {cmd!r} never printed {sha256}: {last}")

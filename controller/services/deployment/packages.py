@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import secrets
+import shlex
 import zipfile
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -75,6 +76,27 @@ def unpacker_name(name: str) -> str:
     return f"certmgr-unpack-{safe_stem(name)}"
 
 
+@dataclass(frozen=True)
+class CheckTarget:
+    """Where the deployment's check connects: the README's check command uses the same."""
+
+    host: str
+    port: int = 443
+    sni: str = ""
+    starttls: str = ""
+
+    def openssl_command(self) -> str:
+        """The shell line that prints the SHA-256 fingerprint of what is served there."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        parts = ["echo | openssl s_client"]
+        if self.starttls:
+            parts.append(f"-starttls {shlex.quote(self.starttls)}")
+        parts.append(f"-connect {shlex.quote(f'{host}:{self.port}')}")
+        if self.sni:
+            parts.append(f"-servername {shlex.quote(self.sni)}")
+        return " ".join(parts) + " 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
+
+
 def build_conventional(
     m: CurrentMaterial,
     software: str,
@@ -84,6 +106,7 @@ def build_conventional(
     passphrase: str | None = None,
     unpacker: bytes | None = None,
     unpack_by: dt.datetime | None = None,
+    check: CheckTarget | None = None,
 ) -> Package:
     """The zip for a server administrator.
 
@@ -130,6 +153,7 @@ def build_conventional(
             software=sw.label,
             unpacker=unpacker_name(m.name) if unpacker is not None else "",
             unpack_by=unpack_by.strftime("%Y-%m-%d %H:%M UTC") if unpack_by else "",
+            check_command=(check or CheckTarget(server, 443, server)).openssl_command(),
         )
     )
     zipped["README.txt"] = readme.encode()

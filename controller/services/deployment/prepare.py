@@ -20,6 +20,7 @@ from certmgr.controller.services.certificates.material import current_material
 from certmgr.controller.services.deployment.deployments import deployment_with_definition, move
 from certmgr.controller.services.deployment.oneclick import prepare_oneclick
 from certmgr.controller.services.deployment.packages import (
+    CheckTarget,
     build_conventional,
     layout_for,
     new_passphrase,
@@ -108,6 +109,7 @@ async def prepare_conventional(
             passphrase=passphrase,
             unpacker=unpacker,
             unpack_by=unpack_by,
+            check=CheckTarget(dep.check_host, dep.check_port, dep.sni, dep.starttls),
         )
     )
     doc = await add_document(
