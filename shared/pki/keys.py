@@ -127,7 +127,11 @@ def describe_key(key: PrivateKey | PublicKey) -> KeyInfo:
 
 def key_type_of(key: PrivateKey | PublicKey) -> str:
     """The :class:`KeyType` value closest to ``key`` (``ec-p256``, ``rsa-2048`` ...) or its label."""
-    info = describe_key(key)
+    return key_type_of_info(describe_key(key))
+
+
+def key_type_of_info(info: KeyInfo) -> str:
+    """:func:`key_type_of` from a key's description (when :func:`describe_key` was already called)."""
     if info.algorithm == "EC" and info.curve == "secp256r1":
         return KeyType.EC_P256.value
     if info.algorithm == "EC" and info.curve == "secp384r1":

@@ -11,6 +11,8 @@ from cryptography.x509.oid import NameOID
 from certmgr.shared.errors import ValidationError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# The common case in one match: an ASCII name whose labels all pass _LABEL (IDNA leaves it as it is).
+_ASCII_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*")
 
 _DN_KEYS = {
     "CN": NameOID.COMMON_NAME,
@@ -36,6 +38,8 @@ def normalize_dns_name(value: str, *, field: str = "san") -> str:
         raise ValidationError("empty DNS name", field=field)
     wildcard = name.startswith("*.")
     core = name[2:] if wildcard else name
+    if len(core) <= 253 and _ASCII_NAME.fullmatch(core):
+        return name
     try:
         core = core.encode("idna").decode("ascii")
     except UnicodeError:
@@ -61,6 +65,8 @@ def escape_text(value: str) -> str:
     Certificates from appliances and old CAs may hold line breaks, escape sequences or
     right-to-left overrides in names; shown raw they would forge lines of output or hide text.
     """
+    if value.isprintable():
+        return value
     return "".join(_escape_char(c) for c in value)
 
 

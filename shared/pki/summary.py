@@ -80,13 +80,13 @@ def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
-def _name_or_none(cert: x509.Certificate, *, issuer: bool) -> x509.Name | None:
+def _name_and_text(cert: x509.Certificate, *, issuer: bool) -> tuple[x509.Name | None, str]:
+    """The name and its RFC 4514 text, or (None, the text read from the DER) when it is unreadable."""
     try:
         name = cert.issuer if issuer else cert.subject
-        name.rfc4514_string()
+        return name, name.rfc4514_string()
     except ValueError:
-        return None
-    return name
+        return None, _raw_name(cert, 2 if issuer else 4)
 
 
 def _raw_name(cert: x509.Certificate, index: int) -> str:
@@ -151,10 +151,8 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         The summary.
     """
     problems: list[str] = []
-    subject_name = _name_or_none(cert, issuer=False)
-    subject = subject_name.rfc4514_string() if subject_name else _raw_name(cert, 4)
-    issuer_name = _name_or_none(cert, issuer=True)
-    issuer = issuer_name.rfc4514_string() if issuer_name else _raw_name(cert, 2)
+    subject_name, subject = _name_and_text(cert, issuer=False)
+    issuer_name, issuer = _name_and_text(cert, issuer=True)
     problems += [
         f"{what}: invalid encoding"
         for what, n in (("subject", subject_name), ("issuer", issuer_name))
@@ -188,6 +186,7 @@ def summarize(cert: x509.Certificate) -> CertSummary:
     except ValueError:
         ca, self_signed = False, False
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    der = cert_der(cert)
     return CertSummary(
         subject=subject,
         common_name=_attribute(subject_name, NameOID.COMMON_NAME) if subject_name else None,
@@ -208,8 +207,8 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         signature_algorithm=_signature_name(cert),
         is_ca=ca,
         self_signed=self_signed,
-        sha256=sha256_fingerprint(cert_der(cert)),
-        sha1=sha1_fingerprint(cert_der(cert)),
+        sha256=sha256_fingerprint(der),
+        sha1=sha1_fingerprint(der),
         lifetime_days=round((not_after - not_before).total_seconds() / 86400),
         problems=tuple(problems),
     )

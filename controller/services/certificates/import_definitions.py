@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import Certificate, CertificateDefinition
+from certmgr.controller.db.queries._bulk import table_insert
 from certmgr.controller.db.queries.authorities import ca_subjects
 from certmgr.controller.db.queries.certificates import not_after_by_id
 from certmgr.controller.db.queries.definitions import (
@@ -23,10 +24,10 @@ from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.import_parse import (
     ParsedLeaf,
     base_name,
-    definition_sans,
     free_name,
+    leaf_definition_sans,
 )
-from certmgr.shared.pki import key_type_of, summarize
+from certmgr.shared.pki import key_type_of, key_type_of_info, summarize
 
 
 async def matching_definitions(
@@ -45,7 +46,9 @@ async def matching_definitions(
     for lf in leaves:
         sm = lf.summary or summarize(lf.cert)
         if sm.common_name:
-            wanted.setdefault(sm.common_name[:64], []).append((lf, sorted(definition_sans(sm))))
+            wanted.setdefault(sm.common_name[:64], []).append(
+                (lf, sorted(leaf_definition_sans(lf)))
+            )
     for d in await live_definitions_by_common_name(s, list(wanted)):
         for lf, sans in wanted.get(d.common_name, []):
             if sorted(d.sans) == sans and lf.sha256 not in out:
@@ -69,8 +72,10 @@ async def new_definitions(
         values = {
             "name": new,
             "common_name": (sm.common_name or "")[:64],
-            "sans": definition_sans(sm),
-            "key_type": key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
+            "sans": leaf_definition_sans(leaf),
+            "key_type": key_type_of_info(sm.key)
+            if sm.key.algorithm in ("RSA", "EC", "Ed25519", "Ed448")
+            else key_type_of(leaf.cert.public_key()),  # type: ignore[arg-type]
             "issuer_kind": IssuerKind.PRIVATE_CA.value
             if sm.issuer in ours
             else IssuerKind.VENDOR.value,
@@ -83,7 +88,7 @@ async def new_definitions(
         new_defs.append((leaf, values))
     # Plain executemany plus a lookup by the unique name: RETURNING in parameter order would
     # cost one statement per row on SQLite.
-    await s.execute(insert(CertificateDefinition), [v for _, v in new_defs])
+    await s.execute(table_insert(CertificateDefinition), [v for _, v in new_defs])
     ids_by_name = await definition_ids_by_name(s, [v["name"] for _, v in new_defs])
     return {leaf.sha256: (ids_by_name[v["name"]], v["name"]) for leaf, v in new_defs}
 

@@ -64,6 +64,8 @@ class ParsedLeaf:
     complete: bool = False
     missing: str | None = None
     signature_problem: str | None = None
+    # worked out once, in the parsing thread (see leaf_definition_sans)
+    definition_sans: list[str] | None = None
 
 
 @dataclass
@@ -133,7 +135,7 @@ def parse_inputs(
         for c in bundle.certificates:
             cas.setdefault(sha256_fingerprint(c), (c, f.name))
     # A CA certificate can itself be the thing imported when nothing else is a leaf.
-    by_pub = {public_key_sha256(lf.cert.public_key()): lf for lf in leaves.values()}  # type: ignore[arg-type]
+    by_pub = {_public_sha256(lf): lf for lf in leaves.values()} if loose_keys else {}
     for key, src in loose_keys:
         fp = describe_key(key).public_sha256
         target = by_pub.get(fp)
@@ -152,6 +154,12 @@ def parse_inputs(
         if target.key is None:
             target.key = key
     return ParsedImport(list(leaves.values()), cas)
+
+
+def _public_sha256(leaf: ParsedLeaf) -> str:
+    if leaf.summary is not None and leaf.summary.key.public_sha256:
+        return leaf.summary.key.public_sha256
+    return public_key_sha256(leaf.cert.public_key())  # type: ignore[arg-type]
 
 
 def _explicit_ca(cert: x509.Certificate, others: Sequence[x509.Certificate]) -> bool:
@@ -181,7 +189,10 @@ def _add_leaf(
     fp = sha256_fingerprint(cert)
     existing = leaves.get(fp)
     if existing is None:
-        leaves[fp] = ParsedLeaf(cert, fp, source, key, summarize(cert))
+        summary = summarize(cert)
+        leaves[fp] = ParsedLeaf(
+            cert, fp, source, key, summary, definition_sans=definition_sans(summary)
+        )
     elif existing.key is None and key is not None:
         existing.key = key
 
@@ -284,6 +295,13 @@ def definition_sans(summary: CertSummary) -> list[str]:
     """
     valid = [n for n in summary.dns_names if is_dns_name(n)]
     return normalized_sans("", (*valid, *summary.ip_addresses))
+
+
+def leaf_definition_sans(leaf: ParsedLeaf) -> list[str]:
+    """:func:`definition_sans` of a leaf (worked out on parsing; a copy the caller may change)."""
+    if leaf.definition_sans is None:
+        leaf.definition_sans = definition_sans(leaf.summary or summarize(leaf.cert))
+    return list(leaf.definition_sans)
 
 
 def preview_warnings(parsed: ParsedImport, now: dt.datetime) -> dict[str, tuple[str, ...]]:

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -24,6 +23,7 @@ from certmgr.controller.db.models import (
     ChainLink,
     PrivateKeyRecord,
 )
+from certmgr.controller.db.queries._bulk import table_insert
 from certmgr.controller.db.queries.certificates import (
     certificate_ids_by_sha256,
     certificates_by_sha256,
@@ -293,23 +293,24 @@ async def _save_new_leaves(
         cert_values.append(values)
     cert_ids: list[int] = []
     if cert_values:
-        await s.execute(insert(Certificate), cert_values)
+        # Core executemany on the table: the ORM bulk path adds nothing for plain rows
+        await s.execute(table_insert(Certificate), cert_values)
         ids_by_sha = await certificate_ids_by_sha256(s, [v["sha256"] for v in cert_values])
         cert_ids = [ids_by_sha[v["sha256"]] for v in cert_values]
     new_current = await make_newest_current(
         s, job.now, job.options.accept_unverified, list(matched.values()), cert_values, cert_ids
     )
-    links = [
-        {
-            "certificate_id": cert_id,
-            "position": pos,
-            "ca_certificate_id": ca_rows[sha256_fingerprint(c)].id,
-        }
-        for leaf, cert_id in zip(leaves, cert_ids, strict=True)
-        for pos, c in enumerate(leaf.chain)
-    ]
+    ca_ids: dict[int, int] = {}
+    links = []
+    for leaf, cert_id in zip(leaves, cert_ids, strict=True):
+        for pos, c in enumerate(leaf.chain):
+            if id(c) not in ca_ids:  # a shared chain is one set of objects: fingerprinted once
+                ca_ids[id(c)] = ca_rows[sha256_fingerprint(c)].id
+            links.append(
+                {"certificate_id": cert_id, "position": pos, "ca_certificate_id": ca_ids[id(c)]}
+            )
     if links:
-        await s.execute(insert(ChainLink), links)
+        await s.execute(table_insert(ChainLink), links)
     return await _report_new_leaves(job, leaves, cert_values, cert_ids, leaf_def, new_current)
 
 
@@ -372,7 +373,7 @@ async def _report_new_leaves(
             )
         )
     if events:
-        await job.s.execute(insert(AuditEvent), events)
+        await job.s.execute(table_insert(AuditEvent), events)
     return results
 
 
