@@ -28,7 +28,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PUBLIC_PREFIXES = ("/static/", "/pki/", "/api/agent/v1/", "/dl/")
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
+    {"/healthz", "/readyz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
 )  # /metrics checks its own token
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
 ADMIN_PREFIXES = ("/users", "/settings", "/api/v1/users", "/api/v1/settings")

@@ -9,7 +9,14 @@ from certmgr.controller.services.acquisition.catalogue import find_product
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.receiving import receive_certificate
-from certmgr.controller.services.acquisition.request_views import load_request, request_detail
+from certmgr.controller.services.acquisition.request_views import (
+    REQUEST_AGE_FILTERS,
+    REQUEST_ISSUERS,
+    REQUEST_STATES,
+    load_request,
+    request_detail,
+    requests_page,
+)
 from certmgr.controller.services.acquisition.requests import (
     IssuerEnv,
     cancel_request,
@@ -18,12 +25,47 @@ from certmgr.controller.services.acquisition.requests import (
 )
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
-from certmgr.controller.web.forms import form_of, multipart_reader, text
+from certmgr.controller.web.forms import ListQuery, form_of, multipart_reader, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 1024 * 1024
+
+
+@routes.get("/requests")
+async def requests_list(request: web.Request) -> web.Response:
+    """Every request, newest first, filtered by state, issuer and age (filters in the URL), paged."""
+    ctx = ctx_of(request)
+    q = ListQuery.from_request(
+        request, sortable=["id"], default_sort="id", filters=("state", "issuer", "age")
+    )
+    try:
+        page = await requests_page(
+            ctx.db,
+            now=ctx.clock.now(),
+            status=q.filter("state"),
+            issuer=q.filter("issuer"),
+            age=q.filter("age"),
+            page=q.page,
+            per_page=q.per_page,
+        )
+        error = None
+    except ValidationError as err:
+        page = await requests_page(ctx.db, now=ctx.clock.now(), per_page=q.per_page)
+        error = str(err)
+    return render(
+        request,
+        "console/requests.html",
+        title="Requests",
+        page=page,
+        q=q,
+        states=REQUEST_STATES,
+        issuers=REQUEST_ISSUERS,
+        ages=REQUEST_AGE_FILTERS,
+        error=error,
+        status=422 if error else 200,
+    )
 
 
 def _env(request: web.Request) -> IssuerEnv:
