@@ -40,7 +40,6 @@ from certmgr.shared.targets.base import (
     Target,
     TargetParams,
 )
-from certmgr.shared.targets.certmgr_console import CertmgrConsoleTarget, CertmgrParams
 from certmgr.shared.targets.files import FilesParams, FilesTarget
 from certmgr.shared.targets.haproxy import HaproxyParams, HaproxyTarget
 from certmgr.shared.targets.java_keystore import (
@@ -59,7 +58,6 @@ TARGETS: Mapping[str, type[Target]] = MappingProxyType(
             HaproxyTarget,
             JavaKeystoreTarget,
             FilesTarget,
-            CertmgrConsoleTarget,
         )
     }
 )
@@ -152,8 +150,6 @@ __all__ = [
     "ApacheTarget",
     "Availability",
     "AvailabilityState",
-    "CertmgrConsoleTarget",
-    "CertmgrParams",
     "ChainMode",
     "FileInfo",
     "FileTransaction",

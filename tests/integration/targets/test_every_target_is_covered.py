@@ -14,7 +14,6 @@ SUITES = {
     "haproxy": "test_haproxy.py",
     "java-keystore": "test_java_keystore.py",
     "files": "test_files.py",
-    "certmgr": "test_certmgr.py",
 }
 
 

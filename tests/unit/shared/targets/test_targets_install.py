@@ -236,13 +236,3 @@ def test_java_keystore_install_and_inventory(host: ScriptedHost, pki: Pki) -> No
     wrong = get_target("java-keystore", {**params, "store_password": "other"}, host)
     with pytest.raises(TargetMisconfiguredError):
         wrong.inventory()
-
-
-def test_certmgr_console_install(host: ScriptedHost, pki: Pki) -> None:
-    host.local("/srv/cm/tls").mkdir(parents=True)
-    target = get_target("certmgr", {"home": "/srv/cm", "key_password": "pw"}, host)
-    result = install(target, pki.leaf_a)
-    assert result.validated and not result.reloaded
-    key = host.local("/srv/cm/tls/console.key").read_bytes()
-    assert serialization.load_pem_private_key(key, b"pw") is not None
-    assert host.local("/srv/cm/tls/console.key").stat().st_mode & 0o777 == 0o600

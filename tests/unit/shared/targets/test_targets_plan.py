@@ -52,7 +52,6 @@ PARAMS: dict[str, dict[str, Any]] = {
         "chain_path": "/f/chain.pem",
         "fullchain_path": "/f/full.pem",
     },
-    "certmgr": {"home": "/srv/cm", "key_password": "console-pw"},
 }
 
 
@@ -173,18 +172,7 @@ def test_files_writes_each_configured_file(pki: Pki) -> None:
     assert len(cert_only.files) == 1 and not cert_only.checks
 
 
-def test_certmgr_writes_encrypted_key(pki: Pki) -> None:
-    plan = _plan("certmgr", pki.leaf_a)
-    cert, key = plan.files
-    assert cert.path == "/srv/cm/tls/console.pem" and key.path == "/srv/cm/tls/console.key"
-    assert b"ENCRYPTED PRIVATE KEY" in key.data
-    assert (
-        serialization.load_pem_private_key(key.data, b"console-pw").public_key()
-        == pki.leaf_a.certificate.public_key()
-    )
-
-
-@pytest.mark.parametrize("name", ["nginx", "apache", "haproxy", "java-keystore", "certmgr"])
+@pytest.mark.parametrize("name", ["nginx", "apache", "haproxy", "java-keystore"])
 def test_targets_that_need_a_key_say_so(pki: Pki, name: str) -> None:
     with pytest.raises(ValidationError) as info:
         _plan(name, Material(pki.leaf_a.certificate, pki.leaf_a.chain))

@@ -28,7 +28,7 @@ NGINX = {"cert_path": "/etc/nginx/tls/cert.pem", "key_path": "/etc/nginx/tls/key
 
 
 def test_registry_is_the_closed_set() -> None:
-    assert set(TARGETS) == {"nginx", "apache", "haproxy", "java-keystore", "files", "certmgr"}
+    assert set(TARGETS) == {"nginx", "apache", "haproxy", "java-keystore", "files"}
     assert isinstance(TARGETS, MappingProxyType)
     with pytest.raises(TypeError):
         TARGETS["evil"] = Target  # type: ignore[index]
@@ -116,7 +116,6 @@ def test_unknown_target() -> None:
             },
             "alias",
         ),
-        ("certmgr", {"home": "/srv/certmgr"}, "key_password"),
     ],
 )
 def test_bad_params_name_the_field(
@@ -175,14 +174,6 @@ def test_default_key_mode_depends_on_group(host: ScriptedHost) -> None:
     assert get_target("nginx", NGINX, host).params.private_key_mode() == 0o600
     assert (
         get_target("nginx", {**NGINX, "group": "ssl-cert"}, host).params.private_key_mode() == 0o640
-    )
-
-
-def test_certmgr_declares_its_two_files(host: ScriptedHost) -> None:
-    t = get_target("certmgr", {"home": "/srv/certmgr", "key_password": "pw"}, host)
-    assert t.params.declared_paths() == (
-        "/srv/certmgr/tls/console.pem",
-        "/srv/certmgr/tls/console.key",
     )
 
 
