@@ -14,7 +14,13 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Certificate, CheckResult, Deployment
+from certmgr.controller.db.models import (
+    Certificate,
+    CertificateDefinition,
+    CheckResult,
+    Deployment,
+)
+from certmgr.controller.db.queries.certificates import certificates_by_sha256
 from certmgr.controller.db.queries.deployments import check_by_id
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import DeploymentStatus
@@ -92,7 +98,40 @@ async def store_checks(s: AsyncSession, checks: Sequence[NewCheck]) -> list[int]
         c.deployment.last_check_id = check_id
         failures = c.deployment.consecutive_failures
         c.deployment.consecutive_failures = 0 if c.outcome.reachable else failures + 1
+    await _note_served(s, checks)
     return ids
+
+
+async def _note_served(s: AsyncSession, checks: Sequence[NewCheck]) -> None:
+    """A deployment carries the certificate of its definition that its server was seen serving.
+
+    A monitoring-only deployment (an imported certificate, nothing installed by certmgr) learns
+    its certificate here, so it is not "needing the new certificate" while it serves the
+    current one, and stops needing it once the current one is seen served. A deployment that
+    was sent a certificate keeps it while its server still serves an older one (an install
+    under way is not undone by a check).
+    """
+    seen = {
+        c.outcome.served_sha256: c
+        for c in checks
+        if c.outcome.judged
+        and c.outcome.served_sha256
+        and len(c.outcome.served_sha256) == 64  # a manual code holds only a prefix
+    }
+    if not seen:
+        return
+    known = await certificates_by_sha256(s, list(seen))
+    for c in checks:
+        dep = c.deployment
+        cert = known.get(c.outcome.served_sha256 or "")
+        if cert is None or cert.definition_id != dep.definition_id or cert.id == dep.certificate_id:
+            continue
+        if dep.certificate_id is None:
+            dep.certificate_id = cert.id
+            continue
+        d = await s.get(CertificateDefinition, dep.definition_id)
+        if d is not None and d.current_certificate_id == cert.id:
+            dep.certificate_id = cert.id
 
 
 async def expected_for(db: Database, dep: Deployment) -> tuple[Certificate, list[x509.Certificate]]:

@@ -43,6 +43,8 @@ async def close(
                 clock,
                 {"check": last.id},
             )
+            # the check saw the current certificate served: that is what the deployment carries
+            dep.certificate_id = d.current_certificate_id or dep.certificate_id
         elif how == "unchecked":
             move(
                 s,
@@ -72,4 +74,7 @@ async def close(
             )
         else:
             raise ValidationError("choose done, unchecked, manual or installed", field="how")
+        if how in ("unchecked", "manual") and dep.certificate_id is None:
+            # nothing was sent (monitoring only): the person closing it says the current one is there
+            dep.certificate_id = d.current_certificate_id
         return dep

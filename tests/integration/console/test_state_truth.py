@@ -19,6 +19,7 @@ import aiohttp
 from tests.factories.console import Console, console_client, sign_in
 from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import make_leaf, pem_bytes
+from tests.factories.servers import NginxServer
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -156,3 +157,41 @@ async def test_unreachable_is_unreachable_everywhere(tmp_path: Path, database_ur
         monitor = await (await c.client.get(f"/monitor?deployment={dep_id}")).text()
         assert '<span class="badge none">unreachable</span>' in monitor
         assert 'badge bad">failed<' not in monitor
+
+
+async def test_confirmed_monitoring_only_deployment_holds_the_current_certificate(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = await amake_home(tmp_path, database_url)
+    key, cert = make_leaf(None, None, "localhost", ["localhost", "127.0.0.1"])
+    pem, key_pem = tmp_path / "site.pem", tmp_path / "site.key"
+    pem.write_bytes(pem_bytes(cert))
+    key_pem.write_bytes(pem_bytes(key))
+    res = await arun_cli(["import", "--home", str(home), str(pem), "--name", "site"])
+    assert res.code == 0, res.err
+
+    async def new_deployment(server: str, check: str) -> int:
+        res = await arun_cli(
+            ["deployment", "new", "--home", str(home), "site", "--server", server]
+            + ["--software", "nginx", "--delivery", "conventional", "--check", check, "--json"]
+        )
+        assert res.code == 0, res.err
+        return int(json.loads(res.out)["id"])
+
+    async with NginxServer(tmp_path / "nginx", cert=pem, key=key_pem) as nginx:
+        checked = await new_deployment("web1", f"127.0.0.1:{nginx.port}")
+        # confirmed by a passing check of the imported (current) certificate
+        res = await arun_cli(
+            ["deployment", "check", "--home", str(home), str(checked), "--done", "--json"]
+        )
+        assert res.code == 0, res.out + res.err
+    by_hand = await new_deployment("web2", "nothing-here.invalid:443")
+    res = await arun_cli(["deployment", "done", "--home", str(home), str(by_hand), "--manual"])
+    assert res.code == 0, res.err
+    async with console_client(home) as c:
+        await sign_in(c)
+        listing = await (await c.client.get("/definitions")).text()
+        assert "need the new certificate" not in listing
+        assert "2 confirmed" in listing
+        deps = await (await c.client.get("/deployments")).text()
+        assert "needs new certificate" not in deps
