@@ -44,6 +44,7 @@ from certmgr.controller.web.console import (
     notifications,
     requests,
     users,
+    vendors,
 )
 from certmgr.controller.web.ipacl import IpAllowList
 from certmgr.controller.web.session import SessionCodec
@@ -62,6 +63,7 @@ CONSOLE_ROUTES = (
     dashboard.routes,
     definitions.routes,
     lifecycle.routes,
+    vendors.routes,
     certificates.routes,
     imports.routes,
     admin.routes,

@@ -82,6 +82,12 @@ def register(sub: Any) -> None:
     q.add_argument("--date", default=None, help="order date YYYY-MM-DD (default today)")
     q.add_argument("--notes", default="", help="tracking notes")
     q.add_argument("--product", default=None, help="product id from the catalogue")
+    q.add_argument(
+        "--vendor-account",
+        default=None,
+        metavar="ACCOUNT",
+        help="the vendor account (id or name) the order was placed with",
+    )
     q.set_defaults(handler=run("request_run", "_order"))
     q = r.add_parser("receive", help="receive the vendor's certificate (any importable format)")
     add_home(q)

@@ -33,6 +33,7 @@ from certmgr.controller.services.acquisition.requests import (
     record_order,
     start_request,
 )
+from certmgr.controller.services.acquisition.vendor_accounts import find_vendor_account
 from certmgr.controller.services.agents.work import start_key_on_agent
 from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
@@ -163,8 +164,9 @@ async def _cancel(ctx: CommandContext) -> int:
 async def _order(ctx: CommandContext) -> int:
     a = ctx.args
     when = parse_day(a.date or "", field="date", label="--date")
+    db = await ctx.db()
     req = await record_order(
-        await ctx.db(),
+        db,
         ctx.actor,
         int(a.request),
         SystemClock(),
@@ -172,6 +174,9 @@ async def _order(ctx: CommandContext) -> int:
         order_date=when,
         tracking_notes=a.notes,
         product_id=a.product,
+        vendor_account_id=(await find_vendor_account(db, a.vendor_account)).id
+        if a.vendor_account
+        else None,
     )
     ctx.print(f"request #{req.id} ordered ({req.order_number})")
     return 0

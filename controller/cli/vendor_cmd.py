@@ -1,4 +1,4 @@
-"""``certmgr vendor account add|list`` and ``certmgr product list|select``: the parsers (handlers in ``vendor_run``)."""
+"""``certmgr vendor account add|list|edit|delete`` and ``certmgr product list|select``: the parsers (handlers in ``vendor_run``)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,23 @@ def register(sub: Any) -> None:
     add_home(q)
     add_json(q)
     q.set_defaults(handler=run("vendor_run", "_list"))
+    q = acc.add_parser("edit", help="change a vendor account (a new password is sealed)")
+    add_home(q)
+    q.add_argument("account", metavar="ACCOUNT", help="id or name")
+    q.add_argument("--name", default=None, help="new name")
+    q.add_argument(
+        "--vendor", action="append", default=None, help="vendor (repeatable; replaces the list)"
+    )
+    q.add_argument("--login", default=None)
+    q.add_argument("--password-file", default=None, help="file holding the new password")
+    q.add_argument("--clear-password", action="store_true", help="forget the stored password")
+    q.add_argument("--email", default=None)
+    q.add_argument("--notes", default=None)
+    q.set_defaults(handler=run("vendor_run", "_edit"))
+    q = acc.add_parser("delete", help="delete a vendor account no definition or request names")
+    add_home(q)
+    q.add_argument("account", metavar="ACCOUNT", help="id or name")
+    q.set_defaults(handler=run("vendor_run", "_delete"))
 
     p = sub.add_parser("product", help="the product catalogue")
     pr = p.add_subparsers(dest="product_command", metavar="ACTION")

@@ -12,8 +12,11 @@ from certmgr.controller.services.acquisition.catalogue import (
     select_products,
 )
 from certmgr.controller.services.acquisition.vendor_accounts import (
+    VendorAccountChanges,
     VendorAccountSpec,
     add_vendor_account,
+    delete_vendor_account,
+    edit_vendor_account,
     list_vendor_accounts,
 )
 from certmgr.shared.clock import SystemClock
@@ -33,6 +36,31 @@ async def _add(ctx: CommandContext) -> int:
         SystemClock(),
     )
     ctx.print(f"vendor account {row.name!r} stored")
+    return 0
+
+
+async def _edit(ctx: CommandContext) -> int:
+    a = ctx.args
+    pw = read_secret_file(a.password_file)
+    changes = VendorAccountChanges(
+        name=a.name,
+        vendors=tuple(a.vendor) if a.vendor is not None else None,
+        login_name=a.login,
+        password=Secret(pw.decode().strip()) if pw else None,
+        clear_password=a.clear_password,
+        registered_email=a.email,
+        notes=a.notes,
+    )
+    row = await edit_vendor_account(
+        await ctx.db(), ctx.vault, ctx.actor, a.account, changes, SystemClock()
+    )
+    ctx.print(f"vendor account {row.name!r} changed")
+    return 0
+
+
+async def _delete(ctx: CommandContext) -> int:
+    name = await delete_vendor_account(await ctx.db(), ctx.actor, ctx.args.account, SystemClock())
+    ctx.print(f"vendor account {name!r} deleted")
     return 0
 
 

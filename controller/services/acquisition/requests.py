@@ -20,6 +20,7 @@ from certmgr.controller.db.models import (
     RequestEvent,
 )
 from certmgr.controller.db.queries.requests import open_request_of, request_by_ref
+from certmgr.controller.db.queries.vendor_accounts import vendor_account_by_ref
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import (
     RequestStatus,
@@ -211,7 +212,7 @@ async def record_order(
         if product_id is not None:
             req.product_id = product_id
         if vendor_account_id is not None:
-            req.vendor_account_id = vendor_account_id
+            req.vendor_account_id = (await vendor_account_by_ref(s, vendor_account_id)).id
         move(
             s,
             req,

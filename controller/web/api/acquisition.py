@@ -36,8 +36,11 @@ from certmgr.controller.services.acquisition.requests import (
     start_request,
 )
 from certmgr.controller.services.acquisition.vendor_accounts import (
+    VendorAccountChanges,
     VendorAccountSpec,
     add_vendor_account,
+    delete_vendor_account,
+    edit_vendor_account,
     list_vendor_accounts,
 )
 from certmgr.controller.views import definition_json, history_json
@@ -428,6 +431,85 @@ async def vendor_add(request: web.Request) -> web.Response:
         ctx.clock,
     )
     return ok({"id": row.id, "name": row.name}, status=201)
+
+
+VENDOR_EDIT = sc.obj(
+    {
+        "name": sc.string(max_len=100),
+        "vendors": sc.array(sc.string(max_len=100), max_items=20),
+        "login": sc.string(max_len=200),
+        "password": sc.string(max_len=1024),
+        "clear_password": sc.boolean(),
+        "email": sc.string(max_len=254),
+        "notes": sc.string(max_len=10000),
+    },
+    extra=False,
+)
+
+
+@api.op(
+    "PATCH",
+    "/vendor/accounts/{id}",
+    "Change a vendor account (a new password is sealed, never returned)",
+    request=VENDOR_EDIT,
+    params=(sc.ID,),
+    extra_responses=(409,),
+)
+async def vendor_edit(request: web.Request) -> web.Response:
+    """Change the given fields."""
+    ctx, who = actor(request)
+    body = await json_body(request)
+    unknown = sorted(set(body) - set(VENDOR_EDIT["properties"]))
+    if unknown:
+        raise ValidationError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+
+    def opt(name: str, max_len: int) -> str | None:
+        return s_field(body, name, max_len=max_len) if name in body else None
+
+    pw = opt("password", 1024)
+    row = await edit_vendor_account(
+        ctx.db,
+        ctx.vault,
+        who,
+        path_id(request),
+        VendorAccountChanges(
+            name=opt("name", 100),
+            vendors=tuple(list_field(body, "vendors", max_items=20, max_len=100))
+            if "vendors" in body
+            else None,
+            login_name=opt("login", 200),
+            password=Secret(pw) if pw else None,
+            clear_password=bool_field(body, "clear_password"),
+            registered_email=opt("email", 254),
+            notes=opt("notes", 10000),
+        ),
+        ctx.clock,
+    )
+    return ok(
+        {
+            "id": row.id,
+            "name": row.name,
+            "vendors": row.vendors,
+            "login": row.login_name,
+            "email": row.registered_email,
+            "password_stored": row.sealed_password is not None,
+        }
+    )
+
+
+@api.op(
+    "DELETE",
+    "/vendor/accounts/{id}",
+    "Delete a vendor account no definition or request names (409 says what does)",
+    params=(sc.ID,),
+    status=204,
+    extra_responses=(409,),
+)
+async def vendor_delete(request: web.Request) -> web.Response:
+    """Delete."""
+    ctx, who = actor(request)
+    await delete_vendor_account(ctx.db, who, path_id(request), ctx.clock)
+    return web.Response(status=204)
 
 
 def _refs(body: dict[str, Any]) -> list[str | int]:
