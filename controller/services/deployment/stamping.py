@@ -12,6 +12,10 @@ from cryptography import x509
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.services.agents.identity import signing_key
+from certmgr.controller.services.deployment.runtime_build import (
+    CHECKOUT_DIST,
+    runtime_unavailable,
+)
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.envelope import JsonValue, Manifest, key_id, seal_with_passphrase
 from certmgr.shared.errors import ConfigurationError
@@ -25,27 +29,28 @@ PACKAGE_LIFETIME = dt.timedelta(days=30)
 def find_runtime(home: Path) -> Path:
     """The installer runtime: ``$CERTMGR_ONECLICK_RUNTIME``, ``<home>/oneclick/``, or the checkout's ``dist/``.
 
+    When none is there and the controller runs from a source checkout, the runtime is built in
+    the background (once) and the error says so.
+
     Raises:
-        ConfigurationError: Not built yet.
+        ConfigurationError: Not built yet (being built, failed, or not installed).
     """
     chosen = os.environ.get("CERTMGR_ONECLICK_RUNTIME", "")
     if chosen:
         if not Path(chosen).is_file():
             raise ConfigurationError(
-                f"CERTMGR_ONECLICK_RUNTIME is {chosen}, which is not a file: run 'make oneclick' "
-                "or correct it"
+                f"CERTMGR_ONECLICK_RUNTIME is {chosen}, which is not a file: correct it, or unset "
+                "it to let the controller build the runtime"
             )
         return Path(chosen)
     candidates = [
         str(home / "oneclick" / RUNTIME_NAME),
-        str(Path(__file__).resolve().parents[2] / "dist" / RUNTIME_NAME),
+        str(CHECKOUT_DIST / RUNTIME_NAME),
     ]
     for c in candidates:
         if c and Path(c).is_file():
             return Path(c)
-    raise ConfigurationError(
-        f"the one-click runtime is not built: run 'make oneclick' (or set CERTMGR_ONECLICK_RUNTIME to {RUNTIME_NAME})"
-    )
+    raise runtime_unavailable(home)
 
 
 def stamp_to_bytes(runtime: Path, payload: bytes, kind: str) -> bytes:

@@ -341,6 +341,6 @@ def test_protected_package_needs_the_runtime(
         ["deployment", "new", "web", "--home", str(home), "--server", "localhost", "--json"]
     ).json()["id"]
     res = run_cli(["deployment", "prepare", str(dep), "--home", str(home), "--protect"])
-    assert res.code != 0 and "make oneclick" in res.err and "Traceback" not in res.err
+    assert res.code == 6 and "not a file" in res.err and "Traceback" not in res.err
     shown = run_cli(["deployment", "show", str(dep), "--home", str(home), "--json"]).json()
     assert shown["status"] == "draft"
