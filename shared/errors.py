@@ -11,6 +11,7 @@ translated at the boundary with ``raise ... from err``)::
     │   ├── IncompleteChainError    the chain cannot be built up to a CA
     │   ├── InputTooLargeError      size or complexity cap exceeded
     │   └── ValidationError         a field value is wrong (carries the field name)
+    │       └── FieldsError         several fields are wrong (carries one ValidationError each)
     ├── NotFoundError               the named object does not exist
     ├── ConflictError               conflicts with the current state
     │   └── InvalidTransitionError  a state change the state machine forbids
@@ -44,6 +45,8 @@ and the exit codes of all three command lines in ``certmgr.shared.exitcodes``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class CertmgrError(Exception):
@@ -86,6 +89,32 @@ class ValidationError(InputError):
         """
         super().__init__(message)
         self.field = field
+
+
+class FieldsError(ValidationError):
+    """Several fields have wrong values: every one is named, so a form can show them all at once."""
+
+    def __init__(self, errors: Sequence[ValidationError]) -> None:
+        """Create the error.
+
+        Args:
+            errors: One error per wrong field (at least one).
+        """
+        super().__init__("; ".join(str(e) for e in errors), field=errors[0].field)
+        self.errors = tuple(errors)
+
+
+def raise_collected(errors: Sequence[ValidationError]) -> None:
+    """Raise nothing for no error, the error itself for one, :class:`FieldsError` for more.
+
+    Raises:
+        ValidationError: One field is wrong.
+        FieldsError: Several are.
+    """
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise FieldsError(errors)
 
 
 class NotFoundError(CertmgrError):

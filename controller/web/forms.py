@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from multidict import MultiDictProxy
 
-from certmgr.shared.errors import ValidationError
+from certmgr.shared.errors import FieldsError, ValidationError
 
 MAX_FIELD = 10_000
+T = TypeVar("T")
 MULTIPART_READER: web.RequestKey[MultipartReader] = web.RequestKey(
     "certmgr.multipart", MultipartReader
 )
@@ -20,6 +21,40 @@ MULTIPART_READER: web.RequestKey[MultipartReader] = web.RequestKey(
 async def form_of(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:
     """The posted form (url-encoded or multipart)."""
     return await request.post()
+
+
+def sentence(message: str) -> str:
+    """A message as a sentence: capital first letter, full stop at the end."""
+    text_ = message.strip()
+    if not text_:
+        return text_
+    text_ = text_[0].upper() + text_[1:]
+    return text_ if text_[-1] in ".!?" else text_ + "."
+
+
+class FormErrors:
+    """A form's errors by field, collected so that the page shows them all at once."""
+
+    def __init__(self) -> None:
+        """Start with none."""
+        self.by_field: dict[str, str] = {}
+
+    def read(self, parse: Callable[[], T], default: T) -> T:
+        """``parse()``, or ``default`` after noting its :class:`ValidationError`."""
+        try:
+            return parse()
+        except ValidationError as err:
+            self.add(err)
+            return default
+
+    def add(self, err: ValidationError, field: str | None = None) -> None:
+        """Note an error (each of a :class:`FieldsError`); the first one per field stays."""
+        for one in err.errors if isinstance(err, FieldsError) else (err,):
+            self.by_field.setdefault(field or one.field or "form", sentence(str(one)))
+
+    def __bool__(self) -> bool:
+        """Whether any field is wrong."""
+        return bool(self.by_field)
 
 
 async def multipart_csrf(request: web.Request) -> str | None:

@@ -17,7 +17,7 @@ from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import IssuerKind
 from certmgr.controller.services.audit import audit
 from certmgr.shared.clock import Clock, SystemClock
-from certmgr.shared.errors import ConflictError, ValidationError
+from certmgr.shared.errors import ConflictError, ValidationError, raise_collected
 from certmgr.shared.pki import KeyType
 from certmgr.shared.pki.names import parse_san, parse_sans, san_text
 
@@ -67,33 +67,62 @@ def validate_spec(spec: DefinitionSpec) -> DefinitionSpec:
     """Check a spec field by field.
 
     Raises:
-        ValidationError: Naming the first wrong field.
+        ValidationError: The one wrong field.
+        FieldsError: Several wrong fields, each named (a form shows them all at once).
     """
+    errors: list[ValidationError] = []
     name = spec.name.strip()
     if not name:
-        raise ValidationError("name is required", field="name")
-    if len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise ValidationError("name must be 1-200 printable characters", field="name")
+        errors.append(ValidationError("name is required", field="name"))
+    elif len(name) > 200 or any(ord(c) < 32 for c in name):
+        errors.append(ValidationError("name must be 1-200 printable characters", field="name"))
     cn = spec.common_name.strip()
     if len(cn) > 64:
-        raise ValidationError(
-            "common name is longer than 64 characters (RFC 5280 upper bound)", field="common_name"
+        errors.append(
+            ValidationError(
+                "common name is longer than 64 characters (RFC 5280 upper bound)",
+                field="common_name",
+            )
         )
+    elif cn and not spec.sans:
+        # without SANs the common name is the certificate's only name: it must be one
+        try:
+            parse_san(cn, field="common_name")
+        except ValidationError:
+            errors.append(
+                ValidationError(
+                    f"{cn!r} is not a host name or IP address (for example www.example.com)",
+                    field="common_name",
+                )
+            )
     if not cn and not spec.sans:
-        raise ValidationError("give a common name or at least one SAN", field="common_name")
-    KeyType.parse(spec.key_type)
+        errors.append(
+            ValidationError("give a common name or at least one SAN", field="common_name")
+        )
+    try:
+        KeyType.parse(spec.key_type)
+    except ValidationError as err:
+        errors.append(err)
     try:
         IssuerKind(spec.issuer_kind)
     except ValueError:
         allowed = ", ".join(k.value for k in IssuerKind)
-        raise ValidationError(f"issuer must be one of {allowed}", field="issuer_kind") from None
+        errors.append(ValidationError(f"issuer must be one of {allowed}", field="issuer_kind"))
     if spec.country and (len(spec.country) != 2 or not spec.country.isalpha()):
-        raise ValidationError("country must be a two-letter code", field="country")
-    sans = normalized_sans(cn, spec.sans)
-    if not sans:
-        raise ValidationError(
-            "the certificate needs at least one DNS name or IP address", field="san"
-        )
+        errors.append(ValidationError("country must be a two-letter code", field="country"))
+    sans: list[str] = []
+    try:
+        sans = normalized_sans(cn, spec.sans)
+    except ValidationError as err:
+        errors.append(err)
+    else:
+        if not sans and not any(e.field == "common_name" for e in errors):
+            errors.append(
+                ValidationError(
+                    "the certificate needs at least one DNS name or IP address", field="san"
+                )
+            )
+    raise_collected(errors)
     return DefinitionSpec(
         **{
             **spec.__dict__,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
 from certmgr.controller.domain.values import IssuerKind
 from certmgr.controller.services.acquisition.definition_detail import definition_detail
-from certmgr.controller.services.acquisition.definitions import DefinitionSpec, create_definition
+from certmgr.controller.services.acquisition.definitions import (
+    DefinitionSpec,
+    create_definition,
+    validate_spec,
+)
 from certmgr.controller.services.certificates.documents import (
     MAX_DOCUMENT,
     add_document,
@@ -23,6 +29,7 @@ from certmgr.controller.services.certificates.overview import (
 )
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import (
+    FormErrors,
     ListQuery,
     choice,
     form_of,
@@ -32,7 +39,7 @@ from certmgr.controller.web.forms import (
     text,
 )
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import InputTooLargeError, ValidationError
+from certmgr.shared.errors import ConflictError, InputTooLargeError, ValidationError
 from certmgr.shared.pki import KeyType
 
 routes = web.RouteTableDef()
@@ -67,70 +74,95 @@ async def definitions(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/definitions/new")
-async def new_form(request: web.Request) -> web.Response:
-    """Form for a new definition."""
+def _new_page(
+    request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200
+) -> web.Response:
     return render(
         request,
         "console/definition_new.html",
         title="New definition",
-        values={},
-        error=None,
-        field=None,
+        values=values,
+        errors=errors,
         key_types=[k.value for k in KeyType],
         issuers=[k.value for k in IssuerKind],
+        status=status,
     )
 
 
-@routes.post("/definitions/new")
-async def new_submit(request: web.Request) -> web.Response:
-    """Create a definition."""
-    ctx = ctx_of(request)
-    form = await form_of(request)
-    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    try:
-        spec = DefinitionSpec(
-            name=text(form, "name", required=True, max_len=200, label="Name"),
-            common_name=text(form, "common_name", max_len=64, label="Common name"),
-            sans=tuple(lines(multiline(form, "sans", max_len=20000, label="SANs"))),
-            key_type=choice(
+@routes.get("/definitions/new")
+async def new_form(request: web.Request) -> web.Response:
+    """Form for a new definition."""
+    return _new_page(request, {}, {})
+
+
+def _read_spec(form: Mapping[str, Any], errors: FormErrors) -> DefinitionSpec:
+    """The spec as typed; each field that cannot be read is noted in ``errors``."""
+
+    def field(name: str, label: str, max_len: int, *, required: bool = False) -> str:
+        return errors.read(
+            lambda: text(form, name, required=required, max_len=max_len, label=label), ""
+        )
+
+    return DefinitionSpec(
+        name=field("name", "Name", 200, required=True),
+        common_name=field("common_name", "Common name", 64),
+        sans=tuple(
+            lines(errors.read(lambda: multiline(form, "sans", max_len=20000, label="SANs"), ""))
+        ),
+        key_type=errors.read(
+            lambda: choice(
                 form,
                 "key_type",
                 [k.value for k in KeyType],
                 default=KeyType.EC_P256.value,
                 label="Key type",
             ),
-            issuer_kind=choice(
+            KeyType.EC_P256.value,
+        ),
+        issuer_kind=errors.read(
+            lambda: choice(
                 form,
                 "issuer_kind",
                 [k.value for k in IssuerKind],
                 default=IssuerKind.PRIVATE_CA.value,
                 label="Issuer",
             ),
-            organization=text(form, "organization", max_len=64, label="Organization"),
-            organizational_unit=text(
-                form, "organizational_unit", max_len=64, label="Organizational unit"
-            ),
-            locality=text(form, "locality", max_len=64, label="Locality"),
-            state=text(form, "state", max_len=64, label="State"),
-            country=text(form, "country", max_len=2, label="Country"),
-            requestor=text(form, "requestor", max_len=200, label="Requestor"),
-            notes=multiline(form, "notes", max_len=10000, label="Notes"),
-        )
-        d = await create_definition(ctx.db, ctx.require_actor(), spec, clock=ctx.clock)
-    except ValidationError as err:
-        return render(
-            request,
-            "console/definition_new.html",
-            title="New definition",
-            values=values,
-            error=str(err),
-            field=err.field,
-            key_types=[k.value for k in KeyType],
-            issuers=[k.value for k in IssuerKind],
-            status=422,
-        )
-    raise redirect(request, f"/definitions/{d.id}", f"Definition {d.name!r} created.")
+            IssuerKind.PRIVATE_CA.value,
+        ),
+        organization=field("organization", "Organization", 64),
+        organizational_unit=field("organizational_unit", "Organizational unit", 64),
+        locality=field("locality", "Locality", 64),
+        state=field("state", "State", 64),
+        country=field("country", "Country", 2),
+        requestor=field("requestor", "Requestor", 200),
+        notes=errors.read(lambda: multiline(form, "notes", max_len=10000, label="Notes"), ""),
+    )
+
+
+@routes.post("/definitions/new")
+async def new_submit(request: web.Request) -> web.Response:
+    """Create a definition; every wrong field is shown at once, beside the field."""
+    ctx = ctx_of(request)
+    form = await form_of(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    errors = FormErrors()
+    spec = _read_spec(form, errors)
+    errors.read(lambda: validate_spec(spec), spec)
+    if not errors:
+        try:
+            d = await create_definition(ctx.db, ctx.require_actor(), spec, clock=ctx.clock)
+        except ValidationError as err:
+            errors.add(err)
+        except ConflictError:
+            errors.add(
+                ValidationError(
+                    f"a definition named {spec.name.strip()!r} exists already: choose another name",
+                    field="name",
+                )
+            )
+        else:
+            raise redirect(request, f"/definitions/{d.id}", f"Definition {d.name!r} created.")
+    return _new_page(request, values, errors.by_field, status=422)
 
 
 def _def_id(request: web.Request) -> int:

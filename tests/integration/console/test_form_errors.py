@@ -1,0 +1,68 @@
+"""Console forms show every error at once beside its field, keep the input, and redirect after success."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.factories.console import console_client, sign_in
+from tests.factories.homes import amake_home
+
+
+def _field_error(html: str, name: str) -> str:
+    m = re.search(rf'<span class="field-error" id="err-{name}">([^<]*)</span>', html)
+    return m.group(1) if m else ""
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+async def test_new_definition_form_reports_all_errors_beside_their_fields(
+    tmp_path: Path, database: str
+) -> None:
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    async with console_client(home) as c:
+        await sign_in(c)
+        bad = {
+            "name": "",
+            "common_name": "not a host name!",
+            "country": "XYZ",
+            "organization": "Keep this text",
+        }
+        resp = await c.post_form("/definitions/new", bad, from_page="/definitions/new")
+        html = await resp.text()
+        assert resp.status == 422
+        # all three at once, each beside its field, in sentences
+        assert _field_error(html, "name") == "Name is required."
+        assert "is not a host name or IP address" in _field_error(html, "common_name")
+        assert _field_error(html, "country").startswith("Country must be at most 2 characters")
+        for name in ("name", "common_name", "country"):
+            assert re.search(
+                rf'id="f-{name}"[^>]*aria-invalid="true" aria-describedby="err-{name}"', html
+            ), name
+        assert "3 things need fixing" in html
+        # the input is kept
+        assert 'value="Keep this text"' in html and 'value="not a host name!"' in html
+
+        # a good form: 303 to the new page (no resubmission on reload)
+        good = {"name": "shop", "common_name": "shop.example.test"}
+        resp = await c.post_form("/definitions/new", good, from_page="/definitions/new")
+        assert resp.status == 303 and re.fullmatch(r"/definitions/\d+", resp.headers["Location"])
+
+        # the same name again: an inline error on the name, not a dead-end Conflict page
+        resp = await c.post_form("/definitions/new", good, from_page="/definitions/new")
+        html = await resp.text()
+        assert resp.status == 422
+        assert "exists already: choose another name" in _field_error(html, "name")
+        assert "Conflict" not in html
+        assert 'value="shop.example.test"' in html
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+async def test_a_common_name_with_sans_may_be_free_text(tmp_path: Path, database: str) -> None:
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    async with console_client(home) as c:
+        await sign_in(c)
+        form = {"name": "svc", "common_name": "Shop service", "sans": "shop.example.test"}
+        resp = await c.post_form("/definitions/new", form, from_page="/definitions/new")
+        assert resp.status == 303, await resp.text()
