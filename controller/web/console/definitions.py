@@ -223,6 +223,13 @@ async def upload_document(request: web.Request) -> web.Response:
                     ),
                     "bad",
                 )
+        if not data:
+            raise redirect(
+                request,
+                f"/definitions/{def_id}#documents",
+                f"The file {part.filename} is empty: nothing was added.",
+                "bad",
+            )
         try:
             await add_document(
                 ctx.db,

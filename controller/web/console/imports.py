@@ -57,8 +57,12 @@ async def _read_form(request: web.Request) -> tuple[list[StashedFile], dict[str,
                     raise InputTooLargeError(
                         f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB"
                     )
-            if data:
-                files.append(StashedFile(str(name), str(part.filename)[:200], bytes(data)))
+            if not data:
+                raise ValidationError(
+                    f"the file {str(part.filename)[:200]} is empty: choose the file again",
+                    field=str(name),
+                )
+            files.append(StashedFile(str(name), str(part.filename)[:200], bytes(data)))
         elif name in ("password", "key_password", "name"):
             value = (await part.text())[:1024]
             extra[str(name)] = value

@@ -191,6 +191,10 @@ async def receive(request: web.Request) -> web.Response:
                 error=str(InputTooLargeError("the upload is larger than 1 MiB")),
                 status=413,
             )
+        if part.name in ("file", "chain") and part.filename and not data:
+            return await _page(
+                request, error=f"The file {part.filename} is empty: choose it again.", status=422
+            )
         if part.name == "file" and data:
             cert, name = data, part.filename or "certificate"
         elif part.name == "pasted" and data.strip() and cert is None:

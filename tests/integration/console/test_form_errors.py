@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.factories.console import console_client, sign_in
@@ -66,3 +67,23 @@ async def test_a_common_name_with_sans_may_be_free_text(tmp_path: Path, database
         form = {"name": "svc", "common_name": "Shop service", "sans": "shop.example.test"}
         resp = await c.post_form("/definitions/new", form, from_page="/definitions/new")
         assert resp.status == 303, await resp.text()
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+async def test_an_empty_file_is_called_empty(tmp_path: Path, database: str) -> None:
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    async with console_client(home) as c:
+        await sign_in(c)
+        token = await c.csrf("/import")
+        form = aiohttp.FormData()
+        form.add_field("csrf", token)
+        form.add_field("file", b"", filename="site.pem", content_type="application/x-pem-file")
+        resp = await c.client.post("/import", data=form)
+        html = await resp.text()
+        assert resp.status == 422
+        assert "The file site.pem is empty" in html or "the file site.pem is empty" in html
+        doc = aiohttp.FormData()
+        doc.add_field("csrf", token)
+        doc.add_field("file", b"", filename="notes.txt")
+        resp = await c.client.post("/definitions/1/documents", data=doc)
+        assert "The file notes.txt is empty: nothing was added." in await resp.text()
