@@ -27,6 +27,7 @@ from certmgr.controller.web.api import acquisition as api_acquisition
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
 from certmgr.controller.web.api import deployments as api_deployments
+from certmgr.controller.web.api import discovery as api_discovery
 from certmgr.controller.web.api import lifecycle as api_lifecycle
 from certmgr.controller.web.api import monitoring as api_monitoring
 from certmgr.controller.web.api import openapi
@@ -38,6 +39,7 @@ from certmgr.controller.web.console import (
     dashboard,
     definitions,
     deployments,
+    discovery,
     imports,
     lifecycle,
     monitoring,
@@ -56,6 +58,7 @@ API_GROUPS = [
     api_acquisition.api,
     api_lifecycle.api,
     api_monitoring.api,
+    api_discovery.api,
     api_admin.api,
 ]
 CONSOLE_ROUTES = (
@@ -72,6 +75,7 @@ CONSOLE_ROUTES = (
     agents.routes,
     requests.routes,
     monitoring.routes,
+    discovery.routes,
     notifications.routes,
     metrics.routes,
 )

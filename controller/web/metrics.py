@@ -16,6 +16,10 @@ from aiohttp import web
 
 from certmgr.controller.domain.actors import Role
 from certmgr.controller.services.admin.settings import metrics_token_matches
+from certmgr.controller.services.monitoring.discovery_views import (
+    DiscoveryMetrics,
+    discovery_metrics,
+)
 from certmgr.controller.services.monitoring.metrics import Metrics, collect_metrics
 from certmgr.controller.web.context import ctx_of
 
@@ -165,6 +169,60 @@ def render_metrics(m: Metrics) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_discovery_metrics(d: DiscoveryMetrics) -> str:
+    """The discovery families: scans by state, and the last finished scan's counts."""
+    out = _family(
+        "certmgr_discovery_scans_total",
+        "counter",
+        "Discovery scans by state.",
+        ((_labels(state=k), v) for k, v in sorted(d.scans_by_state.items())),
+    )
+    last = d.last_scan
+    if last is not None:
+        seconds = (
+            (last.finished_at - last.started_at).total_seconds()
+            if last.finished_at and last.started_at
+            else 0.0
+        )
+        out += _family(
+            "certmgr_discovery_last_scan_timestamp_seconds",
+            "gauge",
+            "When the last finished discovery scan ended (Unix time).",
+            [("", last.finished_at.timestamp() if last.finished_at else 0)],
+        )
+        out += _family(
+            "certmgr_discovery_last_scan_duration_seconds",
+            "gauge",
+            "Duration of the last finished discovery scan.",
+            [("", round(seconds, 3))],
+        )
+        out += _family(
+            "certmgr_discovery_last_scan_pairs",
+            "gauge",
+            "Address:port pairs named by the last finished discovery scan.",
+            [("", last.pairs)],
+        )
+        out += _family(
+            "certmgr_discovery_last_scan_endpoints",
+            "gauge",
+            "TLS endpoints found by the last finished discovery scan, by policy verdict.",
+            ((_labels(verdict=k), v) for k, v in sorted(d.last_by_verdict.items())),
+        )
+        out += _family(
+            "certmgr_discovery_last_scan_matches",
+            "gauge",
+            "TLS endpoints of the last finished discovery scan by status in the repository.",
+            ((_labels(match=k), v) for k, v in sorted(d.last_by_match.items())),
+        )
+        out += _family(
+            "certmgr_discovery_last_scan_certificates",
+            "gauge",
+            "Distinct certificates served in the last finished discovery scan.",
+            [("", last.certificates)],
+        )
+    return "\n".join(out) + "\n"
+
+
 async def _metrics_token_ok(request: web.Request) -> bool:
     ctx = ctx_of(request)
     auth = request.headers.get("Authorization", "")
@@ -190,4 +248,5 @@ async def metrics(request: web.Request) -> web.Response:
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     text = render_metrics(await collect_metrics(ctx.db, ctx.clock.now()))
+    text += render_discovery_metrics(await discovery_metrics(ctx.db))
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})

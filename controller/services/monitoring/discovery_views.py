@@ -236,3 +236,43 @@ def _cell(value: object) -> str:
     text = "" if value is None else str(value)
     # a cell starting with = + - @ would be a formula in a spreadsheet (names come from servers)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@dataclass(frozen=True)
+class DiscoveryMetrics:
+    """Discovery numbers for ``/metrics``: scans by state, and the last finished scan's counts."""
+
+    scans_by_state: dict[str, int]
+    last_scan: DiscoveryScan | None
+    last_by_verdict: dict[str, int]
+    last_by_match: dict[str, int]
+
+
+async def discovery_metrics(db: Database) -> DiscoveryMetrics:
+    """The numbers (three small queries)."""
+    async with db.reader() as s:
+        states = {
+            str(k): int(v)
+            for k, v in await s.execute(
+                select(DiscoveryScan.state, func.count()).group_by(DiscoveryScan.state)
+            )
+        }
+        last = (
+            await s.execute(
+                select(DiscoveryScan)
+                .where(DiscoveryScan.state == "done")
+                .order_by(DiscoveryScan.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        verdicts: dict[str, int] = {}
+        matches: dict[str, int] = {}
+        if last is not None:
+            for verdict, match, n in await s.execute(
+                select(DiscoveredEndpoint.verdict, DiscoveredEndpoint.match, func.count())
+                .where(DiscoveredEndpoint.scan_id == last.id, DiscoveredEndpoint.sha256 != "")
+                .group_by(DiscoveredEndpoint.verdict, DiscoveredEndpoint.match)
+            ):
+                verdicts[verdict] = verdicts.get(verdict, 0) + int(n)
+                matches[match] = matches.get(match, 0) + int(n)
+    return DiscoveryMetrics(states, last, verdicts, matches)

@@ -1,0 +1,295 @@
+"""Certificate Discovery: start a scan, watch it, filter its results, import in bulk, report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from certmgr.controller import appkeys
+from certmgr.controller.scheduler.jobs import DISCOVERY
+from certmgr.controller.services.monitoring.discovery_config import (
+    discovery_config_from,
+    load_discovery_config,
+    save_discovery_config,
+)
+from certmgr.controller.services.monitoring.discovery_import import import_results
+from certmgr.controller.services.monitoring.discovery_match import MATCHES
+from certmgr.controller.services.monitoring.discovery_scans import (
+    cancel_scan,
+    scan_json,
+    start_scan,
+)
+from certmgr.controller.services.monitoring.discovery_views import (
+    OUTCOMES,
+    VERDICTS,
+    endpoints,
+    get_scan,
+    list_scans,
+    results_csv,
+    scan_report,
+)
+from certmgr.controller.web.context import ctx_of
+from certmgr.controller.web.forms import checkbox, form_of, integer, multiline, text
+from certmgr.controller.web.render import redirect, render
+from certmgr.shared.discovery.policy import Rule
+from certmgr.shared.errors import CertmgrError, ValidationError
+
+routes = web.RouteTableDef()
+RULES = tuple(r.value for r in Rule)
+PER_PAGE = 500
+
+
+def _scan_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound(text="no such scan")
+    return int(raw)
+
+
+async def _page(
+    request: web.Request,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    field: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> web.Response:
+    ctx = ctx_of(request)
+    cfg = await load_discovery_config(ctx.db)
+    return render(
+        request,
+        "console/discovery.html",
+        status=status,
+        title="Certificate Discovery",
+        scans=await list_scans(ctx.db, limit=50),
+        cfg=cfg,
+        policy_json=json.dumps(cfg.to_json()["policy"], indent=2),
+        form=form or {},
+        error=error,
+        field=field,
+    )
+
+
+@routes.get("/discovery")
+async def discovery(request: web.Request) -> web.Response:
+    """Start a scan, past runs, the scope and schedule (admins change them)."""
+    return await _page(request)
+
+
+@routes.post("/discovery/scans")
+async def start(request: web.Request) -> web.Response:
+    """Queue a scan and go to its page, where its progress shows."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    kept = {
+        "targets": form.get("targets", ""),
+        "ports": form.get("ports", ""),
+        "confirm_large": checkbox(form, "confirm_large"),
+        "precheck": checkbox(form, "precheck"),
+    }
+    try:
+        targets = multiline(form, "targets", max_len=1_000_000, label="Targets")
+        if not targets.strip():
+            raise ValidationError(
+                "Name what to scan: host names, addresses, networks or ranges.", field="targets"
+            )
+        row = await start_scan(
+            ctx.db,
+            actor,
+            ctx.clock,
+            targets=targets,
+            ports=text(form, "ports", max_len=2000, label="Ports") or None,
+            confirm_large=bool(kept["confirm_large"]),
+            precheck=bool(kept["precheck"]),
+        )
+    except ValidationError as err:
+        return await _page(request, status=422, error=str(err), field=err.field, form=kept)
+    request.app[appkeys.SCHEDULER].trigger(DISCOVERY)
+    raise redirect(request, f"/discovery/scans/{row.id}", f"Scan #{row.id} started.")
+
+
+@routes.get("/discovery/scans/{id}")
+async def scan_page(request: web.Request) -> web.Response:
+    """A scan: progress while it runs, then its results with filters and bulk import."""
+    ctx = ctx_of(request)
+    scan_id = _scan_id(request)
+    try:
+        scan = await get_scan(ctx.db, scan_id)
+    except CertmgrError:
+        raise web.HTTPNotFound(text="no such scan") from None
+    q = request.query
+    filters = {
+        "verdict": q.get("verdict", "") if q.get("verdict") in VERDICTS else "",
+        "match": q.get("match", "") if q.get("match") in MATCHES else "",
+        "outcome": q.get("outcome", "") if q.get("outcome") in OUTCOMES else "",
+        "rule": q.get("rule", "") if q.get("rule") in RULES else "",
+    }
+    rows = await endpoints(
+        ctx.db,
+        scan_id,
+        verdict=filters["verdict"] or None,
+        match=filters["match"] or None,
+        outcome=filters["outcome"] or None,
+        rule=filters["rule"] or None,
+        tls_only=not filters["outcome"],
+        limit=PER_PAGE,
+    )
+    return render(
+        request,
+        "console/discovery_scan.html",
+        title=f"Discovery scan #{scan.id}",
+        scan=scan,
+        rows=rows,
+        filters=filters,
+        verdicts=VERDICTS,
+        matches=MATCHES,
+        outcomes=OUTCOMES,
+        rules=RULES,
+        per_page=PER_PAGE,
+    )
+
+
+@routes.get("/discovery/scans/{id}/progress.json")
+async def progress(request: web.Request) -> web.Response:
+    """The scan's progress for the page's live view (polled every second)."""
+    ctx = ctx_of(request)
+    ctx.require_actor()
+    try:
+        scan = await get_scan(ctx.db, _scan_id(request))
+    except CertmgrError:
+        raise web.HTTPNotFound(text="no such scan") from None
+    done = scan.state not in ("queued", "running")
+    message = (
+        "Waiting for the scheduler to start the scan…"
+        if scan.state == "queued"
+        else f"{scan.probed} of {scan.pairs} probed, {scan.open_endpoints} TLS endpoints, "
+        f"{scan.critical} critical, {scan.unknown} unknown" + ("" if done else " …")
+    )
+    return web.json_response(
+        {
+            **scan_json(scan),
+            "done": done,
+            "message": message,
+            "location": f"/discovery/scans/{scan.id}",
+        }
+    )
+
+
+@routes.post("/discovery/scans/{id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    """Stop a scan (what it found so far stays)."""
+    ctx = ctx_of(request)
+    scan_id = _scan_id(request)
+    try:
+        await cancel_scan(ctx.db, ctx.require_actor(), scan_id, ctx.clock)
+    except CertmgrError as err:
+        raise redirect(request, f"/discovery/scans/{scan_id}", str(err), "bad") from None
+    raise redirect(request, f"/discovery/scans/{scan_id}", f"Scan #{scan_id} stopped.")
+
+
+@routes.post("/discovery/import")
+async def bulk_import(request: web.Request) -> web.Response:
+    """Import the chosen results: definitions without keys, monitoring-only deployments."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    back = text(form, "back", max_len=200) or "/discovery"
+    if not back.startswith("/discovery"):
+        back = "/discovery"
+    ids = [int(v) for v in form.getall("result", []) if isinstance(v, str) and v.isdigit()]
+    if not ids:
+        raise redirect(request, back, "Choose the results to import first.", "bad")
+    try:
+        done = await import_results(ctx.db, ctx.vault, actor, ctx.clock, ids)
+    except CertmgrError as err:
+        raise redirect(request, back, str(err), "bad") from None
+    new = sum(d.created_certificate for d in done)
+    deps = sum(d.created_deployment for d in done)
+    raise redirect(
+        request,
+        back,
+        f"Imported {len(done)} result(s): {new} new certificate(s), {deps} new monitoring-only "
+        "deployment(s).",
+    )
+
+
+@routes.get("/discovery/scans/{id}/report")
+async def report(request: web.Request) -> web.Response:
+    """A page for printing and for auditors: the scan, counts, every certificate and verdict."""
+    ctx = ctx_of(request)
+    try:
+        rep = await scan_report(ctx.db, _scan_id(request))
+    except CertmgrError:
+        raise web.HTTPNotFound(text="no such scan") from None
+    return render(
+        request,
+        "console/discovery_report.html",
+        title=f"Discovery report: scan #{rep.scan.id}",
+        rep=rep,
+        printed_at=ctx.clock.now(),
+    )
+
+
+@routes.get("/discovery/scans/{id}/export.csv")
+async def export_csv(request: web.Request) -> web.Response:
+    """Every TLS result of the scan as CSV."""
+    ctx = ctx_of(request)
+    scan_id = _scan_id(request)
+    try:
+        rep = await scan_report(ctx.db, scan_id)
+    except CertmgrError:
+        raise web.HTTPNotFound(text="no such scan") from None
+    return web.Response(
+        text=results_csv(rep.results),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="discovery-scan-{scan_id}.csv"'},
+    )
+
+
+@routes.get("/discovery/scans/{id}/export.json")
+async def export_json(request: web.Request) -> web.Response:
+    """The scan's report as JSON."""
+    ctx = ctx_of(request)
+    scan_id = _scan_id(request)
+    try:
+        rep = await scan_report(ctx.db, scan_id)
+    except CertmgrError:
+        raise web.HTTPNotFound(text="no such scan") from None
+    return web.Response(
+        text=json.dumps(rep.to_json(), indent=2, default=str),
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="discovery-scan-{scan_id}.json"'},
+    )
+
+
+@routes.post("/discovery/settings")
+async def settings(request: web.Request) -> web.Response:
+    """Admins: the scope allow-list, size limit, schedule and trust policy."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    try:
+        raw_policy = multiline(form, "policy", max_len=20000, label="Trust policy").strip()
+        try:
+            policy = json.loads(raw_policy) if raw_policy else {}
+        except ValueError:
+            raise ValidationError(
+                "The trust policy must be JSON, as shown.", field="policy"
+            ) from None
+        change: dict[str, Any] = {
+            "scope": multiline(form, "scope", max_len=100_000, label="Scope"),
+            "size_limit": integer(form, "size_limit", lo=1, hi=2**32, label="Size limit"),
+            "schedule_enabled": checkbox(form, "schedule_enabled"),
+            "schedule_targets": multiline(form, "schedule_targets", max_len=100_000),
+            "schedule_ports": text(form, "schedule_ports", max_len=2000, label="Ports"),
+            "schedule_time": text(form, "schedule_time", max_len=5, label="Time") or "02:00",
+            "policy": policy,
+        }
+        cfg = discovery_config_from(change, await load_discovery_config(ctx.db))
+        await save_discovery_config(ctx.db, actor, cfg, ctx.clock)
+    except ValidationError as err:
+        return await _page(request, status=422, error=str(err), field=err.field)
+    raise redirect(request, "/discovery#settings", "Discovery settings saved.")
