@@ -13,6 +13,7 @@ from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.current import switch_held_due
 from certmgr.controller.services.acquisition.renewals import run_renewals
 from certmgr.controller.services.acquisition.requests import IssuerEnv
+from certmgr.controller.services.admin.backup_schedule import run_scheduled_backup
 from certmgr.controller.services.monitoring.checks import run_monitoring
 from certmgr.controller.services.monitoring.config import (
     load_monitor_config,
@@ -39,6 +40,7 @@ OUTBOX = "outbox"
 DISCOVERY = "discovery"
 DISCOVERY_SCHEDULE = "discovery-schedule"
 HELD_SWITCH = "held-switch"
+BACKUP = "backup"
 
 
 def _base_url(ctx: JobContext) -> str:
@@ -97,6 +99,18 @@ async def held_switch_job(ctx: JobContext) -> dict[str, Any]:
     """Make held certificates current when their time has come (and they are valid)."""
     done = await switch_held_due(ctx.db, ctx.vault, SYSTEM, ctx.clock)
     return {**done.to_json(), **({"idle": True} if not (done.switched or done.waiting) else {})}
+
+
+async def backup_job(ctx: JobContext) -> dict[str, Any]:
+    """Take the scheduled backup when due (``[backup]`` in config.toml); alert when it fails."""
+    if ctx.settings is None:
+        return {"idle": True}
+    summary, changes = await run_scheduled_backup(ctx.db, ctx.settings, ctx.clock)
+    if changes:
+        summary["enqueued"] = await alert_changes(
+            ctx.db, ctx.clock, changes, base_url=_base_url(ctx)
+        )
+    return summary
 
 
 async def next_monitoring(db: Database, now: dt.datetime) -> dt.datetime:
@@ -200,6 +214,14 @@ def controller_jobs() -> list[JobSpec]:
             outbox_job,
             every(dt.timedelta(minutes=1)),
             lease=dt.timedelta(minutes=5),
+        ),
+        JobSpec(
+            BACKUP,
+            "Backups",
+            backup_job,
+            every(dt.timedelta(minutes=15)),
+            lease=dt.timedelta(hours=2),
+            wakes=(OUTBOX,),
         ),
         JobSpec(
             HELD_SWITCH,
