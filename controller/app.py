@@ -17,6 +17,7 @@ from certmgr.controller.domain.status import check_badge, validity_badge
 from certmgr.controller.effects import InstallFollowUp
 from certmgr.controller.scheduler.jobs import controller_jobs
 from certmgr.controller.scheduler.runner import Scheduler
+from certmgr.controller.services.acquisition.catalogue import use_home_catalogue
 from certmgr.controller.services.admin.settings import ensure_metrics_token
 from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.settings import Settings
@@ -121,6 +122,7 @@ def create_app(
 ) -> web.Application:
     """Build the application; the database opens and closes with it (``cleanup_ctx``)."""
     subscribe_all()
+    use_home_catalogue(settings.home)
     app = web.Application(
         middlewares=[
             middleware.errors,

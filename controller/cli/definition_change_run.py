@@ -7,6 +7,7 @@ from typing import Any
 from certmgr.controller.cli.base import CommandContext
 from certmgr.controller.domain.values import parse_moment
 from certmgr.controller.services.acquisition.acme_accounts import find_account
+from certmgr.controller.services.acquisition.catalogue import use_home_catalogue
 from certmgr.controller.services.acquisition.current import (
     hold_existing,
     release_hold,
@@ -35,6 +36,7 @@ def _done(ctx: CommandContext, d: Any, text: str) -> int:
 
 async def _edit(ctx: CommandContext) -> int:
     a = ctx.args
+    use_home_catalogue(ctx.home)
     db = await ctx.db()
     changes = DefinitionChanges(
         name=a.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from certmgr.controller.cli.base import CommandContext, table
 from certmgr.controller.services.acquisition.acme_accounts import find_account
-from certmgr.controller.services.acquisition.catalogue import find_product
+from certmgr.controller.services.acquisition.catalogue import find_product, use_home_catalogue
 from certmgr.controller.services.acquisition.definition_detail import definition_detail
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
@@ -17,6 +17,7 @@ from certmgr.shared.errors import ValidationError
 
 async def _new(ctx: CommandContext) -> int:
     a = ctx.args
+    use_home_catalogue(ctx.home)
     spec = DefinitionSpec(
         name=a.name,
         common_name=a.cn,

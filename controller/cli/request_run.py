@@ -18,11 +18,13 @@ from certmgr.controller.services.acquisition.acme_accounts import (
     list_accounts,
 )
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
+from certmgr.controller.services.acquisition.catalogue import use_home_catalogue
 from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.receiving import receive_certificate
 from certmgr.controller.services.acquisition.request_views import (
     Request,
     list_requests,
+    load_request,
     request_csr,
     request_detail,
     requests_page,
@@ -38,6 +40,11 @@ from certmgr.controller.services.agents.work import start_key_on_agent
 from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.secret import Secret
+
+
+async def _request_id(ctx: CommandContext) -> int:
+    """The request named on the command line: a number, or a definition's name (its open request)."""
+    return (await load_request(await ctx.db(), ctx.args.request)).id
 
 
 async def _acquire(ctx: CommandContext, request_id: int) -> Request:
@@ -83,7 +90,7 @@ async def _new(ctx: CommandContext) -> int:
 
 
 async def _retry(ctx: CommandContext) -> int:
-    req = await _acquire(ctx, int(ctx.args.request))
+    req = await _acquire(ctx, await _request_id(ctx))
     if ctx.args.json:
         ctx.print_json(request_json(req))
     else:
@@ -155,7 +162,7 @@ async def _csr(ctx: CommandContext) -> int:
 
 async def _cancel(ctx: CommandContext) -> int:
     req = await cancel_request(
-        await ctx.db(), ctx.actor, int(ctx.args.request), SystemClock(), reason=ctx.args.reason
+        await ctx.db(), ctx.actor, await _request_id(ctx), SystemClock(), reason=ctx.args.reason
     )
     ctx.print(f"request #{req.id} cancelled")
     return 0
@@ -163,12 +170,13 @@ async def _cancel(ctx: CommandContext) -> int:
 
 async def _order(ctx: CommandContext) -> int:
     a = ctx.args
+    use_home_catalogue(ctx.home)
     when = parse_day(a.date or "", field="date", label="--date")
     db = await ctx.db()
     req = await record_order(
         db,
         ctx.actor,
-        int(a.request),
+        await _request_id(ctx),
         SystemClock(),
         order_number=a.number,
         order_date=when,
@@ -187,7 +195,7 @@ async def _receive(ctx: CommandContext) -> int:
     req = await receive_certificate(
         await ctx.db(),
         ctx.actor,
-        int(a.request),
+        await _request_id(ctx),
         read_input_file(a.file),
         SystemClock(),
         name=Path(a.file).name,

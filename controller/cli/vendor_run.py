@@ -8,8 +8,10 @@ from certmgr.controller.cli.base import CommandContext, read_secret_file, table
 from certmgr.controller.services.acquisition.catalogue import (
     Needs,
     catalogue,
+    catalogue_info,
     products_for,
     select_products,
+    use_home_catalogue,
 )
 from certmgr.controller.services.acquisition.vendor_accounts import (
     VendorAccountChanges,
@@ -116,15 +118,25 @@ def _print_products(ctx: CommandContext, products: list[Any]) -> None:
 
 async def _products(ctx: CommandContext) -> int:
     a = ctx.args
+    use_home_catalogue(ctx.home)
     products = (
         list(catalogue())
         if a.validation is None
         else select_products(Needs(a.validation, a.wildcard, a.names, a.vendor))
     )
     _print_products(ctx, products)
+    if not a.json:
+        info = catalogue_info()
+        ctx.print(f"catalogue of {info.bundled_date} (bundled with certmgr)")
+        if info.local_file:
+            ctx.print(
+                f"  plus {info.local_products} product(s) from {info.local_file}"
+                + (f" of {info.local_date}" if info.local_date else "")
+            )
     return 0
 
 
 async def _select(ctx: CommandContext) -> int:
+    use_home_catalogue(ctx.home)
     _print_products(ctx, await products_for(await ctx.db(), ctx.args.definition))
     return 0
