@@ -24,7 +24,6 @@ from certmgr.controller.services.acquisition.receiving import receive_certificat
 from certmgr.controller.services.acquisition.request_views import (
     Request,
     list_requests,
-    load_request,
     request_csr,
     request_detail,
     requests_page,
@@ -40,11 +39,6 @@ from certmgr.controller.services.agents.work import start_key_on_agent
 from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.secret import Secret
-
-
-async def _request_id(ctx: CommandContext) -> int:
-    """The request named on the command line: a number, or a definition's name (its open request)."""
-    return (await load_request(await ctx.db(), ctx.args.request)).id
 
 
 async def _acquire(ctx: CommandContext, request_id: int) -> Request:
@@ -90,7 +84,7 @@ async def _new(ctx: CommandContext) -> int:
 
 
 async def _retry(ctx: CommandContext) -> int:
-    req = await _acquire(ctx, await _request_id(ctx))
+    req = await _acquire(ctx, int(ctx.args.request))
     if ctx.args.json:
         ctx.print_json(request_json(req))
     else:
@@ -162,7 +156,7 @@ async def _csr(ctx: CommandContext) -> int:
 
 async def _cancel(ctx: CommandContext) -> int:
     req = await cancel_request(
-        await ctx.db(), ctx.actor, await _request_id(ctx), SystemClock(), reason=ctx.args.reason
+        await ctx.db(), ctx.actor, int(ctx.args.request), SystemClock(), reason=ctx.args.reason
     )
     ctx.print(f"request #{req.id} cancelled")
     return 0
@@ -176,7 +170,7 @@ async def _order(ctx: CommandContext) -> int:
     req = await record_order(
         db,
         ctx.actor,
-        await _request_id(ctx),
+        int(a.request),
         SystemClock(),
         order_number=a.number,
         order_date=when,
@@ -195,7 +189,7 @@ async def _receive(ctx: CommandContext) -> int:
     req = await receive_certificate(
         await ctx.db(),
         ctx.actor,
-        await _request_id(ctx),
+        int(a.request),
         read_input_file(a.file),
         SystemClock(),
         name=Path(a.file).name,
