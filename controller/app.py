@@ -34,6 +34,7 @@ from certmgr.controller.web.api import monitoring as api_monitoring
 from certmgr.controller.web.api import openapi
 from certmgr.controller.web.console import (
     account,
+    acme_accounts,
     admin,
     agents,
     certificates,
@@ -64,6 +65,7 @@ API_GROUPS = [
 ]
 CONSOLE_ROUTES = (
     account.routes,
+    acme_accounts.routes,
     dashboard.routes,
     definitions.routes,
     lifecycle.routes,

@@ -75,6 +75,7 @@ EVENT_TEXT: dict[str, str] = {
     "request.waiting-for-agent": "Waiting for the agent to make the key",
     "request.failed-attempt": "An attempt failed",
     "acme.account-add": "ACME account added",
+    "acme.account-delete": "ACME account deleted",
     "vendor-account.add": "Vendor account added",
     "vendor-account.reveal-password": "Vendor account password shown",
     "agent.csr-refused": "The agent's signing request was refused",

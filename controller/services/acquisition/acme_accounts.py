@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import AcmeAccount
+from certmgr.controller.db.models import AcmeAccount, CertificateDefinition, CertificateRequest
 from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.states import ONGOING_REQUEST
 from certmgr.controller.services.admin.settings import check_email, check_url
 from certmgr.controller.services.audit import audit
 from certmgr.controller.vault import MasterKey
@@ -58,16 +59,26 @@ class NewAcmeAccount:
     dns_algorithm: str = "hmac-sha256"
 
 
+def check_account_name(name: str) -> None:
+    """Check an account name on its own (a form reports it beside the other fields).
+
+    Raises:
+        ValidationError: Not 1-100 letters, digits, '.', '_' or '-'.
+    """
+    if not _NAME.match(name):
+        raise ValidationError(
+            "the account name may hold letters, digits, '.', '_' or '-' (up to 100)",
+            field="name",
+        )
+
+
 def _check_spec(spec: NewAcmeAccount) -> str:
     """The checked directory URL.
 
     Raises:
         ValidationError: Bad name, URL, EAB or DNS-01 settings.
     """
-    if not _NAME.match(spec.name):
-        raise ValidationError(
-            "account name: letters, digits, '.', '_' or '-' (up to 100)", field="name"
-        )
+    check_account_name(spec.name)
     url = check_url(spec.directory_url, "directory")
     if not url:
         raise ValidationError("the directory URL is required", field="directory")
@@ -213,6 +224,56 @@ def account_record(row: AcmeAccount, vault: MasterKey) -> AccountRecord:
         status=row.status,
         eab_kid=row.eab_kid or None,
     )
+
+
+async def delete_acme_account(db: Database, actor: Actor, ref: str | int, clock: Clock) -> str:
+    """Forget an ACME account that no definition and no open request uses; returns its name.
+
+    The account stays registered at the CA; certmgr drops its sealed key.
+
+    Raises:
+        PermissionDeniedError: Not an admin.
+        NotFoundError: No such account.
+        ConflictError: A definition or an open request still uses it.
+    """
+    actor.require_admin("deleting an ACME account")
+    row = await find_account(db, ref)
+    async with db.transaction() as s:
+        users = (
+            (
+                await s.execute(
+                    select(CertificateDefinition.name)
+                    .where(CertificateDefinition.acme_account_id == row.id)
+                    .order_by(CertificateDefinition.name)
+                    .limit(4)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if users:
+            raise ConflictError(
+                f"the ACME account {row.name!r} is used by {', '.join(users[:3])}"
+                f"{' and more' if len(users) > 3 else ''}: give those definitions another "
+                "account first"
+            )
+        open_request = (
+            await s.execute(
+                select(CertificateRequest.id)
+                .where(CertificateRequest.acme_account_id == row.id)
+                .where(CertificateRequest.status.in_([st.value for st in ONGOING_REQUEST]))
+                .limit(1)
+            )
+        ).first()
+        if open_request:
+            raise ConflictError(
+                f"the ACME account {row.name!r} has an open request: finish or cancel it first"
+            )
+        await s.execute(delete(AcmeAccount).where(AcmeAccount.id == row.id))
+        audit(
+            s, actor, "acme.account-delete", "acme-account", row.id, {"name": row.name}, clock=clock
+        )
+    return row.name
 
 
 async def list_accounts(db: Database) -> list[AcmeAccount]:
