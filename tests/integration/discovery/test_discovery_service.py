@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import DiscoveryScan, Finding
+from certmgr.controller.db.models import DiscoveryScan, Finding, OutboxMessage
 from certmgr.controller.domain.actors import Actor, Role
+from certmgr.controller.scheduler.jobs import DISCOVERY, DISCOVERY_SCHEDULE, controller_jobs
+from certmgr.controller.scheduler.runner import Scheduler
 from certmgr.controller.services.certificates.imports import (
     ImportFile,
     ImportOptions,
@@ -37,6 +39,7 @@ from certmgr.controller.services.monitoring.discovery_scans import (
     start_scan,
 )
 from certmgr.controller.services.monitoring.discovery_views import endpoints, get_scan
+from certmgr.controller.services.notification.webhooks import add_webhook
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import PermissionDeniedError, ValidationError
@@ -222,3 +225,49 @@ async def test_scheduled_runs_raise_differences(
         ]
         assert open_kinds == ["discovery-gone"]
         assert (await s.get(DiscoveryScan, second.scan_id)) is not None
+
+
+async def test_scheduled_scan_through_the_scheduler_notifies(
+    db: Database, vault: MasterKey, pki: TestPki, nginx: NginxServer, tmp_path: Path
+) -> None:
+    """The schedule job queues the scan, the discovery job runs it; a gone endpoint on the next
+    run is a finding that goes to the webhooks through the outbox, as monitoring's do.
+    """
+    spare = NginxServer(
+        tmp_path,
+        cert=write_pem(tmp_path / "b.pem", pki.leaf_b, pki.intermediate),
+        key=write_pem(tmp_path / "b.key", pki.leaf_b_key),
+        host="127.0.0.3",
+    )
+    await add_webhook(db, vault, ADMIN, "https://hooks.example.test/certmgr", CLOCK)
+    scheduler = Scheduler(db, vault, CLOCK, controller_jobs(), holder="replica-1")
+    await scheduler.setup()
+    async with spare:
+        cfg = DiscoveryConfig(
+            scope=SCOPE,
+            schedule_enabled=True,
+            schedule_targets="127.0.0.2 127.0.0.3",
+            schedule_ports=f"{nginx.port},{spare.port}",
+        )
+        await save_discovery_config(db, ADMIN, cfg, CLOCK)
+        queued = await scheduler.run_job(DISCOVERY_SCHEDULE, force=True)
+        assert queued.status == "ok" and queued.summary["queued_scan"]
+        first = await scheduler.run_job(DISCOVERY, force=True)
+        assert first.status == "ok", first.error
+        assert [s["state"] for s in first.summary["scans"]] == ["done"]
+        assert first.summary["scans"][0]["open_endpoints"] == 2
+    await scheduler.run_job(DISCOVERY_SCHEDULE, force=True)
+    second = await scheduler.run_job(DISCOVERY, force=True)
+    assert second.summary["enqueued"] >= 1
+    async with db.reader() as s:
+        findings = list((await s.execute(select(Finding))).scalars())
+        hooks = list(
+            (
+                await s.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook"))
+            ).scalars()
+        )
+    assert [f.kind for f in findings] == ["discovery-gone"]
+    assert any('"discovery-gone"' in m.body for m in hooks)
+    # nothing queued: the job is idle and leaves no audit noise
+    idle = await scheduler.run_job(DISCOVERY, force=True)
+    assert idle.summary.get("idle") is True
