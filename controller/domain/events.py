@@ -76,6 +76,7 @@ EVENT_TEXT: dict[str, str] = {
     "request.failed-attempt": "An attempt failed",
     "acme.account-add": "ACME account added",
     "acme.account-delete": "ACME account deleted",
+    "first-run.ca-trusted": "Private CA marked as trusted",
     "vendor-account.add": "Vendor account added",
     "vendor-account.reveal-password": "Vendor account password shown",
     "agent.csr-refused": "The agent's signing request was refused",
