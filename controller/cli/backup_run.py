@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from certmgr.controller.cli.base import CommandContext, read_secret_file, table
-from certmgr.controller.services.admin.backup import list_runs, take_backup
+from certmgr.controller.services.admin.backup import human_size, list_runs, take_backup
 from certmgr.controller.services.admin.backup_config import PASSPHRASE_ENV, load_backup_config
 from certmgr.controller.services.admin.restore import restore_backup, verify_backup_file
 from certmgr.shared.clock import SystemClock
@@ -33,14 +33,6 @@ def _passphrase(ctx: CommandContext, *, confirm: bool) -> bytes:
     return first.encode("utf-8")
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
 async def _backup(ctx: CommandContext) -> int:
     a = ctx.args
     passphrase = await asyncio.to_thread(_passphrase, ctx, confirm=True)
@@ -57,7 +49,7 @@ async def _backup(ctx: CommandContext) -> int:
         pg_dump_tool=cfg.pg_dump,
     )
     ctx.print(
-        f"Backup written: {res.path} ({_size(res.size)}, {res.files} files, {res.database_kind} database)"
+        f"Backup written: {res.path} ({human_size(res.size)}, {res.files} files, {res.database_kind} database)"
     )
     if res.master_key_included:
         ctx.print(
@@ -92,7 +84,7 @@ async def _verify(ctx: CommandContext) -> int:
     ctx.print(
         f"  taken {info.created_at} by certmgr {info.certmgr_version}, schema {info.schema_revision}"
     )
-    ctx.print(f"  {info.database} database, {info.files} files, {_size(info.size)}")
+    ctx.print(f"  {info.database} database, {info.files} files, {human_size(info.size)}")
     ctx.print(f"  master key {'included' if info.master_key_included else 'not included'}")
     return 0
 
@@ -122,7 +114,7 @@ async def _list(ctx: CommandContext) -> int:
             r.started_at.strftime("%Y-%m-%d %H:%M"),
             r.trigger,
             r.result,
-            _size(r.size),
+            human_size(r.size),
             Path(r.path).name,
             r.error[:60],
         )

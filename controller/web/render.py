@@ -61,6 +61,7 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
             NavItem("/notifications", "Notifications"),
             NavItem("/emails", "Sent e-mails"),
             NavItem("/audit", "Audit log"),
+            NavItem("/backups", "Backups", True),
             NavItem("/ca", "Private CA"),
         ),
     ),

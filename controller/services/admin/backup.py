@@ -72,6 +72,16 @@ class BackupOutcome:
     revision: str | None
 
 
+def human_size(n: int) -> str:
+    """``17.5 KiB``-style size."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
 def backup_name(now: dt.datetime) -> str:
     """File name of a backup taken at ``now``."""
     return f"{PREFIX}{now.strftime('%Y%m%dT%H%M%S%fZ')}{SUFFIX}"

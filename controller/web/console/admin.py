@@ -1,4 +1,4 @@
-"""Private CA screen, Sent Emails, Audit Log."""
+"""Private CA screen, Sent Emails, Audit Log, Backups."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from certmgr.controller.issuers.private_ca import REASONS
 from certmgr.controller.services.acquisition.ca_overview import ca_overview
 from certmgr.controller.services.acquisition.private_ca import generate_crl, revoke
 from certmgr.controller.services.admin.audit_log import AuditFilter, audit_log_page
+from certmgr.controller.services.admin.backup import human_size, list_runs
+from certmgr.controller.services.admin.backup_config import load_backup_config
 from certmgr.controller.services.deployment.oneclick import (
     current_ca_installer,
     make_ca_installer,
@@ -176,4 +178,20 @@ async def audit_log(request: web.Request) -> web.Response:
         q=q,
         actions=view.actions,
         refusals=view.refusals,
+    )
+
+
+@routes.get("/backups")
+async def backups(request: web.Request) -> web.Response:
+    """Backups taken (manual and scheduled) with size and result, and the schedule (admins)."""
+    ctx = ctx_of(request)
+    cfg = load_backup_config(ctx.settings)
+    return render(
+        request,
+        "console/backups.html",
+        title="Backups",
+        runs=await list_runs(ctx.db),
+        cfg=cfg,
+        folder=cfg.folder or ctx.settings.backups_dir,
+        size=human_size,
     )
