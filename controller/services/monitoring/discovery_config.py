@@ -13,7 +13,7 @@ from typing import Any
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import SettingRecord
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.services.audit import audit
+from certmgr.controller.services.monitoring.config import _save as save_setting
 from certmgr.controller.services.monitoring.config import parse_time_of_day
 from certmgr.shared.clock import Clock
 from certmgr.shared.discovery import Scope, parse_targets
@@ -197,13 +197,5 @@ async def save_discovery_config(
     cfg = check_discovery_config(cfg)
     value = cfg.to_json()
     value["policy"] = dict(cfg.policy)
-    async with db.transaction() as s:
-        row = await s.get(SettingRecord, DISCOVERY_KEY)
-        if row is None:
-            row = SettingRecord(key=DISCOVERY_KEY, value={}, updated_at=clock.now())
-            s.add(row)
-        row.value = value
-        row.updated_at = clock.now()
-        row.updated_by = actor.name
-        audit(s, actor, "settings.discovery", "settings", DISCOVERY_KEY, value, clock=clock)
+    await save_setting(db, actor, DISCOVERY_KEY, value, clock)
     return cfg

@@ -24,6 +24,7 @@ from certmgr.controller.services.monitoring.discovery_scans import (
 from certmgr.controller.services.monitoring.discovery_views import (
     OUTCOMES,
     VERDICTS,
+    Report,
     endpoints,
     get_scan,
     list_scans,
@@ -216,14 +217,18 @@ async def bulk_import(request: web.Request) -> web.Response:
     )
 
 
+async def _report(request: web.Request) -> Report:
+    try:
+        return await scan_report(ctx_of(request).db, _scan_id(request))
+    except CertmgrError:
+        raise web.HTTPNotFound(text="no such scan") from None
+
+
 @routes.get("/discovery/scans/{id}/report")
 async def report(request: web.Request) -> web.Response:
     """A page for printing and for auditors: the scan, counts, every certificate and verdict."""
     ctx = ctx_of(request)
-    try:
-        rep = await scan_report(ctx.db, _scan_id(request))
-    except CertmgrError:
-        raise web.HTTPNotFound(text="no such scan") from None
+    rep = await _report(request)
     return render(
         request,
         "console/discovery_report.html",
@@ -236,12 +241,8 @@ async def report(request: web.Request) -> web.Response:
 @routes.get("/discovery/scans/{id}/export.csv")
 async def export_csv(request: web.Request) -> web.Response:
     """Every TLS result of the scan as CSV."""
-    ctx = ctx_of(request)
-    scan_id = _scan_id(request)
-    try:
-        rep = await scan_report(ctx.db, scan_id)
-    except CertmgrError:
-        raise web.HTTPNotFound(text="no such scan") from None
+    rep = await _report(request)
+    scan_id = rep.scan.id
     return web.Response(
         text=results_csv(rep.results),
         content_type="text/csv",
@@ -252,12 +253,8 @@ async def export_csv(request: web.Request) -> web.Response:
 @routes.get("/discovery/scans/{id}/export.json")
 async def export_json(request: web.Request) -> web.Response:
     """The scan's report as JSON."""
-    ctx = ctx_of(request)
-    scan_id = _scan_id(request)
-    try:
-        rep = await scan_report(ctx.db, scan_id)
-    except CertmgrError:
-        raise web.HTTPNotFound(text="no such scan") from None
+    rep = await _report(request)
+    scan_id = rep.scan.id
     return web.Response(
         text=json.dumps(rep.to_json(), indent=2, default=str),
         content_type="application/json",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories.discovery import leaf_a_nginx
 from tests.factories.homes import make_home, run_cli
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer
@@ -25,11 +26,7 @@ def pki() -> TestPki:
 
 @pytest.fixture(scope="module")
 def nginx(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    d = tmp_path_factory.mktemp("nginx")
-    files = pki.write(d / "pki")
-    with NginxServer(
-        d, cert=files["fullchainA.pem"], key=files["leafA.key"], host="127.0.0.4"
-    ) as server:
+    with leaf_a_nginx(pki, tmp_path_factory.mktemp("nginx"), "127.0.0.4") as server:
         yield server
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.factories.console import console_client, sign_in
+from tests.factories.discovery import leaf_a_nginx
 from tests.factories.homes import amake_home, run_cli
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer
@@ -29,11 +30,7 @@ def pki() -> TestPki:
 
 @pytest.fixture(scope="module")
 def nginx(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    d = tmp_path_factory.mktemp("nginx")
-    files = pki.write(d / "pki")
-    with NginxServer(
-        d, cert=files["fullchainA.pem"], key=files["leafA.key"], host="127.0.0.5"
-    ) as server:
+    with leaf_a_nginx(pki, tmp_path_factory.mktemp("nginx"), "127.0.0.5") as server:
         yield server
 
 
