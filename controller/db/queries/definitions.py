@@ -38,6 +38,39 @@ async def definition_by_ref(s: AsyncSession, ref: str | int) -> CertificateDefin
     return row
 
 
+async def definitions_by_refs(
+    s: AsyncSession, refs: Sequence[str | int]
+) -> list[CertificateDefinition]:
+    """:func:`definition_by_ref` for many refs in two queries (ids, then names), in the order of ``refs``.
+
+    Raises:
+        NotFoundError: No such definition (the first missing ref).
+    """
+    ids = {int(r) for r in refs if isinstance(r, int) or r.isdigit()}
+    by_id: dict[int, CertificateDefinition] = {}
+    if ids:
+        rows = await s.execute(
+            select(CertificateDefinition).where(CertificateDefinition.id.in_(ids))
+        )
+        by_id = {d.id: d for d in rows.scalars().all()}
+    names = {r for r in refs if isinstance(r, str) and not (r.isdigit() and int(r) in by_id)}
+    by_name: dict[str, CertificateDefinition] = {}
+    if names:
+        rows = await s.execute(
+            select(CertificateDefinition).where(CertificateDefinition.name.in_(names))
+        )
+        by_name = {d.name: d for d in rows.scalars().all()}
+    out = []
+    for r in refs:
+        row = by_id.get(int(r)) if isinstance(r, int) or r.isdigit() else None
+        if row is None and isinstance(r, str):
+            row = by_name.get(r)
+        if row is None:
+            raise NotFoundError(f"no certificate definition {r!r}")
+        out.append(row)
+    return out
+
+
 async def certificates_of(s: AsyncSession, definition_id: int) -> Sequence[Certificate]:
     """A definition's certificates, the longest-lived first."""
     rows = await s.execute(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -18,8 +19,9 @@ from certmgr.controller.db.models import (
     ChainLink,
     PrivateKeyRecord,
 )
+from certmgr.controller.db.queries._bulk import table_insert
 from certmgr.controller.db.queries.authorities import active_ca
-from certmgr.controller.db.queries.definitions import definition_by_ref
+from certmgr.controller.db.queries.definitions import definitions_by_refs
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
 from certmgr.controller.issuers.private_ca import LeafSpec, issue_leaf
@@ -38,7 +40,6 @@ from certmgr.shared.pki import (
     KeyType,
     PrivateKey,
     PublicKey,
-    describe_key,
     generate_private_key,
     load_csr,
 )
@@ -79,14 +80,14 @@ async def issue_for_definitions(
     async with db.reader() as s:
         ca = await active_ca(s)
         ca_key, ca_cert, ca_chain_rows = await ca_material(s, vault, ca)
-        defs = [await definition_by_ref(s, r.definition_ref) for r in requests]
+        defs = await definitions_by_refs(s, [r.definition_ref for r in requests])
     made = await asyncio.to_thread(
         _make_all, vault, ctx.crl_url_for(ca.id), ca_key, ca_cert, defs, requests, now
     )
     async with db.transaction() as s:
         if (await active_ca(s)).id != ca.id:
             raise ConflictError("another CA became active while issuing; issue again")
-        defs = [await definition_by_ref(s, d.id) for d in defs]
+        defs = await definitions_by_refs(s, [d.id for d in defs])
         out = await _store_issued(s, made, defs, now)
         links = [
             {"certificate_id": r.id, "position": pos, "ca_certificate_id": ca_row.id}
@@ -94,13 +95,13 @@ async def issue_for_definitions(
             for pos, ca_row in enumerate(ca_chain_rows)
         ]
         if links:
-            await s.execute(insert(ChainLink), links)
+            await s.execute(table_insert(ChainLink), links)
         for r, d, req in zip(out, defs, requests, strict=True):
             if req.make_current:
                 d.current_certificate_id = r.id
                 d.updated_at = now
         await s.execute(
-            insert(AuditEvent),
+            table_insert(AuditEvent),
             [
                 {
                     "at": now,
@@ -130,8 +131,8 @@ async def _store_issued(
     # keys generated here, and keys of CSRs that the repository already knows
     new_keys = [m.key_values for m in made if m.key_values is not None]
     if new_keys:
-        await s.execute(insert(PrivateKeyRecord), new_keys)
-    fps = list({m.public_sha256 for m in made})
+        await s.execute(table_insert(PrivateKeyRecord), new_keys)
+    fps = list({m.values["public_key_sha256"] for m in made})
     key_ids: dict[str, int] = {}
     if fps:
         rows = await s.execute(
@@ -142,11 +143,10 @@ async def _store_issued(
         key_ids = {k: int(v) for k, v in rows.all()}
     cert_values = []
     for m, d in zip(made, defs, strict=True):
-        values = certificate_values(m.cert, source=CertificateSource.ISSUED, now=now)
-        values["definition_id"] = d.id
-        values["private_key_id"] = key_ids.get(m.public_sha256)
+        values = {**m.values, "definition_id": d.id}
+        values["private_key_id"] = key_ids.get(values["public_key_sha256"])
         cert_values.append(values)
-    await s.execute(insert(Certificate), cert_values)
+    await s.execute(table_insert(Certificate), cert_values)
     shas = [v["sha256"] for v in cert_values]
     by_sha = {
         r.sha256: r
@@ -160,7 +160,7 @@ async def _store_issued(
 @dataclass(frozen=True)
 class _Made:
     cert: x509.Certificate
-    public_sha256: str
+    values: dict[str, Any]  # the certificate row's columns (summarised in the worker thread)
     key_values: dict[str, object] | None
 
 
@@ -209,11 +209,7 @@ def _make_all(
             days=req.days or int(d.renewal_policy.get("days", DEFAULT_LEAF_DAYS)),
             crl_url=crl_url,
         )
-        out.append(
-            _Made(
-                issue_leaf(ca_key, ca_cert, public_key, spec, now=now),
-                describe_key(public_key).public_sha256,
-                key_values,
-            )
-        )
+        cert = issue_leaf(ca_key, ca_cert, public_key, spec, now=now)
+        values = certificate_values(cert, source=CertificateSource.ISSUED, now=now)
+        out.append(_Made(cert, values, key_values))
     return out

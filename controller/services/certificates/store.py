@@ -18,7 +18,7 @@ from certmgr.shared.pki import (
     CertSummary,
     PrivateKey,
     describe_key,
-    key_type_of,
+    key_type_of_info,
     private_key_from_pkcs8_der,
     private_key_to_pkcs8_der,
     summarize,
@@ -68,7 +68,7 @@ def key_row(
     return PrivateKeyRecord(
         algorithm=info.algorithm,
         size=info.size,
-        key_type=key_type_of(key),
+        key_type=key_type_of_info(info),
         public_sha256=info.public_sha256,
         origin=origin,
         sealed_pkcs8=vault.seal(private_key_to_pkcs8_der(key), KEY_PURPOSE),
