@@ -17,6 +17,7 @@ BENCHES = {
     "oneclick": "bench.bench_oneclick",
     "cli": "bench.bench_cli",
     "discovery": "bench.bench_discovery",
+    "backup": "bench.bench_backup",
 }
 
 
