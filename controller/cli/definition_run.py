@@ -108,4 +108,15 @@ async def _show(ctx: CommandContext) -> int:
             f"  held         #{d.held_certificate_id} becomes current at {d.switch_at:%Y-%m-%d %H:%M} UTC"
         )
     ctx.print(f"  certificates {len(certs)}, requests {len(reqs)}, deployments {len(deps)}")
+    for c in certs:
+        mark = (
+            "current"
+            if c.id == d.current_certificate_id
+            else "held"
+            if c.id == d.held_certificate_id
+            else ""
+        )
+        ctx.print(
+            f"    #{c.id:<5} valid {c.not_before:%Y-%m-%d} to {c.not_after:%Y-%m-%d}  {c.sha256[:16]}  {mark}".rstrip()
+        )
     return 0
