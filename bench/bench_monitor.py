@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bench.common import make_ca, pem, timer, workdir
+from bench.monitor_shared import print_rows, shared_rows
 
 SNI = "bench.test"
 
@@ -309,6 +310,21 @@ async def run(*, quick: bool = False) -> None:
         for line in st_out.splitlines():
             if "connections in" in line and "real seconds" not in line:
                 handshakes = int(line.split()[0])
+        shared = await shared_rows(lambda u: _populate(u, certs, n, base, e), batch=n // 40)
+        # network-bound: hosts that never answer (each check waits out a 1 s timeout)
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4096)
+        m, port = (200 if quick else 600), int(silent.getsockname()[1])
+        try:
+            slow = await shared_rows(
+                lambda u: _populate(u, certs, m, port, 1),
+                concurrency=20,
+                probe_timeout=1.0,
+                batch=5,
+            )
+        finally:
+            silent.close()
     finally:
         nginx.terminate()
         nginx.wait(10)
@@ -341,6 +357,8 @@ async def run(*, quick: bool = False) -> None:
         f"peak RSS: {small['rss_mb']:.0f} MB at {small['n']} checks, {engine['rss_mb']:.0f} MB at {engine['n']}"
         f" (before the first check: {small['rss_before_mb']:.0f} and {engine['rss_before_mb']:.0f} MB)"
     )
+    print_rows(shared, "shared monitoring run on PostgreSQL, loopback nginx (100 in flight each)")
+    print_rows(slow, f"shared run, {m} hosts that never answer (1 s timeout, 20 in flight each)")
     if nmap_wall and handshakes:
         nmap_rate, nmap_ms = e / nmap_wall, 1000 * nmap_cpu / e
         st_ms = 1000 * st_cpu / handshakes

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from cryptography import x509
 
+from certmgr.controller import logformat
 from certmgr.controller.app import create_app
 from certmgr.controller.appkeys import AGENT_WAKEUPS, DB, SCHEDULER, STOPPING
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
@@ -97,7 +98,7 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
     Raises:
         ConfigurationError: Bad TLS files, database or address in use.
     """
-    logging.getLogger().setLevel(settings.log_level)
+    logformat.configure(settings.log_level, settings.log_format)
     # asyncio keeps a 256 KiB read buffer per TLS connection; with thousands of agents long-polling
     # that is most of the process. TLS records are at most 16 KiB, so 32 KiB loses nothing.
     asyncio.sslproto.SSLProtocol.max_size = 32 * 1024

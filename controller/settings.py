@@ -83,7 +83,7 @@ class Settings:
     scheduler_enabled: bool = True
     scheduler_replica_id: str = ""
     scheduler_tick_seconds: float = 15.0
-    scheduler_batch_size: int = 500
+    scheduler_batch_size: int = 100
     scheduler_batch_lease_seconds: float = 120.0
     metrics_token: str = field(default="", repr=False)
     extra: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
@@ -252,7 +252,7 @@ def _scheduler_and_metrics(data: dict[str, object], path: Path) -> dict[str, Any
         raise ConfigurationError(f"{path}: [scheduler] tick_seconds must be between 0 and 3600")
     replica = scheduler.get("replica_id", "")
     token = metrics.get("token", "")
-    batch_size = _int(scheduler, "batch_size", 500, path)
+    batch_size = _int(scheduler, "batch_size", 100, path)
     batch_lease = scheduler.get("batch_lease_seconds", 120)
     if (
         not isinstance(batch_lease, int | float)

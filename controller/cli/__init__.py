@@ -13,6 +13,7 @@ from certmgr.controller.cli import (
     backup_cmd,
     ca_cmd,
     certificate_cmd,
+    config_cmd,
     console_cmd,
     definition_cmd,
     deployment_cmd,
@@ -43,6 +44,7 @@ _MODULES = (
     vendor_cmd,
     monitor_cmd,
     console_cmd,
+    config_cmd,
     backup_cmd,
     discovery_cmd,
 )

@@ -51,6 +51,12 @@ def register(sub: Any) -> None:
         metavar="CIDR",
         help="believe X-Forwarded-For from this proxy address or network (repeatable; default: never)",
     )
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines as text or one JSON object each (default: log_format in config.toml)",
+    )
     p.set_defaults(handler=run("home_run", "_serve"))
 
     p = sub.add_parser(

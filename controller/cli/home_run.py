@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from certmgr.controller.cli.base import CommandContext, read_secret_file
 from certmgr.controller.db.engine import Database
 from certmgr.controller.home import init_home
@@ -46,7 +48,10 @@ async def _serve(ctx: CommandContext) -> int:
     # lazy: the web server (aiohttp, Jinja2, the whole app) is only for serve, not init
     from certmgr.controller.server import serve
 
-    await serve(ctx.settings, ctx.vault)
+    settings = ctx.settings
+    if ctx.args.log_format:
+        settings = replace(settings, log_format=ctx.args.log_format)
+    await serve(settings, ctx.vault)
     return 0
 
 

@@ -35,6 +35,7 @@ from certmgr.shared.clock import Clock
 from certmgr.shared.errors import CertmgrError
 
 logger = logging.getLogger(__name__)
+BATCH_PARALLEL = 4  # claimed batches a controller works at once
 
 
 def default_holder() -> str:
@@ -108,7 +109,7 @@ class Scheduler:
         self.holder = holder or default_holder()
         self.tick = tick
         # shared rounds: items per batch, and how long a dead controller's claim blocks its batch
-        self.batch_size = batch_size or (settings.scheduler_batch_size if settings else 500)
+        self.batch_size = batch_size or (settings.scheduler_batch_size if settings else 100)
         self.batch_lease = batch_lease or dt.timedelta(
             seconds=settings.scheduler_batch_lease_seconds if settings else 120
         )
@@ -265,22 +266,31 @@ class Scheduler:
         ]
 
     async def work_batches(self, jobs: Collection[str]) -> int:
-        """Claim and work batches of ``jobs`` one at a time until none is left to take here.
+        """Claim and work batches of ``jobs`` until none is left to take here.
+
+        ``BATCH_PARALLEL`` batches run at once (each with that share of the job's concurrency),
+        so a batch's last slow checks do not leave the controller idle.
 
         Returns:
             How many batches this controller finished.
         """
         names = [n for n in jobs if n in self.jobs and self.jobs[n].batch is not None]
         done = 0
-        async with self._batch_lock:
+
+        async def lane() -> None:
+            nonlocal done
             while not self._stopping:
                 got = await claims.claim(
                     self.db, names, self.holder, self.clock.now(), self.batch_lease
                 )
                 if got is None:
-                    break
+                    return
                 await self._work_batch(self.jobs[got.job], got)
                 done += 1
+
+        async with self._batch_lock, asyncio.TaskGroup() as tg:
+            for _ in range(BATCH_PARALLEL):
+                tg.create_task(lane())
         return done
 
     async def _work_batch(self, spec: JobSpec, got: claims.Claimed) -> None:

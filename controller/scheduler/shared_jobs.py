@@ -10,11 +10,12 @@ and alerts, once.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from certmgr.controller.db.queries.monitoring import checked_since, monitored_deployment_ids
 from certmgr.controller.scheduler.claims import Claimed
-from certmgr.controller.scheduler.runner import JobContext
+from certmgr.controller.scheduler.runner import BATCH_PARALLEL, JobContext
 from certmgr.controller.services.monitoring.checks import run_monitoring
 from certmgr.controller.services.monitoring.config import load_monitor_config
 
@@ -40,6 +41,8 @@ async def monitoring_batch(ctx: JobContext, got: Claimed) -> dict[str, Any]:
         items = [i for i in items if i not in done]
         skipped = len(got.items) - len(items)
     cfg = await load_monitor_config(ctx.db)
+    # BATCH_PARALLEL batches run at once here: together they keep the configured concurrency
+    cfg = replace(cfg, concurrency=max(1, cfg.concurrency // BATCH_PARALLEL))
     summary = await run_monitoring(ctx.db, ctx.clock, cfg, deployment_ids=items) if items else None
     counts = summary.to_json() if summary is not None else {}
     return {**counts, "skipped_done": skipped, "holder": ctx.holder}

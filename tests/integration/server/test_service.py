@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -180,10 +181,16 @@ async def test_sigterm_hands_back_the_running_batch(
 
 
 def test_sigterm_stops_a_serving_controller_cleanly(tmp_path: Path) -> None:
-    """SQLite, no shared work: SIGTERM ends `certmgr serve` with status 0 and says so."""
+    """SQLite, no shared work: SIGTERM ends `certmgr serve` with status 0 and says so, in JSON lines."""
     port = free_port()
     home = make_home(
         tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'c.db'}", listen=f"127.0.0.1:{port}"
+    )
+    config = home / "config.toml"
+    config.write_text(
+        config.read_text().replace(
+            'log_level = "INFO"\n', 'log_level = "INFO"\nlog_format = "json"\n'
+        )
     )
     c = Controller(home, port, tmp_path / "serve.log")
     c.start()
@@ -195,4 +202,16 @@ def test_sigterm_stops_a_serving_controller_cleanly(tmp_path: Path) -> None:
         c.proc.kill()
         raise
     log = c.log.read_text()
-    assert "certmgr controller stopped" in log and "Traceback" not in log, log
+    assert "Traceback" not in log, log
+    # log_format = "json": every log record is one JSON object (the banner is a plain print)
+    records = [
+        json.loads(line)
+        for line in log.splitlines()
+        if not line.startswith("certmgr console listening")
+    ]
+    assert records and all(set(r) >= {"time", "level", "logger", "message"} for r in records), log
+    assert {
+        "level": "INFO",
+        "logger": "certmgr.controller.server",
+        "message": "certmgr controller stopped",
+    }.items() <= records[-1].items()
