@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from certmgr.controller.settings import load_settings
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import all_database_bytes, amake_home, arun_cli
 
@@ -51,7 +53,8 @@ async def test_vendor_accounts_cli(tmp_path: Path, database_url: str) -> None:
     assert acc["vendors"] == ["Sectigo", "Comodo"] and acc["login"] == "buyer"
     assert acc["email"] == "buyer@example.test" and acc["password_stored"] is True
     # the new password is sealed, never stored in the clear
-    assert b"second secret 7f3a" not in all_database_bytes(str(await _settings_url(home)))
+    stored = await asyncio.to_thread(all_database_bytes, await _settings_url(home))
+    assert b"second secret 7f3a" not in stored
     bad = await arun_cli(["vendor", "account", "edit", "sectigo-main", "--email", "nope", *h])
     assert bad.code == 2 and "e-mail" in bad.err
     taken = await arun_cli(["vendor", "account", "edit", "sectigo-main", "--name", "spare", *h])
@@ -87,10 +90,6 @@ async def test_vendor_accounts_cli(tmp_path: Path, database_url: str) -> None:
 
 
 async def _settings_url(home: Path) -> str:
-    import asyncio
-
-    from certmgr.controller.settings import load_settings
-
     return (await asyncio.to_thread(load_settings, home)).database_url
 
 
