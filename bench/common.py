@@ -32,6 +32,17 @@ def timer() -> Iterator[dict[str, float]]:
         )
 
 
+def peak_rss_mb() -> float:
+    """This process image's peak RSS in MiB (VmHWM; ru_maxrss would include the forking parent's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def workdir(name: str) -> Path:
     base = Path(os.environ.get("CERTMGR_BENCH_DIR", tempfile.gettempdir()))
     return Path(tempfile.mkdtemp(prefix=f"certmgr-bench-{name}-", dir=base))
