@@ -1,4 +1,4 @@
-"""The ``certmgr-agent`` command: ``enroll``, ``run``, ``status`` and ``check``.
+"""The ``certmgr-agent`` command: ``enroll``, ``run``, ``status``, ``discover`` and ``check``.
 
 Every failure is a :class:`~certmgr.shared.errors.CertmgrError` mapped here, once, to a message
 on stderr and an exit code from the table shared by all three command lines
@@ -68,6 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", parents=[common], help="show enrolment and targets")
     status.add_argument("--json", action="store_true", help="print JSON")
 
+    disco = sub.add_parser(
+        "discover", parents=[common], help="find this host's TLS listeners, send them to certmgr"
+    )
+    disco.add_argument(
+        "--ports", default=None, help="ports and ranges (default: the usual TLS and STARTTLS set)"
+    )
+    disco.add_argument(
+        "--address",
+        action="append",
+        default=[],
+        help="another address of this host to scan (repeatable; loopback and the host name's "
+        "addresses are always scanned)",
+    )
+    disco.add_argument("--dry-run", action="store_true", help="print, send nothing")
+    disco.add_argument("--json", action="store_true", help="print JSON")
+
     check = sub.add_parser("check", parents=[common], help="check what a TLS server serves")
     check.add_argument("address", metavar="HOST[:PORT]", help="server to probe (port 443)")
     check.add_argument("--sni", help="server name to send (default: the host name)")
@@ -93,12 +109,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "status":
             return _status(settings, as_json=args.json)
+        if args.command == "discover":
+            return _discover(settings, args)
         return _check(args)
     except CertmgrError as err:
         print(f"certmgr-agent: {err}", file=sys.stderr)
         return exitcodes.exit_code_for(err)
     except KeyboardInterrupt:
         return exitcodes.INTERRUPTED
+
+
+def _discover(settings: AgentSettings, args: argparse.Namespace) -> int:
+    # lazy: the scan engine is needed by this command only
+    from certmgr.agent.discover import discover_here, local_addresses, send_discovery
+
+    async def run() -> int:
+        addresses = await asyncio.to_thread(local_addresses, args.address)
+        upload = await discover_here(args.ports, addresses)
+        if not args.dry_run:
+            await send_discovery(settings, upload)
+        if args.json:
+            print(json.dumps({**upload.to_json(), "sent": not args.dry_run}, indent=2))
+        else:
+            for x in upload.listeners:
+                where = f"[{x.address}]:{x.port}" if ":" in x.address else f"{x.address}:{x.port}"
+                print(f"{where} {x.outcome} {x.protocol} {len(x.chain)} certificate(s)")
+            sent = "not sent (dry run)" if args.dry_run else "sent to the controller"
+            print(f"{len(upload.listeners)} listener(s) on {len(addresses)} address(es), {sent}")
+        return 0
+
+    return asyncio.run(run())
 
 
 def _enroll(settings: AgentSettings, args: argparse.Namespace) -> int:

@@ -164,6 +164,16 @@ class ControllerClient:
         """
         await self._call("POST", p.PATH_INVENTORY, p.encode(inventory))
 
+    async def discovery(self, upload: p.DiscoveryUpload) -> None:
+        """``POST /discovery``: the TLS listeners found on this host.
+
+        Raises:
+            TemporaryUpstreamError: The controller is unreachable or failed; retry.
+            PermissionDeniedError: The controller refused this agent.
+            UpstreamRejectedError: The upload was rejected for good.
+        """
+        await self._call("POST", p.PATH_DISCOVERY, p.encode(upload), timeout=120)
+
     async def upload_csr(self, upload: p.CsrUpload) -> None:
         """``POST /csr``.
 

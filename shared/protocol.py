@@ -20,6 +20,7 @@ path                        method  signed      body -> answer
 ``/api/agent/v1/report``    POST    yes         :class:`Report` -> any 2xx (body ignored)
 ``/api/agent/v1/inventory`` POST    yes         :class:`InventoryUpload` -> any 2xx
 ``/api/agent/v1/csr``       POST    yes         :class:`CsrUpload` -> any 2xx
+``/api/agent/v1/discovery`` POST    yes         :class:`DiscoveryUpload` -> any 2xx
 ==========================  ======  ==========  ================================================
 
 Every 2xx answer to a signed call carries ``X-Certmgr-Controller-Signature`` (and, after a key
@@ -107,6 +108,11 @@ from certmgr.shared._protoanswer import (
     sign_answer,
     sign_rotation,
 )
+from certmgr.shared._protodiscovery import (
+    MAX_DISCOVERY_SIZE,
+    DiscoveredListener,
+    DiscoveryUpload,
+)
 from certmgr.shared._protojson import HEX64, Fields, dumps, loads
 from certmgr.shared._protomsg import (
     DEFAULT_POLL_WAIT,
@@ -154,12 +160,14 @@ __all__ = [
     "HEADER_SIGNATURE",
     "HEADER_TIMESTAMP",
     "LABEL",
+    "MAX_DISCOVERY_SIZE",
     "MAX_MESSAGE_SIZE",
     "MAX_POLL_WAIT",
     "MAX_ROTATIONS",
     "MAX_WORK_RESPONSE_SIZE",
     "PATH_CA_CERT",
     "PATH_CSR",
+    "PATH_DISCOVERY",
     "PATH_ENROLL",
     "PATH_INVENTORY",
     "PATH_REPORT",
@@ -170,6 +178,8 @@ __all__ = [
     "ZEROCONF_TXT_CA_SHA256",
     "ZEROCONF_TXT_PATH",
     "CsrUpload",
+    "DiscoveredListener",
+    "DiscoveryUpload",
     "EnrollRequest",
     "EnrollResponse",
     "EnrollmentToken",
@@ -214,6 +224,7 @@ PATH_WORK: Final = AGENT_API_PREFIX + "/work"
 PATH_REPORT: Final = AGENT_API_PREFIX + "/report"
 PATH_INVENTORY: Final = AGENT_API_PREFIX + "/inventory"
 PATH_CSR: Final = AGENT_API_PREFIX + "/csr"
+PATH_DISCOVERY: Final = AGENT_API_PREFIX + "/discovery"
 PATH_CA_CERT: Final = "/pki/ca.pem"
 """Fetched without trust at enrolment; the agent keeps the certificate whose SHA-256 the token names."""
 

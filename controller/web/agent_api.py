@@ -1,4 +1,4 @@
-"""The agent API ``/api/agent/v1``: enrolment, long-poll for work, reports, inventory, CSRs."""
+"""The agent API ``/api/agent/v1``: enrolment, long-poll for work, reports, inventory, CSRs, discovery."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from certmgr.controller.services.acquisition.requests import IssuerEnv
 from certmgr.controller.services.agents import enrolment as svc
 from certmgr.controller.services.agents import inventory as inventory_svc
 from certmgr.controller.services.agents import work as work_svc
+from certmgr.controller.services.monitoring.discovery_agents import record_agent_discovery
 from certmgr.controller.web.context import ctx_of
 from certmgr.shared import protocol as p
 
@@ -147,6 +148,16 @@ async def csr(request: web.Request) -> web.Response:
     return await _signed(request, b"{}")
 
 
+async def discovery(request: web.Request) -> web.Response:
+    """``POST /discovery``: the TLS listeners an agent found on its own host."""
+    ctx = ctx_of(request)
+    body = await _body(request, p.MAX_DISCOVERY_SIZE)
+    agent = await _agent(request, body)
+    upload = p.decode(p.DiscoveryUpload, body, max_size=p.MAX_DISCOVERY_SIZE)
+    await record_agent_discovery(ctx.db, ctx.clock, agent, upload)
+    return await _signed(request, b"{}")
+
+
 def setup(app: web.Application) -> None:
     """Register the agent API."""
     app.router.add_post(p.PATH_ENROLL, enroll)
@@ -154,3 +165,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post(p.PATH_REPORT, report)
     app.router.add_post(p.PATH_INVENTORY, inventory)
     app.router.add_post(p.PATH_CSR, csr)
+    app.router.add_post(p.PATH_DISCOVERY, discovery)

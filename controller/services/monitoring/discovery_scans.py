@@ -297,11 +297,11 @@ async def run_scan(
     except (ValidationError, OSError) as err:
         state, error = "failed", str(err)
     except asyncio.CancelledError:
-        await _finish(
+        await finish_scan(
             db, clock, scan_id, holder, "queued", "the controller stopped during the scan"
         )
         raise
-    await _finish(db, clock, scan_id, holder, state, error)
+    await finish_scan(db, clock, scan_id, holder, state, error)
     return ScanSummary(
         scan_id,
         state,
@@ -363,9 +363,10 @@ async def _still_mine(db: Database, scan_id: int, holder: str) -> bool:
     return row is not None and row.state == "running" and row.holder == holder
 
 
-async def _finish(
+async def finish_scan(
     db: Database, clock: Clock, scan_id: int, holder: str, state: str, error: str
 ) -> None:
+    """End a scan this holder runs (a cancelled scan stays cancelled; ``queued`` hands it back)."""
     async with db.transaction() as s:
         row = await s.get(DiscoveryScan, scan_id)
         if row is None or row.holder != holder:

@@ -126,6 +126,8 @@ async def store_batch(
     batch: Batch,
     counts: Counts,
     now: dt.datetime,
+    *,
+    source: str = "controller",
 ) -> bool:
     """Write one batch; False when the scan was cancelled or its lease was taken over."""
     for attempt in range(2):
@@ -145,6 +147,7 @@ async def store_batch(
                     s.add(
                         DiscoveredEndpoint(
                             scan_id=scan_id,
+                            source=source,
                             target=r.target[:300],
                             address=r.address,
                             port=r.port,
