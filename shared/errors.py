@@ -128,15 +128,18 @@ class ConflictError(CertmgrError):
 class InvalidTransitionError(ConflictError):
     """A state machine refused a transition."""
 
-    def __init__(self, entity: str, from_state: str, to_state: str) -> None:
+    def __init__(
+        self, entity: str, from_state: str, to_state: str, message: str | None = None
+    ) -> None:
         """Create the error.
 
         Args:
             entity: What changes state, e.g. ``deployment 7``.
             from_state: Its current state.
             to_state: The state that was asked for.
+            message: The refusal in words (what it is now, what to do); default: the states.
         """
-        super().__init__(f"{entity} cannot go from {from_state!r} to {to_state!r}")
+        super().__init__(message or f"{entity} cannot go from {from_state!r} to {to_state!r}")
         self.entity = entity
         self.from_state = from_state
         self.to_state = to_state

@@ -78,6 +78,8 @@ EVENT_TEXT: dict[str, str] = {
     "acme.account-delete": "ACME account deleted",
     "first-run.ca-trusted": "Private CA marked as trusted",
     "vendor-account.add": "Vendor account added",
+    "vendor-account.edit": "Vendor account changed",
+    "vendor-account.delete": "Vendor account removed",
     "vendor-account.reveal-password": "Vendor account password shown",
     "agent.csr-refused": "The agent's signing request was refused",
     # private CA
@@ -103,6 +105,7 @@ EVENT_TEXT: dict[str, str] = {
     "discovery.scan": "Discovery scan run",
     "discovery.cancel": "Discovery scan cancelled",
     "discovery.import": "Discovered certificates imported",
+    "discovery.agent": "Discovery on an agent's host",
     "deployment.mail-failed": "The install request e-mail could not be sent",
     "deployment.unverified": "The installer's report could not be verified",
     "monitor.check": "Monitoring check",

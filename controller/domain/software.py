@@ -67,7 +67,7 @@ def check_target_params(software: str, params: Mapping[str, object]) -> None:
                 f"target parameter {key!r} may not be set by a deployment: commands, programs, "
                 f"configuration files, owners, modes and allowed paths of a {sw.target_type} "
                 "target come from the server's own configuration (agent.toml, or the one-click "
-                "installer's --config file)",
+                "installer's configuration file)",
                 field=key,
             )
         if key not in carried and key != TARGET_LABEL_PARAM:

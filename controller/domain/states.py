@@ -34,6 +34,80 @@ class DeploymentStatus(StrEnum):
     """The server is gone: no monitoring, no installs; the history stays."""
 
 
+REQUEST_STATE_WORDS: dict[str, str] = {
+    "draft": "a draft",
+    "key-and-csr": "waiting to be ordered (its key and signing request are made)",
+    "ordered": "ordered and waiting for the certificate",
+    "received": "received, not yet made current",
+    "current-switched": "switched to its new certificate",
+    "done": "completed",
+    "cancelled": "cancelled",
+}
+"""What a request in each state is, in words (messages never show the state codes)."""
+
+REQUEST_TARGET_WORDS: dict[str, str] = {
+    "key-and-csr": "given a key and signing request",
+    "ordered": "marked as ordered",
+    "received": "given a certificate",
+    "current-switched": "switched to its certificate",
+    "done": "completed",
+    "cancelled": "cancelled",
+}
+
+DEPLOYMENT_STATE_WORDS: dict[str, str] = {
+    "draft": "a draft (nothing prepared or sent yet)",
+    "prepared": "prepared (its package is ready)",
+    "install-requested": "waiting for the installation",
+    "installed": "installed and not checked yet",
+    "confirmed": "confirmed by a check",
+    "check-failed": "installed, but its last check found problems",
+    "manually-confirmed": "confirmed by hand",
+    "completed-unchecked": "completed without a check",
+    "retired": "retired",
+}
+"""What a deployment in each state is, in words."""
+
+DEPLOYMENT_TARGET_WORDS: dict[str, str] = {
+    "draft": "put back to draft",
+    "prepared": "prepared",
+    "install-requested": "sent for installation",
+    "installed": "marked as installed",
+    "confirmed": "confirmed (it needs a passing check first)",
+    "check-failed": "marked as failing its check",
+    "manually-confirmed": "confirmed by hand",
+    "completed-unchecked": "completed without a check",
+    "retired": "retired",
+}
+
+
+def request_summary(req_id: int, status: str, issuer_kind: str, last_error: str = "") -> str:
+    """Where a request stands and what to do next, in words (for the console's messages)."""
+    name = f"Request {req_id}"
+    if status == "done":
+        return f"{name} is completed: the new certificate is current."
+    if last_error and status not in ("cancelled",):
+        return f"{name} could not get its certificate: {last_error[:300]}. " + (
+            "It is tried again automatically; the request page shows each attempt."
+            if issuer_kind in ("private-ca", "acme")
+            else "Fix the cause, then try again from the request page."
+        )
+    if status == "key-and-csr" and issuer_kind not in ("private-ca", "acme"):
+        return (
+            f"{name} is waiting to be ordered: order the certificate from the vendor with its "
+            "signing request (on the request page), then receive the certificate there."
+        )
+    if status == "ordered":
+        return f"{name} is ordered: receive the certificate on the request page when it arrives."
+    return f"{name} is {REQUEST_STATE_WORDS.get(status, status)}."
+
+
+def refusal(entity: str, current: str, new: str, *, deployment: bool) -> str:
+    """Why a state change is refused, in words: what the thing is now and what cannot happen."""
+    now = (DEPLOYMENT_STATE_WORDS if deployment else REQUEST_STATE_WORDS).get(current, current)
+    want = (DEPLOYMENT_TARGET_WORDS if deployment else REQUEST_TARGET_WORDS).get(new, new)
+    return f"{entity[:1].upper()}{entity[1:]} is {now}, so it cannot be {want} now."
+
+
 _R = RequestStatus
 REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     _R.DRAFT: frozenset({_R.KEY_AND_CSR, _R.CANCELLED}),
@@ -142,12 +216,13 @@ def check_request_transition(entity: str, current: str, new: RequestStatus) -> N
     Raises:
         InvalidTransitionError: Not allowed.
     """
+    why = refusal(entity, current, new.value, deployment=False)
     try:
         cur = RequestStatus(current)
     except ValueError:
-        raise InvalidTransitionError(entity, current, new.value) from None
+        raise InvalidTransitionError(entity, current, new.value, why) from None
     if new not in REQUEST_TRANSITIONS[cur]:
-        raise InvalidTransitionError(entity, current, new.value)
+        raise InvalidTransitionError(entity, current, new.value, why)
 
 
 def check_deployment_transition(entity: str, current: str, new: DeploymentStatus) -> None:
@@ -156,9 +231,10 @@ def check_deployment_transition(entity: str, current: str, new: DeploymentStatus
     Raises:
         InvalidTransitionError: Not allowed.
     """
+    why = refusal(entity, current, new.value, deployment=True)
     try:
         cur = DeploymentStatus(current)
     except ValueError:
-        raise InvalidTransitionError(entity, current, new.value) from None
+        raise InvalidTransitionError(entity, current, new.value, why) from None
     if new not in DEPLOYMENT_TRANSITIONS[cur]:
-        raise InvalidTransitionError(entity, current, new.value)
+        raise InvalidTransitionError(entity, current, new.value, why)

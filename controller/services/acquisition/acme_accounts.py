@@ -84,7 +84,8 @@ def _check_spec(spec: NewAcmeAccount) -> str:
         raise ValidationError("the directory URL is required", field="directory")
     if bool(spec.eab_kid) != bool(spec.eab_hmac):
         raise ValidationError(
-            "external account binding needs both --eab-kid and the HMAC key", field="eab"
+            "external account binding needs both its key id and its HMAC key (your CA gives both)",
+            field="eab",
         )
     if spec.challenge not in ("http-01", "dns-01"):
         raise ValidationError("challenge must be http-01 or dns-01", field="challenge")

@@ -11,7 +11,7 @@ from certmgr.controller.db.models import CertificateDefinition, CertificateReque
 from certmgr.controller.db.queries.certificates import chain_rows
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.renewal import retry_delay
-from certmgr.controller.domain.states import RequestStatus
+from certmgr.controller.domain.states import REQUEST_STATE_WORDS, RequestStatus
 from certmgr.controller.domain.values import CertificateSource
 from certmgr.controller.issuers.acme import obtain_certificate
 from certmgr.controller.services.acquisition.acme_accounts import account_record, find_account
@@ -49,7 +49,9 @@ async def acquire(
         d = await find_definition(s, req.definition_id)
     if req.status not in (RequestStatus.KEY_AND_CSR.value, RequestStatus.ORDERED.value):
         raise ConflictError(
-            f"request {req.id} is {req.status}; it can be acquired in key-and-csr or ordered"
+            f"request {req.id} is {REQUEST_STATE_WORDS.get(req.status, req.status)}: only a "
+            "request waiting to be ordered, or ordered, can get its certificate; open a new "
+            "request on the definition instead"
         )
     if req.issuer_kind == "vendor":
         raise ConflictError(
@@ -148,7 +150,9 @@ async def _from_acme(
     env: IssuerEnv,
 ) -> tuple[x509.Certificate, list[x509.Certificate]]:
     if req.acme_account_id is None:
-        raise InputError(f"definition {d.name!r} has no ACME account (set one with --acme-account)")
+        raise InputError(
+            f"definition {d.name!r} has no ACME account (choose one on the definition)"
+        )
     account_row = await find_account(db, req.acme_account_id)
     record = account_record(account_row, vault)
     replaces = await ari_replaces(db, req, record)

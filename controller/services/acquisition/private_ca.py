@@ -220,7 +220,7 @@ async def import_ca_certificate(
         pending = await pending_ca(s)
         if pending is None:
             raise NotFoundError(
-                "no subordinate CA is waiting for its certificate (run 'certmgr ca setup --subordinate' first)"
+                "no subordinate CA is waiting for its certificate: make the subordinate CA's signing request first"
             )
         key = private_key_from_pkcs8_der(vault.unseal(pending.sealed_key, CA_KEY_PURPOSE))
         mine = [c for c in bundle.certificates if key_matches_certificate(key, c)]

@@ -12,7 +12,7 @@ from cryptography.x509.oid import NameOID
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CertificateRequest, PrivateKeyRecord
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.domain.states import RequestStatus
+from certmgr.controller.domain.states import REQUEST_STATE_WORDS, RequestStatus
 from certmgr.controller.domain.values import CertificateSource
 from certmgr.controller.services._events import CERTIFICATE_SWITCHED, CertificateSwitched
 from certmgr.controller.services.acquisition.current import hold_certificate
@@ -93,7 +93,9 @@ async def receive_certificate(
         req = await find_request(s, request_id)
         if req.status not in (RequestStatus.KEY_AND_CSR.value, RequestStatus.ORDERED.value):
             raise ConflictError(
-                f"request {req.id} is {req.status}; certificates are received in key-and-csr or ordered"
+                f"request {req.id} is {REQUEST_STATE_WORDS.get(req.status, req.status)}: a "
+                "certificate is received only for a request waiting to be ordered, or ordered; "
+                "open a new request on the definition instead"
             )
         krow = await s.get(PrivateKeyRecord, req.private_key_id) if req.private_key_id else None
     if krow is None or not req.csr_pem:

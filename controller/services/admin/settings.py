@@ -58,6 +58,12 @@ class GeneralSettings:
     admin_email: str = ""
     external_url: str = ""
     token_days: int = DEFAULT_TOKEN_DAYS  # default lifetime of new API tokens; 0: never expire
+    organization: str = ""  # signs every e-mail certmgr sends
+
+    @property
+    def signature(self) -> str:
+        """How e-mails are signed: the organisation's name, else "certmgr"."""
+        return self.organization or "certmgr"
 
 
 def check_email(value: str, field_name: str) -> str:
@@ -224,7 +230,23 @@ async def load_general_settings(db: Database) -> GeneralSettings:
         admin_email=str(row.value.get("admin_email", "")),
         external_url=str(row.value.get("external_url", "")),
         token_days=days if isinstance(days, int) else DEFAULT_TOKEN_DAYS,
+        organization=str(row.value.get("organization", "")),
     )
+
+
+def _organization(value: str) -> str:
+    """The organisation's name: one line of printable text, at most 200 characters.
+
+    Raises:
+        ValidationError: Control characters or too long.
+    """
+    v = value.strip()
+    if len(v) > 200 or any(not c.isprintable() for c in v):
+        raise ValidationError(
+            "the organisation name must be one line of at most 200 printable characters",
+            field="organization",
+        )
+    return v
 
 
 async def save_general_settings(
@@ -247,6 +269,7 @@ async def save_general_settings(
         admin_email=",".join(check_emails(new.admin_email, "admin_email")),
         external_url=check_url(new.external_url, "external_url"),
         token_days=days,
+        organization=_organization(new.organization),
     )
     async with db.transaction() as s:
         row = await _get(s, GENERAL_KEY)

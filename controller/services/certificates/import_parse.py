@@ -275,7 +275,7 @@ def signature_warning(problem: str, *, made_current: bool, accepted: bool) -> st
         return f"{problem}; stored flagged (a longer-lived current certificate was kept)"
     return (
         f"{problem}; stored flagged and not made current "
-        "(to use it anyway, import it again with --accept-unverified)"
+        "(to use it anyway, import it again and accept unverified signatures)"
     )
 
 

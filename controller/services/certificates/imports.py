@@ -151,7 +151,8 @@ async def import_files(
     if options.name is not None:
         if len(parsed.leaves) != 1:
             raise ValidationError(
-                f"--name applies to one certificate, but the input holds {len(parsed.leaves)}",
+                "a definition name applies to one certificate, but the files hold "
+                f"{len(parsed.leaves)}: leave the name empty, or import them one by one",
                 field="name",
             )
         if not options.name.strip() or len(options.name) > 200:

@@ -24,7 +24,7 @@ from certmgr.controller.db.queries.certificates import certificates_by_sha256
 from certmgr.controller.db.queries.deployments import check_by_id
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import DeploymentStatus
-from certmgr.controller.services.admin.settings import MailSettings
+from certmgr.controller.services.admin.settings import MailSettings, load_general_settings
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.store import chain_of
 from certmgr.controller.services.deployment.codes import claim_check_code, link_check_result
@@ -325,7 +325,7 @@ async def send_check_result(
             protocol=last.detail.get("protocol"),
             cipher=last.detail.get("cipher"),
             days_left=last.days_left,
-            sender=mail.sender_name or "certmgr",
+            signature=(await load_general_settings(db)).signature,
         )
     )
     row = await send_and_record(

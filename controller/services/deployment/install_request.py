@@ -123,7 +123,7 @@ async def request_install(
             link=link,
             link_expires=expires.strftime("%Y-%m-%d %H:%M UTC"),
             check=f"{dep.check_host}:{dep.check_port}" if dep.monitoring else "",
-            sender=mail.sender_name or "certmgr",
+            signature=general.signature,
             **_cert_facts(x509.load_der_x509_certificate(cert_row.der)),
         )
     )

@@ -82,7 +82,10 @@ async def alert_changes(
         critical = [f for f in changes.opened if f.severity == "critical"]
         if critical and cfg.immediate_critical and to:
             body = await _render(
-                "mail/alert.txt", findings=[finding_json(f, base) for f in critical], base_url=base
+                "mail/alert.txt",
+                findings=[finding_json(f, base) for f in critical],
+                base_url=base,
+                signature=general.signature,
             )
             subject = (
                 f"certmgr: CRITICAL: {critical[0].message[:120]}"
@@ -180,6 +183,7 @@ async def send_digest(
         due=due,
         waiting=waiting,
         base_url=base,
+        signature=general.signature,
     )
     subject = (
         f"certmgr daily digest {now:%Y-%m-%d}: {len(new)} new, {len(cleared)} cleared, "

@@ -8,7 +8,7 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Certificate
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE
-from certmgr.controller.services.admin.settings import load_mail_settings
+from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.deployment.deployments import deployment_with_definition
 from certmgr.controller.services.deployment.packages import text_templates
 from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
@@ -40,7 +40,7 @@ async def send_install_notification(
             not_after=sm.not_after.strftime("%Y-%m-%d %H:%M UTC"),
             sha256=sm.sha256,
             check=f"{dep.check_host}:{dep.check_port} confirmed",
-            sender=mail.sender_name or "certmgr",
+            signature=(await load_general_settings(db)).signature,
         )
     )
     row = await send_and_record(

@@ -47,6 +47,16 @@ class OutgoingMail:
         return redact_text(self.subject, self.redact)
 
 
+def test_message(to: str, signature: str) -> OutgoingMail:
+    """The test e-mail of Settings (console and API), signed like every other e-mail."""
+    return OutgoingMail(
+        (to,),
+        "certmgr test e-mail",
+        f"This is a test e-mail from certmgr. Outbound mail works.\n\n-- \n{signature}\n",
+        "test",
+    )
+
+
 def redact_text(text: str, values: tuple[str, ...]) -> str:
     """``text`` with each of ``values`` (longest first) replaced by :data:`REDACTED`."""
     for secret in sorted((x for x in values if x), key=len, reverse=True):

@@ -284,6 +284,7 @@ SETTINGS = obj(
     {
         "admin_email": string(max_len=1000),
         "external_url": string(max_len=500),
+        "organization": string(max_len=200),
         "api_token_days": {"type": "integer", "minimum": 0, "maximum": 3650},
         "mail": obj(
             {

@@ -17,7 +17,7 @@ from certmgr.controller.services.admin.settings import (
     save_mail_settings,
 )
 from certmgr.controller.services.admin.tokens import check_token_days
-from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
+from certmgr.controller.services.notification.mail import send_and_record, test_message
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.audit import email_json
 from certmgr.controller.web.api.base import ApiRoutes, actor, json_body, ok, s_field
@@ -34,6 +34,7 @@ async def _settings_json(request: web.Request) -> dict[str, Any]:
     return {
         "admin_email": g.admin_email,
         "external_url": g.external_url,
+        "organization": g.organization,
         "api_token_days": g.token_days,
         "mail": {
             "sender_address": m.sender_address,
@@ -78,6 +79,7 @@ async def settings_put(request: web.Request) -> web.Response:
         GeneralSettings(
             admin_email=s_field(body, "admin_email", max_len=1000, default=g.admin_email),
             external_url=s_field(body, "external_url", max_len=500, default=g.external_url),
+            organization=s_field(body, "organization", max_len=200, default=g.organization),
             token_days=check_token_days(
                 body.get("api_token_days", g.token_days), field="api_token_days"
             ),
@@ -122,22 +124,15 @@ async def mail_test(request: web.Request) -> web.Response:
     """Send and record."""
     ctx, who = actor(request)
     body = await json_body(request)
-    to = (
-        check_email(s_field(body, "to", max_len=254), "to")
-        or (await load_general_settings(ctx.db)).admin_email.split(",")[0]
-    )
+    general = await load_general_settings(ctx.db)
+    to = check_email(s_field(body, "to", max_len=254), "to") or general.admin_email.split(",")[0]
     if not to:
         raise ValidationError("give a recipient or set the administrator e-mail", field="to")
     row = await send_and_record(
         ctx.db,
         who,
         await load_mail_settings(ctx.db, ctx.vault),
-        OutgoingMail(
-            (to,),
-            "certmgr test e-mail",
-            "This is a test e-mail from certmgr. Outbound mail works.\n",
-            "test",
-        ),
+        test_message(to, general.signature),
         ctx.clock,
     )
     return ok(email_json(row))

@@ -7,6 +7,7 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.domain.deployment_actions import DeploymentFacts, plan_actions
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.domain.states import DEPLOYMENT_STATE_WORDS
 from certmgr.controller.domain.status import check_sentence
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.work import queue_agent_install
@@ -265,7 +266,11 @@ async def close_deployment(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
-    raise redirect(request, f"/deployments/{dep.id}", f"Deployment is now {dep.status}.")
+    raise redirect(
+        request,
+        f"/deployments/{dep.id}",
+        f"The deployment is now {DEPLOYMENT_STATE_WORDS.get(dep.status, dep.status)}.",
+    )
 
 
 @routes.post("/deployments/{id:\\d+}/send-result")
@@ -388,5 +393,7 @@ async def receipt(request: web.Request) -> web.Response:
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
     raise redirect(
-        request, f"/deployments/{dep.id}", f"Receipt accepted: the deployment is {dep.status}."
+        request,
+        f"/deployments/{dep.id}",
+        f"Receipt accepted: the deployment is {DEPLOYMENT_STATE_WORDS.get(dep.status, dep.status)}.",
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import BodyPartReader, web
 
+from certmgr.controller.domain.states import request_summary
 from certmgr.controller.domain.values import parse_day
 from certmgr.controller.services.acquisition.catalogue import find_product
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
@@ -95,7 +96,7 @@ async def start(request: web.Request) -> web.Response:
     raise redirect(
         request,
         f"/requests/{req.id}",
-        f"Request {req.id} is {req.status}.",
+        request_summary(req.id, req.status, req.issuer_kind, req.last_error or ""),
         "ok" if req.status == "done" or req.issuer_kind == "vendor" else "bad",
     )
 
@@ -244,7 +245,7 @@ async def retry(request: web.Request) -> web.Response:
     raise redirect(
         request,
         f"/requests/{req.id}",
-        f"Request is {req.status}.",
+        request_summary(req.id, req.status, req.issuer_kind, req.last_error or ""),
         "ok" if req.status == "done" else "bad",
     )
 

@@ -28,7 +28,7 @@ from certmgr.controller.services.admin.users import (
     reset_password,
     update_user,
 )
-from certmgr.controller.services.notification.mail import OutgoingMail, send_and_record
+from certmgr.controller.services.notification.mail import send_and_record, test_message
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
@@ -195,6 +195,7 @@ async def settings_general(request: web.Request) -> web.Response:
             GeneralSettings(
                 admin_email=text(form, "admin_email", max_len=1000, label="Administrator e-mail"),
                 external_url=text(form, "external_url", max_len=500, label="External URL"),
+                organization=text(form, "organization", max_len=200, label="Organisation"),
                 token_days=integer(
                     form,
                     "token_days",
@@ -278,12 +279,7 @@ async def settings_mail_test(request: web.Request) -> web.Response:
         ctx.db,
         ctx.require_actor(),
         mail,
-        OutgoingMail(
-            (to,),
-            "certmgr test e-mail",
-            "This is a test e-mail from certmgr. Outbound mail works.\n",
-            "test",
-        ),
+        test_message(to, general.signature),
         ctx.clock,
     )
     if row.result == "sent":
