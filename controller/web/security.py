@@ -31,7 +31,14 @@ PUBLIC_PATHS = frozenset(
     {"/healthz", "/readyz", "/login", "/favicon.ico", "/api/v1/openapi.json", "/metrics"}
 )  # /metrics checks its own token
 PASSWORD_CHANGE_PATHS = frozenset({"/account/password", "/logout"})
-ADMIN_PREFIXES = ("/users", "/settings", "/backups", "/api/v1/users", "/api/v1/settings")
+ADMIN_PREFIXES = (
+    "/users",
+    "/settings",
+    "/backups",
+    "/api/v1/users",
+    "/api/v1/settings",
+    "/api/v1/backups",
+)
 
 
 def _is_public(path: str) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database
@@ -217,7 +218,7 @@ async def _empty_database(url: str) -> None:
     try:
         async with db.engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-    except Exception as err:  # noqa: BLE001 - any driver error: the database is not usable
+    except (SQLAlchemyError, OSError) as err:
         raise ConfigurationError(
             f"cannot open the target database: {err.__class__.__name__}"
         ) from err

@@ -1,4 +1,4 @@
-"""API: sent e-mails and the audit log, newest first with cursors."""
+"""API: sent e-mails and the audit log, newest first with cursors; the backups taken (admins)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from certmgr.controller.services.admin.audit_log import AuditFilter, audit_feed
+from certmgr.controller.services.admin.backup import list_runs
 from certmgr.controller.services.notification.sent_emails import sent_emails_feed
 from certmgr.controller.web.api import schemas as sc
 from certmgr.controller.web.api.base import (
@@ -95,4 +96,51 @@ async def audit_log(request: web.Request) -> web.Response:
     ]
     return ok(
         {"items": items, "next_cursor": encode_cursor(rows[-1].id) if len(rows) == limit else None}
+    )
+
+
+BACKUP_RUN = sc.obj(
+    {
+        "id": sc.integer(),
+        "started_at": sc.string(fmt="date-time"),
+        "finished_at": sc.string(fmt="date-time"),
+        "trigger": sc.string(),
+        "result": sc.string(),
+        "file": sc.string(),
+        "size": sc.integer(),
+        "master_key_included": {"type": "boolean"},
+        "pruned": {"type": "boolean"},
+        "error": sc.string(),
+    },
+    ["id", "started_at", "trigger", "result", "size"],
+)
+
+
+@api.op(
+    "GET",
+    "/backups",
+    "Backups taken (manual and scheduled), newest first, with size and result (admins)",
+    response=sc.array(BACKUP_RUN),
+    params=(sc.LIMIT,),
+)
+async def backups(request: web.Request) -> web.Response:
+    """The latest backups."""
+    ctx, _ = actor(request)
+    rows = await list_runs(ctx.db, int_param(request, "limit", 100, 1, 500))
+    return ok(
+        [
+            {
+                "id": r.id,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "trigger": r.trigger,
+                "result": r.result,
+                "file": r.path.rsplit("/", 1)[-1],
+                "size": r.size,
+                "master_key_included": r.master_key_included,
+                "pruned": r.pruned,
+                "error": r.error,
+            }
+            for r in rows
+        ]
     )

@@ -1,4 +1,4 @@
-"""The Backups screen (admins): each backup with its size and result, the schedule, a failure's error."""
+"""The Backups screen and API (admins): each backup with its size and result, the schedule, a failure's error."""
 
 from __future__ import annotations
 
@@ -43,6 +43,16 @@ async def test_backups_screen_lists_size_and_result(tmp_path: Path, database_url
         assert "failed" in html and "pg_dump failed: no such database" in html
         assert "Scheduled backups are not turned on" in html
         assert 'href="/backups"' in await (await c.client.get("/dashboard")).text()
+    token = (await arun_cli(["token", "create", "--user", "admin", *h])).out.strip()
+    async with console_client(home) as c:  # the same list over the API
+        resp = await c.client.get("/api/v1/backups", headers={"Authorization": f"Bearer {token}"})
+        body = await resp.json()
+        assert resp.status == 200, body
+        assert [(b["trigger"], b["result"]) for b in body] == [
+            ("scheduled", "failed"),
+            ("manual", "ok"),
+        ]
+        assert body[1]["size"] == made["size"] and body[1]["file"] == Path(made["path"]).name
     async with console_client(home) as c:  # a user (not an admin) neither sees nor opens it
         await sign_in(c, "operator")
         assert (await c.client.get("/backups", allow_redirects=False)).status in (403, 303)
