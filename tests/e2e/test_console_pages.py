@@ -54,3 +54,28 @@ async def test_error_pages_are_styled_with_a_way_back(
     icon = await page.request.get(controller.url + "/favicon.ico")
     assert icon.ok and icon.headers["content-type"].startswith("image/svg+xml")
     await ctx.close()
+
+
+async def test_long_secrets_wrap_and_have_copy_buttons_on_a_phone(
+    controller: Controller, browser: Browser
+) -> None:
+    ctx = await browser.new_context(
+        ignore_https_errors=True, viewport={"width": 390, "height": 844}
+    )
+    await ctx.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = await ctx.new_page()
+    await first_sign_in(page, controller)
+    await page.goto(controller.url + "/agents")
+    await page.get_by_role("button", name="Create enrolment token").click()
+    command = page.locator("pre[data-copyable]")
+    await expect(command).to_contain_text("certmgr-agent enroll --token")
+    overflow = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    copy = page.get_by_role("button", name="Copy enrolment command")
+    await copy.click()
+    await expect(copy).to_have_text("Copied")
+    copied = await page.evaluate("() => navigator.clipboard.readText()")
+    assert copied.startswith("certmgr-agent enroll --token ")
+    await ctx.close()
