@@ -54,7 +54,7 @@ async def test_readyz_reports_each_check_and_turns_503_when_stopping(
             },
         }
         assert (await client.get("/healthz")).status == 200
-        app = client.server.app
+        app = client.app
         assert app is not None
         await drain(app)
         resp = await client.get("/readyz")
@@ -69,7 +69,7 @@ async def test_readyz_reports_each_check_and_turns_503_when_stopping(
 async def test_readyz_names_a_schema_behind_the_code(tmp_path: Path, database_url: str) -> None:
     home = await amake_home(tmp_path, database_url)
     async with console_client(home) as console:
-        app = console.client.server.app
+        app = console.client.app
         assert app is not None
         db = app[DB]
         async with db.engine.begin() as conn:
