@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from aiohttp import web
 
 from certmgr.controller import appkeys
@@ -117,6 +120,51 @@ async def run_job(request: web.Request) -> web.Response:
     started = scheduler.trigger(name)
     title = scheduler.jobs[name].title
     raise redirect(request, "/monitor", f"{title} started." if started else f"{title} is running.")
+
+
+def job_status(job: Any, starting: bool, now: dt.datetime) -> dict[str, object]:
+    """A job's progress as the monitor page polls it: state, a sentence, done or not.
+
+    ``job`` is the job's lease row (``scheduler.leases.all_jobs``) or None before its first run.
+    """
+    if job is not None and job.holder and job.lease_until and job.lease_until > now:
+        p = job.progress or {}
+        if "total" in p:
+            message = f"Running: {p.get('done') or 0} of {p['total']} checked, {p.get('failed') or 0} failing."
+        else:
+            message = "Running."
+        return {"state": "running", "message": message, "done": False, "location": "/monitor"}
+    if starting:
+        return {"state": "starting", "message": "Starting.", "done": False, "location": "/monitor"}
+    if job is None or not job.last_finished_at:
+        return {"state": "idle", "message": "Not run yet.", "done": True, "location": "/monitor"}
+    p = job.progress or {}
+    result = "finished" if job.last_result == "ok" else f"failed: {job.last_error[:200]}"
+    detail = (
+        f" {p['total']} checked, {p.get('ok', 0)} OK, {p.get('failed', 0)} failing."
+        if "total" in p
+        else ""
+    )
+    return {
+        "state": "finished" if job.last_result == "ok" else "failed",
+        "message": f"Last run {result}.{detail}",
+        "done": True,
+        "location": "/monitor",
+    }
+
+
+@routes.get("/monitor/jobs/{name}/status")
+async def job_status_json(request: web.Request) -> web.Response:
+    """A job's progress as JSON: the monitor page polls it every second while the job runs."""
+    ctx = ctx_of(request)
+    ctx.require_actor()
+    name = request.match_info["name"]
+    scheduler = request.app[appkeys.SCHEDULER]
+    if name not in scheduler.jobs:
+        raise web.HTTPNotFound(text="no such job")
+    job = next((j for j in await leases.all_jobs(ctx.db) if j.name == name), None)
+    body = job_status(job, name in scheduler.running(), ctx.clock.now())
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
 @routes.post("/monitor/settings")
