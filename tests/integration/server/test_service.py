@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from certmgr.controller.appkeys import DB, SCHEDULER
+from certmgr.controller.appkeys import AGENT_WAKEUPS, DB, SCHEDULER, VAULT
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CheckResult, WorkBatch
 from certmgr.controller.domain.actors import Actor, Role
@@ -25,11 +25,13 @@ from certmgr.controller.scheduler import leases
 from certmgr.controller.server import drain
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.controller.services.monitoring.config import MonitorConfig, save_monitor_config
+from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock
 from tests.factories.console import console_client
 from tests.factories.controller_proc import Controller
 from tests.factories.homes import amake_home, make_home
 from tests.factories.postgres import create_database, free_port
+from tests.factories.sim_agents import enroll_sim_agent
 from tests.factories.waiting import async_wait_for
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
@@ -215,3 +217,39 @@ def test_sigterm_stops_a_serving_controller_cleanly(tmp_path: Path) -> None:
         "logger": "certmgr.controller.server",
         "message": "certmgr controller stopped",
     }.items() <= records[-1].items()
+
+
+async def test_stopping_answers_waiting_long_polls_on_a_closing_connection(
+    tmp_path: Path, database_url: str
+) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as console:
+        app = console.client.app
+        assert app is not None
+        agent = await enroll_sim_agent(app[DB], app[VAULT], "web01", auto_approve=True)
+        path = p.work_path(p.MAX_POLL_WAIT)
+        headers = p.sign_request(
+            agent.key, agent.agent_id, "GET", path, b"", dt.datetime.now(dt.UTC), p.new_nonce()
+        )
+        poll = asyncio.create_task(console.client.get(path, headers=headers))
+        wakeups = app[AGENT_WAKEUPS]
+
+        async def waiting() -> bool:
+            return bool(wakeups._events.get(agent.agent_id))
+
+        await async_wait_for(waiting, timeout=15, interval=0.02, what="the long-poll waits")
+        assert not poll.done()
+        await drain(app)
+        # answered now (not after MAX_POLL_WAIT), empty, and the connection is closed after it
+        resp = await asyncio.wait_for(poll, timeout=p.MAX_POLL_WAIT / 2)
+        assert resp.status == 200
+        assert resp.headers.get("Connection", "").lower() == "close"
+        assert not p.decode(p.WorkResponse, await resp.read()).packages
+        # a poll arriving while the controller stops is answered at once as well
+        headers = p.sign_request(
+            agent.key, agent.agent_id, "GET", path, b"", dt.datetime.now(dt.UTC), p.new_nonce()
+        )
+        late = await asyncio.wait_for(
+            console.client.get(path, headers=headers), timeout=p.MAX_POLL_WAIT / 2
+        )
+        assert late.status == 200
