@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from certmgr.controller.cli.base import CommandContext, read_secret_file, table
+from certmgr.controller.db.engine import Database
 from certmgr.controller.services.admin.backup import human_size, list_runs, take_backup
 from certmgr.controller.services.admin.backup_config import PASSPHRASE_ENV, load_backup_config
 from certmgr.controller.services.admin.restore import restore_backup, verify_backup_file
@@ -37,17 +38,21 @@ async def _backup(ctx: CommandContext) -> int:
     a = ctx.args
     passphrase = await asyncio.to_thread(_passphrase, ctx, confirm=True)
     cfg = load_backup_config(ctx.settings)
-    db = await ctx.db()
-    res = await take_backup(
-        db,
-        ctx.settings,
-        passphrase,
-        ctx.actor,
-        SystemClock(),
-        out=Path(a.out).absolute() if a.out else None,
-        include_master_key=a.include_master_key,
-        pg_dump_tool=cfg.pg_dump,
-    )
+    # not ctx.db(): a home whose schema is older than this certmgr is backed up before it is upgraded
+    db = Database(ctx.settings.database_url)
+    try:
+        res = await take_backup(
+            db,
+            ctx.settings,
+            passphrase,
+            ctx.actor,
+            SystemClock(),
+            out=Path(a.out).absolute() if a.out else None,
+            include_master_key=a.include_master_key,
+            pg_dump_tool=cfg.pg_dump,
+        )
+    finally:
+        await db.dispose()
     ctx.print(
         f"Backup written: {res.path} ({human_size(res.size)}, {res.files} files, {res.database_kind} database)"
     )

@@ -344,9 +344,16 @@ async def record_run(
             else []
         )
         return await reconcile(db, wanted, clock, kinds=(FINDING,), keys=[FINDING], actor=actor)
-    except (SQLAlchemyError, OSError):
-        logger.warning("the backup run could not be recorded in the database", exc_info=True)
+    except (SQLAlchemyError, OSError) as err:
+        # e.g. a home backed up before its schema is upgraded (no backup_runs table yet)
+        logger.warning("the backup run was not recorded in the database (%s)", _first(err))
         return FindingChanges()
+
+
+def _first(err: BaseException) -> str:
+    return (str(getattr(err, "orig", None) or err).splitlines() or [err.__class__.__name__])[0][
+        :200
+    ]
 
 
 async def list_runs(db: Database, limit: int = 100) -> list[BackupRun]:
