@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from certmgr.controller.cli.base import CommandContext
 
 
+REQUEST_REF = "a request number, or a definition's name (its ongoing request, else its latest)"
+DEPLOYMENT_REF = (
+    "a deployment number, or its name when only one has it (the server name by default)"
+)
+
+
 def add_home(p: argparse.ArgumentParser) -> None:
     """``--home DIR`` (default ``$CERTMGR_HOME``, else ``./certmgr-home``)."""
     p.add_argument(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from certmgr.controller.cli.args import add_home, add_json, run
+from certmgr.controller.cli.args import DEPLOYMENT_REF, add_home, add_json, run
 from certmgr.controller.cli.deployment_change_cmd import register_changes
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
 
@@ -47,13 +47,13 @@ def register(sub: Any) -> None:
     q = d.add_parser("show", help="show one deployment with its history")
     add_home(q)
     add_json(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.set_defaults(handler=run("deployment_run", "_show"))
     q = d.add_parser(
         "prepare", help="build the install package (conventional: a zip in the document folder)"
     )
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.add_argument(
         "--passphrase-file", default=None, help="use this passphrase instead of a random one"
     )
@@ -78,13 +78,13 @@ def register(sub: Any) -> None:
     q.set_defaults(handler=run("deployment_run", "_prepare"))
     q = d.add_parser("request", help="e-mail the install request to the server administrator")
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.add_argument("--preview", action="store_true", help="print the e-mail without sending")
     q.set_defaults(handler=run("deployment_run", "_request"))
     q = d.add_parser("check", help="run the deploy check (TLS handshake, fingerprint, chain)")
     add_home(q)
     add_json(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.add_argument(
         "--done", action="store_true", help="confirm the deployment when the check passes"
     )
@@ -94,7 +94,7 @@ def register(sub: Any) -> None:
         "done", help="finish: done (after a passing check), --unchecked, --manual or --installed"
     )
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     g = q.add_mutually_exclusive_group()
     g.add_argument("--unchecked", action="store_true", help="continue without checking")
     g.add_argument("--manual", action="store_true", help="the installation was checked by hand")
@@ -105,16 +105,16 @@ def register(sub: Any) -> None:
     q.set_defaults(handler=run("deployment_run", "_done"))
     q = d.add_parser("check-code", help="record a result code from 'certmgr check' run elsewhere")
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.add_argument("code", metavar="CODE")
     q.set_defaults(handler=run("deployment_run", "_check_code"))
     q = d.add_parser("install", help="Try auto-install: send the package to the deployment's agent")
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.set_defaults(handler=run("deployment_run", "_install"))
     q = d.add_parser("receipt", help="record the receipt code printed by a one-click installer")
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.add_argument("code", metavar="CODE")
     q.set_defaults(handler=run("deployment_run", "_receipt"))
     q = d.add_parser(
@@ -123,7 +123,7 @@ def register(sub: Any) -> None:
         "(single use, expires in 48 hours; a new key retires the older one)",
     )
     add_home(q)
-    q.add_argument("deployment", metavar="DEPLOYMENT")
+    q.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_REF)
     q.set_defaults(handler=run("deployment_run", "_check_key"))
 
     p = sub.add_parser(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from certmgr.controller.cli.args import add_home, add_json, run
+from certmgr.controller.cli.args import REQUEST_REF, add_home, add_json, run
 
 
 def register(sub: Any) -> None:
@@ -59,25 +59,25 @@ def register(sub: Any) -> None:
     q = r.add_parser("show", help="show a request and its history")
     add_home(q)
     add_json(q)
-    q.add_argument("request", metavar="REQUEST")
+    q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.set_defaults(handler=run("request_run", "_show"))
     q = r.add_parser("csr", help="print the request's CSR (PEM)")
     add_home(q)
-    q.add_argument("request", metavar="REQUEST")
+    q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.set_defaults(handler=run("request_run", "_csr"))
     q = r.add_parser("cancel", help="cancel an open request")
     add_home(q)
-    q.add_argument("request", metavar="REQUEST")
+    q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.add_argument("--reason", default="")
     q.set_defaults(handler=run("request_run", "_cancel"))
     q = r.add_parser("retry", help="try the issuer again now (private CA, ACME)")
     add_home(q)
     add_json(q)
-    q.add_argument("request", metavar="REQUEST")
+    q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.set_defaults(handler=run("request_run", "_retry"))
     q = r.add_parser("order", help="record a manual vendor order")
     add_home(q)
-    q.add_argument("request", metavar="REQUEST")
+    q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.add_argument("--number", required=True, help="the vendor's order number")
     q.add_argument("--date", default=None, help="order date YYYY-MM-DD (default today)")
     q.add_argument("--notes", default="", help="tracking notes")
@@ -91,7 +91,7 @@ def register(sub: Any) -> None:
     q.set_defaults(handler=run("request_run", "_order"))
     q = r.add_parser("receive", help="receive the vendor's certificate (any importable format)")
     add_home(q)
-    q.add_argument("request", metavar="REQUEST")
+    q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.add_argument("file", metavar="FILE")
     q.add_argument("--chain", action="append", default=[], metavar="F")
     q.add_argument("--password-file", default=None)

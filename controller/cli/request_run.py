@@ -24,6 +24,7 @@ from certmgr.controller.services.acquisition.receiving import receive_certificat
 from certmgr.controller.services.acquisition.request_views import (
     Request,
     list_requests,
+    load_request,
     request_csr,
     request_detail,
     requests_page,
@@ -39,6 +40,11 @@ from certmgr.controller.services.agents.work import start_key_on_agent
 from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.secret import Secret
+
+
+async def _request_id(ctx: CommandContext) -> int:
+    """The request named on the command line: a number, or a definition's name (its open request)."""
+    return (await load_request(await ctx.db(), ctx.args.request)).id
 
 
 async def _acquire(ctx: CommandContext, request_id: int) -> Request:
@@ -84,7 +90,7 @@ async def _new(ctx: CommandContext) -> int:
 
 
 async def _retry(ctx: CommandContext) -> int:
-    req = await _acquire(ctx, int(ctx.args.request))
+    req = await _acquire(ctx, await _request_id(ctx))
     if ctx.args.json:
         ctx.print_json(request_json(req))
     else:
@@ -156,7 +162,7 @@ async def _csr(ctx: CommandContext) -> int:
 
 async def _cancel(ctx: CommandContext) -> int:
     req = await cancel_request(
-        await ctx.db(), ctx.actor, int(ctx.args.request), SystemClock(), reason=ctx.args.reason
+        await ctx.db(), ctx.actor, await _request_id(ctx), SystemClock(), reason=ctx.args.reason
     )
     ctx.print(f"request #{req.id} cancelled")
     return 0
@@ -170,7 +176,7 @@ async def _order(ctx: CommandContext) -> int:
     req = await record_order(
         db,
         ctx.actor,
-        int(a.request),
+        await _request_id(ctx),
         SystemClock(),
         order_number=a.number,
         order_date=when,
@@ -189,7 +195,7 @@ async def _receive(ctx: CommandContext) -> int:
     req = await receive_certificate(
         await ctx.db(),
         ctx.actor,
-        int(a.request),
+        await _request_id(ctx),
         read_input_file(a.file),
         SystemClock(),
         name=Path(a.file).name,

@@ -32,3 +32,14 @@ async def recent_checks(s: AsyncSession, deployment_id: int, limit: int = 20) ->
         .scalars()
         .all()
     )
+
+
+async def deployments_named(s: AsyncSession, name: str) -> list[Deployment]:
+    """Deployments with this name, oldest first (retired ones only when no other has it)."""
+    rows = list(
+        (await s.execute(select(Deployment).where(Deployment.name == name).order_by(Deployment.id)))
+        .scalars()
+        .all()
+    )
+    live = [d for d in rows if d.status != "retired"]
+    return live or rows

@@ -17,18 +17,41 @@ _FINISHED = ("done", "cancelled")
 
 
 async def request_by_ref(s: AsyncSession, ref: str | int) -> CertificateRequest:
-    """A request by id.
+    """A request by id, or by its definition's name (the ongoing request, else the latest).
 
     Raises:
-        NotFoundError: No such request.
+        NotFoundError: No such request, or the definition has none.
     """
     try:
         rid = int(ref)
     except (TypeError, ValueError):
-        raise NotFoundError(f"no request {ref!r}") from None
+        return await _request_of_definition(s, str(ref))
     row = await s.get(CertificateRequest, rid)
     if row is None:
         raise NotFoundError(f"no request {ref!r}")
+    return row
+
+
+async def _request_of_definition(s: AsyncSession, name: str) -> CertificateRequest:
+    definition = (
+        await s.execute(
+            select(CertificateDefinition.id).where(CertificateDefinition.name == name.strip())
+        )
+    ).scalar_one_or_none()
+    if definition is None:
+        raise NotFoundError(f"no request {name!r} (give a request number or a definition's name)")
+    row = await open_request_of(s, definition)
+    if row is None:
+        row = (
+            await s.execute(
+                select(CertificateRequest)
+                .where(CertificateRequest.definition_id == definition)
+                .order_by(CertificateRequest.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"definition {name!r} has no request yet")
     return row
 
 

@@ -134,6 +134,7 @@ def parse_inputs(
         bundle = load(f.data, password=options.password, name=f.name)
         for c in bundle.certificates:
             cas.setdefault(sha256_fingerprint(c), (c, f.name))
+    _promote_self_signed_with_key(leaves, cas, loose_keys)
     # A CA certificate can itself be the thing imported when nothing else is a leaf.
     by_pub = {_public_sha256(lf): lf for lf in leaves.values()} if loose_keys else {}
     for key, src in loose_keys:
@@ -181,6 +182,29 @@ def _key_in_entries(key: PrivateKey, entries: Sequence[object]) -> bool:
         if k is not None and describe_key(k).public_sha256 == fp:
             return True
     return False
+
+
+def _promote_self_signed_with_key(
+    leaves: dict[str, ParsedLeaf],
+    cas: dict[str, tuple[x509.Certificate, str]],
+    loose_keys: list[tuple[PrivateKey, str]],
+) -> None:
+    """Import a self-signed certificate that comes with its key as a server's own certificate.
+
+    Unless it issues something else in the same import it is not a trust anchor:
+    ``openssl req -x509`` marks every certificate it makes CA:TRUE by default.
+    """
+    if not loose_keys:
+        return
+    key_fps = {describe_key(k).public_sha256 for k, _ in loose_keys}
+    others = [c for c, _ in cas.values()] + [lf.cert for lf in leaves.values()]
+    for fp, (c, src) in list(cas.items()):
+        if c.issuer != c.subject or public_key_sha256(c.public_key()) not in key_fps:  # type: ignore[arg-type]
+            continue
+        if any(o is not c and issued_by(o, c) for o in others):
+            continue
+        del cas[fp]
+        _add_leaf(leaves, c, src, None)
 
 
 def _add_leaf(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CertificateDefinition, Deployment, DeploymentEvent
+from certmgr.controller.db.queries.deployments import deployments_named
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus, check_deployment_transition
@@ -20,7 +21,7 @@ from certmgr.controller.services.admin.settings import check_email
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.key_release import record_key_release
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import NotFoundError, ValidationError
+from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
 from certmgr.shared.pki.names import normalize_dns_name, parse_san
 
 
@@ -207,15 +208,24 @@ async def create_deployment(
 
 
 async def find_deployment(s: AsyncSession, ref: str | int) -> Deployment:
-    """A deployment by id.
+    """A deployment by id, or by its name when one deployment has it (the server name by default).
 
     Raises:
         NotFoundError: No such deployment.
+        ConflictError: Several deployments have that name.
     """
     try:
         dep_id = int(ref)
     except (TypeError, ValueError):
-        raise NotFoundError(f"no deployment {ref!r}") from None
+        named = await deployments_named(s, str(ref).strip())
+        if len(named) > 1:
+            raise ConflictError(
+                f"{len(named)} deployments are named {ref!r} "
+                f"(#{', #'.join(str(d.id) for d in named)}); give its number"
+            ) from None
+        if not named:
+            raise NotFoundError(f"no deployment {ref!r}") from None
+        return named[0]
     dep = await s.get(Deployment, dep_id)
     if dep is None:
         raise NotFoundError(f"no deployment {ref!r}")

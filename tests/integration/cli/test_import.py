@@ -480,3 +480,30 @@ def test_folder_import_and_text_output(tmp_path: Path, files: Path) -> None:
     assert res.code == 0, res.err
     assert "imported: certificate" in res.out
     assert "2 new" in res.out or "4 new" in res.out
+
+
+def test_openssl_self_signed_certificate_with_its_key_is_a_server_certificate(
+    tmp_path: Path,
+) -> None:
+    # ``openssl req -x509`` marks the certificate CA:TRUE; given with its key it is the server's own
+    openssl = require_tool("openssl")
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+         str(tmp_path / "self.key"), "-out", str(tmp_path / "self.pem"), "-days", "30",
+         "-subj", "/CN=legacy.example.com", "-addext", "subjectAltName=DNS:legacy.example.com"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'cm.db'}")
+    res = run_cli(
+        ["import", "--home", str(home), str(tmp_path / "self.pem"), "--key",
+         str(tmp_path / "self.key"), "--name", "legacy", "--json"]
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    shown = run_cli(["definition", "show", "legacy", "--home", str(home), "--json"]).json()
+    assert shown["current_certificate_id"]
+    # without its key the same file stays what it says it is: a CA certificate, no definition
+    other = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'other.db'}", name="other")
+    alone = run_cli(["import", "--home", str(other), str(tmp_path / "self.pem"), "--json"])
+    assert alone.code == 0, alone.err
+    listed = run_cli(["definition", "list", "--home", str(other), "--json"]).json()
+    assert "legacy.example.com" not in {d["common_name"] for d in listed}
