@@ -79,3 +79,25 @@ async def test_long_secrets_wrap_and_have_copy_buttons_on_a_phone(
     copied = await page.evaluate("() => navigator.clipboard.readText()")
     assert copied.startswith("certmgr-agent enroll --token ")
     await ctx.close()
+
+
+async def test_keyboard_skip_link_and_visible_focus(
+    controller: Controller, browser: Browser
+) -> None:
+    ctx = await browser.new_context(ignore_https_errors=True)
+    page = await ctx.new_page()
+    await first_sign_in(page, controller)
+    await page.goto(controller.url + "/dashboard")
+    await page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    await expect(skip).to_be_focused()
+    await expect(skip).to_be_visible()
+    outline = await skip.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("() => document.activeElement.id") == "content"
+    # the next Tab lands inside the page, past the sidebar
+    await page.keyboard.press("Tab")
+    inside = await page.evaluate("() => !!document.activeElement.closest('main')")
+    assert inside
+    await ctx.close()
