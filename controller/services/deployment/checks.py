@@ -205,8 +205,13 @@ async def record_check(
         (check_id,) = await store_checks(s, [NewCheck(dep, outcome, clock.now(), source)])
         row = await check_by_id(s, check_id)
         assert row is not None  # noqa: S101 - just written
-        summary = "check passed" if outcome.ok else "check failed: " + "; ".join(outcome.problems)
-        if move_state and not outcome.ok and dep.status != DeploymentStatus.DRAFT.value:
+        problems = "; ".join(outcome.problems)
+        summary = {"ok": "check ok", "failed": f"check failed: {problems}"}.get(
+            outcome.outcome, problems
+        )
+        # an unreachable server tells nothing about the deployment: its state stays as it was
+        failed = outcome.outcome == "failed"
+        if move_state and failed and dep.status != DeploymentStatus.DRAFT.value:
             move(
                 s,
                 dep,
