@@ -10,6 +10,9 @@ changed.
 from __future__ import annotations
 
 import asyncio
+
+# loaded at collection: the first asyncio.to_thread of a test (the db fixture) would import it on the loop
+import concurrent.futures.thread  # noqa: F401
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -6,6 +6,9 @@ job with progress, results filtered, bulk import, report, CSV and JSON exports, 
 from __future__ import annotations
 
 import asyncio
+
+# loaded at collection: the first asyncio.to_thread of a test (the db fixture) would import it on the loop
+import concurrent.futures.thread  # noqa: F401
 import csv
 import io
 import re
