@@ -89,12 +89,12 @@ EXPIRY_FILTERS = ("expired", "expiring", "valid", "none")
 
 
 def _definitions_query(
-    q: str, issuer: str, expiry: str, now: dt.datetime
+    q: str, issuer: str, expiry: str, now: dt.datetime, *, archived: bool = False
 ) -> Select[CertificateDefinition, dt.datetime, dt.datetime, str]:
     stmt = select(
         CertificateDefinition, Certificate.not_before, Certificate.not_after, Certificate.sha256
     ).outerjoin(Certificate, Certificate.id == CertificateDefinition.current_certificate_id)
-    stmt = stmt.where(CertificateDefinition.archived.is_(False))
+    stmt = stmt.where(CertificateDefinition.archived.is_(archived))
     if q:
         like = contains(q)
         stmt = stmt.where(
@@ -130,12 +130,17 @@ async def definitions_page(
     page: int = 1,
     per_page: int = 50,
     after_id: int | None = None,
+    archived: bool = False,
 ) -> Page[DefinitionRow]:
     """One page of definitions with their status badges, in three queries (plus a count).
 
+    Archived definitions are left out, or (``archived``) only they are listed.
+
     With ``after_id`` the page is the next ``per_page`` rows by id (keyset paging for the API).
     """
-    base = _definitions_query(q, issuer, expiry if expiry in EXPIRY_FILTERS else "", now)
+    base = _definitions_query(
+        q, issuer, expiry if expiry in EXPIRY_FILTERS else "", now, archived=archived
+    )
     if after_id is not None:
         base = base.where(CertificateDefinition.id > after_id)
         sort, desc, page = "id", False, 1

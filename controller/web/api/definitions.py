@@ -65,7 +65,14 @@ DOC = {"name": "doc", "in": "path", "required": True, "schema": {"type": "intege
     "/definitions",
     "List definitions with status",
     response=sc.page_of(sc.DEFINITION_ROW),
-    params=(sc.LIMIT, sc.CURSOR, Q, ISSUER, EXPIRY),
+    params=(
+        sc.LIMIT,
+        sc.CURSOR,
+        Q,
+        ISSUER,
+        EXPIRY,
+        {"name": "archived", "in": "query", "schema": {"type": "boolean"}},
+    ),
 )
 async def list_(request: web.Request) -> web.Response:
     """Definitions by id, with expiry, acquisition and deployment status."""
@@ -83,6 +90,7 @@ async def list_(request: web.Request) -> web.Response:
         q=request.query.get("q", "")[:200],
         issuer=issuer,
         expiry=expiry,
+        archived=request.query.get("archived") == "true",
         per_page=limit,
         after_id=decode_cursor(request),
     )

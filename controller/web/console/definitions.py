@@ -50,7 +50,10 @@ async def definitions(request: web.Request) -> web.Response:
     """All definitions with expiry, acquisition and deployment status; sorted, filtered, searched, paged on the server."""
     ctx = ctx_of(request)
     q = ListQuery.from_request(
-        request, sortable=list(DEFINITION_SORTS), default_sort="name", filters=("issuer", "expiry")
+        request,
+        sortable=list(DEFINITION_SORTS),
+        default_sort="name",
+        filters=("issuer", "expiry", "archived"),
     )
     page = await definitions_page(
         ctx.db,
@@ -58,6 +61,7 @@ async def definitions(request: web.Request) -> web.Response:
         q=q.q,
         issuer=q.filter("issuer"),
         expiry=q.filter("expiry"),
+        archived=q.filter("archived") == "yes",
         sort=q.sort,
         desc=q.desc,
         page=q.page,

@@ -121,6 +121,9 @@ async def test_lifecycle_api_and_console(tmp_path: Path, database_url: str) -> N
         assert r.status == 303
         listing = await (await api.get("/definitions")).text()
         assert "api2" not in listing
+        assert "api2" in await (await api.get("/definitions?archived=yes")).text()
+        listed = await (await api.get("/api/v1/definitions?archived=true", headers=auth)).json()
+        assert [x["name"] for x in listed["items"]] == ["api2"]
         page = await (await api.get(f"/definitions/{def_id}")).text()
         assert "Archived" in page
         r = await c.post_form(
