@@ -52,6 +52,7 @@ from certmgr.controller.settings import (
 )
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.errors import ConfigurationError, ConflictError, InputError
+from certmgr.shared.secret import Secret
 
 _MAX_MEMBERS = 1_000_000
 _PUBLIC = (f"{CA_DIR}/", "oneclick/", f"{TLS_DIR}/console.pem")
@@ -94,7 +95,15 @@ def _safe_member(name: str) -> bool:
     )
 
 
-def _read(path: Path, passphrase: bytes, visit: Callable[[str, bytes], None]) -> dict[str, Any]:
+KeyCache = dict[bytes, Secret[bytes]]
+
+
+def _read(
+    path: Path,
+    passphrase: bytes,
+    visit: Callable[[str, bytes], None],
+    keys: KeyCache | None = None,
+) -> dict[str, Any]:
     """Decrypt ``path``, call ``visit`` on every member checked so far; returns the manifest."""
     try:
         fh = path.open("rb")
@@ -102,7 +111,9 @@ def _read(path: Path, passphrase: bytes, visit: Callable[[str, bytes], None]) ->
         raise InputError(f"{path}: cannot read ({err.strerror})") from err
     with fh:
         header = read_header(fh)
-        key = derive_key(passphrase, header)
+        cache: KeyCache = {} if keys is None else keys
+        key = cache.get(header.pack()) or derive_key(passphrase, header)
+        cache[header.pack()] = key  # a restore reads the file twice: Argon2id runs once
         reader = DecryptingReader(decrypt_chunks(fh, key, header))
         seen: dict[str, str] = {}
         manifest: dict[str, Any] | None = None
@@ -144,7 +155,7 @@ def _info(path: Path, manifest: dict[str, Any]) -> BackupInfo:
     )
 
 
-def verify_backup_file(path: Path, passphrase: bytes) -> BackupInfo:
+def verify_backup_file(path: Path, passphrase: bytes, keys: KeyCache | None = None) -> BackupInfo:
     """Prove a backup whole and readable: every chunk authenticated, every file as listed, the database sound.
 
     Blocking (Argon2id, decryption): run it in a worker thread.
@@ -159,7 +170,7 @@ def verify_backup_file(path: Path, passphrase: bytes) -> BackupInfo:
         if name == DB_MEMBER[SQLITE]:
             sqlite_check(data)
 
-    return _info(path, _read(path, passphrase, check))
+    return _info(path, _read(path, passphrase, check, keys))
 
 
 def check_target(home: Path) -> None:
@@ -275,7 +286,8 @@ async def restore_backup(
     tell = step or (lambda _s: None)
     await asyncio.to_thread(check_target, home)
     tell("verify")
-    info = await asyncio.to_thread(verify_backup_file, path, passphrase)
+    keys: KeyCache = {}
+    info = await asyncio.to_thread(verify_backup_file, path, passphrase, keys)
     url = _target_url(info, database_url)
     key_bytes = await asyncio.to_thread(_master_key_bytes, info, master_key_file)
     if url is not None:
@@ -285,7 +297,9 @@ async def restore_backup(
     loaded = False
     try:
         tell("files")
-        dump = await asyncio.to_thread(_extract, path, passphrase, staging, key_bytes, final_url)
+        dump = await asyncio.to_thread(
+            _extract, path, passphrase, staging, key_bytes, final_url, keys
+        )
         tell("database")
         if url is not None:
             loaded = True
@@ -364,7 +378,12 @@ def _install(staging: Path, home: Path) -> None:
 
 
 def _extract(
-    path: Path, passphrase: bytes, staging: Path, key_bytes: bytes | None, url: str
+    path: Path,
+    passphrase: bytes,
+    staging: Path,
+    key_bytes: bytes | None,
+    url: str,
+    keys: KeyCache | None = None,
 ) -> bytes:
     """Write the home's files into ``staging`` (config pointed at ``url``); returns a PostgreSQL dump."""
     dump: list[bytes] = []
@@ -378,7 +397,7 @@ def _extract(
             rel = name.split("/", 1)[1]
             _write_private(staging / rel, data, _member_mode(rel))
 
-    _read(path, passphrase, put)
+    _read(path, passphrase, put, keys)
     if key_bytes is not None:
         _write_private(staging / MASTER_KEY_NAME, key_bytes, 0o600)
     cfg = staging / CONFIG_NAME
