@@ -7,11 +7,12 @@ from typing import Any
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import SYSTEM
-from certmgr.controller.scheduler.runner import JobContext, JobSpec, NextFn
-from certmgr.controller.scheduler.shared_jobs import monitoring_batch, monitoring_round
+from certmgr.controller.scheduler.claims import Claimed
+from certmgr.controller.scheduler.runner import BATCH_PARALLEL, JobContext, JobSpec, NextFn
+from certmgr.controller.scheduler.shared_jobs import add_up, monitoring_batch, monitoring_round
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.current import switch_held_due
-from certmgr.controller.services.acquisition.renewals import run_renewals
+from certmgr.controller.services.acquisition.renewals import due_definitions, run_renewals
 from certmgr.controller.services.acquisition.requests import IssuerEnv
 from certmgr.controller.services.admin.backup_schedule import run_scheduled_backup
 from certmgr.controller.services.monitoring.checks import run_monitoring
@@ -37,6 +38,7 @@ MONITORING = "monitoring"
 RENEWAL = "renewal"
 DIGEST = "digest"
 OUTBOX = "outbox"
+RENEWAL_COUNTS = ("due", "started", "renewed", "failed", "waiting")
 DISCOVERY = "discovery"
 DISCOVERY_SCHEDULE = "discovery-schedule"
 HELD_SWITCH = "held-switch"
@@ -73,11 +75,29 @@ def issuer_env(ctx: JobContext) -> IssuerEnv:
 
 async def renewal_job(ctx: JobContext) -> dict[str, Any]:
     """Renew what is due, retry failed acquisitions, then update findings."""
+    if ctx.in_batches is not None:  # PostgreSQL: every controller renews a share
+        ids = await due_definitions(ctx.db, ctx.vault, ctx.clock)
+        done = add_up(await ctx.in_batches(ids), RENEWAL_COUNTS)
+        return {**done, **await _findings_and_alerts(ctx)}
     cfg = await load_monitor_config(ctx.db)
     summary = await run_renewals(
         ctx.db, ctx.vault, ctx.clock, issuer_env(ctx), concurrency=cfg.renewal_concurrency
     )
     return {**summary.to_json(), **await _findings_and_alerts(ctx)}
+
+
+async def renewal_batch(ctx: JobContext, got: Claimed) -> dict[str, Any]:
+    """Renew one claimed batch of definitions (those still due: a retaken batch skips the done)."""
+    cfg = await load_monitor_config(ctx.db)
+    summary = await run_renewals(
+        ctx.db,
+        ctx.vault,
+        ctx.clock,
+        issuer_env(ctx),
+        concurrency=max(1, cfg.renewal_concurrency // BATCH_PARALLEL),
+        definition_ids=got.items,
+    )
+    return summary.to_json()
 
 
 async def digest_job(ctx: JobContext) -> dict[str, Any]:
@@ -199,6 +219,7 @@ def controller_jobs() -> list[JobSpec]:
             every(dt.timedelta(hours=1)),
             lease=dt.timedelta(minutes=30),
             wakes=(OUTBOX,),
+            batch=renewal_batch,
         ),
         JobSpec(
             DIGEST,

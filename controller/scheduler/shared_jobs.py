@@ -1,15 +1,16 @@
-"""Scheduled work split between controllers (PostgreSQL): the monitoring run in claimed batches.
+"""Scheduled work split between controllers (PostgreSQL): monitoring and renewals in claimed batches.
 
-The controller holding the monitoring job's lease opens a round of every monitored deployment
-(``claims.open_round``); each controller's scheduler claims batches of it and checks them with
-the ordinary monitoring code (``run_monitoring`` for those ids). A batch taken over from a
-controller that died skips the deployments already checked in this round, so none is checked
-twice. When every batch is done the lease holder adds up their counts and goes on with findings
-and alerts, once.
+The controller holding the job's lease opens a round of its items (every monitored deployment;
+every definition due for renewal) with ``claims.open_round``; each controller's scheduler claims
+batches of it and works them with the ordinary code (``run_monitoring`` / ``run_renewals`` for
+those ids). A batch taken over from a controller that died skips what is already done: the
+deployments checked in this round, the definitions no longer due (renewed). When every batch is
+done the lease holder adds up their counts and goes on with findings and alerts, once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -53,11 +54,21 @@ async def monitoring_round(ctx: JobContext) -> dict[str, Any]:
     assert ctx.in_batches is not None  # noqa: S101 - called only when rounds are shared
     async with ctx.db.reader() as s:
         ids = await monitored_deployment_ids(s)
-    batches = await ctx.in_batches(ids)
-    total: dict[str, Any] = {k: 0 for k in COUNTS}
+    return add_up(await ctx.in_batches(ids), COUNTS)
+
+
+def add_up(batches: Sequence[dict[str, Any]], counts: Sequence[str]) -> dict[str, Any]:
+    """The batches' counts summed, with how many batches and controllers, retaken and abandoned."""
+    total: dict[str, Any] = {k: 0 for k in counts}
+    errors: list[str] = []
     for b in batches:
-        for k in COUNTS:
+        for k in counts:
             total[k] += int(b.get(k, 0) or 0)
+        errors += [str(e) for e in b.get("errors", [])] + (
+            [str(b["error"])] if "error" in b else []
+        )
+    if errors:
+        total["errors"] = errors[:20]
     total["batches"] = len(batches)
     total["controllers"] = len({b.get("done_by", "") for b in batches} - {""})
     total["retaken"] = sum(1 for b in batches if int(b.get("attempts", 1)) > 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,6 +179,12 @@ async def _candidates(
     return out, due
 
 
+async def due_definitions(db: Database, vault: MasterKey, clock: Clock) -> list[int]:
+    """Ids of the definitions a renewal run would work on now (due, or a retry whose time came)."""
+    candidates, _ = await _candidates(db, vault, clock, use_ari=True)
+    return [c.definition_id for c in candidates]
+
+
 async def _renew_one(
     db: Database,
     vault: MasterKey,
@@ -215,6 +222,7 @@ async def run_renewals(
     concurrency: int = 4,
     use_ari: bool = True,
     actor: Actor = SYSTEM,
+    definition_ids: Collection[int] | None = None,
 ) -> RenewalSummary:
     """Renew every due automatic certificate and retry failed acquisitions whose time has come.
 
@@ -226,11 +234,17 @@ async def run_renewals(
         concurrency: Definitions acquired at the same time.
         use_ari: Ask ACME CAs for their renewal window (RFC 9773) where they offer it.
         actor: Who the requests are attributed to.
+        definition_ids: Only these definitions, and only while still due (a batch shared between
+            controllers: one renewed by a controller that died since is no longer due).
 
     Returns:
         Counts; one definition's failure is recorded on its request and does not stop the others.
     """
     candidates, due = await _candidates(db, vault, clock, use_ari=use_ari)
+    if definition_ids is not None:
+        wanted = set(definition_ids)
+        candidates = [c for c in candidates if c.definition_id in wanted]
+        due = sum(1 for c in candidates if c.reason == "due")
     summary = RenewalSummary(due=due)
     gate = asyncio.Semaphore(max(1, concurrency))
 
