@@ -37,6 +37,7 @@ from certmgr.controller.services.monitoring.discovery_config import (
 from certmgr.controller.services.monitoring.discovery_diff import record_differences
 from certmgr.controller.services.monitoring.discovery_scans import (
     ScanSummary,
+    cancel_scan,
     claim_scan,
     run_scan,
     start_scan,
@@ -45,7 +46,7 @@ from certmgr.controller.services.monitoring.discovery_views import endpoints, ge
 from certmgr.controller.services.notification.webhooks import add_webhook
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import SystemClock
-from certmgr.shared.errors import PermissionDeniedError, ValidationError
+from certmgr.shared.errors import ConflictError, PermissionDeniedError, ValidationError
 from certmgr.shared.targets import TARGETS  # noqa: F401 - loaded here, not on the loop by create_deployment
 from tests.factories.hostile import recorder, serve
 from tests.factories.pki import TestPki, make_leaf, make_pki, pem_bytes, write_pem
@@ -274,3 +275,34 @@ async def test_scheduled_scan_through_the_scheduler_notifies(
     # nothing queued: the job is idle and leaves no audit noise
     idle = await scheduler.run_job(DISCOVERY, force=True)
     assert idle.summary.get("idle") is True
+
+
+async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.0 400 nonsense\r\n\r\n" + b"\x00\xff" * 512)
+    await writer.drain()
+
+
+async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read()  # says nothing, never closes: the handshake deadline ends it
+
+
+async def test_hostile_servers_are_stored_with_their_outcome_and_cancel(db: Database) -> None:
+    await set_scope(db, handshake_timeout=1.0, connect_timeout=0.5)
+    async with serve(garbage, "127.0.0.6") as p1, serve(stall, "127.0.0.7") as p2:
+        summary = await scan_now(db, "127.0.0.6 127.0.0.7", f"{p1},{p2}")
+    assert summary.state == "done" and summary.open_endpoints == 0
+    got = {
+        (r.endpoint.address, r.endpoint.port): r.endpoint
+        for r in await endpoints(db, summary.scan_id, tls_only=False)
+    }
+    assert got[("127.0.0.6", p1)].outcome in ("no-tls", "error") and got[("127.0.0.6", p1)].message
+    assert got[("127.0.0.7", p2)].outcome == "timeout" and got[("127.0.0.7", p2)].message
+    # closed ports are counted, not stored
+    assert ("127.0.0.6", p2) not in got and summary.probed == 4
+
+    queued = await start_scan(db, USER, CLOCK, targets="127.0.0.6", ports="1")
+    stopped = await cancel_scan(db, USER, queued.id, CLOCK)
+    assert stopped.state == "cancelled"
+    assert await claim_scan(db, "x", CLOCK.now(), scan_id=queued.id) is None
+    with pytest.raises(ConflictError):
+        await cancel_scan(db, USER, queued.id, CLOCK)
