@@ -108,7 +108,8 @@ def home_files(settings: Settings, *, include_master_key: bool) -> list[str]:
         for name in sorted(files):
             p = Path(root) / name
             rel = p.relative_to(home)
-            if name.startswith(".") or name.endswith(".tmp") or p.is_symlink():
+            # backups never hold backups (a [backup] folder inside the home, a copy left there)
+            if name.startswith(".") or name.endswith((".tmp", SUFFIX)) or p.is_symlink():
                 continue
             if p.resolve() in skip:
                 continue
