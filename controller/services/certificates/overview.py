@@ -85,7 +85,7 @@ DEFINITION_SORTS = {
     "expires": Certificate.not_after,
     "id": CertificateDefinition.id,
 }
-EXPIRY_FILTERS = ("expired", "expiring", "valid", "none")
+EXPIRY_FILTERS = ("expired", "expiring", "valid", "not-yet-valid", "none")
 
 
 def _definitions_query(
@@ -110,9 +110,14 @@ def _definitions_query(
     if expiry == "expired":
         stmt = stmt.where(Certificate.not_after <= now)
     elif expiry == "expiring":
-        stmt = stmt.where(and_(Certificate.not_after > now, Certificate.not_after <= soon))
+        stmt = stmt.where(
+            and_(Certificate.not_before <= now, Certificate.not_after > now),
+            Certificate.not_after <= soon,
+        )
     elif expiry == "valid":
-        stmt = stmt.where(Certificate.not_after > soon)
+        stmt = stmt.where(Certificate.not_before <= now, Certificate.not_after > soon)
+    elif expiry == "not-yet-valid":
+        stmt = stmt.where(Certificate.not_before > now, Certificate.not_after > now)
     elif expiry == "none":
         stmt = stmt.where(CertificateDefinition.current_certificate_id.is_(None))
     return stmt
@@ -189,6 +194,7 @@ class DashboardCounts:
     open_requests: int
     deployments_by_status: dict[str, int]
     weekly_expiries: list[int]  # next 29 weeks (about 200 days)
+    not_yet_valid: int = 0  # current certificates whose validity has not begun (not "valid")
 
 
 async def dashboard_counts(db: Database, now: dt.datetime) -> DashboardCounts:
@@ -196,7 +202,7 @@ async def dashboard_counts(db: Database, now: dt.datetime) -> DashboardCounts:
     soon = now + dt.timedelta(days=30)
     async with db.reader() as s:
         cur = (
-            select(Certificate.not_after)
+            select(Certificate.not_before, Certificate.not_after)
             .join(
                 CertificateDefinition,
                 CertificateDefinition.current_certificate_id == Certificate.id,
@@ -212,7 +218,8 @@ async def dashboard_counts(db: Database, now: dt.datetime) -> DashboardCounts:
                 )
             ).scalar_one()
         )
-        afters = [r for r in (await s.execute(cur)).scalars().all()]
+        spans = [(b, a) for b, a in (await s.execute(cur)).all()]
+        afters = [a for _, a in spans]
         open_requests = int(
             (
                 await s.execute(
@@ -230,7 +237,8 @@ async def dashboard_counts(db: Database, now: dt.datetime) -> DashboardCounts:
             ).all()
         )
     expired = sum(1 for a in afters if a <= now)
-    expiring = sum(1 for a in afters if now < a <= soon)
+    early = sum(1 for b, a in spans if b > now < a)
+    expiring = sum(1 for b, a in spans if now < a <= soon and b <= now)
     weeks = [0] * 29
     for a in afters:
         if a > now:
@@ -241,7 +249,8 @@ async def dashboard_counts(db: Database, now: dt.datetime) -> DashboardCounts:
         definitions=total,
         expired=expired,
         expiring=expiring,
-        valid=len(afters) - expired - expiring,
+        valid=len(afters) - expired - expiring - early,
+        not_yet_valid=early,
         without_certificate=total - len(afters),
         open_requests=open_requests,
         deployments_by_status={str(k): int(v) for k, v in deps.items()},

@@ -94,6 +94,14 @@ async def test_expired_and_not_yet_valid_are_flagged_and_judged_at_once(
         assert f"not valid before {future_nb:%Y-%m-%d}" in listing
         findings = await (await c.client.get("/findings")).text()
         assert "early.example.test is not valid before" in findings
+        early = await (await c.client.get("/definitions?expiry=not-yet-valid")).text()
+        assert "early.example.test" in early and "old.example.test" not in early
+        valid = await (await c.client.get("/definitions?expiry=valid")).text()
+        assert "early.example.test" not in valid
+        dash = await (await c.client.get("/dashboard")).text()
+        assert re.search(r"<b>1</b> not valid yet", dash)
+        # the new home's own console certificate is the one valid certificate
+        assert re.search(r"<b>1</b> valid", dash), re.findall(r"<b>\d+</b>[^<]*", dash)
 
         # the dashboard names each problem once (the expiry, with its next step on that line)
         today = _section(await (await c.client.get("/dashboard")).text(), "today")
