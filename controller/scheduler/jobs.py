@@ -31,7 +31,7 @@ from certmgr.controller.services.monitoring.discovery_scans import (
 from certmgr.controller.services.monitoring.discovery_views import get_scan
 from certmgr.controller.services.monitoring.findings import refresh_findings
 from certmgr.controller.services.notification.alerts import alert_changes, send_digest
-from certmgr.controller.services.notification.outbox import deliver_due
+from certmgr.controller.services.notification.outbox import deliver_due, due_message_ids
 from certmgr.controller.subscriptions import subscribe_all
 
 MONITORING = "monitoring"
@@ -39,6 +39,7 @@ RENEWAL = "renewal"
 DIGEST = "digest"
 OUTBOX = "outbox"
 RENEWAL_COUNTS = ("due", "started", "renewed", "failed", "waiting")
+OUTBOX_COUNTS = ("sent", "retry", "failed")
 DISCOVERY = "discovery"
 DISCOVERY_SCHEDULE = "discovery-schedule"
 HELD_SWITCH = "held-switch"
@@ -109,10 +110,22 @@ async def digest_job(ctx: JobContext) -> dict[str, Any]:
 
 async def outbox_job(ctx: JobContext) -> dict[str, Any]:
     """Deliver due e-mails and webhook calls."""
+    if ctx.in_batches is not None:  # PostgreSQL: every controller delivers a share
+        ids = await due_message_ids(ctx.db, ctx.clock)
+        if not ids:
+            return {"idle": True}
+        return add_up(await ctx.in_batches(ids), OUTBOX_COUNTS)
     counts: dict[str, Any] = dict(await deliver_due(ctx.db, ctx.vault, ctx.clock))
     if not any(counts.values()):
         counts["idle"] = True
     return counts
+
+
+async def outbox_batch(ctx: JobContext, got: Claimed) -> dict[str, Any]:
+    """Deliver one claimed batch of messages (those still pending and due)."""
+    return dict(
+        await deliver_due(ctx.db, ctx.vault, ctx.clock, limit=len(got.items), message_ids=got.items)
+    )
 
 
 async def held_switch_job(ctx: JobContext) -> dict[str, Any]:
@@ -235,6 +248,7 @@ def controller_jobs() -> list[JobSpec]:
             outbox_job,
             every(dt.timedelta(minutes=1)),
             lease=dt.timedelta(minutes=5),
+            batch=outbox_batch,
         ),
         JobSpec(
             BACKUP,

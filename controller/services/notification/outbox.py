@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,25 +237,47 @@ async def _record(
     return counts
 
 
-async def deliver_due(
-    db: Database, vault: MasterKey, clock: Clock, *, limit: int = 200, actor: Actor = SYSTEM
-) -> dict[str, int]:
-    """Try every pending message whose time has come; returns counts (sent, retry, failed).
-
-    Never raises for SMTP or HTTP trouble: each failure is recorded on its message.
-    """
-    now = clock.now()
+async def due_message_ids(db: Database, clock: Clock, *, limit: int = 5000) -> list[int]:
+    """Ids of the pending messages whose time has come, oldest first."""
     async with db.reader() as s:
-        due = list(
+        return list(
             (
                 await s.execute(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now)
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.state == "pending",
+                        OutboxMessage.next_attempt_at <= clock.now(),
+                    )
                     .order_by(OutboxMessage.id)
                     .limit(limit)
                 )
             ).scalars()
         )
+
+
+async def deliver_due(
+    db: Database,
+    vault: MasterKey,
+    clock: Clock,
+    *,
+    limit: int = 200,
+    actor: Actor = SYSTEM,
+    message_ids: Collection[int] | None = None,
+) -> dict[str, int]:
+    """Try every pending message whose time has come; returns counts (sent, retry, failed).
+
+    ``message_ids``: only those (a batch shared between controllers), and only while still
+    pending and due, so a message a controller delivered before it died is not sent again.
+    Never raises for SMTP or HTTP trouble: each failure is recorded on its message.
+    """
+    now = clock.now()
+    stmt = select(OutboxMessage).where(
+        OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now
+    )
+    if message_ids is not None:
+        stmt = stmt.where(OutboxMessage.id.in_(list(message_ids)))
+    async with db.reader() as s:
+        due = list((await s.execute(stmt.order_by(OutboxMessage.id).limit(limit))).scalars())
         hook_ids = {m.webhook_id for m in due if m.channel == "webhook" and m.webhook_id}
         rows = (
             (await s.execute(select(Webhook).where(Webhook.id.in_(hook_ids)))).scalars()
