@@ -13,6 +13,8 @@ from cryptography.x509.oid import NameOID
 
 from bench.common import make_ca, report, timer, workdir
 
+GOAL_P256 = 1500.0  # certificates/s with sealed storage on SQLite
+
 
 def _bare(kind: str, ca_key: ec.EllipticCurvePrivateKey, ca: x509.Certificate, i: int) -> None:
     key = (
@@ -167,6 +169,13 @@ async def run(*, quick: bool = False) -> None:
                     )
             rows.append((f"openssl CLI {kind} ({sample})", sample, t_os["wall"], t_os["cpu"]))
         report(rows, "certs")
-    print("goals: P-256 >= 500 certs/s; RSA-2048 limited by key generation")
+        if kind == "ec-p256":
+            rate = n / t_cm["wall"]
+            print(
+                f"goal: P-256 >= {GOAL_P256:,.0f} certs/s; now {rate:,.0f}/s "
+                f"({rate / GOAL_P256:.2f}x the goal, {t_cm['cpu'] / max(t_cr['cpu'], 1e-9):.1f}x "
+                "the bare CPU per certificate)"
+            )
+    print("RSA-2048 is limited by key generation")
     await db.dispose()
     shutil.rmtree(d, ignore_errors=True)

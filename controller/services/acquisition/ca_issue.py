@@ -32,7 +32,7 @@ from certmgr.controller.services.acquisition.ca_context import (
     ca_material,
     now_of,
 )
-from certmgr.controller.services.certificates.store import certificate_values, key_row
+from certmgr.controller.services.certificates.store import certificate_values, key_values
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock, SystemClock
 from certmgr.shared.errors import ConflictError
@@ -175,26 +175,14 @@ def _make_all(
 ) -> list[_Made]:
     out = []
     for d, req in zip(defs, requests, strict=True):
-        key_values: dict[str, object] | None = None
+        new_key: dict[str, Any] | None = None
         public_key: PublicKey
         if req.csr_pem is not None:
             csr = load_csr(req.csr_pem, name="CSR")
             public_key = csr.public_key()  # type: ignore[assignment]
         else:
             key = generate_private_key(KeyType.parse(d.key_type))
-            row = key_row(key, vault, origin=KeyOrigin.GENERATED, now=now)
-            key_values = {
-                c: getattr(row, c)
-                for c in (
-                    "algorithm",
-                    "size",
-                    "key_type",
-                    "public_sha256",
-                    "origin",
-                    "sealed_pkcs8",
-                    "created_at",
-                )
-            }
+            new_key = key_values(key, vault, origin=KeyOrigin.GENERATED, now=now)
             public_key = key.public_key()
         spec = LeafSpec(
             subject=build_name(
@@ -211,5 +199,5 @@ def _make_all(
         )
         cert = issue_leaf(ca_key, ca_cert, public_key, spec, now=now)
         values = certificate_values(cert, source=CertificateSource.ISSUED, now=now)
-        out.append(_Made(cert, values, key_values))
+        out.append(_Made(cert, values, new_key))
     return out

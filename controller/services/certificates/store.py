@@ -60,20 +60,27 @@ def certificate_row(
     return Certificate(**certificate_values(cert, source=source, now=now, summary=summary))
 
 
+def key_values(
+    key: PrivateKey, vault: MasterKey, *, origin: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Column values of a row holding ``key`` sealed with the master key (for bulk inserts)."""
+    info = describe_key(key)
+    return {
+        "algorithm": info.algorithm,
+        "size": info.size,
+        "key_type": key_type_of_info(info),
+        "public_sha256": info.public_sha256,
+        "origin": origin,
+        "sealed_pkcs8": vault.seal(private_key_to_pkcs8_der(key), KEY_PURPOSE),
+        "created_at": now,
+    }
+
+
 def key_row(
     key: PrivateKey, vault: MasterKey, *, origin: str, now: dt.datetime
 ) -> PrivateKeyRecord:
     """A new (unsaved) row holding ``key`` sealed with the master key."""
-    info = describe_key(key)
-    return PrivateKeyRecord(
-        algorithm=info.algorithm,
-        size=info.size,
-        key_type=key_type_of_info(info),
-        public_sha256=info.public_sha256,
-        origin=origin,
-        sealed_pkcs8=vault.seal(private_key_to_pkcs8_der(key), KEY_PURPOSE),
-        created_at=now,
-    )
+    return PrivateKeyRecord(**key_values(key, vault, origin=origin, now=now))
 
 
 def unseal_key(row: PrivateKeyRecord, vault: MasterKey) -> PrivateKey:
