@@ -41,6 +41,14 @@ def register(sub: Any) -> None:
     q.add_argument(
         "--queue", action="store_true", help="only queue it for the controller's scheduler"
     )
+    q.add_argument(
+        "--starttls",
+        action="append",
+        default=[],
+        metavar="PORT=PROTO",
+        help="speak STARTTLS on another port too, e.g. 2525=smtp (smtp, imap, pop3, ftp, ldap, "
+        "postgres; the well-known ports always are)",
+    )
     q.set_defaults(handler=run("discovery_run", "_scan"))
 
     q = m.add_parser("list", help="past scans, newest first")

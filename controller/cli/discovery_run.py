@@ -19,6 +19,7 @@ from certmgr.controller.services.monitoring.discovery_import import (
 )
 from certmgr.controller.services.monitoring.discovery_scans import (
     claim_scan,
+    parse_starttls,
     run_scan,
     scan_json,
     start_scan,
@@ -54,6 +55,7 @@ async def _scan(ctx: CommandContext) -> int:
         ports=a.ports,
         confirm_large=a.confirm_large,
         precheck=a.precheck,
+        starttls=parse_starttls(a.starttls),
     )
     if a.queue:
         if a.json:

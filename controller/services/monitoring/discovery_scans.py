@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +48,7 @@ from certmgr.controller.services.monitoring.discovery_store import (
 from certmgr.shared.clock import Clock
 from certmgr.shared.discovery import EndpointResult, Timeouts, parse_targets, scan
 from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
+from certmgr.shared.tlsprobe import STARTTLS_PROTOCOLS
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,37 @@ def _checked_spec(targets: str, ports: str | None, cfg: DiscoveryConfig) -> int:
     return spec.count()
 
 
+def _starttls(value: Mapping[int, str] | None) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for port, proto in (value or {}).items():
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise ValidationError(f"STARTTLS: {port!r} is not a port", field="starttls")
+        if proto not in STARTTLS_PROTOCOLS:
+            raise ValidationError(
+                f"STARTTLS: {proto!r} is not one of {', '.join(STARTTLS_PROTOCOLS)}",
+                field="starttls",
+            )
+        out[port] = proto
+    return out
+
+
+def parse_starttls(items: Sequence[str]) -> dict[int, str]:
+    """``PORT=PROTO`` items (``2525=smtp``) as a mapping.
+
+    Raises:
+        ValidationError: An item is not PORT=PROTO with a known protocol.
+    """
+    out: dict[int, str] = {}
+    for item in items:
+        port, sep, proto = item.partition("=")
+        if not sep or not port.strip().isdigit():
+            raise ValidationError(
+                f"STARTTLS: {item[:40]!r} is not PORT=PROTOCOL (2525=smtp)", field="starttls"
+            )
+        out[int(port)] = proto.strip().lower()
+    return _starttls(out)
+
+
 async def start_scan(
     db: Database,
     actor: Actor,
@@ -100,6 +132,7 @@ async def start_scan(
     confirm_large: bool = False,
     scheduled: bool = False,
     precheck: bool = False,
+    starttls: Mapping[int, str] | None = None,
 ) -> DiscoveryScan:
     """Queue a scan of ``targets`` on ``ports`` (default: the usual TLS and STARTTLS ports).
 
@@ -113,6 +146,8 @@ async def start_scan(
         confirm_large: The user confirmed a scan above the size limit.
         scheduled: Started by the schedule (its differences raise findings).
         precheck: Connect-scan first (for large sparse ranges).
+        starttls: Per port, a STARTTLS protocol to speak there besides the well-known ports
+            (``{2525: "smtp"}``).
 
     Returns:
         The queued scan.
@@ -144,7 +179,11 @@ async def start_scan(
             scheduled=scheduled,
             targets=targets.strip(),
             ports=ports or "",
-            options={"precheck": precheck, "confirmed_large": pairs > cfg.size_limit},
+            options={
+                "precheck": precheck,
+                "confirmed_large": pairs > cfg.size_limit,
+                "starttls": {str(port): proto for port, proto in _starttls(starttls).items()},
+            },
             state="queued",
             pairs=pairs,
             created_at=now,
@@ -290,6 +329,7 @@ async def run_scan(
             timeouts=Timeouts(connect=cfg.connect_timeout, handshake=cfg.handshake_timeout),
             extra_sni=extra,
             precheck=bool(options.get("precheck")),
+            starttls={int(k): str(v) for k, v in dict(options.get("starttls") or {}).items()},
         )
         kept = await _consume(db, clock, scan_id, holder, results, judging, counts, total, progress)
         if not kept:

@@ -20,6 +20,7 @@ from certmgr.controller.services.monitoring.discovery_import import (
 from certmgr.controller.services.monitoring.discovery_match import MATCHES
 from certmgr.controller.services.monitoring.discovery_scans import (
     cancel_scan,
+    parse_starttls,
     scan_json,
     start_scan,
 )
@@ -164,6 +165,13 @@ def _targets(body: dict[str, Any]) -> str:
     return raw
 
 
+def _starttls(body: dict[str, Any]) -> dict[int, str]:
+    raw = body.get("starttls") or {}
+    if not isinstance(raw, dict) or len(raw) > 1000:
+        raise ValidationError("starttls must map ports to protocols", field="starttls")
+    return parse_starttls([f"{k}={v}" for k, v in raw.items()])
+
+
 @api.op(
     "POST",
     "/discovery/scans",
@@ -174,6 +182,11 @@ def _targets(body: dict[str, Any]) -> str:
             "ports": sc.string(max_len=10000),
             "confirm_large": sc.boolean(),
             "precheck": sc.boolean(),
+            "starttls": {
+                "type": "object",
+                "description": 'per port, a STARTTLS protocol ("2525": "smtp")',
+                "additionalProperties": {"type": "string", "enum": list(STARTTLS_PROTOCOLS)},
+            },
         },
         ["targets"],
     ),
@@ -192,6 +205,7 @@ async def start(request: web.Request) -> web.Response:
         ports=s_field(body, "ports", max_len=10000) or None,
         confirm_large=bool_field(body, "confirm_large"),
         precheck=bool_field(body, "precheck"),
+        starttls=_starttls(body),
     )
     request.app[appkeys.SCHEDULER].trigger(DISCOVERY)
     return ok(scan_json(row), status=201)

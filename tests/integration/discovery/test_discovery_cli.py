@@ -15,6 +15,7 @@ import pytest
 
 from tests.factories.discovery import leaf_a_nginx
 from tests.factories.homes import make_home, run_cli
+from tests.factories.mailservers import DovecotServer
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer
 
@@ -117,3 +118,43 @@ def test_import_from_server(database_url: str, tmp_path: Path, nginx: NginxServe
     assert code != 0 and "127.0.0.4" in err  # refused: a clear message, nothing stored
     code, _, err = cli(home, "import", "--from-server", "127.0.0.4:99999")
     assert code == 2 and "port" in err
+
+
+@pytest.fixture(scope="module")
+def dovecot(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
+    files = pki.write(tmp_path_factory.mktemp("pki-dovecot"))
+    with DovecotServer(
+        tmp_path_factory.mktemp("dovecot"), cert=files["fullchainA.pem"], key=files["leafA.key"]
+    ) as server:
+        yield server
+
+
+def test_starttls_scan_import_and_monitoring(tmp_path: Path, dovecot: DovecotServer) -> None:
+    """IMAP with STARTTLS on a port of its own: scanned, imported from the server, then watched
+    by monitoring through the same STARTTLS dialogue (Dovecot, on SQLite).
+    """
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    port = dovecot.imap_port
+    assert cli(home, "discovery", "settings", "--scope", "127.0.0.1/32")[0] == 0
+    code, out, err = cli(
+        home, "discovery", "scan", "127.0.0.1", "--ports", str(port),
+        "--starttls", f"{port}=imap", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    scan = json.loads(out)
+    assert scan["open_endpoints"] == 1
+    code, out, _ = cli(home, "discovery", "show", str(scan["id"]), "--json")
+    (found,) = json.loads(out)["results"]
+    assert (found["starttls"], found["outcome"], found["common_name"]) == ("imap", "tls", "leaf-A")
+    code, _, err = cli(home, "discovery", "scan", "127.0.0.1", "--starttls", "143=gopher")
+    assert code == 2 and "gopher" in err
+
+    code, out, err = cli(
+        home, "import", "--from-server", f"127.0.0.1:{port}", "--starttls", "imap", "--json"
+    )
+    assert code == 0, err
+    (done,) = json.loads(out)
+    code, out, _ = cli(home, "deployment", "show", str(done["deployment_id"]), "--json")
+    assert json.loads(out)["starttls"] == "imap"
+    code, out, err = cli(home, "monitor", "run", "--deployment", str(done["deployment_id"]))
+    assert code == 0, out + err  # monitoring speaks IMAP STARTTLS and finds the certificate served
