@@ -51,10 +51,12 @@ from certmgr.controller.web.api.base import (
     actor,
     b64_field,
     bool_field,
+    changed_s_field,
     int_param,
     json_body,
     list_field,
     ok,
+    only_known_fields,
     path_id,
     s_field,
 )
@@ -459,29 +461,23 @@ async def vendor_edit(request: web.Request) -> web.Response:
     """Change the given fields."""
     ctx, who = actor(request)
     body = await json_body(request)
-    unknown = sorted(set(body) - set(VENDOR_EDIT["properties"]))
-    if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
-
-    def opt(name: str, max_len: int) -> str | None:
-        return s_field(body, name, max_len=max_len) if name in body else None
-
-    pw = opt("password", 1024)
+    only_known_fields(body, VENDOR_EDIT)
+    pw = changed_s_field(body, "password", max_len=1024)
     row = await edit_vendor_account(
         ctx.db,
         ctx.vault,
         who,
         path_id(request),
         VendorAccountChanges(
-            name=opt("name", 100),
+            name=changed_s_field(body, "name", max_len=100),
             vendors=tuple(list_field(body, "vendors", max_items=20, max_len=100))
             if "vendors" in body
             else None,
-            login_name=opt("login", 200),
+            login_name=changed_s_field(body, "login", max_len=200),
             password=Secret(pw) if pw else None,
             clear_password=bool_field(body, "clear_password"),
-            registered_email=opt("email", 254),
-            notes=opt("notes", 10000),
+            registered_email=changed_s_field(body, "email", max_len=254),
+            notes=changed_s_field(body, "notes", max_len=10000),
         ),
         ctx.clock,
     )

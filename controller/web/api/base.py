@@ -176,6 +176,40 @@ def b64_field(
         raise ValidationError(f"{name} is not valid base64", field=name) from err
 
 
+def changed_s_field(body: Mapping[str, Any], name: str, *, max_len: int = 500) -> str | None:
+    """A string field of a PATCH body: ``None`` when absent (leave as is), else checked like :func:`s_field`.
+
+    Raises:
+        ValidationError: Not a string, too long, or multi-line.
+    """
+    return s_field(body, name, max_len=max_len) if name in body else None
+
+
+def changed_int_field(body: Mapping[str, Any], name: str) -> int | None:
+    """An integer field of a PATCH body: ``None`` when absent or null.
+
+    Raises:
+        ValidationError: Not an integer.
+    """
+    v = body.get(name)
+    if v is None:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ValidationError(f"{name} must be an integer", field=name)
+    return v
+
+
+def only_known_fields(body: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+    """Refuse fields the request schema does not name (a typo must not pass as "no change").
+
+    Raises:
+        ValidationError: Naming the unknown fields.
+    """
+    unknown = sorted(set(body) - set(schema["properties"]))
+    if unknown:
+        raise ValidationError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+
+
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     """An integer query parameter.
 

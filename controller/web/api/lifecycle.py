@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from certmgr.controller.domain.values import parse_moment
@@ -33,9 +31,12 @@ from certmgr.controller.web.api.base import (
     ApiRoutes,
     actor,
     bool_field,
+    changed_int_field,
+    changed_s_field,
     json_body,
     list_field,
     ok,
+    only_known_fields,
     path_id,
     s_field,
 )
@@ -64,25 +65,6 @@ DEPLOYMENT_STATE = sc.obj(
 )
 
 
-def _opt_s(body: dict[str, Any], name: str, max_len: int) -> str | None:
-    return s_field(body, name, max_len=max_len) if name in body else None
-
-
-def _opt_int(body: dict[str, Any], name: str) -> int | None:
-    if name not in body or body[name] is None:
-        return None
-    v = body[name]
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise ValidationError(f"{name} must be an integer", field=name)
-    return v
-
-
-def _known(body: dict[str, Any], allowed: dict[str, Any]) -> None:
-    unknown = sorted(set(body) - set(allowed["properties"]))
-    if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
-
-
 async def _definition_out(request: web.Request, def_id: int) -> web.Response:
     item = await get_definition(ctx_of(request).db, def_id)
     return ok(definition_json(item.definition, item.current))
@@ -101,24 +83,24 @@ async def edit(request: web.Request) -> web.Response:
     """Change the given fields; the rest stay."""
     ctx, who = actor(request)
     body = await json_body(request)
-    _known(body, sc.DEFINITION_EDIT)
+    only_known_fields(body, sc.DEFINITION_EDIT)
     changes = DefinitionChanges(
-        name=_opt_s(body, "name", 200),
-        common_name=_opt_s(body, "common_name", 64),
+        name=changed_s_field(body, "name", max_len=200),
+        common_name=changed_s_field(body, "common_name", max_len=64),
         sans=tuple(list_field(body, "sans")) if "sans" in body else None,
-        key_type=_opt_s(body, "key_type", 20),
-        issuer_kind=_opt_s(body, "issuer", 20),
-        organization=_opt_s(body, "organization", 64),
-        organizational_unit=_opt_s(body, "organizational_unit", 64),
-        locality=_opt_s(body, "locality", 64),
-        state=_opt_s(body, "state", 64),
-        country=_opt_s(body, "country", 2),
-        requestor=_opt_s(body, "requestor", 200),
-        notes=_opt_s(body, "notes", 10000),
-        validation=_opt_s(body, "validation", 2),
-        vendor=_opt_s(body, "vendor", 100),
-        product_id=_opt_s(body, "product", 100),
-        renew_days_before=_opt_int(body, "renew_days_before"),
+        key_type=changed_s_field(body, "key_type", max_len=20),
+        issuer_kind=changed_s_field(body, "issuer", max_len=20),
+        organization=changed_s_field(body, "organization", max_len=64),
+        organizational_unit=changed_s_field(body, "organizational_unit", max_len=64),
+        locality=changed_s_field(body, "locality", max_len=64),
+        state=changed_s_field(body, "state", max_len=64),
+        country=changed_s_field(body, "country", max_len=2),
+        requestor=changed_s_field(body, "requestor", max_len=200),
+        notes=changed_s_field(body, "notes", max_len=10000),
+        validation=changed_s_field(body, "validation", max_len=2),
+        vendor=changed_s_field(body, "vendor", max_len=100),
+        product_id=changed_s_field(body, "product", max_len=100),
+        renew_days_before=changed_int_field(body, "renew_days_before"),
         monitoring=bool_field(body, "monitoring") if "monitoring" in body else None,
     )
     d = await edit_definition(ctx.db, who, path_id(request), changes, ctx.clock)
@@ -187,7 +169,7 @@ async def current(request: web.Request) -> web.Response:
     """Switch now, or hold until a time."""
     ctx, who = actor(request)
     body = await json_body(request)
-    cert_id = _opt_int(body, "certificate_id")
+    cert_id = changed_int_field(body, "certificate_id")
     if cert_id is None:
         raise ValidationError("certificate_id is required", field="certificate_id")
     until = parse_moment(s_field(body, "hold_until", max_len=40), field="hold_until")
@@ -241,17 +223,17 @@ async def edit_dep(request: web.Request) -> web.Response:
     """Change the given fields; ``monitoring`` switches scheduled checks on or off."""
     ctx, who = actor(request)
     body = await json_body(request)
-    _known(body, DEPLOYMENT_EDIT)
+    only_known_fields(body, DEPLOYMENT_EDIT)
     dep_id = path_id(request)
     changes = DeploymentChanges(
-        server_name=_opt_s(body, "server_name", 255),
-        check_host=_opt_s(body, "check_host", 255),
-        check_port=_opt_int(body, "check_port"),
-        sni=_opt_s(body, "sni", 255),
-        delivery=_opt_s(body, "delivery", 20),
-        admin_email=_opt_s(body, "admin_email", 1000),
-        name=_opt_s(body, "name", 200),
-        notes=_opt_s(body, "notes", 10000),
+        server_name=changed_s_field(body, "server_name", max_len=255),
+        check_host=changed_s_field(body, "check_host", max_len=255),
+        check_port=changed_int_field(body, "check_port"),
+        sni=changed_s_field(body, "sni", max_len=255),
+        delivery=changed_s_field(body, "delivery", max_len=20),
+        admin_email=changed_s_field(body, "admin_email", max_len=1000),
+        name=changed_s_field(body, "name", max_len=200),
+        notes=changed_s_field(body, "notes", max_len=10000),
     )
     monitoring = bool_field(body, "monitoring") if "monitoring" in body else None
     if not changes.given() and monitoring is None:
