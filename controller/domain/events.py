@@ -160,6 +160,28 @@ for _source, _text in CHECK_SOURCE_TEXT.items():
     EVENT_TEXT.setdefault(f"deployment.check-{_source}", _text)
 
 
+FINDING_KIND_TEXT: dict[str, str] = {
+    "mismatch": "Another certificate served",
+    "chain": "Chain incomplete or out of order",
+    "expiring": "Expiring soon",
+    "expired": "Expired",
+    "not-yet-valid": "Not valid yet",
+    "unreachable": "Unreachable",
+    "renewal-failed": "Renewal failed",
+    "renewal-overdue": "Renewal overdue",
+    "agent-mismatch": "Agent reports another certificate",
+    "discovery-new": "New certificate found by discovery",
+    "discovery-gone": "Certificate no longer found by discovery",
+    "discovery-changed": "Certificate changed at a discovered endpoint",
+}
+"""What each kind of finding is, in words (the code stays in the API and webhooks)."""
+
+
+def finding_kind_text(kind: str) -> str:
+    """A finding's kind in words (an unknown kind becomes a sentence of its words)."""
+    return FINDING_KIND_TEXT.get(kind) or event_text(kind)
+
+
 def event_text(code: str, history: str = "") -> str:
     """Human words for an event code; ``history`` names the aggregate of a history event.
 

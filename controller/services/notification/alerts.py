@@ -21,6 +21,7 @@ from sqlalchemy import select
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Finding, SettingRecord
 from certmgr.controller.domain.actors import SYSTEM, Actor
+from certmgr.controller.domain.events import finding_kind_text
 from certmgr.controller.services.admin.settings import load_general_settings
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.deployment.packages import text_templates
@@ -43,6 +44,7 @@ def finding_json(f: Finding, base_url: str = "") -> dict[str, Any]:
         "id": f.id,
         "key": f.key,
         "kind": f.kind,
+        "kind_text": finding_kind_text(f.kind),
         "severity": f.severity,
         "state": f.state,
         "message": f.message,

@@ -78,6 +78,7 @@ async def test_expired_and_not_yet_valid_are_flagged_and_judged_at_once(
         # findings at once, not at the next scheduled run
         findings = await (await c.client.get("/findings")).text()
         assert "Nothing needs attention" not in findings
+        assert "<td>Expired</td>" in findings and "<td>expired</td>" not in findings
         assert f"the current certificate of old.example.test expired on {expired_na:%Y-%m-%d}" in (
             findings
         )

@@ -64,7 +64,8 @@ async def test_findings_alerts_and_daily_digest(tmp_path: Path, env: MonEnv) -> 
         assert len(digests) == 1
         body = digests[0].get_content()
         assert "2 new" in digests[0]["Subject"]
-        assert "mismatch" in body and "chain" in body and "wrong.test" in body
+        assert "Another certificate served:" in body and "Chain incomplete" in body
+        assert "wrong.test" in body
 
         # Day 2: the wrong server gets the right certificate; the dead one fails a third time.
         await asyncio.to_thread(wrong.stop)
