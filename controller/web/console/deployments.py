@@ -25,7 +25,7 @@ from certmgr.controller.services.deployment.prepare import prepare_conventional
 from certmgr.controller.services.deployment.views import deployment_detail, deployment_rows
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
-from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
+from certmgr.controller.web.forms import FormErrors, checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import CertmgrError, ValidationError
 
@@ -48,38 +48,59 @@ async def deployments(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/definitions/{id:\\d+}/deployments/new")
-async def new_form(request: web.Request) -> web.Response:
-    """Deploy information form."""
+def _new_page(
+    request: web.Request,
+    def_id: int,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> web.Response:
     return render(
         request,
         "console/deployment_new.html",
         title="New deployment",
-        def_id=int(request.match_info["id"]),
+        def_id=def_id,
         software=SOFTWARE,
         deliveries=DELIVERIES,
-        values={},
-        error=None,
-        field=None,
+        values=values,
+        errors=errors,
+        status=status,
     )
+
+
+@routes.get("/definitions/{id:\\d+}/deployments/new")
+async def new_form(request: web.Request) -> web.Response:
+    """Deploy information form."""
+    return _new_page(request, int(request.match_info["id"]), {}, {})
 
 
 @routes.post("/definitions/{id:\\d+}/deployments/new")
 async def new_submit(request: web.Request) -> web.Response:
-    """Create a deployment."""
+    """Create a deployment; every wrong field is shown at once, beside the field."""
     ctx = ctx_of(request)
     def_id = int(request.match_info["id"])
     form = await form_of(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    try:
-        software = choice(form, "software", list(SOFTWARE), label="Server software")
-        spec = DeploymentSpec(
-            definition_ref=def_id,
-            server_name=text(form, "server_name", required=True, max_len=255, label="Server name"),
-            software=software,
-            delivery=choice(form, "delivery", DELIVERIES, label="Delivery"),
-            check_host=text(form, "check_host", max_len=255, label="Check host"),
-            check_port=integer(
+    errors = FormErrors()
+    software = errors.read(
+        lambda: choice(form, "software", list(SOFTWARE), label="Server software"), "nginx"
+    )
+
+    def field(name: str, label: str, max_len: int, *, required: bool = False) -> str:
+        return errors.read(
+            lambda: text(form, name, required=required, max_len=max_len, label=label), ""
+        )
+
+    spec = DeploymentSpec(
+        definition_ref=def_id,
+        server_name=field("server_name", "Server name", 255, required=True),
+        software=software,
+        delivery=errors.read(
+            lambda: choice(form, "delivery", DELIVERIES, label="Delivery"), DELIVERIES[0]
+        ),
+        check_host=field("check_host", "Check host", 255),
+        check_port=errors.read(
+            lambda: integer(
                 form,
                 "check_port",
                 default=SOFTWARE[software].default_port,
@@ -87,28 +108,21 @@ async def new_submit(request: web.Request) -> web.Response:
                 hi=65535,
                 label="Check port",
             ),
-            sni=text(form, "sni", max_len=253, label="SNI"),
-            admin_email=text(
-                form, "admin_email", max_len=1000, label="Server administrator e-mail"
-            ),
-            monitoring=checkbox(form, "monitoring"),
-            production=checkbox(form, "production"),
-        )
-        dep = await create_deployment(ctx.db, ctx.require_actor(), spec, ctx.clock)
-    except ValidationError as err:
-        return render(
-            request,
-            "console/deployment_new.html",
-            title="New deployment",
-            def_id=def_id,
-            software=SOFTWARE,
-            deliveries=DELIVERIES,
-            values=values,
-            error=str(err),
-            field=err.field,
-            status=422,
-        )
-    raise redirect(request, f"/deployments/{dep.id}", "Deployment created.")
+            SOFTWARE[software].default_port,
+        ),
+        sni=field("sni", "SNI", 253),
+        admin_email=field("admin_email", "Server administrator e-mail", 1000),
+        monitoring=checkbox(form, "monitoring"),
+        production=checkbox(form, "production"),
+    )
+    if not errors:
+        try:
+            dep = await create_deployment(ctx.db, ctx.require_actor(), spec, ctx.clock)
+        except ValidationError as err:
+            errors.add(err)
+        else:
+            raise redirect(request, f"/deployments/{dep.id}", "Deployment created.")
+    return _new_page(request, def_id, values, errors.by_field, status=422)
 
 
 async def _detail(

@@ -87,3 +87,31 @@ async def test_an_empty_file_is_called_empty(tmp_path: Path, database: str) -> N
         doc.add_field("file", b"", filename="notes.txt")
         resp = await c.client.post("/definitions/1/documents", data=doc)
         assert "The file notes.txt is empty: nothing was added." in await resp.text()
+
+
+@pytest.mark.parametrize("database", ["sqlite"])
+async def test_new_deployment_form_reports_all_errors_and_keeps_input(
+    tmp_path: Path, database: str
+) -> None:
+    home = await amake_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db'}")
+    async with console_client(home) as c:
+        await sign_in(c)
+        page = "/definitions/1/deployments/new"
+        bad = {
+            "server_name": "",
+            "software": "nginx",
+            "delivery": "conventional",
+            "check_port": "99999",
+            "sni": "keep.example.test",
+        }
+        resp = await c.post_form(page, bad, from_page=page)
+        html = await resp.text()
+        assert resp.status == 422
+        assert _field_error(html, "server_name") == "Server name is required."
+        assert _field_error(html, "check_port") == "Check port must be between 1 and 65535."
+        assert 'value="keep.example.test"' in html and 'value="99999"' in html
+        # an unticked box stays unticked
+        assert '<input type="checkbox" name="monitoring" checked>' not in html
+        good = {**bad, "server_name": "web1", "check_port": "443", "monitoring": "on"}
+        resp = await c.post_form(page, good, from_page=page)
+        assert resp.status == 303 and resp.headers["Location"].startswith("/deployments/")
