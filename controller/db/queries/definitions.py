@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import (
@@ -200,8 +200,10 @@ async def deployment_states(
     outdated: dict[int, int] = dict.fromkeys(definition_ids, 0)
     if not definition_ids:
         return states, outdated
-    old = func.coalesce(Deployment.certificate_id, -1) != func.coalesce(
-        CertificateDefinition.current_certificate_id, -1
+    old = and_(
+        func.coalesce(Deployment.certificate_id, -1)
+        != func.coalesce(CertificateDefinition.current_certificate_id, -1),
+        Deployment.status != "retired",  # the server is gone: it needs nothing
     )
     rows = await s.execute(
         select(

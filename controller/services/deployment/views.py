@@ -32,16 +32,18 @@ class DeploymentRow:
 
     @property
     def outdated(self) -> bool:
-        """Not the definition's current certificate."""
+        """Not the definition's current certificate (a retired deployment needs nothing)."""
         return (
-            self.definition.current_certificate_id is not None
+            self.dep.status != DeploymentStatus.RETIRED.value
+            and self.definition.current_certificate_id is not None
             and self.dep.certificate_id != self.definition.current_certificate_id
         )
 
     @property
     def ongoing(self) -> bool:
-        """Still being deployed."""
-        return DeploymentStatus(self.dep.status) not in FINISHED_DEPLOYMENT
+        """Still being deployed (a retired one is not)."""
+        status = DeploymentStatus(self.dep.status)
+        return status not in FINISHED_DEPLOYMENT and status is not DeploymentStatus.RETIRED
 
     @property
     def failing(self) -> bool:

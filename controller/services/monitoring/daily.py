@@ -19,7 +19,7 @@ from certmgr.controller.db.models import (
     RequestEvent,
 )
 from certmgr.controller.domain.renewal import renewal_due_at
-from certmgr.controller.domain.states import FINISHED_DEPLOYMENT, ONGOING_REQUEST
+from certmgr.controller.domain.states import FINISHED_DEPLOYMENT, ONGOING_REQUEST, DeploymentStatus
 
 AUTOMATIC_ISSUERS = frozenset({"private-ca", "acme"})
 
@@ -174,7 +174,10 @@ async def deployments_waiting(db: Database) -> list[WaitingDeployment]:
             select(Deployment, CertificateDefinition, CheckResult.ok)
             .join(CertificateDefinition, CertificateDefinition.id == Deployment.definition_id)
             .outerjoin(CheckResult, CheckResult.id == Deployment.last_check_id)
-            .where(CertificateDefinition.archived.is_(False))
+            .where(
+                CertificateDefinition.archived.is_(False),
+                Deployment.status != DeploymentStatus.RETIRED.value,  # the server is gone
+            )
             .order_by(Deployment.id)
         )
         out = []

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from certmgr.controller.db.engine import Database
+from certmgr.controller.services.monitoring.daily import deployments_waiting
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import amake_home, arun_cli
 
@@ -198,3 +200,10 @@ async def test_deployment_changes_api_and_console(tmp_path: Path, database_url: 
         got = await (await api.get(f"/api/v1/deployments/{two['id']}", headers=auth)).json()
         assert got["status"] == "retired" and got["monitoring"] is False
         assert got["history"][0]["event"] == "retired"
+        # a retired deployment waits for nothing: not on the dashboard's list, not outdated
+        db = Database(c.settings.database_url)
+        try:
+            waiting = await deployments_waiting(db)
+        finally:
+            await db.dispose()
+        assert {w.id for w in waiting}.isdisjoint({one["id"], two["id"]})
