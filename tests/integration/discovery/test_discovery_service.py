@@ -76,8 +76,10 @@ def nginx(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ng
         yield server
 
 
-async def scan_now(db: Database, targets: str, ports: str, **kw: bool) -> ScanSummary:
-    row = await start_scan(db, ADMIN, CLOCK, targets=targets, ports=ports, **kw)
+async def scan_now(
+    db: Database, targets: str, ports: str, *, scheduled: bool = False
+) -> ScanSummary:
+    row = await start_scan(db, ADMIN, CLOCK, targets=targets, ports=ports, scheduled=scheduled)
     scan_id = await claim_scan(db, "test-holder", CLOCK.now(), scan_id=row.id)
     assert scan_id == row.id
     return await run_scan(db, CLOCK, scan_id, "test-holder", resolve_names=False)
