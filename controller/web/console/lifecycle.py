@@ -124,6 +124,9 @@ def _changes(form: Any) -> DefinitionChanges:
         vendor=text(form, "vendor", max_len=100, label="Vendor"),
         product_id=text(form, "product", max_len=100, label="Product"),
         renew_days_before=days,
+        monitoring={"on": True, "off": False}.get(
+            choice(form, "monitoring", ["", "on", "off"], default="", label="Monitoring")
+        ),
     )
 
 

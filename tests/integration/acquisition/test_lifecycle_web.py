@@ -25,6 +25,8 @@ async def test_lifecycle_api_and_console(tmp_path: Path, database_url: str) -> N
     second = (await arun_cli(["request", "new", "api", "--wait", "--json", *h])).json()[
         "certificate_id"
     ]
+    made = await arun_cli(["deployment", "new", "api", "--server", "s.example.test", "--json", *h])
+    dep_id = made.json()["id"]
     token = (await arun_cli(["token", "create", "--user", "admin", *h])).out.strip()
     auth = {"Authorization": f"Bearer {token}"}
     async with console_client(home) as c:
@@ -91,11 +93,14 @@ async def test_lifecycle_api_and_console(tmp_path: Path, database_url: str) -> N
                 "product": "",
                 "renew_days_before": "30",
                 "country": "DE",
+                "monitoring": "off",
             },
         )
         assert r.status == 303
         page = await (await api.get(f"/definitions/{def_id}")).text()
         assert "api2" in page and "EV" in page
+        dep = await (await api.get(f"/api/v1/deployments/{dep_id}", headers=auth)).json()
+        assert dep["monitoring"] is False
         r = await c.post_form(
             f"/definitions/{def_id}/rollback", {}, from_page=f"/definitions/{def_id}"
         )
