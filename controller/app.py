@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from importlib.resources import files
 
@@ -84,8 +85,9 @@ CONSOLE_ROUTES = (
 )
 
 
+@functools.cache
 def template_environment() -> Environment:
-    """Jinja2 with autoescape on for every template."""
+    """Jinja2 with autoescape on for every template (one per process: compiled templates are kept)."""
     root = files("certmgr.webui").joinpath("templates")
     env = Environment(
         loader=FileSystemLoader(str(root)),
@@ -101,6 +103,18 @@ def template_environment() -> Environment:
         finding_kind_text=finding_kind_text,
     )
     return env
+
+
+def _compile_templates(env: Environment) -> int:
+    """Compile every console template once (in a thread at start-up, not on the first request)."""
+    names = env.list_templates(extensions=("html",))
+    for name in names:
+        env.get_template(name)
+    return len(names)
+
+
+async def _templates(app: web.Application) -> None:
+    await asyncio.to_thread(_compile_templates, app[appkeys.TEMPLATES])
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:
@@ -159,6 +173,7 @@ def create_app(
             await app[appkeys.DB].dispose()
 
     app.cleanup_ctx.append(database)
+    app.on_startup.append(_templates)
 
     async def agent_wakeups(app: web.Application) -> AsyncIterator[None]:
         wakeups = wakeups_for(app[appkeys.DB])
