@@ -17,6 +17,7 @@ from certmgr.controller.db.models import (
     Finding,
 )
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
+from certmgr.controller.domain.status import check_badge
 from certmgr.controller.services.certificates.overview import Page
 
 RESULTS = ("ok", "failed", "unreachable")
@@ -37,6 +38,7 @@ class HistoryRow:
     def to_json(self) -> dict[str, Any]:
         """JSON for the API."""
         c = self.check
+        judged = c.reachable and bool(c.served_sha256)  # else: no verdict on a certificate
         return {
             "id": c.id,
             "deployment_id": self.deployment_id,
@@ -48,10 +50,11 @@ class HistoryRow:
             "ok": c.ok,
             "reachable": c.reachable,
             "served_sha256": c.served_sha256,
-            "matches_current": c.matches_current,
-            "chain_complete": c.chain_complete,
-            "chain_in_order": c.chain_in_order,
-            "hostname_matches": c.hostname_matches,
+            "outcome": check_badge(c.ok, c.reachable, c.served_sha256).label,
+            "matches_current": c.matches_current if judged else None,
+            "chain_complete": c.chain_complete if judged else None,
+            "chain_in_order": c.chain_in_order if judged else None,
+            "hostname_matches": c.hostname_matches if judged else None,
             "days_left": c.days_left,
             "error": c.error,
         }
@@ -82,8 +85,8 @@ async def check_history(
         stmt = stmt.where(CheckResult.deployment_id == deployment_id)
     if result == "ok":
         stmt = stmt.where(CheckResult.ok.is_(True))
-    elif result == "failed":
-        stmt = stmt.where(CheckResult.ok.is_(False))
+    elif result == "failed":  # the same words as the badges: unreachable is not failed
+        stmt = stmt.where(CheckResult.ok.is_(False), CheckResult.reachable.is_(True))
     elif result == "unreachable":
         stmt = stmt.where(CheckResult.reachable.is_(False))
     if source in SOURCES:

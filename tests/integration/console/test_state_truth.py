@@ -16,6 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
+from certmgr.controller.db.engine import Database
+from certmgr.controller.services.monitoring.views import check_history
 from tests.factories.console import Console, console_client, sign_in
 from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import make_leaf, pem_bytes
@@ -168,6 +170,19 @@ async def test_unreachable_is_unreachable_everywhere(tmp_path: Path, database_ur
         monitor = await (await c.client.get(f"/monitor?deployment={dep_id}")).text()
         assert '<span class="badge none">unreachable</span>' in monitor
         assert 'badge bad">failed<' not in monitor
+        # the filters use the same words: an unreachable check is not among the failed ones
+        only = f"/monitor?deployment={dep_id}&result="
+        assert 'badge none">unreachable<' not in await (await c.client.get(only + "failed")).text()
+        assert 'badge none">unreachable<' in await (await c.client.get(only + "unreachable")).text()
+    # the API's check history: no verdicts on a certificate that was never served
+    db = Database(database_url)
+    try:
+        history = await check_history(db, deployment_id=dep_id)
+        rows = [r.to_json() for r in history.items]
+    finally:
+        await db.dispose()
+    assert rows and all(r["outcome"] == "unreachable" for r in rows)
+    assert all(r["chain_complete"] is None and r["matches_current"] is None for r in rows)
 
 
 async def test_confirmed_monitoring_only_deployment_holds_the_current_certificate(
