@@ -23,7 +23,7 @@ from certmgr.controller.db.models import (
 )
 from certmgr.controller.db.queries.agents import all_agents, open_work
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.acquisition.agent_csr import attach_agent_csr
 from certmgr.controller.services.acquisition.definitions import find_definition
@@ -159,6 +159,7 @@ async def _plan_installs(
             sw = SOFTWARE[dep.target_type]
             if sw.target_type is None:
                 raise ConflictError(f"{sw.label} has no agent install target")
+            check_target_params(dep.target_type, dep.target_params)  # one made before the rule
             if d.id not in rows:
                 rows[d.id] = await current_material_rows(s, d)
             plans.append(

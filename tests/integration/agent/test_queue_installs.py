@@ -22,7 +22,7 @@ from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.envelope import open_for_agent
-from certmgr.shared.errors import ConflictError
+from certmgr.shared.errors import ConflictError, ValidationError
 from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import make_pki
 from tests.factories.sim_agents import ADMIN, enroll_sim_agent
@@ -110,5 +110,26 @@ async def test_a_batch_with_one_unfit_deployment_records_nothing(home: Path) -> 
             assert (await s.execute(select(AgentWork))).scalars().all() == []
             dep = await s.get(Deployment, good)
             assert dep is not None and dep.sequence == 0 and dep.status == "draft"
+    finally:
+        await db.dispose()
+
+
+async def test_a_deployment_made_before_the_rule_cannot_send_a_command(home: Path) -> None:
+    """Issue 12 sibling: target parameters are checked again when a package is queued."""
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    try:
+        agent = await enroll_sim_agent(db, vault, "web1", auto_approve=True)
+        dep_id = await _deployment(db, "web1", agent_id=int(agent.agent_id))
+        async with db.transaction() as s:  # as an older certmgr stored it
+            dep = await s.get(Deployment, dep_id)
+            assert dep is not None
+            dep.target_params = {"reload_cmd": ["/bin/sh", "-c", "id"]}
+        with pytest.raises(ValidationError) as info:
+            await queue_installs(db, vault, ADMIN, [dep_id], SystemClock())
+        assert info.value.field == "reload_cmd"
+        async with db.reader() as s:
+            assert (await s.execute(select(AgentWork))).scalars().all() == []
     finally:
         await db.dispose()
