@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from certmgr.controller.domain.values import parse_day
+from certmgr.controller.domain.values import parse_day, parse_moment
 from certmgr.controller.services.acquisition.acme_accounts import (
     NewAcmeAccount,
     add_acme_account,
@@ -247,6 +247,7 @@ async def order(request: web.Request) -> web.Response:
             "certificate": sc.string(),
             "chain": sc.array(sc.string(), max_items=10),
             "password": sc.string(max_len=1024),
+            "hold_until": sc.string(max_len=40),
         },
         ["certificate"],
     ),
@@ -274,6 +275,7 @@ async def receive(request: web.Request) -> web.Response:
         chain_data=chains,
         password=pw.encode() or None,
         vault=ctx.vault,
+        hold_until=parse_moment(s_field(body, "hold_until", max_len=40), field="hold_until"),
     )
     return ok(_req_json(r))
 

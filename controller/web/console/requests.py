@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import BodyPartReader, web
 
 from certmgr.controller.domain.states import request_summary
-from certmgr.controller.domain.values import parse_day
+from certmgr.controller.domain.values import parse_day, parse_moment
 from certmgr.controller.services.acquisition.catalogue import find_product
 from certmgr.controller.services.acquisition.challenges import DbHttp01Solver
 from certmgr.controller.services.acquisition.issuing import acquire
@@ -180,6 +180,7 @@ async def receive(request: web.Request) -> web.Response:
     name = "pasted certificate"
     chains: list[bytes] = []
     password: bytes | None = None
+    hold = ""
     total = 0
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
@@ -204,10 +205,12 @@ async def receive(request: web.Request) -> web.Response:
             chains.append(data)
         elif part.name == "password" and data:
             password = data
+        elif part.name == "hold_until" and data.strip():
+            hold = data.decode("utf-8", "replace").strip()[:40]
     try:
         if cert is None:
             raise ValidationError("upload or paste the certificate", field="file")
-        await receive_certificate(
+        done = await receive_certificate(
             ctx.db,
             ctx.require_actor(),
             int(request.match_info["id"]),
@@ -217,13 +220,16 @@ async def receive(request: web.Request) -> web.Response:
             chain_data=chains,
             password=password,
             vault=ctx.vault,
+            hold_until=parse_moment(hold, field="hold_until", label="Make it current at"),
         )
     except CertmgrError as err:
         return await _page(request, error=f"Refused: {err}", status=status_for(err))
     raise redirect(
         request,
         f"/requests/{request.match_info['id']}",
-        "Certificate received; it is now the definition's current certificate.",
+        "Certificate received; it is now the definition's current certificate."
+        if done.status == "done"
+        else "Certificate received and held: it becomes current at the time shown on its definition.",
     )
 
 

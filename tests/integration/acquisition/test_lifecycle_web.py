@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.services.monitoring.daily import deployments_waiting
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import amake_home, arun_cli
+from tests.integration.acquisition.test_requests import _vendor_sign, vendor_ca  # noqa: F401
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -212,3 +216,78 @@ async def test_deployment_changes_api_and_console(tmp_path: Path, database_url: 
         finally:
             await db.dispose()
         assert {w.id for w in waiting}.isdisjoint({one["id"], two["id"]})
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_receive_and_hold_api_and_console(
+    tmp_path: Path,
+    database_url: str,
+    vendor_ca: Path,  # noqa: F811
+) -> None:
+    home = await amake_home(tmp_path, database_url)
+    h = ["--home", str(home)]
+    reqs: dict[str, int] = {}
+    defs: dict[str, int] = {}
+    issued: dict[str, bytes] = {}
+    for name in ("shop", "shop2"):
+        made = await arun_cli(
+            [
+                "definition",
+                "new",
+                *h,
+                "--name",
+                name,
+                "--cn",
+                "shop.example.test",
+                "--issuer",
+                "vendor",
+                "--json",
+            ]
+        )
+        assert made.code == 0, made.err
+        defs[name] = made.json()["id"]
+        reqs[name] = (await arun_cli(["request", "new", name, "--json", *h])).json()["id"]
+        csr = tmp_path / f"{name}.csr"
+        csr.write_text((await arun_cli(["request", "csr", str(reqs[name]), *h])).out)
+        out = tmp_path / f"{name}.pem"
+        await asyncio.to_thread(_vendor_sign, vendor_ca, csr, out, "DNS:shop.example.test")
+        issued[name] = b"".join(
+            p.read_bytes() for p in (out, vendor_ca / "int.pem", vendor_ca / "root.pem")
+        )
+    token = (await arun_cli(["token", "create", "--user", "admin", *h])).out.strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    async with console_client(home) as c:
+        api = c.client
+        r = await api.post(
+            f"/api/v1/requests/{reqs['shop']}/receive",
+            json={"certificate": base64.b64encode(issued["shop"]).decode(), "hold_until": "soon"},
+            headers=auth,
+        )
+        assert r.status == 422 and "hold_until" in (await r.json())["detail"]
+        r = await api.post(
+            f"/api/v1/requests/{reqs['shop']}/receive",
+            json={
+                "certificate": base64.b64encode(issued["shop"]).decode(),
+                "hold_until": "2099-01-01T06:00",
+            },
+            headers=auth,
+        )
+        assert r.status == 200 and (await r.json())["status"] == "received"
+        d = await (await api.get(f"/api/v1/definitions/{defs['shop']}", headers=auth)).json()
+        assert d["current_certificate_id"] is None and d["held_certificate_id"]
+        assert d["switch_at"].startswith("2099-01-01T06:00")
+
+        await sign_in(c)
+        req_url = f"/requests/{reqs['shop2']}"
+        form = aiohttp.FormData()
+        form.add_field("csrf", await c.csrf(req_url))
+        form.add_field("file", issued["shop2"], filename="issued.pem")
+        form.add_field("hold_until", "2099-02-01T06:00")
+        r = await api.post(f"{req_url}/receive", data=form, allow_redirects=False)
+        assert r.status == 303, await r.text()
+        page = await (await api.get(r.headers["Location"])).text()
+        assert "held" in page
+        d = await (await api.get(f"/api/v1/definitions/{defs['shop2']}", headers=auth)).json()
+        assert d["current_certificate_id"] is None and d["switch_at"].startswith("2099-02-01")
+        page = await (await api.get(f"/definitions/{d['id']}")).text()
+        assert "is held: it becomes current at 2099-02-01 06:00" in page
