@@ -32,7 +32,7 @@ from certmgr.shared.secret import Secret
 MAGIC: Final = b"CMBACKUP"
 VERSION: Final = 1
 KDF_ARGON2ID: Final = 1
-CHUNK_SIZE: Final = 1024 * 1024
+CHUNK_SIZE: Final = 64 * 1024  # small: each AES-GCM call holds the GIL briefly
 MIN_PASSPHRASE: Final = 10
 _HEAD = struct.Struct(">8sBBII16s7sI")
 HEADER_SIZE: Final = _HEAD.size
