@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import Actor
@@ -32,20 +33,27 @@ class FollowUp:
     failures: tuple[str, ...] = ()
 
 
-SwitchListener = Callable[[Database, MasterKey, CertificateSwitched, Clock], Awaitable[FollowUp]]
+L = TypeVar("L")
 
 
-class SwitchListeners:
-    """The subscribers of "current certificate switched" (subscribing twice keeps one)."""
+class _Hub(Generic[L]):
+    """Subscribers of one event, in the order they subscribed (subscribing twice keeps one)."""
 
     def __init__(self) -> None:
         """No subscribers yet."""
-        self._listeners: list[SwitchListener] = []
+        self._listeners: list[L] = []
 
-    def subscribe(self, listener: SwitchListener) -> None:
-        """Call ``listener`` for every switch from now on."""
+    def subscribe(self, listener: L) -> None:
+        """Call ``listener`` for every event from now on."""
         if listener not in self._listeners:
             self._listeners.append(listener)
+
+
+SwitchListener = Callable[[Database, MasterKey, CertificateSwitched, Clock], Awaitable[FollowUp]]
+
+
+class SwitchListeners(_Hub[SwitchListener]):
+    """The subscribers of "current certificate switched"."""
 
     async def publish(
         self, db: Database, vault: MasterKey, event: CertificateSwitched, clock: Clock
@@ -77,17 +85,8 @@ class CertificatesChanged:
 ChangeListener = Callable[[Database, CertificatesChanged, Clock], Awaitable[None]]
 
 
-class ChangeListeners:
-    """The subscribers of "certificates changed" (subscribing twice keeps one)."""
-
-    def __init__(self) -> None:
-        """No subscribers yet."""
-        self._listeners: list[ChangeListener] = []
-
-    def subscribe(self, listener: ChangeListener) -> None:
-        """Call ``listener`` for every change from now on."""
-        if listener not in self._listeners:
-            self._listeners.append(listener)
+class ChangeListeners(_Hub[ChangeListener]):
+    """The subscribers of "certificates changed"."""
 
     async def publish(self, db: Database, event: CertificatesChanged, clock: Clock) -> None:
         """Tell every subscriber (after the change is committed); nothing when no definition changed."""
