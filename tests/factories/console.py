@@ -93,3 +93,9 @@ async def sign_in(
         data={"username": username, "password": password, "csrf": m.group(1)},
         allow_redirects=False,
     )
+
+
+def field_error(html: str, name: str) -> str:
+    """The error a console form shows beside field ``name`` ("" when none)."""
+    m = re.search(rf'<span class="field-error" id="err-{name}">([^<]*)</span>', html)
+    return m.group(1) if m else ""

@@ -6,13 +6,8 @@ import re
 from pathlib import Path
 
 from tests.factories.acme_servers import PebbleServer
-from tests.factories.console import console_client, sign_in
+from tests.factories.console import console_client, field_error, sign_in
 from tests.factories.homes import amake_home, arun_cli
-
-
-def _field_error(html: str, name: str) -> str:
-    m = re.search(rf'<span class="field-error" id="err-{name}">([^<]*)</span>', html)
-    return m.group(1) if m else ""
 
 
 async def test_register_list_and_delete_acme_accounts_in_the_console(
@@ -29,10 +24,10 @@ async def test_register_list_and_delete_acme_accounts_in_the_console(
         )
         html = await resp.text()
         assert resp.status == 422
-        assert _field_error(html, "name").startswith("Name") or "account name" in _field_error(
+        assert field_error(html, "name").startswith("Name") or "account name" in field_error(
             html, "name"
         )
-        assert _field_error(html, "directory") == "Directory URL is required."
+        assert field_error(html, "directory") == "Directory URL is required."
 
         form = {
             "name": "pebble",
@@ -49,7 +44,7 @@ async def test_register_list_and_delete_acme_accounts_in_the_console(
 
         again = await c.post_form("/acme-accounts", form, from_page="/acme-accounts")
         assert again.status == 422
-        assert "exists already" in _field_error(await again.text(), "name")
+        assert "exists already" in field_error(await again.text(), "name")
 
         spare = {**form, "name": "spare"}
         assert (

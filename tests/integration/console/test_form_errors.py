@@ -8,13 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.factories.console import console_client, sign_in
+from tests.factories.console import console_client, field_error, sign_in
 from tests.factories.homes import amake_home
-
-
-def _field_error(html: str, name: str) -> str:
-    m = re.search(rf'<span class="field-error" id="err-{name}">([^<]*)</span>', html)
-    return m.group(1) if m else ""
 
 
 @pytest.mark.parametrize("database", ["sqlite"])
@@ -34,9 +29,9 @@ async def test_new_definition_form_reports_all_errors_beside_their_fields(
         html = await resp.text()
         assert resp.status == 422
         # all three at once, each beside its field, in sentences
-        assert _field_error(html, "name") == "Name is required."
-        assert "is not a host name or IP address" in _field_error(html, "common_name")
-        assert _field_error(html, "country").startswith("Country must be at most 2 characters")
+        assert field_error(html, "name") == "Name is required."
+        assert "is not a host name or IP address" in field_error(html, "common_name")
+        assert field_error(html, "country").startswith("Country must be at most 2 characters")
         for name in ("name", "common_name", "country"):
             assert re.search(
                 rf'id="f-{name}"[^>]*aria-invalid="true" aria-describedby="err-{name}"', html
@@ -54,7 +49,7 @@ async def test_new_definition_form_reports_all_errors_beside_their_fields(
         resp = await c.post_form("/definitions/new", good, from_page="/definitions/new")
         html = await resp.text()
         assert resp.status == 422
-        assert "exists already: choose another name" in _field_error(html, "name")
+        assert "exists already: choose another name" in field_error(html, "name")
         assert "Conflict" not in html
         assert 'value="shop.example.test"' in html
 
@@ -107,8 +102,8 @@ async def test_new_deployment_form_reports_all_errors_and_keeps_input(
         resp = await c.post_form(page, bad, from_page=page)
         html = await resp.text()
         assert resp.status == 422
-        assert _field_error(html, "server_name") == "Server name is required."
-        assert _field_error(html, "check_port") == "Check port must be between 1 and 65535."
+        assert field_error(html, "server_name") == "Server name is required."
+        assert field_error(html, "check_port") == "Check port must be between 1 and 65535."
         assert 'value="keep.example.test"' in html and 'value="99999"' in html
         # an unticked box stays unticked
         assert '<input type="checkbox" name="monitoring" checked>' not in html
