@@ -164,7 +164,8 @@ def create_app(
     async def database(app: web.Application) -> AsyncIterator[None]:
         own = db is None
         if own:
-            app[appkeys.DB] = Database(settings.database_url)
+            # the driver loads and the SQLite file is made on first use: off the loop
+            app[appkeys.DB] = await asyncio.to_thread(Database, settings.database_url)
             await app[appkeys.DB].check_ready()
         # homes made before /metrics needed a token get one on their first start
         await ensure_metrics_token(app[appkeys.DB], vault, app[appkeys.CLOCK])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import shutil
@@ -11,7 +12,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiosqlite  # noqa: F401  (the database drivers load here, not inside a test's event loop)
+import asyncpg  # noqa: F401
 import pytest
+import sqlalchemy.dialects.postgresql.asyncpg  # noqa: F401
+import sqlalchemy.dialects.sqlite.aiosqlite  # noqa: F401
 
 from tests.factories.postgres import create_database, postgres_server
 from tests.loop_guard import (  # noqa: F401  (hooks: the loop-blocking guard of STYLE 7)
@@ -91,7 +96,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def db(database_url: str) -> AsyncIterator[Any]:
     from certmgr.controller.db.engine import Database
 
-    database = Database(database_url)
+    database = await asyncio.to_thread(Database, database_url)  # creates the file, loads the driver
     await database.upgrade()
     yield database
     await database.dispose()
