@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from certmgr.controller.services.acquisition.definitions import normalized_sans
 from certmgr.shared.errors import KeyMismatchError, ValidationError
@@ -230,7 +229,8 @@ def build_chains(leaves: list[ParsedLeaf], candidates: list[x509.Certificate]) -
     by_subject: dict[bytes, list[x509.Certificate]] = {}
     for c in candidates:
         by_subject.setdefault(c.subject.public_bytes(), []).append(c)
-    ca_chains: dict[bytes, ChainResult] = {}
+    # per issuing CA object (the candidates are shared by all leaves): its chain, self-signed or not
+    ca_chains: dict[int, tuple[ChainResult, bool]] = {}
     for leaf in leaves:
         parent = next(
             (
@@ -249,11 +249,10 @@ def build_chains(leaves: list[ParsedLeaf], candidates: list[x509.Certificate]) -
             )
             leaf.signature_problem = signature_problem(res)
             continue
-        key = parent.fingerprint(hashes.SHA256())
-        if key not in ca_chains:
-            ca_chains[key] = build_chain(parent, candidates)
-        up = ca_chains[key]
-        if is_self_signed(parent):
+        if id(parent) not in ca_chains:
+            ca_chains[id(parent)] = (build_chain(parent, candidates), is_self_signed(parent))
+        up, parent_self_signed = ca_chains[id(parent)]
+        if parent_self_signed:
             leaf.chain, leaf.complete, leaf.missing = (parent,), True, None
         else:
             leaf.chain, leaf.complete, leaf.missing = (
