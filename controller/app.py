@@ -25,6 +25,7 @@ from certmgr.controller.settings import Settings
 from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.web import agent_api, metrics, middleware, public, security
+from certmgr.controller.web.api import accounts as api_accounts
 from certmgr.controller.web.api import acquisition as api_acquisition
 from certmgr.controller.web.api import admin as api_admin
 from certmgr.controller.web.api import definitions as api_definitions
@@ -59,6 +60,7 @@ API_GROUPS = [
     api_definitions.api,
     api_deployments.api,
     api_acquisition.api,
+    api_accounts.api,
     api_lifecycle.api,
     api_monitoring.api,
     api_discovery.api,

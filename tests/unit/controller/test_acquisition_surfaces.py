@@ -15,6 +15,7 @@ SURFACES = [
     "web/console/imports.py",
     "web/api/definitions.py",
     "web/api/acquisition.py",
+    "web/api/accounts.py",
     "cli/definition_run.py",
     "cli/certificate_run.py",
     "cli/request_run.py",
