@@ -180,75 +180,45 @@ async def claim(
             )
 
 
+async def _update_ours(db: Database, batch_id: int, owner: str, **values: Any) -> bool:
+    """Change our claimed batch; False when it is no longer ours (taken over, or done)."""
+    stmt = (
+        update(WorkBatch)
+        .where(WorkBatch.id == batch_id, WorkBatch.holder == owner, WorkBatch.state == "claimed")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as s:
+        return _rowcount(await s.execute(stmt)) == 1
+
+
 async def extend(
     db: Database, batch_id: int, holder: str, now: dt.datetime, lease: dt.timedelta
 ) -> bool:
     """Extend our claim (heartbeat); False when the batch is no longer ours."""
-    async with db.transaction() as s:
-        return (
-            _rowcount(
-                await s.execute(
-                    update(WorkBatch)
-                    .where(
-                        WorkBatch.id == batch_id,
-                        WorkBatch.holder == holder,
-                        WorkBatch.state == "claimed",
-                    )
-                    .values(lease_until=now + lease)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            == 1
-        )
+    return await _update_ours(db, batch_id, holder, lease_until=now + lease)
 
 
 async def complete(
     db: Database, batch_id: int, holder: str, now: dt.datetime, result: dict[str, Any]
 ) -> bool:
     """Mark our batch done with its result; False when it was no longer ours."""
-    async with db.transaction() as s:
-        return (
-            _rowcount(
-                await s.execute(
-                    update(WorkBatch)
-                    .where(
-                        WorkBatch.id == batch_id,
-                        WorkBatch.holder == holder,
-                        WorkBatch.state == "claimed",
-                    )
-                    .values(
-                        state="done",
-                        holder="",
-                        lease_until=None,
-                        done_by=holder,
-                        finished_at=now,
-                        result=result,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            == 1
-        )
+    return await _update_ours(
+        db,
+        batch_id,
+        holder,
+        state="done",
+        holder="",
+        lease_until=None,
+        done_by=holder,
+        finished_at=now,
+        result=result,
+    )
 
 
 async def hand_back(db: Database, batch_id: int, holder: str) -> bool:
     """Give our batch back, pending at once (a clean stop); its done items are skipped later."""
-    async with db.transaction() as s:
-        return (
-            _rowcount(
-                await s.execute(
-                    update(WorkBatch)
-                    .where(
-                        WorkBatch.id == batch_id,
-                        WorkBatch.holder == holder,
-                        WorkBatch.state == "claimed",
-                    )
-                    .values(state="pending", holder="", lease_until=None)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            == 1
-        )
+    return await _update_ours(db, batch_id, holder, state="pending", holder="", lease_until=None)
 
 
 async def progress(db: Database, round_id: str) -> RoundProgress:

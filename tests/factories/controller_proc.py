@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -10,11 +11,17 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.factories.waiting import wait_for
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import JobLease
+from certmgr.controller.scheduler import leases
+from tests.factories.homes import amake_home
+from tests.factories.postgres import create_database
+from tests.factories.waiting import async_wait_for, wait_for
 
 T = TypeVar("T")
 
@@ -42,7 +49,7 @@ class Controller:
             stderr=subprocess.STDOUT,
         )
         fh.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded test host starts Python slowly
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
@@ -77,3 +84,46 @@ class Controller:
 
 def wait_until(cond: Callable[[], T], timeout: float = 30.0) -> T:
     return wait_for(cond, timeout, interval=0.2)
+
+
+async def shared_pg_home(tmp_path: Path, postgres_dsn: str, scheduler: str) -> tuple[Path, str]:
+    """A home on a new PostgreSQL database for several controllers, with ``[scheduler]`` lines added.
+
+    Returns:
+        The home and the database URL.
+    """
+    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
+    home = await amake_home(tmp_path, url)
+    config = home / "config.toml"
+    text = await asyncio.to_thread(config.read_text)
+    assert "[scheduler]\n" in text
+    await asyncio.to_thread(
+        config.write_text, text.replace("[scheduler]\n", f"[scheduler]\n{scheduler}\n", 1)
+    )
+    return home, url
+
+
+async def job_row(db: Database, name: str) -> JobLease | None:
+    """The job's lease row (None until a controller registered the job)."""
+    return {j.name: j for j in await leases.all_jobs(db)}.get(name)
+
+
+async def wait_job_registered(db: Database, name: str) -> None:
+    """Until a started controller has created the job's lease row."""
+
+    async def registered() -> bool:
+        return await job_row(db, name) is not None
+
+    await async_wait_for(registered, timeout=15, interval=0.05, what=f"job {name} registered")
+
+
+async def wait_job_finished(db: Database, name: str, runs_before: int, timeout: float) -> JobLease:
+    """Until the job has run once more than ``runs_before`` and nobody holds it; returns its row."""
+
+    async def finished() -> JobLease | None:
+        job = await job_row(db, name)
+        return job if job is not None and job.runs > runs_before and not job.holder else None
+
+    done = await async_wait_for(finished, timeout=timeout, interval=0.1, what=f"job {name} ran")
+    assert done is not None
+    return done

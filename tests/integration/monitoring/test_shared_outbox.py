@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -27,9 +26,8 @@ from certmgr.controller.services.notification.webhooks import add_webhook
 from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
-from tests.factories.controller_proc import Controller
-from tests.factories.homes import amake_home
-from tests.factories.postgres import create_database, free_port
+from tests.factories.controller_proc import Controller, shared_pg_home, wait_job_registered
+from tests.factories.postgres import free_port
 from tests.factories.waiting import async_wait_for
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
@@ -40,7 +38,7 @@ async def test_two_controllers_deliver_each_message_once(tmp_path: Path, postgre
     received: list[int] = []
 
     async def hook(request: web.Request) -> web.Response:
-        await asyncio.sleep(0.3)  # a receiver that takes its time
+        await asyncio.sleep(2)  # a receiver that takes its time: the run outlasts a claim poll
         received.append(int(json.loads(await request.read())["id"]))
         return web.Response(status=204)
 
@@ -48,14 +46,7 @@ async def test_two_controllers_deliver_each_message_once(tmp_path: Path, postgre
     sink.router.add_post("/hook", hook)
     server = TestServer(sink, host="127.0.0.1")
     await server.start_server()
-    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
-    home = await amake_home(tmp_path, url)
-    config = home / "config.toml"
-    config.write_text(
-        config.read_text().replace(
-            "[scheduler]\n", "[scheduler]\ntick_seconds = 0.2\nbatch_size = 4\n"
-        )
-    )
+    home, url = await shared_pg_home(tmp_path, postgres_dsn, "tick_seconds = 0.2\nbatch_size = 4")
     settings = await asyncio.to_thread(load_settings, home)
     vault = await asyncio.to_thread(read_master_key, settings.master_key_path)
     db = Database(url)
@@ -73,11 +64,7 @@ async def test_two_controllers_deliver_each_message_once(tmp_path: Path, postgre
     try:
         for c in procs:
             await asyncio.to_thread(c.start)
-
-        async def registered() -> bool:
-            return "outbox" in {j.name for j in await leases.all_jobs(db)}
-
-        await async_wait_for(registered, timeout=15, interval=0.05, what="jobs registered")
+        await wait_job_registered(db, "outbox")
         await leases.reschedule(db, "outbox", dt.datetime.now(dt.UTC))
 
         async def delivered() -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -28,10 +27,14 @@ from certmgr.controller.services.acquisition.private_ca import (
 from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
-from tests.factories.controller_proc import Controller
-from tests.factories.homes import amake_home
-from tests.factories.postgres import create_database, free_port
-from tests.factories.waiting import async_wait_for
+from tests.factories.controller_proc import (
+    Controller,
+    job_row,
+    shared_pg_home,
+    wait_job_finished,
+    wait_job_registered,
+)
+from tests.factories.postgres import free_port
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
 DEFINITIONS = 30
@@ -40,14 +43,7 @@ DEFINITIONS = 30
 async def test_two_controllers_renew_each_due_definition_once(
     tmp_path: Path, postgres_dsn: str
 ) -> None:
-    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
-    home = await amake_home(tmp_path, url)
-    config = home / "config.toml"
-    config.write_text(
-        config.read_text().replace(
-            "[scheduler]\n", "[scheduler]\ntick_seconds = 0.2\nbatch_size = 3\n"
-        )
-    )
+    home, url = await shared_pg_home(tmp_path, postgres_dsn, "tick_seconds = 0.2\nbatch_size = 1")
     settings = await asyncio.to_thread(load_settings, home)
     vault = await asyncio.to_thread(read_master_key, settings.master_key_path)
     db = Database(url)
@@ -69,20 +65,11 @@ async def test_two_controllers_renew_each_due_definition_once(
     try:
         for c in procs:
             await asyncio.to_thread(c.start)
-
-        async def registered() -> bool:
-            return "renewal" in {j.name for j in await leases.all_jobs(db)}
-
-        await async_wait_for(registered, timeout=15, interval=0.05, what="jobs registered")
-        before = {j.name: j.runs for j in await leases.all_jobs(db)}["renewal"]
+        await wait_job_registered(db, "renewal")
+        before = await job_row(db, "renewal")
+        assert before is not None
         await leases.reschedule(db, "renewal", dt.datetime.now(dt.UTC))
-
-        async def finished() -> bool:
-            job = {j.name: j for j in await leases.all_jobs(db)}["renewal"]
-            return job.runs > before and not job.holder
-
-        await async_wait_for(finished, timeout=180, interval=0.1, what="the renewal run")
-        job = {j.name: j for j in await leases.all_jobs(db)}["renewal"]
+        job = await wait_job_finished(db, "renewal", before.runs, timeout=180)
         assert job.last_result == "ok", job.last_error
         assert job.progress["renewed"] == DEFINITIONS, job.progress
         assert job.progress["failed"] == 0, job.progress

@@ -15,7 +15,6 @@ import datetime as dt
 import os
 import signal
 import socket
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +29,13 @@ from certmgr.controller.scheduler import leases
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.controller.services.monitoring.config import MonitorConfig, save_monitor_config
 from certmgr.shared.clock import SystemClock
-from tests.factories.controller_proc import Controller
-from tests.factories.homes import amake_home
-from tests.factories.postgres import create_database, free_port
+from tests.factories.controller_proc import (
+    Controller,
+    shared_pg_home,
+    wait_job_finished,
+    wait_job_registered,
+)
+from tests.factories.postgres import free_port
 from tests.factories.waiting import async_wait_for
 
 ADMIN = Actor(name="admin", role=Role.ADMIN, source="test")
@@ -61,14 +64,8 @@ def _pid(holder: str) -> int:
 async def test_controllers_share_a_run_and_survive_a_sigkill(
     tmp_path: Path, postgres_dsn: str, silent_ports: list[int], controllers: int
 ) -> None:
-    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
-    home = await amake_home(tmp_path, url)
-    config = home / "config.toml"
-    config.write_text(
-        config.read_text().replace(
-            "[scheduler]\n",
-            "[scheduler]\ntick_seconds = 0.2\nbatch_size = 3\nbatch_lease_seconds = 2\n",
-        )
+    home, url = await shared_pg_home(
+        tmp_path, postgres_dsn, "tick_seconds = 0.2\nbatch_size = 3\nbatch_lease_seconds = 2"
     )
     db = Database(url)
     clock = SystemClock()
@@ -95,11 +92,7 @@ async def test_controllers_share_a_run_and_survive_a_sigkill(
     try:
         for c in procs:
             await asyncio.to_thread(c.start)
-
-        async def registered() -> bool:
-            return "monitoring" in {j.name for j in await leases.all_jobs(db)}
-
-        await async_wait_for(registered, timeout=15, interval=0.05, what="jobs registered")
+        await wait_job_registered(db, "monitoring")
         start = dt.datetime.now(dt.UTC)
         await leases.reschedule(db, "monitoring", start)
 
@@ -127,13 +120,7 @@ async def test_controllers_share_a_run_and_survive_a_sigkill(
         os.kill(killed, signal.SIGKILL)
         await asyncio.to_thread(victim.proc.wait, 10)
         victim.proc = None
-
-        async def run_finished() -> bool:
-            job = {j.name: j for j in await leases.all_jobs(db)}["monitoring"]
-            return job.runs >= 1 and not job.holder
-
-        await async_wait_for(run_finished, timeout=90, interval=0.1, what="the monitoring run")
-        job = {j.name: j for j in await leases.all_jobs(db)}["monitoring"]
+        job = await wait_job_finished(db, "monitoring", 0, timeout=90)
         assert (job.runs, job.last_result) == (1, "ok"), job.last_error
         summary = job.progress
         assert summary["total"] == DEPLOYMENTS, summary

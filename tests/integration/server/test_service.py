@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +27,14 @@ from certmgr.controller.services.monitoring.config import MonitorConfig, save_mo
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock
 from tests.factories.console import console_client
-from tests.factories.controller_proc import Controller
+from tests.factories.controller_proc import (
+    Controller,
+    shared_pg_home,
+    wait_job_finished,
+    wait_job_registered,
+)
 from tests.factories.homes import amake_home, make_home
-from tests.factories.postgres import create_database, free_port
+from tests.factories.postgres import free_port
 from tests.factories.sim_agents import enroll_sim_agent
 from tests.factories.waiting import async_wait_for
 
@@ -97,14 +101,8 @@ def silent_port() -> Iterator[int]:
 async def test_sigterm_hands_back_the_running_batch(
     tmp_path: Path, postgres_dsn: str, silent_port: int
 ) -> None:
-    url = await asyncio.to_thread(create_database, postgres_dsn, "t_" + uuid.uuid4().hex[:16])
-    home = await amake_home(tmp_path, url)
-    config = home / "config.toml"
-    config.write_text(
-        config.read_text().replace(
-            "[scheduler]\n",
-            "[scheduler]\ntick_seconds = 0.2\nbatch_size = 4\nbatch_lease_seconds = 60\n",
-        )
+    home, url = await shared_pg_home(
+        tmp_path, postgres_dsn, "tick_seconds = 0.2\nbatch_size = 4\nbatch_lease_seconds = 60"
     )
     db = Database(url)
     clock = SystemClock()
@@ -125,11 +123,7 @@ async def test_sigterm_hands_back_the_running_batch(
         await asyncio.to_thread(first.start)
         assert first.proc is not None
         pid = first.proc.pid
-
-        async def registered() -> bool:
-            return "monitoring" in {j.name for j in await leases.all_jobs(db)}
-
-        await async_wait_for(registered, timeout=15, interval=0.05, what="jobs registered")
+        await wait_job_registered(db, "monitoring")
         start = dt.datetime.now(dt.UTC)
         await leases.reschedule(db, "monitoring", start)
 
@@ -157,12 +151,7 @@ async def test_sigterm_hands_back_the_running_batch(
 
         # another controller takes the round over and finishes it: each deployment checked once
         await asyncio.to_thread(second.start)
-
-        async def finished() -> bool:
-            j = {j.name: j for j in await leases.all_jobs(db)}["monitoring"]
-            return j.runs >= 1 and not j.holder
-
-        await async_wait_for(finished, timeout=90, interval=0.1, what="the run finished")
+        await wait_job_finished(db, "monitoring", 0, timeout=90)
         async with db.reader() as s:
             checks = list(
                 (
