@@ -43,12 +43,15 @@ def controller(tmp_path: Path) -> Iterator[Controller]:
         stdout=fh,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    # a loaded machine (a parallel test run) can take long to start Python and the app
+    deadline = time.monotonic() + 90
+    while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             break
         except OSError:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the controller did not start within 90 s"
             time.sleep(0.1)
     try:
         yield Controller(home, f"https://127.0.0.1:{port}", otp, log)

@@ -101,3 +101,25 @@ async def test_keyboard_skip_link_and_visible_focus(
     inside = await page.evaluate("() => !!document.activeElement.closest('main')")
     assert inside
     await ctx.close()
+
+
+async def test_deployment_list_filter_is_kept_in_the_address(
+    controller: Controller, browser: Browser
+) -> None:
+    await setup_data(controller.home)
+    ctx = await browser.new_context(ignore_https_errors=True)
+    page = await ctx.new_page()
+    await first_sign_in(page, controller)
+    await page.goto(controller.url + "/deployments")
+    await page.locator("details.card summary").click()
+    rows = page.locator("details.card table.list tbody tr")
+    await expect(rows.filter(has_text="web1.example.test")).to_be_visible()
+    await page.get_by_label("Filter deployments").fill("no-such-server")
+    await expect(rows.filter(has_text="web1.example.test")).to_be_hidden()
+    await expect(page).to_have_url(controller.url + "/deployments?filter=no-such-server")
+    await page.reload()
+    await expect(page.get_by_label("Filter deployments")).to_have_value("no-such-server")
+    await page.get_by_label("Filter deployments").fill("web1")
+    await page.locator("details.card summary").click()
+    await expect(rows.filter(has_text="web1.example.test")).to_be_visible()
+    await ctx.close()

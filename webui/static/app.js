@@ -95,7 +95,29 @@ function focusableScrollers() {
   });
 }
 
+// Table filter: an input with data-filter hides the rows of the page's tables that do not contain
+// its text; the text is kept in the address (?filter=...) so a reload or a shared link keeps it.
+function tableFilters() {
+  document.querySelectorAll("input[data-filter]").forEach((input) => {
+    const params = new URLSearchParams(window.location.search);
+    const apply = () => {
+      const needle = input.value.trim().toLowerCase();
+      document.querySelectorAll(input.getAttribute("data-filter")).forEach((row) => {
+        row.hidden = needle !== "" && !row.textContent.toLowerCase().includes(needle);
+      });
+      const url = new URL(window.location.href);
+      if (needle) url.searchParams.set("filter", input.value.trim());
+      else url.searchParams.delete("filter");
+      window.history.replaceState(null, "", url);
+    };
+    input.value = params.get("filter") || "";
+    input.addEventListener("input", apply);
+    if (input.value) apply();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  tableFilters();
   focusableScrollers();
   window.addEventListener("resize", focusableScrollers);
   addCopyButtons();
