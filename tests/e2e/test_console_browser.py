@@ -61,7 +61,7 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
             serialization.BestAvailableEncryption(b"p12 secret"),
         )
     )
-    await page.get_by_role("link", name="Import").click()
+    await page.get_by_role("link", name="Import", exact=True).click()
     await page.get_by_label("Certificate or keystore file(s)").set_input_files(str(p12))
     await page.get_by_label("Passphrase (PKCS#12, keystore, encrypted key)").fill("p12 secret")
     await page.get_by_role("button", name="Read files").click()
@@ -102,7 +102,7 @@ async def test_admin_journey(controller: Controller, browser: Browser, tmp_path:
         check=True,
         capture_output=True,
     )
-    await page.get_by_role("link", name="Import").click()
+    await page.get_by_role("link", name="Import", exact=True).click()
     await page.get_by_label("Certificate or keystore file(s)").set_input_files(str(crt))
     await page.get_by_role("button", name="Read files").click()
     await page.get_by_role("button", name="Save to the repository").click()
