@@ -54,7 +54,6 @@ def _files(srv: Path, pki: TestPki) -> dict[str, bytes]:
         ("files", "validate_cmd"),
         ("java-keystore", "reload_cmd"),
         ("haproxy", "reload_cmd"),
-        ("certmgr", "reload_cmd"),
     ],
 )
 def test_package_cannot_carry_commands(
@@ -69,12 +68,11 @@ def test_package_cannot_carry_commands(
         "files": {"cert_path": str(srv / "cert.pem"), "key_path": str(srv / "key.pem")},
         "java-keystore": {"keystore_path": str(srv / "ks.p12"), "store_password": "changeit"},
         "haproxy": {"pem_path": str(srv / "site.pem")},
-        "certmgr": {"key_password": "pw-1234567"},
     }[target_type]
     params[command_param] = hostile
     # This host's own configuration lets the target write into srv and names what only the
     # host may name: the package's only fault is the command it carries.
-    local = {"haproxy": 'config_file = "/dev/null"\n', "certmgr": f'home = "{srv}"\n'}
+    local = {"haproxy": 'config_file = "/dev/null"\n'}
     config = tmp_path / "oneclick.toml"
     config.write_text(f'[{target_type}]\nallowed_paths = ["{srv}"]\n' + local.get(target_type, ""))
     packager = Packager(runtime, tmp_path)
