@@ -62,7 +62,6 @@ _LOCAL: dict[str, dict[str, Any]] = {
     "haproxy": {"config_file": "/etc/haproxy/haproxy.cfg", "reload_cmd": ["true"]},
     "java-keystore": {},
     "files": {},
-    "certmgr": {},
 }
 
 
@@ -73,7 +72,6 @@ def _package(target_type: str, srv: Path) -> dict[str, Any]:
         "haproxy": {"pem_path": f"{srv}/site.pem"},
         "java-keystore": {"keystore_path": f"{srv}/ks.p12", "store_password": "changeit"},
         "files": {"cert_path": f"{srv}/c.pem", "key_path": f"{srv}/k.pem"},
-        "certmgr": {"key_password": "pw-1234567"},
     }[target_type]
 
 
