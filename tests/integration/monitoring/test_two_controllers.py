@@ -79,7 +79,8 @@ async def test_each_job_runs_once_across_two_controllers(tmp_path: Path, postgre
             await leases.reschedule(db, name, now)  # all due at once, for both
 
         async def all_ran() -> bool:
-            return all(j.runs >= 1 and not j.holder for j in await leases.all_jobs(db))
+            rows = [j for j in await leases.all_jobs(db) if j.name in JOBS]
+            return len(rows) == len(JOBS) and all(j.runs >= 1 and not j.holder for j in rows)
 
         await async_wait_for(all_ran, timeout=15, interval=0.05, what="every job ran")
         # an absence is checked over a window: five more ticks (0.2 s) of both run nothing twice
