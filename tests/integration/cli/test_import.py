@@ -467,7 +467,7 @@ def test_name_with_several_certificates_is_refused(tmp_path: Path, files: Path) 
             "x",
         ]
     )
-    assert res.code == 2 and "--name" in res.err
+    assert res.code == 2 and "a definition name applies to one certificate" in res.err
 
 
 def test_folder_import_and_text_output(tmp_path: Path, files: Path) -> None:
