@@ -56,6 +56,14 @@ def _seconds(limit: float) -> Check:
     return check
 
 
+def _range(low: int, high: int) -> Check:
+    def check(value: object) -> str | None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        return None if ok else f"must be a whole number from {low} to {high}"
+
+    return check
+
+
 def _bool(value: object) -> str | None:
     return None if isinstance(value, bool) else "must be true or false (no quotes)"
 
@@ -143,7 +151,16 @@ KNOWN: dict[str, dict[str, Check] | None] = {
         "batch_lease_seconds": _seconds(3600),
     },
     "metrics": {"token": _str},
-    "backup": None,
+    "backup": {  # as services.admin.backup_config reads them
+        "enabled": _bool,
+        "interval_hours": _range(1, 24 * 366),
+        "keep": _range(1, 10_000),
+        "folder": _str,
+        "passphrase_file": _str,
+        "include_master_key": _bool,
+        "pg_dump": _str,
+        "psql": _str,
+    },
 }
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?$")

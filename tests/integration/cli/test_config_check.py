@@ -96,3 +96,17 @@ def test_missing_and_unreadable_files_are_refused(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     code, _, err = _check(binary)
     assert code != 0 and "not UTF-8" in err
+
+
+def test_backup_settings_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text(
+        '[backup]\nenabled = "yes"\nkeep = 0\ninterval_hours = 24\nfolder = 3\nkept = 2\n'
+    )
+    code, out, _ = _check(bad)
+    assert code == 6, out
+    assert f"{bad}:2: error: [backup] enabled must be true or false" in out
+    assert f"{bad}:3: error: [backup] keep must be a whole number from 1 to 10000" in out
+    assert f"{bad}:5: error: [backup] folder must be text" in out
+    assert f"{bad}:6: warning: [backup] kept is not a setting certmgr knows" in out
+    assert ":4:" not in out
