@@ -220,6 +220,8 @@ def _print_outcome(ctx: CommandContext, o: CheckOutcome, label: str) -> None:
     ctx.print(f"  protocol/cipher  {o.protocol or '-'} {o.cipher or ''}")
     for p in o.problems:
         ctx.print(f"  - {p}")
+    for w in o.warnings:
+        ctx.print(f"  warning: {w}")
 
 
 async def _check(ctx: CommandContext) -> int:
