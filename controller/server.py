@@ -103,6 +103,19 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
     # that is most of the process. TLS records are at most 16 KiB, so 32 KiB loses nothing.
     asyncio.sslproto.SSLProtocol.max_size = 32 * 1024
     logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
+    # Handlers first: a SIGTERM that comes as soon as the port answers still stops cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await _serve_until(settings, vault, stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve_until(settings: Settings, vault: MasterKey, stop: asyncio.Event) -> None:
     app = create_app(settings, vault)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE_SECONDS)
     await runner.setup()
@@ -130,15 +143,9 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
         raise
     url = f"https://{settings.listen_host if ':' not in settings.listen_host else '[' + settings.listen_host + ']'}:{settings.listen_port}"
     print(f"certmgr console listening on {url}  (external URL {settings.public_url})", flush=True)  # noqa: T201
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         await drain(app)
         await stack.aclose()
         await runner.cleanup()  # stops listening; requests under way get STOP_GRACE_SECONDS
