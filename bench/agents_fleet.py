@@ -1,0 +1,167 @@
+"""A fleet of simulated agents in its own process (``python -m bench.agents_fleet``), driven by bench_agents.
+
+Every simulated agent is real on the wire: its own X25519/Ed25519 keys, enrolment with its own
+token, every request signed, every answer's signature checked against the pinned controller key,
+each sealed package opened (signature and expiry checked) and its result reported.
+
+Lines on stdin (JSON): ``{"base", "cafile", "tokens"}`` first; then ``poll`` (start long-polling)
+and ``stop``. Lines on stdout (JSON): ``{"enrolled": [ids]}``, ``{"polling": n}``,
+``{"done": wall_time, "errors": n}`` once every agent reported its install.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import resource
+import ssl
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import nacl.public
+import nacl.signing
+
+from certmgr.shared import protocol as p
+from certmgr.shared.envelope import open_for_agent
+from certmgr.shared.pki import load, sha256_fingerprint
+
+POLL_WAIT = 25
+
+
+class SimAgent:
+    """One simulated agent."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+        self.x = nacl.public.PrivateKey.generate()
+        self.ed = nacl.signing.SigningKey.generate()
+        self.agent_id = ""
+        self.controller_key: nacl.signing.VerifyKey | None = None
+        self.done = asyncio.Event()
+        self.errors = 0
+
+    async def enroll(self, token: str) -> None:
+        tok = p.parse_token(token)
+        req = p.EnrollRequest(
+            token_secret=tok.secret,
+            agent_name="sim",
+            hostname="sim",
+            agent_version="bench",
+            x25519_public_key=bytes(self.x.public_key),
+            ed25519_public_key=bytes(self.ed.verify_key),
+        )
+        async with self.session.post(
+            self.base + p.PATH_ENROLL,
+            data=p.encode(req),
+            headers={"Content-Type": "application/json"},
+        ) as r:
+            r.raise_for_status()
+            resp = p.decode(p.EnrollResponse, await r.read())
+        self.agent_id = resp.agent_id
+        self.controller_key = nacl.signing.VerifyKey(resp.controller_verify_key)
+
+    async def _signed(self, method: str, path: str, body: bytes = b"") -> bytes:
+        assert self.controller_key is not None
+        nonce = p.new_nonce()
+        headers = p.sign_request(
+            self.ed, self.agent_id, method, path, body, dt.datetime.now(dt.UTC), nonce
+        )
+        headers["Content-Type"] = "application/json"
+        async with self.session.request(
+            method,
+            self.base + path,
+            data=body or None,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=POLL_WAIT + 300),
+        ) as r:
+            r.raise_for_status()
+            answer = await r.read()
+            if not p.answer_verifies(
+                self.controller_key, r.headers, method, path, nonce, r.status, answer
+            ):
+                raise RuntimeError("the controller's answer is not signed by its pinned key")
+            return answer
+
+    async def run(self) -> None:
+        assert self.controller_key is not None
+        while True:
+            try:
+                work = p.decode(
+                    p.WorkResponse,
+                    await self._signed("GET", p.work_path(POLL_WAIT)),
+                    max_size=p.MAX_WORK_RESPONSE_SIZE,
+                )
+            except (aiohttp.ClientError, TimeoutError):
+                self.errors += 1
+                await asyncio.sleep(1)
+                continue
+            for pkg in work.packages:
+                m = open_for_agent(
+                    pkg.blob,
+                    self.x,
+                    self.controller_key,
+                    installed_sequence=None,
+                    now=dt.datetime.now(dt.UTC),
+                )
+                sha = sha256_fingerprint(load(m.certificate_pem).certificates[0])
+                rep = p.Report(
+                    deployment_id=m.deployment_id,
+                    sequence=m.sequence,
+                    ok=True,
+                    target="files",
+                    installed_sha256=sha,
+                )
+                await self._signed("POST", p.PATH_REPORT, p.encode(rep))
+                self.done.set()
+
+
+def _say(msg: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+
+async def _line() -> str:
+    return (await asyncio.to_thread(sys.stdin.readline)).strip()
+
+
+async def main() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    conf = json.loads(await _line())
+    ctx = ssl.create_default_context(cafile=conf["cafile"])
+    ctx.check_hostname = False
+    base = conf["base"]
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ctx, limit=0, force_close=False)
+    ) as session:
+        agents = [SimAgent(session, base) for _ in conf["tokens"]]
+        sem = asyncio.Semaphore(20)
+
+        async def enroll(a: SimAgent, tok: str) -> None:
+            async with sem:
+                await a.enroll(tok)
+
+        await asyncio.gather(*(enroll(a, t) for a, t in zip(agents, conf["tokens"], strict=True)))
+        _say({"enrolled": [a.agent_id for a in agents]})
+        if await _line() != "poll":
+            return
+        tasks = [asyncio.create_task(a.run()) for a in agents]
+        _say({"polling": len(agents)})
+
+        async def all_done() -> None:
+            await asyncio.gather(*(a.done.wait() for a in agents))
+            _say({"done": time.time(), "errors": sum(a.errors for a in agents)})
+
+        watcher = asyncio.create_task(all_done())
+        await _line()  # "stop" (or end of input)
+        watcher.cancel()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, watcher, return_exceptions=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
