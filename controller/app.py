@@ -14,6 +14,7 @@ from certmgr.controller import __version__, appkeys
 from certmgr.controller.background import Background
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.events import event_text, finding_kind_text
+from certmgr.controller.domain.state_labels import state_badge, state_choices, state_label
 from certmgr.controller.domain.status import check_badge, validity_badge
 from certmgr.controller.effects import InstallFollowUp
 from certmgr.controller.scheduler.jobs import controller_jobs
@@ -100,6 +101,9 @@ def template_environment() -> Environment:
     # one vocabulary on every screen: check outcomes, certificate validity, event codes in words
     env.globals.update(
         check_badge=check_badge,
+        state_badge=state_badge,
+        state_choices=state_choices,
+        state_label=state_label,
         validity_badge=validity_badge,
         event_text=event_text,
         finding_kind_text=finding_kind_text,

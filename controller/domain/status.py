@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from certmgr.shared.deploycheck import outcome_name
 
-FINAL_REQUEST_STATES = frozenset({"done", "cancelled"})
 CONFIRMED_DEPLOYMENT_STATES = frozenset({"confirmed", "manually-confirmed", "completed-unchecked"})
 FAILED_DEPLOYMENT_STATES = frozenset({"check-failed"})
 
@@ -88,15 +87,6 @@ def days_left(not_after: dt.datetime | None, now: dt.datetime) -> int | None:
     if not_after is None:
         return None
     return int((not_after - now).total_seconds() // 86400)
-
-
-def acquisition_badge(status: str | None) -> Badge:
-    """The state of the newest acquisition."""
-    if status is None:
-        return Badge("-", "none")
-    if status in FINAL_REQUEST_STATES:
-        return Badge(status, "ok" if status == "done" else "none")
-    return Badge(status, "warn")
 
 
 def deployments_badge(states: dict[str, int], outdated: int) -> Badge:

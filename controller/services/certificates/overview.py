@@ -17,9 +17,9 @@ from certmgr.controller.db.models import (
 )
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
 from certmgr.controller.db.queries.definitions import deployment_states, newest_request_status
+from certmgr.controller.domain.state_labels import acquisition_badge
 from certmgr.controller.domain.status import (
     Badge,
-    acquisition_badge,
     days_left,
     deployments_badge,
     expiry_badge,
@@ -58,6 +58,8 @@ class DefinitionRow:
     acquisition: Badge
     deployments: Badge
     deployment_states: dict[str, int] = field(default_factory=dict)
+    acquisition_state: str | None = None
+    """The newest request's state code (the API's ``acquisition_status``; screens show words)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON for the API."""
@@ -70,8 +72,8 @@ class DefinitionRow:
             "days_left": self.days_left,
             "current_sha256": self.current_sha256,
             "expiry_status": self.expiry.tone,
-            "acquisition_status": self.acquisition.label
-            if self.acquisition.tone != "none"
+            "acquisition_status": self.acquisition_state
+            if self.acquisition_state not in (None, "cancelled")
             else None,
             "deployments": self.deployment_states,
             "deployment_status": self.deployments.tone,
@@ -176,6 +178,7 @@ async def definitions_page(
             acquisition=acquisition_badge(req_status.get(d.id)),
             deployments=deployments_badge(dep_states.get(d.id, {}), outdated.get(d.id, 0)),
             deployment_states=dep_states.get(d.id, {}),
+            acquisition_state=req_status.get(d.id),
         )
         for d, not_before, not_after, sha in rows
     ]

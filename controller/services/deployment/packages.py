@@ -17,6 +17,7 @@ from importlib.resources import files
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from certmgr.controller.domain.software import SOFTWARE, Software
+from certmgr.controller.domain.state_labels import state_label
 from certmgr.controller.services.admin.users import check_password_policy
 from certmgr.controller.services.certificates.documents import PACKAGE_KIND_PREFIX
 from certmgr.controller.services.certificates.material import CurrentMaterial
@@ -33,12 +34,14 @@ def package_kind(dep_id: int) -> str:
 def text_templates() -> Environment:
     """Jinja2 for plain-text files (README, e-mail): no HTML escaping, undefined names are errors."""
     root = files("certmgr.webui").joinpath("templates")
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(root)),
         autoescape=False,  # noqa: S701 - plain text (README, e-mail), never HTML
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )  # noqa: S701 - plain text
+    env.globals["state_label"] = state_label  # states in words, as on the console
+    return env
 
 
 @dataclass(frozen=True)

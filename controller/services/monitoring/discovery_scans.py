@@ -29,6 +29,7 @@ from certmgr.controller.db.models import (
     DiscoveryScan,
 )
 from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.state_labels import state_label
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.monitoring.discovery_config import (
     DiscoveryConfig,
@@ -430,7 +431,9 @@ async def cancel_scan(db: Database, actor: Actor, scan_id: int, clock: Clock) ->
         if row is None:
             raise NotFoundError(f"no discovery scan {scan_id}")
         if row.state not in ("queued", "running"):
-            raise ConflictError(f"discovery scan {scan_id} has already ended ({row.state})")
+            raise ConflictError(
+                f"discovery scan {scan_id} has already ended ({state_label('scan', row.state)})"
+            )
         row.state = "cancelled"
         if row.finished_at is None:
             row.finished_at = clock.now()

@@ -156,7 +156,7 @@ async def test_vendor_flow_in_console(tmp_path: Path) -> None:
         resp = await c.client.post(f"{req_url}/receive", data=form, allow_redirects=False)
         assert resp.status == 303, await resp.text()
         html = await (await c.client.get(req_url)).text()
-        assert "done" in html and "Switched to the new certificate" in html
+        assert "completed" in html and "Switched to the new certificate" in html
         # private CA from the console issues at once
         page = await (await c.client.get("/definitions")).text()
         console_id = re.search(r'href="/definitions/(\d+)">certmgr console<', page)

@@ -62,7 +62,7 @@ async def test_console_and_api_deployment_flow(
         assert resp.status == 303
         dep_url = resp.headers["Location"]
         page = await (await c.client.get(dep_url)).text()
-        assert "draft" in page and "Issue a check key" in page and "CMK1-" not in page
+        assert "not deployed yet" in page and "Issue a check key" in page and "CMK1-" not in page
         issued = await c.post_form(dep_url + "/check-key", {}, from_page=dep_url)
         assert issued.status == 200 and "CMK1-" in await issued.text()
         resp = await c.post_form(dep_url + "/prepare", {}, from_page=dep_url)
