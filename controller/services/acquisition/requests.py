@@ -22,6 +22,7 @@ from certmgr.controller.db.models import (
 from certmgr.controller.db.queries.requests import open_request_of, request_by_ref
 from certmgr.controller.db.queries.vendor_accounts import vendor_account_by_ref
 from certmgr.controller.domain.actors import Actor
+from certmgr.controller.domain.state_labels import state_label
 from certmgr.controller.domain.states import (
     RequestStatus,
     check_request_transition,
@@ -102,7 +103,7 @@ async def start_request(
         existing = await open_request_of(s, d.id)
         if existing is not None:
             raise ConflictError(
-                f"definition {d.name!r} already has open request #{existing.id} ({existing.status}); finish or cancel it first"
+                f"definition {d.name!r} already has open request #{existing.id} ({state_label('request', existing.status)}); finish or cancel it first"
             )
         reuse = await s.get(PrivateKeyRecord, reuse_key_id) if reuse_key_id is not None else None
         if reuse_key_id is not None and reuse is None:
