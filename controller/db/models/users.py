@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certmgr.controller.db.base import Base
@@ -55,3 +55,5 @@ class ConsoleSession(Base):
     created_at: Mapped[dt.datetime]
     last_seen_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    sealed_reveal: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    """A secret to show once on the next page (a new API token, a passphrase), sealed."""
