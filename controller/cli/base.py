@@ -8,18 +8,20 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from certmgr.controller.cli.args import add_home, add_json
 from certmgr.controller.db.engine import Database
 from certmgr.controller.domain.actors import Actor, cli_actor
 from certmgr.controller.homefiles import secure_home
-from certmgr.controller.services.acquisition.ca_context import CaContext
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey, read_master_key
 from certmgr.shared.errors import InputError, InputTooLargeError
-from certmgr.shared.pki.names import escape_text
+from certmgr.shared.text import escape_text
+
+if TYPE_CHECKING:
+    from certmgr.controller.services.acquisition.ca_context import CaContext
 
 MAX_INPUT_FILE = 16 * 1024 * 1024
 Handler = Callable[["CommandContext"], Awaitable[int]]
@@ -95,6 +97,9 @@ class CommandContext:
     @property
     def ca_context(self) -> CaContext:
         """Where the CA writes its files."""
+        # lazy: the CA context loads cryptography; listing commands never need it
+        from certmgr.controller.services.acquisition.ca_context import CaContext
+
         return CaContext(self.settings.ca_dir, self.settings.effective_crl_url)
 
     async def run(self, handler: Handler) -> int:

@@ -12,7 +12,7 @@ from certmgr.controller.services.certificates.browse import (
 )
 from certmgr.controller.views import certificate_json, chain_summary_json
 from certmgr.shared.pki.fingerprint import colon_hex
-from certmgr.shared.pki.names import escape_text
+from certmgr.shared.text import escape_text
 
 
 async def _list(ctx: CommandContext) -> int:

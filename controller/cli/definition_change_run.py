@@ -1,4 +1,4 @@
-"""``certmgr definition edit|archive|restore|delete|switch|rollback|hold|unhold``: the handlers (parsers in ``definition_cmd``)."""
+"""``certmgr definition new|edit|archive|restore|delete|switch|rollback|hold|unhold``: the handlers (parsers in ``definition_cmd``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from certmgr.controller.cli.base import CommandContext
 from certmgr.controller.domain.values import parse_moment
 from certmgr.controller.services.acquisition.acme_accounts import find_account
-from certmgr.controller.services.acquisition.catalogue import use_home_catalogue
+from certmgr.controller.services.acquisition.catalogue import find_product, use_home_catalogue
 from certmgr.controller.services.acquisition.current import (
     hold_existing,
     release_hold,
@@ -21,9 +21,42 @@ from certmgr.controller.services.acquisition.definition_changes import (
     edit_definition,
     restore_definition,
 )
+from certmgr.controller.services.acquisition.definitions import DefinitionSpec, create_definition
 from certmgr.controller.views import definition_json
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import ValidationError
+
+
+async def _new(ctx: CommandContext) -> int:
+    a = ctx.args
+    use_home_catalogue(ctx.home)
+    spec = DefinitionSpec(
+        name=a.name,
+        common_name=a.cn,
+        sans=tuple(a.san),
+        key_type=a.key_type,
+        issuer_kind=a.issuer,
+        organization=a.org,
+        organizational_unit=a.ou,
+        locality=a.locality,
+        state=a.state,
+        country=a.country,
+        notes=a.notes,
+        acme_account_id=(await find_account(await ctx.db(), a.acme_account)).id
+        if a.acme_account
+        else None,
+        renewal_policy={"days_before": a.renew_days_before} if a.renew_days_before else {},
+        requirements={k: v for k, v in (("validation", a.validation), ("vendor", a.vendor)) if v},
+        product_id=find_product(a.product).id if a.product else None,
+    )
+    if spec.issuer_kind == "acme" and spec.acme_account_id is None:
+        raise ValidationError("issuer acme needs --acme-account NAME", field="acme_account")
+    d = await create_definition(await ctx.db(), ctx.actor, spec)
+    if a.json:
+        ctx.print_json(definition_json(d, None))
+    else:
+        ctx.print(f"created definition #{d.id} {d.name!r}")
+    return 0
 
 
 def _done(ctx: CommandContext, d: Any, text: str) -> int:

@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
         default=None,
         help="renew this many days before expiry (default: when a third of the lifetime remains)",
     )
-    q.set_defaults(handler=run("definition_run", "_new"))
+    q.set_defaults(handler=run("definition_change_run", "_new"))
 
     q = dsub.add_parser("list", help="list definitions")
     add_home(q)

@@ -1,50 +1,16 @@
-"""``certmgr definition new|list|show``: the handlers (parsers in ``definition_cmd``)."""
+"""``certmgr definition list|show``: the read-only handlers (parsers in ``definition_cmd``).
+
+They load no issuer and no cryptography: listing starts at once (``bench cli``).
+"""
 
 from __future__ import annotations
 
 from certmgr.controller.cli.base import CommandContext, table
-from certmgr.controller.services.acquisition.acme_accounts import find_account
-from certmgr.controller.services.acquisition.catalogue import find_product, use_home_catalogue
-from certmgr.controller.services.acquisition.definition_detail import definition_detail
-from certmgr.controller.services.acquisition.definitions import (
-    DefinitionSpec,
-    create_definition,
+from certmgr.controller.services.acquisition.definition_detail import (
+    definition_detail,
     list_definitions,
 )
 from certmgr.controller.views import certificate_json, definition_json
-from certmgr.shared.errors import ValidationError
-
-
-async def _new(ctx: CommandContext) -> int:
-    a = ctx.args
-    use_home_catalogue(ctx.home)
-    spec = DefinitionSpec(
-        name=a.name,
-        common_name=a.cn,
-        sans=tuple(a.san),
-        key_type=a.key_type,
-        issuer_kind=a.issuer,
-        organization=a.org,
-        organizational_unit=a.ou,
-        locality=a.locality,
-        state=a.state,
-        country=a.country,
-        notes=a.notes,
-        acme_account_id=(await find_account(await ctx.db(), a.acme_account)).id
-        if a.acme_account
-        else None,
-        renewal_policy={"days_before": a.renew_days_before} if a.renew_days_before else {},
-        requirements={k: v for k, v in (("validation", a.validation), ("vendor", a.vendor)) if v},
-        product_id=find_product(a.product).id if a.product else None,
-    )
-    if spec.issuer_kind == "acme" and spec.acme_account_id is None:
-        raise ValidationError("issuer acme needs --acme-account NAME", field="acme_account")
-    d = await create_definition(await ctx.db(), ctx.actor, spec)
-    if a.json:
-        ctx.print_json(definition_json(d, None))
-    else:
-        ctx.print(f"created definition #{d.id} {d.name!r}")
-    return 0
 
 
 async def _list(ctx: CommandContext) -> int:

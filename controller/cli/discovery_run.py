@@ -35,7 +35,7 @@ from certmgr.controller.settings import parse_hostport
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.discovery import read_target_file
 from certmgr.shared.errors import ConfigurationError, ConflictError, InputError, ValidationError
-from certmgr.shared.pki.names import escape_text
+from certmgr.shared.text import escape_text
 
 
 async def _scan(ctx: CommandContext) -> int:

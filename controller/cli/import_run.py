@@ -12,7 +12,7 @@ from certmgr.controller.cli.base import (
 from certmgr.controller.cli.discovery_run import import_server
 from certmgr.controller.services.certificates.imports import ImportFile, ImportOptions, import_files
 from certmgr.shared.errors import InputError
-from certmgr.shared.pki.names import escape_text
+from certmgr.shared.text import escape_text
 
 
 def _expand(paths: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certmgr.shared.errors import ValidationError
-from certmgr.shared.pki.names import escape_text
+from certmgr.shared.text import escape_text
 
 PROTOCOLS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 KEY_TYPES: tuple[str, ...] = ("rsa", "ec", "ed25519", "ed448", "dsa")

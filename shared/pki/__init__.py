@@ -47,7 +47,6 @@ from certmgr.shared.pki.keys import (
 from certmgr.shared.pki.load import SOURCE_FORMATS, LoadedBundle, load
 from certmgr.shared.pki.names import (
     build_name,
-    escape_text,
     is_dns_name,
     normalize_dns_name,
     parse_dn,
@@ -79,7 +78,6 @@ __all__ = [
     "describe_key",
     "encode_jks",
     "encrypted_pkcs8_pem",
-    "escape_text",
     "ensure_key_matches",
     "find_leaves",
     "forged_by",

@@ -12,7 +12,8 @@ from certmgr.shared.errors import UnsupportedFormatError, ValidationError
 from certmgr.shared.pki._common import PARSE_ERRORS, check_size
 from certmgr.shared.pki._pem import find_blocks, has_pem
 from certmgr.shared.pki.keys import PrivateKey
-from certmgr.shared.pki.names import build_name, escape_text, parse_sans
+from certmgr.shared.pki.names import build_name, parse_sans
+from certmgr.shared.text import escape_text
 
 _CSR_LABELS = ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
 

@@ -59,30 +59,6 @@ def is_dns_name(value: str) -> bool:
     return True
 
 
-def escape_text(value: str) -> str:
-    r"""``value`` with control and format characters written as ``\xNN``/``\uNNNN``.
-
-    Certificates from appliances and old CAs may hold line breaks, escape sequences or
-    right-to-left overrides in names; shown raw they would forge lines of output or hide text.
-    """
-    if value.isprintable():
-        return value
-    return "".join(_escape_char(c) for c in value)
-
-
-def _escape_char(c: str) -> str:
-    if c.isprintable() or c == " ":
-        return c
-    code = ord(c)
-    return (
-        f"\\x{code:02x}"
-        if code < 0x100
-        else f"\\u{code:04x}"
-        if code < 0x10000
-        else f"\\U{code:08x}"
-    )
-
-
 def parse_san(value: str, *, field: str = "san") -> x509.GeneralName:
     """``www.example.com``, ``*.example.com``, ``192.0.2.1``, ``2001:db8::1`` (optionally ``DNS:``/``IP:``).
 

@@ -38,6 +38,24 @@ async def definition_by_ref(s: AsyncSession, ref: str | int) -> CertificateDefin
     return row
 
 
+async def definitions_with_current(
+    s: AsyncSession, *, limit: int, offset: int, include_archived: bool
+) -> list[tuple[CertificateDefinition, Certificate | None]]:
+    """Definitions by name, each with its current certificate (archived ones only when asked)."""
+    stmt = select(CertificateDefinition, Certificate).outerjoin(
+        Certificate, Certificate.id == CertificateDefinition.current_certificate_id
+    )
+    if not include_archived:
+        stmt = stmt.where(CertificateDefinition.archived.is_(False))
+    rows = await s.execute(stmt.order_by(CertificateDefinition.name).limit(limit).offset(offset))
+    return [(d, c) for d, c in rows.tuples()]
+
+
+async def current_certificate_of(s: AsyncSession, d: CertificateDefinition) -> Certificate | None:
+    """The definition's current certificate, if it has one."""
+    return await s.get(Certificate, d.current_certificate_id) if d.current_certificate_id else None
+
+
 async def definitions_by_refs(
     s: AsyncSession, refs: Sequence[str | int]
 ) -> list[CertificateDefinition]:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.queries.definitions import (
     certificates_of,
+    current_certificate_of,
     definition_by_ref,
     definition_history,
+    definitions_with_current,
     deployments_of,
     requests_of,
 )
@@ -61,3 +63,34 @@ async def definition_detail(db: Database, ref: str | int) -> DefinitionDetail:
             deployments=await deployments_of(s, d.id),
             history=await definition_history(s, d.id),
         )
+
+
+@dataclass(frozen=True)
+class DefinitionListItem:
+    """One row of the definitions list."""
+
+    definition: CertificateDefinition
+    current: Certificate | None
+
+
+async def list_definitions(
+    db: Database, *, limit: int = 1000, offset: int = 0, include_archived: bool = False
+) -> list[DefinitionListItem]:
+    """Definitions with their current certificate, by name (archived ones only when asked)."""
+    async with db.reader() as s:
+        rows = await definitions_with_current(
+            s, limit=limit, offset=offset, include_archived=include_archived
+        )
+    return [DefinitionListItem(d, c) for d, c in rows]
+
+
+async def get_definition(db: Database, ref: str | int) -> DefinitionListItem:
+    """A definition with its current certificate.
+
+    Raises:
+        NotFoundError: No such definition.
+    """
+    async with db.reader() as s:
+        d = await definition_by_ref(s, ref)
+        cur = await current_certificate_of(s, d)
+    return DefinitionListItem(d, cur)

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Certificate, CertificateDefinition
+from certmgr.controller.db.models import CertificateDefinition
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, numbered_copies
 from certmgr.controller.db.queries.definitions import definition_by_ref
 from certmgr.controller.domain.actors import Actor
@@ -238,47 +238,3 @@ async def unique_name(s: AsyncSession, base: str) -> str:
     while f"{base} ({n})" in taken:
         n += 1
     return f"{base} ({n})"
-
-
-@dataclass(frozen=True)
-class DefinitionListItem:
-    """One row of the definitions list."""
-
-    definition: CertificateDefinition
-    current: Certificate | None
-
-
-async def list_definitions(
-    db: Database, *, limit: int = 1000, offset: int = 0, include_archived: bool = False
-) -> list[DefinitionListItem]:
-    """Definitions with their current certificate, by name (archived ones only when asked)."""
-    async with db.reader() as s:
-        stmt = select(CertificateDefinition, Certificate).outerjoin(
-            Certificate, Certificate.id == CertificateDefinition.current_certificate_id
-        )
-        if not include_archived:
-            stmt = stmt.where(CertificateDefinition.archived.is_(False))
-        rows = await s.execute(
-            stmt.order_by(CertificateDefinition.name).limit(limit).offset(offset)
-        )
-        return [DefinitionListItem(d, c) for d, c in rows.all()]
-
-
-async def get_definition(db: Database, ref: str | int) -> DefinitionListItem:
-    """A definition with its current certificate.
-
-    Raises:
-        NotFoundError: No such definition.
-    """
-    async with db.reader() as s:
-        d = await definition_by_ref(s, ref)
-        cur = (
-            await s.get(Certificate, d.current_certificate_id) if d.current_certificate_id else None
-        )
-    return DefinitionListItem(d, cur)
-
-
-async def count_definitions(db: Database) -> int:
-    """How many definitions exist."""
-    async with db.reader() as s:
-        return int((await s.execute(select(func.count(CertificateDefinition.id)))).scalar_one())

@@ -16,7 +16,6 @@ from certmgr.shared.pki import (
     PrivateKey,
     build_chain,
     describe_key,
-    escape_text,
     find_leaves,
     forged_by,
     is_ca,
@@ -28,6 +27,7 @@ from certmgr.shared.pki import (
     sha256_fingerprint,
     summarize,
 )
+from certmgr.shared.text import escape_text
 
 
 @dataclass(frozen=True)

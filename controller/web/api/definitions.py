@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from certmgr.controller.services.acquisition.definition_detail import get_definition
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
     create_definition,
-    get_definition,
     load_definition,
 )
 from certmgr.controller.services.certificates.browse import (

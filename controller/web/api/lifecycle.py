@@ -18,7 +18,7 @@ from certmgr.controller.services.acquisition.definition_changes import (
     edit_definition,
     restore_definition,
 )
-from certmgr.controller.services.acquisition.definitions import get_definition
+from certmgr.controller.services.acquisition.definition_detail import get_definition
 from certmgr.controller.services.deployment.deployment_changes import (
     DeploymentChanges,
     edit_deployment,
