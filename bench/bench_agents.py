@@ -28,8 +28,9 @@ from typing import Any
 
 import aiohttp
 
+from bench.bench_monitor import _nginx
 from bench.common import workdir
-from tests.factories.postgres import create_database, postgres_server
+from tests.factories.postgres import create_database, free_port, postgres_server
 
 FLEETS = 2
 GOAL_KB = 64
@@ -173,6 +174,7 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         [IssueRequest("fleet")],
         clock=clock,
     )
+    nginx, nginx_port = await _serve_fleet_certificate(db, vault, d)
     tokens = await _gather_bounded(
         8,
         [
@@ -213,7 +215,8 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
                         software="files",
                         delivery="agent",
                         check_host="127.0.0.1",
-                        check_port=9,
+                        check_port=nginx_port,
+                        sni="fleet.bench.test",
                         monitoring=False,
                         agent_id=a,
                     ),
@@ -275,12 +278,39 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
     finally:
         for f in fleets:
             await f.stop()
+        nginx.terminate()
+        nginx.wait(10)
         ctl.send_signal(signal.SIGTERM)
         ctl.wait(60)
         log.close()
         await db.dispose()
         if not os.environ.get("CERTMGR_BENCH_KEEP"):
             shutil.rmtree(d, ignore_errors=True)
+
+
+async def _serve_fleet_certificate(
+    db: Any, vault: Any, d: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    """nginx on loopback serving the fleet's certificate, so every deploy check finds it installed."""
+    from certmgr.controller.services.acquisition.definitions import find_definition
+    from certmgr.controller.services.certificates.material import (
+        build_material,
+        current_material_rows,
+    )
+    from certmgr.shared.pki import pem_bundle
+    from certmgr.shared.targets._codec import key_pem
+
+    async with db.reader() as s:
+        rows = await current_material_rows(s, await find_definition(s, "fleet"))
+    m = build_material(rows, vault)
+    assert m.key is not None
+    (d / "nginx").mkdir()
+    chain, key = d / "nginx" / "chain.pem", d / "nginx" / "key.pem"
+    chain.write_bytes(pem_bundle([m.certificate, *m.chain]))
+    key.touch(mode=0o600)
+    key.write_bytes(key_pem(m.key))
+    port = free_port()
+    return _nginx(d / "nginx", chain, key, port, 1), port
 
 
 async def _real_agent(base: str, token: str) -> None:
