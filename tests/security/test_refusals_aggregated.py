@@ -1,4 +1,4 @@
-"""Finding 12: requests refused by the IP allow-list are counted per source and minute."""
+"""Finding 12: refused requests (IP allow-list, enrolment guesses) are counted per source and minute."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+import nacl.public
+import nacl.signing
 from sqlalchemy import func, select
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AccessRefusal, AuditEvent
 from certmgr.controller.settings import load_settings
+from certmgr.shared import protocol as p
 from certmgr.shared.clock import FakeClock
+from certmgr.shared.secret import Secret
 from tests.factories.console import console_client, sign_in
 from tests.factories.homes import amake_home
 
@@ -54,8 +58,57 @@ async def test_refusals_aggregated(tmp_path: Path, database_url: str) -> None:
         assert (await sign_in(c)).status == 303
         html = await (await c.client.get("/audit")).text()
         table = html.split('id="refusals"', 1)[1]
-        assert "<td>127.0.0.1</td><td>46</td>" in table
+        assert "<td>127.0.0.1</td><td>IP allow-list</td><td>46</td>" in table
     events, rows = await _counts(load_settings(home).database_url)
     # 46 refusals: two counter rows (one per minute) and one audit event per minute, not 46
     assert rows == [("127.0.0.1", 43), ("127.0.0.1", 3)]
     assert events == 2
+
+
+async def test_enrolment_guesses_are_counted_not_each_audited(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Thirty enrolments with made-up tokens: all refused, one audit event, one counter of 30."""
+    home = await amake_home(tmp_path, database_url)
+    clock = FakeClock(dt.datetime(2026, 12, 5, 10, 0, 5, tzinfo=dt.UTC))
+
+    def guess(i: int) -> bytes:
+        return p.encode(
+            p.EnrollRequest(
+                token_secret=Secret(f"guess-{i:04d}-" + "x" * 32),
+                agent_name=f"guess{i}",
+                hostname="attacker.example",
+                agent_version="test",
+                x25519_public_key=bytes(nacl.public.PrivateKey.generate().public_key),
+                ed25519_public_key=bytes(nacl.signing.SigningKey.generate().verify_key),
+            )
+        )
+
+    async with console_client(home, clock=clock) as c:
+        headers = {"Content-Type": "application/json"}
+        answers = await asyncio.gather(
+            *(c.client.post(p.PATH_ENROLL, data=guess(i), headers=headers) for i in range(30))
+        )
+        assert {r.status for r in answers} == {403}
+        assert (await sign_in(c)).status == 303
+        html = await (await c.client.get("/audit")).text()
+        table = html.split('id="refusals"', 1)[1]
+        assert (
+            "<td>127.0.0.1</td><td>agent enrolment (unknown, used or expired token)</td><td>30</td>"
+            in table
+        )
+    db = Database(load_settings(home).database_url)
+    try:
+        async with db.reader() as s:
+            events = (
+                await s.execute(
+                    select(func.count(AuditEvent.id)).where(
+                        AuditEvent.action == "agent.enroll-refused"
+                    )
+                )
+            ).scalar_one()
+            rows = (await s.execute(select(AccessRefusal.source, AccessRefusal.count))).all()
+    finally:
+        await db.dispose()
+    assert events == 1
+    assert [(src, int(n)) for src, n in rows] == [("enrolment 127.0.0.1", 30)]

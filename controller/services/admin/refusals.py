@@ -1,7 +1,9 @@
-"""Requests refused by the IP allow-list: one counter row per source and minute, not one row each.
+"""Refused requests: one counter row per source and minute, not one row each.
 
-A flood from outside the allow-list updates a row in place; the audit log gets at most one
-event per source and minute. Counters older than 30 days are pruned.
+Two kinds are counted: requests from outside the IP allow-list, and agent enrolments with an
+unknown, used or expired token (their source carries the prefix ``enrolment``). A flood updates
+a row in place; the audit log gets at most one event per source and minute. Counters older than
+30 days are pruned.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AccessRefusal
@@ -20,6 +23,7 @@ from certmgr.controller.services.audit import audit
 from certmgr.shared.clock import Clock
 
 KEEP = dt.timedelta(days=30)
+ENROLMENT_PREFIX = "enrolment "
 
 
 def source_key(address: str) -> str:
@@ -33,36 +37,44 @@ def source_key(address: str) -> str:
     return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
 
 
-async def record_refusal(db: Database, address: str, path: str, clock: Clock) -> None:
-    """Count a refused request (one statement; an audit event only for the first in a minute)."""
-    now = clock.now()
-    minute = now.replace(second=0, microsecond=0)
-    source = source_key(address)
+async def count_refusal(s: AsyncSession, source: str, path: str, clock: Clock) -> int:
+    """Add one refusal to ``source``'s counter of this minute; the counter's new value.
+
+    One statement; the first refusal of a minute also prunes counters older than ``KEEP``.
+    """
+    minute = clock.now().replace(second=0, microsecond=0)
     path = path[:200]
-    async with db.transaction() as s:
-        count = (
-            await s.execute(
-                upsert(
-                    s,
-                    AccessRefusal,
-                    {"source": source, "minute": minute, "count": 1, "last_path": path},
-                    ("source", "minute"),
-                    {"count": AccessRefusal.count + 1, "last_path": path},
-                    returning=(AccessRefusal.count,),
-                )
+    count = (
+        await s.execute(
+            upsert(
+                s,
+                AccessRefusal,
+                {"source": source[:64], "minute": minute, "count": 1, "last_path": path},
+                ("source", "minute"),
+                {"count": AccessRefusal.count + 1, "last_path": path},
+                returning=(AccessRefusal.count,),
             )
-        ).scalar_one()
-        if count == 1:
+        )
+    ).scalar_one()
+    if count == 1:
+        await s.execute(delete(AccessRefusal).where(AccessRefusal.minute < minute - KEEP))
+    return int(count)
+
+
+async def record_refusal(db: Database, address: str, path: str, clock: Clock) -> None:
+    """Count a request refused by the IP allow-list (an audit event only for the first in a minute)."""
+    source = source_key(address)
+    async with db.transaction() as s:
+        if await count_refusal(s, source, path, clock) == 1:
             audit(
                 s,
                 Actor(name="anonymous", role=Role.USER, source=address[:64]),
                 "access.ip-refused",
                 "request",
                 "",
-                {"path": path, "source": source, "counted_per_minute": True},
+                {"path": path[:200], "source": source, "counted_per_minute": True},
                 clock=clock,
             )
-            await s.execute(delete(AccessRefusal).where(AccessRefusal.minute < minute - KEEP))
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,18 @@ class RefusalSummary:
     count: int
     first: dt.datetime
     last: dt.datetime
+
+    @property
+    def address(self) -> str:
+        """The address (or IPv6 /64) the requests came from."""
+        return self.source.removeprefix(ENROLMENT_PREFIX)
+
+    @property
+    def refused_by(self) -> str:
+        """What refused them, in words."""
+        if self.source.startswith(ENROLMENT_PREFIX):
+            return "agent enrolment (unknown, used or expired token)"
+        return "IP allow-list"
 
 
 async def refusal_summary(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, AgentNonce, EnrollmentToken
 from certmgr.controller.domain.actors import Actor, Role
+from certmgr.controller.services.admin.refusals import ENROLMENT_PREFIX, count_refusal, source_key
 from certmgr.controller.services.agents.identity import (
     controller_identity,
     controller_key_sha256,
@@ -204,17 +205,25 @@ async def enroll(
                 clock=clock,
             )
     if refused is not None:
-        # recorded in its own transaction: a refusal must not vanish with a rollback
+        # Recorded in its own transaction: a refusal must not vanish with a rollback. Counted
+        # per source and minute like the IP allow-list's, so guessing tokens cannot flood the
+        # audit log: the first refusal of a minute is audited, the rest only counted.
         async with db.transaction() as s:
-            audit(
-                s,
-                who,
-                "agent.enroll-refused",
-                "enrollment-token",
-                refused[0],
-                {"reason": refused[1], "hostname": req.hostname[:100]},
-                clock=clock,
-            )
+            source = ENROLMENT_PREFIX + source_key(address)
+            if await count_refusal(s, source, p.PATH_ENROLL, clock) == 1:
+                audit(
+                    s,
+                    who,
+                    "agent.enroll-refused",
+                    "enrollment-token",
+                    refused[0],
+                    {
+                        "reason": refused[1],
+                        "hostname": req.hostname[:100],
+                        "counted_per_minute": True,
+                    },
+                    clock=clock,
+                )
         raise PermissionDeniedError("the enrolment token is unknown, already used or expired")
     return p.EnrollResponse(
         agent_id=str(agent.id),
