@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.common import report, timer
 from certmgr.controller.issuers.acme import (
     AcmeAccountSpec,
+    AcmeConnections,
     Http01Responder,
     PollPolicy,
     obtain_certificate,
@@ -43,8 +44,9 @@ async def renew_many(
 ) -> tuple[float, int]:
     """Issue ``n`` single-name certificates (fresh key each) with at most ``concurrency`` open.
 
-    Registration happens before the clock starts; ``poll`` overrides the client's polling
-    intervals (the default waits 50 ms before the first poll). Returns (seconds, orders).
+    Registration happens before the clock starts; the orders share kept-open connections;
+    ``poll`` overrides the client's polling intervals (the default waits 50 ms before the
+    first poll). Returns (seconds, orders).
     """
     policy = poll or PollPolicy()
     account = await register_account(
@@ -52,12 +54,22 @@ async def renew_many(
     )
     gate = asyncio.Semaphore(concurrency)
 
-    async with Http01Responder("127.0.0.1", pebble.http_port) as responder:
+    async with (
+        Http01Responder("127.0.0.1", pebble.http_port) as responder,
+        AcmeConnections() as connections,
+    ):
 
         async def one(i: int) -> None:
             async with gate:
-                csr = _csr(f"{prefix}{i}.bench.test")
-                await obtain_certificate(account, csr, challenge=responder, timeout=30, poll=policy)
+                csr = await asyncio.to_thread(_csr, f"{prefix}{i}.bench.test")
+                await obtain_certificate(
+                    account,
+                    csr,
+                    challenge=responder,
+                    timeout=30,
+                    poll=policy,
+                    connections=connections,
+                )
 
         started = time.perf_counter()
         outcomes = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)

@@ -1,23 +1,82 @@
-"""200 definitions renewed through Pebble by certmgr (the requests service, real HTTP-01), beside certbot
-`certonly` doing the same number of orders against the same Pebble in the same run."""
+"""200 definitions renewed through Pebble by certmgr (the requests service, real HTTP-01), beside
+Pebble's own capacity (the bare ACME client at high concurrency) and certbot ``certonly`` in the
+same run, against the same Pebble (its default 5 % badNonce on).
+
+Afterwards every order's state is checked: each request is ``done``, each definition's current
+certificate is its request's new one (key matching the request's key), and Pebble's log shows
+exactly one issued certificate per order with each certificate's serial.
+
+``CERTMGR_BENCH_ACME_CONCURRENCY`` (default 16) sets how many renewals run at once;
+``CERTMGR_BENCH_CERTBOT`` how many certbot orders (0 skips certbot).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bench.acme_load import certbot_many
+from bench.acme_load import certbot_many, renew_many
 from bench.common import timer
 from tests.factories.acme_servers import PebbleServer
+
+if TYPE_CHECKING:
+    from certmgr.controller.db.engine import Database
+
+GOAL_PER_MIN = 1500
+_ISSUED = re.compile(r"Issued certificate serial ([0-9a-f]+) for order")
+
+
+def _issued_serials(pebble: PebbleServer) -> list[int]:
+    return [int(m, 16) for m in _ISSUED.findall(pebble.log())]
+
+
+async def _check_orders(db: Database, request_ids: list[int], issued: set[int]) -> list[str]:
+    """What is wrong with the renewals' state afterwards (empty when all is right)."""
+    from sqlalchemy import select
+
+    from certmgr.controller.db.models import (
+        Certificate,
+        CertificateDefinition,
+        CertificateRequest,
+        PrivateKeyRecord,
+    )
+
+    problems: list[str] = []
+    async with db.reader() as s:
+        reqs = (
+            await s.execute(
+                select(CertificateRequest).where(CertificateRequest.id.in_(request_ids))
+            )
+        ).scalars()
+        for req in reqs:
+            d = await s.get(CertificateDefinition, req.definition_id)
+            cert = await s.get(Certificate, req.certificate_id) if req.certificate_id else None
+            key = await s.get(PrivateKeyRecord, req.private_key_id) if req.private_key_id else None
+            if req.status != "done":
+                problems.append(f"request {req.id} is {req.status}: {req.last_error[:200]}")
+            elif d is None or cert is None or d.current_certificate_id != cert.id:
+                problems.append(
+                    f"request {req.id}: its certificate is not the definition's current"
+                )
+            elif key is None or cert.public_key_sha256 != key.public_sha256:
+                problems.append(f"request {req.id}: the certificate is not for the request's key")
+            elif int(cert.serial_hex, 16) not in issued:
+                problems.append(
+                    f"request {req.id}: serial {cert.serial_hex} is not in Pebble's log"
+                )
+    return problems
 
 
 async def run(*, quick: bool = False) -> None:
     from certmgr.controller.db.engine import Database
     from certmgr.controller.domain.actors import cli_actor
     from certmgr.controller.home import init_home
+    from certmgr.controller.issuers.acme import AcmeConnections
     from certmgr.controller.services.acquisition.acme_accounts import (
         NewAcmeAccount,
         add_acme_account,
@@ -35,7 +94,7 @@ async def run(*, quick: bool = False) -> None:
 
     n = 20 if quick else 200
     certbot_n = 5 if quick else int(os.environ.get("CERTMGR_BENCH_CERTBOT", "200"))
-    concurrency = 4
+    concurrency = int(os.environ.get("CERTMGR_BENCH_ACME_CONCURRENCY", "16"))
     clock, actor = SystemClock(), cli_actor()
     with (
         tempfile.TemporaryDirectory(prefix="certmgr-bench-acme-") as tmp,
@@ -69,26 +128,54 @@ async def run(*, quick: bool = False) -> None:
                 ),
                 clock=clock,
             )
-        async with http01_responder(settings, db) as solver:
-            env = IssuerEnv(settings.ca_dir, settings.effective_crl_url, solver)
+        async with (
+            http01_responder(settings, db) as solver,
+            AcmeConnections() as connections,
+        ):
+            env = IssuerEnv(
+                settings.ca_dir, settings.effective_crl_url, solver, acme_connections=connections
+            )
             sem = asyncio.Semaphore(concurrency)
 
-            async def one(i: int) -> bool:
+            async def one(i: int) -> int:
                 async with sem:
                     req = await start_request(db, vault, actor, f"svc{i}", clock)
                     req = await acquire(db, vault, actor, req.id, clock, env)
-                    return req.status == "done"
+                    return req.id
 
             await asyncio.gather(*(one(i) for i in range(n)))  # first certificates (not timed)
+            before = len(_issued_serials(pebble))
             with timer() as t:
-                ok = sum(await asyncio.gather(*(one(i) for i in range(n))))
+                ids = await asyncio.gather(*(one(i) for i in range(n)))
+        issued = _issued_serials(pebble)
+        problems = await _check_orders(db, list(ids), set(issued))
         await db.dispose()
+        ok = n - len(problems)
+        rate = 60 * ok / t["wall"]
         print(
-            f"certmgr: {ok}/{n} renewals through Pebble (HTTP-01, concurrency {concurrency}, Pebble's 5% badNonce on)"
+            f"certmgr: {ok}/{n} renewals through Pebble (requests service, HTTP-01 from the database, "
+            f"concurrency {concurrency}, Pebble's 5% badNonce on)"
         )
         print(
-            f"  {t['wall']:.1f} s  {60 * ok / t['wall']:.0f} orders/min  {1000 * t['cpu'] / max(ok, 1):.1f} ms CPU/order"
+            f"  {t['wall']:.1f} s  {rate:.0f} orders/min  {1000 * t['cpu'] / max(ok, 1):.1f} ms CPU/order"
+            f"  (goal {GOAL_PER_MIN}/min: {rate / GOAL_PER_MIN:.2f}x)"
         )
+        print(
+            f"  state afterwards: {ok} requests done with their certificate current and matching "
+            f"their key; Pebble issued {len(issued) - before} certificates in the round"
+        )
+        for problem in problems[:5]:
+            print(f"  WRONG: {problem}")
+        peak_n = 3 * n // 2
+        with timer() as tp:
+            seconds, done = await renew_many(peak_n, pebble, 4 * concurrency, prefix="peak")
+        peak = 60 * done / seconds
+        print(
+            f"Pebble's capacity here (bare client, in-memory HTTP-01, concurrency {4 * concurrency}): "
+            f"{done}/{peak_n} orders, {seconds:.1f} s, {peak:.0f} orders/min, "
+            f"{1000 * tp['cpu'] / max(done, 1):.1f} ms client CPU/order"
+        )
+        print(f"ratio: certmgr {rate / peak:.2f}x of Pebble's capacity (goal: about 0.5x)")
         if shutil.which("certbot") and certbot_n:
             with timer() as tc:
                 seconds, done = await asyncio.to_thread(certbot_many, certbot_n, pebble)
@@ -96,5 +183,5 @@ async def run(*, quick: bool = False) -> None:
                 f"certbot certonly --standalone: {done}/{certbot_n} orders, {seconds:.1f} s, {60 * done / seconds:.1f} orders/min, {1000 * tc['cpu'] / max(done, 1):.0f} ms CPU/order (incl. children)"
             )
             print(
-                f"ratio: certmgr {((60 * ok / t['wall']) / (60 * done / seconds)):.1f}x certbot's orders per minute (goal: at least 10x)"
+                f"ratio: certmgr {(rate / (60 * done / seconds)):.1f}x certbot's orders per minute (goal: at least 10x)"
             )

@@ -30,6 +30,7 @@ from cryptography import x509
 from certmgr.controller.issuers._acme_net import AcmeConnection
 from certmgr.controller.issuers._acme_order import AcmeResult, OrderRun, PollPolicy
 from certmgr.controller.issuers._acme_payload import DirectoryFeatures, features_of
+from certmgr.controller.issuers._acme_pool import AcmeConnections
 from certmgr.controller.issuers.acme_ari import (
     DEFAULT_RETRY_AFTER,
     RenewalWindow,
@@ -61,6 +62,7 @@ __all__ = [
     "HTTP_01",
     "AccountRecord",
     "AcmeAccountSpec",
+    "AcmeConnections",
     "AcmeRejectedError",
     "AcmeResult",
     "AcmeTemporaryError",
@@ -257,6 +259,7 @@ async def obtain_certificate(
     replaces: str | None = None,
     timeout: float = 120.0,  # noqa: ASYNC109 - also bounds each request and Retry-After waits
     poll: PollPolicy = _DEFAULT_POLL,
+    connections: AcmeConnections | None = None,
 ) -> AcmeResult:
     """Order, validate and download a certificate for a CSR.
 
@@ -271,6 +274,8 @@ async def obtain_certificate(
         replaces: ARI id of the certificate this one replaces; sent only when the CA has ARI.
         timeout: Overall seconds for the whole order.
         poll: Polling intervals when the CA sends no ``Retry-After``.
+        connections: Kept-open connections to borrow from (a run of many orders); without,
+            the order opens its own connection and closes it afterwards.
 
     Returns:
         The leaf, its chain and the order's URLs.
@@ -285,25 +290,18 @@ async def obtain_certificate(
         UpstreamError: The solver could not publish a response.
     """
     csr = load_csr(csr_pem, "CSR")
-    key = private_key_from_pkcs8_der(account.key_pkcs8.reveal())
-    conn = await asyncio.to_thread(  # the first use of a CA bundle reads and parses it
-        AcmeConnection,
-        account.directory_url,
-        key=key,
-        account_url=account.account_url,
-        ca_bundle_pem=account.ca_bundle_pem,
-        request_timeout=min(DEFAULT_REQUEST_TIMEOUT, timeout),
-    )
+    # without a pool of kept connections: one connection for this order, closed after it
+    pool = connections or AcmeConnections(max_idle=0)
     loop = asyncio.get_running_loop()
-    run = OrderRun(conn, challenge, poll, loop.time() + timeout)
-    try:
-        async with asyncio.timeout(timeout):
-            result = await run.run(csr, profile=profile or account.profile, replaces=replaces)
-    except TimeoutError as err:
-        raise AcmeTemporaryError(f"ACME order did not finish within {timeout:g} s") from err
-    finally:
-        await run.cleanup()
-        await asyncio.to_thread(conn.close)
+    async with pool.borrow(account, min(DEFAULT_REQUEST_TIMEOUT, timeout)) as conn:
+        run = OrderRun(conn, challenge, poll, loop.time() + timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                result = await run.run(csr, profile=profile or account.profile, replaces=replaces)
+        except TimeoutError as err:
+            raise AcmeTemporaryError(f"ACME order did not finish within {timeout:g} s") from err
+        finally:
+            await run.cleanup()
     logger.info(
         "ACME issued a certificate for %s (%s)", ", ".join(result.identifiers), result.order_url
     )

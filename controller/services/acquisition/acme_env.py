@@ -9,7 +9,12 @@ from cryptography import x509
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import AcmeAccount, Certificate, CertificateRequest
-from certmgr.controller.issuers.acme import AccountRecord, directory_features
+from certmgr.controller.issuers.acme import (
+    DEFAULT_REQUEST_TIMEOUT,
+    AccountRecord,
+    AcmeConnections,
+    directory_features,
+)
 from certmgr.controller.issuers.acme_ari import ari_cert_id
 from certmgr.controller.issuers.acme_dns01 import Dns01Rfc2136Solver
 from certmgr.controller.issuers.acme_solvers import ChallengeSolver, CombinedSolver
@@ -51,8 +56,16 @@ def solver_for(
     return solvers[0] if len(solvers) == 1 else CombinedSolver(*solvers)
 
 
-async def ari_replaces(db: Database, req: CertificateRequest, record: AccountRecord) -> str | None:
-    """The ARI id of the certificate a renewal replaces, when the CA offers renewal information."""
+async def ari_replaces(
+    db: Database,
+    req: CertificateRequest,
+    record: AccountRecord,
+    connections: AcmeConnections | None = None,
+) -> str | None:
+    """The ARI id of the certificate a renewal replaces, when the CA offers renewal information.
+
+    With ``connections`` the directory comes from a kept-open connection of the account.
+    """
     if req.replaces_certificate_id is None:
         return None
     async with db.reader() as s:
@@ -60,9 +73,12 @@ async def ari_replaces(db: Database, req: CertificateRequest, record: AccountRec
     if old is None or old.source == "issued":
         return None
     try:
-        features = await directory_features(
-            record.directory_url, ca_bundle_pem=record.ca_bundle_pem
-        )
+        if connections is not None:
+            features = await connections.directory_features(record, DEFAULT_REQUEST_TIMEOUT)
+        else:
+            features = await directory_features(
+                record.directory_url, ca_bundle_pem=record.ca_bundle_pem
+            )
     except UpstreamError as err:
         logger.info("no renewal information for %s: %s", record.directory_url, err)
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -15,6 +16,15 @@ from certmgr.shared.clock import Clock, SystemClock
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{10,200}$")
 CHALLENGE_TTL = dt.timedelta(hours=2)
+
+# Answers this process published, per database: the responder serves them without a query
+# (a CA fetches each token several times, from several vantage points). Answers another
+# controller published are still read from the database.
+_PUBLISHED: weakref.WeakKeyDictionary[Database, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _published(db: Database) -> dict[str, str]:
+    return _PUBLISHED.setdefault(db, {})
 
 
 class DbHttp01Solver:
@@ -39,9 +49,11 @@ class DbHttp01Solver:
             await s.merge(
                 AcmeChallenge(token=token, key_authorization=value, domain=domain, created_at=now)
             )
+        _published(self._db)[token] = value
 
     async def cleanup(self, domain: str, kind: str, token: str, value: str) -> None:
         """Remove it again."""
+        _published(self._db).pop(token, None)
         async with self._db.transaction() as s:
             await s.execute(delete(AcmeChallenge).where(AcmeChallenge.token == token))
 
@@ -53,11 +65,14 @@ def responder_app(db: Database) -> web.Application:
         token = request.match_info["token"]
         if not _TOKEN.match(token):
             raise web.HTTPNotFound()
-        async with db.reader() as s:
-            row = await s.get(AcmeChallenge, token)
-        if row is None:
-            raise web.HTTPNotFound()
-        return web.Response(text=row.key_authorization, content_type="text/plain")
+        value = _published(db).get(token)
+        if value is None:
+            async with db.reader() as s:
+                row = await s.get(AcmeChallenge, token)
+            if row is None:
+                raise web.HTTPNotFound()
+            value = row.key_authorization
+        return web.Response(text=value, content_type="text/plain")
 
     app = web.Application()
     app.router.add_get("/.well-known/acme-challenge/{token}", answer)

@@ -155,7 +155,7 @@ async def _from_acme(
         )
     account_row = await find_account(db, req.acme_account_id)
     record = account_record(account_row, vault)
-    replaces = await ari_replaces(db, req, record)
+    replaces = await ari_replaces(db, req, record, env.acme_connections)
     async with db.transaction() as s:
         r = await find_request(s, req.id)
         if r.status == RequestStatus.KEY_AND_CSR.value:
@@ -170,7 +170,12 @@ async def _from_acme(
             )
     solver = solver_for(account_row, vault, env.http01_solver)
     result = await obtain_certificate(
-        record, req.csr_pem.encode(), challenge=solver, replaces=replaces, timeout=env.acme_timeout
+        record,
+        req.csr_pem.encode(),
+        challenge=solver,
+        replaces=replaces,
+        timeout=env.acme_timeout,
+        connections=env.acme_connections,
     )
     async with db.transaction() as s:
         r = await find_request(s, req.id)

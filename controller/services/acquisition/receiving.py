@@ -47,6 +47,8 @@ async def after_switch(
         db, vault, CertificateSwitched(req.definition_id, actor), clock
     )
     queued, failures = done.queued, done.failures
+    if not queued and not failures:
+        return  # nothing to note in the request's history
     async with db.transaction() as s:
         row = await find_request(s, req.id)
         if queued:

@@ -5,12 +5,14 @@ ACME Renewal Information window when it offers one), a renewal request is opened
 and acquired. A failed acquisition is recorded on its request with a retry time (backoff in
 :func:`certmgr.controller.services.acquisition.issuing.acquire`); the job tries it again once that time has
 passed. A failure never touches the current certificate. Definitions are handled concurrently,
-a few at a time (``MonitorConfig.renewal_concurrency``).
+a few at a time (``MonitorConfig.renewal_concurrency``), and a run's ACME orders share kept-open
+connections per account.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Collection
@@ -30,7 +32,7 @@ from certmgr.controller.db.queries.requests import open_request_of
 from certmgr.controller.domain.actors import SYSTEM, Actor
 from certmgr.controller.domain.renewal import renewal_due_at
 from certmgr.controller.domain.states import ONGOING_REQUEST, RequestStatus
-from certmgr.controller.issuers.acme import renewal_info
+from certmgr.controller.issuers.acme import AcmeConnections, renewal_info
 from certmgr.controller.services.acquisition.acme_accounts import account_record, find_account
 from certmgr.controller.services.acquisition.issuing import acquire
 from certmgr.controller.services.acquisition.requests import (
@@ -247,6 +249,9 @@ async def run_renewals(
         due = sum(1 for c in candidates if c.reason == "due")
     summary = RenewalSummary(due=due)
     gate = asyncio.Semaphore(max(1, concurrency))
+    connections = AcmeConnections()  # kept open across the run's ACME orders
+    if env.acme_connections is None:
+        env = dataclasses.replace(env, acme_connections=connections)
 
     async def one(c: _Candidate) -> None:
         async with gate:
@@ -256,7 +261,7 @@ async def run_renewals(
                 summary.failed += 1
                 summary.errors.append(f"{c.name}: {str(err)[:200]}")
 
-    async with asyncio.TaskGroup() as tg:
+    async with connections, asyncio.TaskGroup() as tg:
         for c in candidates:
             tg.create_task(one(c))
     return summary

@@ -181,6 +181,7 @@ class IssuerEnv:
     crl_url: str
     http01_solver: Any = None
     acme_timeout: float = 120.0
+    acme_connections: Any = None  # AcmeConnections kept open for a run of many orders
 
 
 async def record_order(
