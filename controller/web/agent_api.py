@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from aiohttp import web
 
@@ -16,7 +15,6 @@ from certmgr.controller.services.monitoring.discovery_agents import record_agent
 from certmgr.controller.web.context import ctx_of
 from certmgr.shared import protocol as p
 
-RECHECK = 15.0
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 
 
@@ -88,17 +86,22 @@ async def work(request: web.Request) -> web.Response:
     wakeups = request.app[appkeys.AGENT_WAKEUPS]
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
+            ev.clear()  # before the query: a wake-up that comes while it runs is kept
             resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
-                answer = await _signed(request, p.encode(resp))
-                if wakeups.draining:
-                    answer.force_close()  # the agent's next poll opens a new connection elsewhere
-                return answer
-            ev.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(left, RECHECK)):
+                break
+            try:
+                async with asyncio.timeout(left):
                     await ev.wait()
+            except TimeoutError:
+                # Nothing woke it: the empty answer stands (no query per idle poll's end). A lost
+                # hint (a replica's LISTEN connection down) costs one poll: the next one reads.
+                break
+    answer = await _signed(request, p.encode(resp))
+    if wakeups.draining:
+        answer.force_close()  # the agent's next poll opens a new connection elsewhere
+    return answer
 
 
 async def report(request: web.Request) -> web.Response:

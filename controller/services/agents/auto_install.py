@@ -69,9 +69,7 @@ async def auto_install_after_switch(
                 queued += await queue_installs(db, vault, actor, [dep_id], clock)
             except CertmgrError as err:
                 failed.append((dep_id, str(err)))
-    wake = wakeups_for(db)
-    for agent_id in {q.agent_id for q in queued}:
-        await wake.notify(str(agent_id))
+    await wakeups_for(db).notify(*dict.fromkeys(str(q.agent_id) for q in queued))
     return AutoInstall(queued, failed)
 
 

@@ -64,12 +64,16 @@ class AgentWakeups:
                 waiting += 1
         return waiting
 
-    async def notify(self, agent_id: str) -> None:
-        """Wake waiters here and, on PostgreSQL, in every replica."""
-        self.wake_local(agent_id)
-        if not self._db.is_sqlite:
+    async def notify(self, *agent_ids: str) -> None:
+        """Wake the agents' waiters here and, on PostgreSQL, in every replica (one statement)."""
+        for agent_id in agent_ids:
+            self.wake_local(agent_id)
+        if not self._db.is_sqlite and agent_ids:
             async with self._db.engine.begin() as conn:
-                await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": agent_id})
+                await conn.execute(
+                    text("SELECT pg_notify(:c, a) FROM unnest(CAST(:ids AS text[])) AS a"),
+                    {"c": CHANNEL, "ids": list(agent_ids)},
+                )
 
     async def start(self) -> None:
         """Listen for other replicas' notifications (PostgreSQL only)."""

@@ -55,43 +55,61 @@ SEAL_ATTEMPTS = 3
 class Wakeups(Protocol):
     """Wakes an agent's long poll (here and, on PostgreSQL, in every replica)."""
 
-    async def notify(self, agent_id: str) -> None:
-        """Wake the agent's waiters."""
+    async def notify(self, *agent_ids: str) -> None:
+        """Wake the agents' waiters."""
 
 
 async def pending_work(db: Database, agent: Agent, clock: Clock) -> p.WorkResponse:
-    """Queued packages and key requests for the agent (re-sent until reported); marks them delivered."""
+    """Queued packages and key requests for the agent (re-sent until reported); marks them delivered.
+
+    An idle agent's poll only reads; a write transaction is opened when something is handed over
+    for the first time (and it reads again there, so the items marked are the ones answered).
+    """
     if agent.status != "approved":
         return p.WorkResponse(revoked=agent.status == "revoked")
+    async with db.reader() as s:
+        rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
+    resp, new = _work_response(rows)
+    if not new:
+        return resp
     async with db.transaction() as s:
         rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
-        packages: list[p.WorkPackage] = []
-        keygen: list[p.KeygenRequest] = []
-        for w in rows:
-            if (
-                w.kind == "package"
-                and w.blob is not None
-                and w.deployment_id is not None
-                and len(packages) < MAX_ITEMS
-            ):
-                packages.append(
-                    p.WorkPackage(deployment_id=w.deployment_id, sequence=w.sequence, blob=w.blob)
+        resp, new = _work_response(rows)
+        for w in new:
+            w.state = "delivered"
+            w.delivered_at = clock.now()
+    return resp
+
+
+def _work_response(rows: Sequence[AgentWork]) -> tuple[p.WorkResponse, list[AgentWork]]:
+    """The answer made of open work items, and those of them never handed over before."""
+    packages: list[p.WorkPackage] = []
+    keygen: list[p.KeygenRequest] = []
+    new: list[AgentWork] = []
+    for w in rows:
+        if (
+            w.kind == "package"
+            and w.blob is not None
+            and w.deployment_id is not None
+            and len(packages) < MAX_ITEMS
+        ):
+            packages.append(
+                p.WorkPackage(deployment_id=w.deployment_id, sequence=w.sequence, blob=w.blob)
+            )
+        elif w.kind == "keygen" and len(keygen) < MAX_ITEMS:
+            keygen.append(
+                p.KeygenRequest(
+                    request_id=str(w.request_id),
+                    key_type=str(w.spec.get("key_type", "ec-p256")),
+                    common_name=str(w.spec.get("common_name", "")),
+                    sans=tuple(w.spec.get("sans", ())),
                 )
-            elif w.kind == "keygen" and len(keygen) < MAX_ITEMS:
-                keygen.append(
-                    p.KeygenRequest(
-                        request_id=str(w.request_id),
-                        key_type=str(w.spec.get("key_type", "ec-p256")),
-                        common_name=str(w.spec.get("common_name", "")),
-                        sans=tuple(w.spec.get("sans", ())),
-                    )
-                )
-            else:
-                continue
-            if w.state == "queued":
-                w.state = "delivered"
-                w.delivered_at = clock.now()
-    return p.WorkResponse(packages=tuple(packages), keygen=tuple(keygen))
+            )
+        else:
+            continue
+        if w.state == "queued":
+            new.append(w)
+    return p.WorkResponse(packages=tuple(packages), keygen=tuple(keygen)), new
 
 
 @dataclass(frozen=True)
@@ -355,8 +373,7 @@ async def queue_agent_install(
         queued = [await queue_install(db, vault, actor, deployments[0], clock)]
     else:
         queued = await queue_installs(db, vault, actor, [int(d) for d in deployments], clock)
-    for agent_id in dict.fromkeys(q.agent_id for q in queued):
-        await wakeups.notify(str(agent_id))
+    await wakeups.notify(*dict.fromkeys(str(q.agent_id) for q in queued))
     return queued
 
 

@@ -62,6 +62,15 @@ async def test_wakeup_crosses_replicas_on_postgres(pg_url: str) -> None:
             await a.notify("agent-7")  # replica A gets work for an agent long-polling on B
             await asyncio.wait_for(ev.wait(), 10)
             assert not other.is_set()
+        # many agents in one statement (a bulk install): each one's waiter on B wakes
+        async with (
+            b.waiter("agent-7") as seven,
+            b.waiter("agent-8") as eight,
+            b.waiter("agent-9") as nine,
+        ):
+            await a.notify("agent-7", "agent-8")
+            await asyncio.wait_for(asyncio.gather(seven.wait(), eight.wait()), 10)
+            assert not nine.is_set()
     finally:
         await b.stop()
         await one.dispose()
