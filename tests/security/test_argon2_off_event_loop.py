@@ -101,7 +101,10 @@ async def test_argon2_off_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyP
         c.client.session.cookie_jar.clear()
         assert (await sign_in(c)).status == 303
         resp = await c.post_form(
-            "/users", {"username": "carol", "email": "", "role": "user"}, from_page="/users"
+            "/users",
+            {"username": "carol", "email": "", "role": "user"},
+            from_page="/users",
+            allow_redirects=True,
         )
         assert resp.status == 200 and "carol" in await resp.text()
     # sign-ins (right, wrong, unknown user) and adding a user: every hash in a worker

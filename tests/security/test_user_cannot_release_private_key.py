@@ -224,7 +224,9 @@ async def test_user_cannot_release_private_key(
             assert (await c.client.get(f"/definitions/{def_id}/documents/{doc_id}")).status == 403
         async with console_client(home) as c:
             assert (await sign_in(c)).status == 303
-            resp = await c.post_form(page + "/prepare-oneclick", {}, from_page=page)
+            resp = await c.post_form(
+                page + "/prepare-oneclick", {}, from_page=page, allow_redirects=True
+            )
             assert resp.status == 200 and '<code class="secret">' in await resp.text()
             release = (await _releases(db))[-1]
             assert release.actor == "admin" and release.detail["what"] == "oneclick-installer"

@@ -10,6 +10,7 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
     AcmeAccount,
     CertificateAuthority,
+    ConsoleSession,
     PrivateKeyRecord,
     SettingRecord,
     VendorAccount,
@@ -17,6 +18,7 @@ from certmgr.controller.db.models import (
 )
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.services.acquisition.private_ca import CA_KEY_PURPOSE
+from certmgr.controller.services.admin.reveal import REVEAL_PURPOSE
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.store import KEY_PURPOSE
 from certmgr.controller.vault import MasterKey, write_master_key
@@ -29,6 +31,7 @@ SEALED_COLUMNS: tuple[tuple[type, str, str], ...] = (
     (AcmeAccount, "sealed_dns_secret", "dns-tsig-secret"),
     (VendorAccount, "sealed_password", "vendor-password"),
     (Webhook, "sealed_secret", "webhook-secret"),
+    (ConsoleSession, "sealed_reveal", REVEAL_PURPOSE),
 )
 # Settings rows seal different things; the purpose goes by the row's key.
 SEALED_SETTINGS: dict[str, str] = {

@@ -100,7 +100,7 @@ async def end_session(db: Database, session_id: str, clock: Clock) -> None:
                 ConsoleSession.id_sha256 == _sid_hash(session_id),
                 ConsoleSession.revoked_at.is_(None),
             )
-            .values(revoked_at=clock.now())
+            .values(revoked_at=clock.now(), sealed_reveal=None)
         )
 
 
@@ -109,7 +109,7 @@ async def revoke_user_sessions(s: AsyncSession, user_id: int, now: dt.datetime) 
     await s.execute(
         update(ConsoleSession)
         .where(ConsoleSession.user_id == user_id, ConsoleSession.revoked_at.is_(None))
-        .values(revoked_at=now)
+        .values(revoked_at=now, sealed_reveal=None)
     )
 
 

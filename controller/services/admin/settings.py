@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +18,11 @@ from certmgr.controller.services.audit import audit
 from certmgr.controller.settings import parse_hostport
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import ConfigurationError, ValidationError
+from certmgr.shared.errors import ConfigurationError, ValidationError, raise_collected
 from certmgr.shared.pki.names import normalize_dns_name
 from certmgr.shared.secret import Secret
+
+T = TypeVar("T")
 
 MAIL_KEY = "mail"
 GENERAL_KEY = "general"
@@ -181,18 +184,29 @@ async def save_mail_settings(
         PermissionDeniedError: Not an admin.
     """
     actor.require_admin("changing mail settings")
+    problems: list[ValidationError] = []  # every wrong field at once
     if new.security not in SECURITY_MODES:
-        raise ValidationError("security must be plain, starttls or tls", field="security")
+        problems.append(
+            ValidationError("security must be plain, starttls or tls", field="security")
+        )
     if not 0 < new.port < 65536:
-        raise ValidationError("port must be 1-65535", field="smtp_server")
-    check_email(new.sender_address, "sender_address")
+        problems.append(ValidationError("port must be 1-65535", field="smtp_server"))
+    try:
+        check_email(new.sender_address, "sender_address")
+    except ValidationError as err:
+        problems.append(err)
     if len(new.sender_name) > 100 or any(c in new.sender_name for c in '\r\n<>"'):
-        raise ValidationError(
-            "sender name must be up to 100 characters without <, >, quotes or line breaks",
-            field="sender_name",
+        problems.append(
+            ValidationError(
+                "sender name must be up to 100 characters without <, >, quotes or line breaks",
+                field="sender_name",
+            )
         )
     if len(new.username) > 200 or any(c in new.username for c in "\r\n"):
-        raise ValidationError("user name is too long or has line breaks", field="smtp_username")
+        problems.append(
+            ValidationError("user name is too long or has line breaks", field="smtp_username")
+        )
+    raise_collected(problems)
     value: dict[str, Any] = {
         f.name: getattr(new, f.name) for f in fields(new) if f.name != "password"
     }
@@ -259,18 +273,30 @@ async def save_general_settings(
         PermissionDeniedError: Not an admin.
     """
     actor.require_admin("changing settings")
+    problems: list[ValidationError] = []  # every wrong field at once
+
+    def checked(check: Callable[[], T], default: T) -> T:
+        try:
+            return check()
+        except ValidationError as err:
+            problems.append(err)
+            return default
+
     days = new.token_days
     if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_TOKEN_DAYS:
-        raise ValidationError(
-            f"API token lifetime must be 0 (never expire) to {MAX_TOKEN_DAYS} days",
-            field="token_days",
+        problems.append(
+            ValidationError(
+                f"API token lifetime must be 0 (never expire) to {MAX_TOKEN_DAYS} days",
+                field="token_days",
+            )
         )
     clean = GeneralSettings(
-        admin_email=",".join(check_emails(new.admin_email, "admin_email")),
-        external_url=check_url(new.external_url, "external_url"),
+        admin_email=",".join(checked(lambda: check_emails(new.admin_email, "admin_email"), [])),
+        external_url=checked(lambda: check_url(new.external_url, "external_url"), ""),
         token_days=days,
-        organization=_organization(new.organization),
+        organization=checked(lambda: _organization(new.organization), ""),
     )
+    raise_collected(problems)
     async with db.transaction() as s:
         row = await _get(s, GENERAL_KEY)
         if row is None:

@@ -16,8 +16,9 @@ from certmgr.controller.services.admin.sessions import end_session, open_session
 from certmgr.controller.services.admin.settings import MAX_TOKEN_DAYS, load_general_settings
 from certmgr.controller.services.admin.tokens import create_token, list_tokens, revoke_token
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import checkbox, form_of, integer, text
+from certmgr.controller.web.forms import FormErrors, checkbox, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
+from certmgr.controller.web.reveal import hold_and_redirect, take
 from certmgr.controller.web.security import clear_session_cookie, safe_next, set_session_cookie
 from certmgr.controller.web.session import PRE_COOKIE, SessionData, new_csrf, same_token
 from certmgr.shared.errors import ConflictError, ValidationError
@@ -154,45 +155,58 @@ async def password_change(request: web.Request) -> web.Response:
 async def _tokens_page(
     request: web.Request,
     *,
-    new_token: str | None = None,
-    error: str | None = None,
-    field: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
     ctx = ctx_of(request)
+    held = await take(request, "tokens") if status == 200 else None
+    days = (await load_general_settings(ctx.db)).token_days
     return render(
         request,
         "console/tokens.html",
         title="API tokens",
         tokens=await list_tokens(ctx.db, ctx.require_actor()),
         now=ctx.clock.now(),
-        default_days=(await load_general_settings(ctx.db)).token_days,
-        new_token=new_token,
-        error=error,
-        field=field,
+        values={"days": str(days), **(values or {})},
+        new_token=held["token"] if held else None,
+        errors=errors or {},
         status=status,
     )
 
 
 @routes.get("/account/tokens")
 async def tokens_page(request: web.Request) -> web.Response:
-    """My API tokens (an admin: everybody's) with expiry and last use."""
+    """My API tokens (an admin: everybody's) with expiry and last use; a new one shown once."""
     return await _tokens_page(request)
 
 
 @routes.post("/account/tokens")
 async def token_create(request: web.Request) -> web.Response:
-    """Create an API token for myself (shown once)."""
+    """Create an API token for myself; it is shown once, on the page this redirects to."""
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
-    try:
-        name = text(form, "name", required=True, max_len=100, label="Name")
-        days = integer(form, "days", lo=0, hi=MAX_TOKEN_DAYS, label="Lifetime in days")
-        _, token = await create_token(ctx.db, actor, actor.name, name, ctx.clock, days=days)
-    except ValidationError as err:
-        return await _tokens_page(request, error=str(err), field=err.field, status=422)
-    return await _tokens_page(request, new_token=token)
+    errors = FormErrors()
+    name = errors.read(lambda: text(form, "name", required=True, max_len=100, label="Name"), "")
+    days = errors.read(
+        lambda: integer(form, "days", lo=0, hi=MAX_TOKEN_DAYS, label="Lifetime in days"), 0
+    )
+    if not errors:
+        try:
+            _, token = await create_token(ctx.db, actor, actor.name, name, ctx.clock, days=days)
+        except ValidationError as err:
+            errors.add(err)
+        else:
+            raise await hold_and_redirect(
+                request,
+                "/account/tokens",
+                "tokens",
+                {"token": token},
+                f"API token {name!r} created.",
+            )
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    return await _tokens_page(request, errors=errors.by_field, values=values, status=422)
 
 
 @routes.post("/account/tokens/{id:\\d+}/revoke")

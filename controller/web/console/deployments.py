@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from certmgr.controller import appkeys
@@ -17,7 +19,7 @@ from certmgr.controller.services.deployment.checks import (
     send_check_result,
 )
 from certmgr.controller.services.deployment.closing import close
-from certmgr.controller.services.deployment.codes import IssuedCheckKey, issue_check_key
+from certmgr.controller.services.deployment.codes import issue_check_key
 from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
 from certmgr.controller.services.deployment.install_request import request_install
 from certmgr.controller.services.deployment.oneclick import accept_receipt, prepare_oneclick
@@ -27,6 +29,7 @@ from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import FormErrors, checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
+from certmgr.controller.web.reveal import hold_and_redirect, take
 from certmgr.shared.errors import CertmgrError, ValidationError
 
 routes = web.RouteTableDef()
@@ -132,12 +135,20 @@ async def _detail(
     mail_preview: object = None,
     error: str | None = None,
     status: int = 200,
-    check_key: IssuedCheckKey | None = None,
+    check_key: dict[str, object] | None = None,
 ) -> web.Response:
     ctx = ctx_of(request)
     who = ctx.require_actor()
     detail = await deployment_detail(ctx.db, who, request.match_info["id"])
     dep, d = detail.dep, detail.definition
+    held = await take(request, f"deployment-{dep.id}") if status == 200 else None
+    if held is not None:  # a secret made by the POST that redirected here: shown this once
+        passphrase = held.get("passphrase") or passphrase
+        if held.get("check_key"):
+            check_key = {
+                "key_text": held["check_key"],
+                "expires_at": dt.datetime.fromisoformat(held["expires_at"]),
+            }
     last = detail.last
     actions = plan_actions(
         DeploymentFacts(
@@ -175,6 +186,16 @@ async def _detail(
     )
 
 
+async def _show_once(
+    request: web.Request, values: dict[str, str], message: str, anchor: str = ""
+) -> web.HTTPSeeOther:
+    """Post/redirect/get: the deployment page shows ``values`` (a passphrase, a key) once."""
+    dep_id = request.match_info["id"]
+    return await hold_and_redirect(
+        request, f"/deployments/{dep_id}{anchor}", f"deployment-{dep_id}", values, message
+    )
+
+
 @routes.get("/deployments/{id:\\d+}")
 async def detail(request: web.Request) -> web.Response:
     """Deploy information, state, last check, history, actions."""
@@ -201,7 +222,7 @@ async def prepare(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
-    return await _detail(request, passphrase=res.passphrase)
+    raise await _show_once(request, {"passphrase": res.passphrase}, "Package prepared.")
 
 
 async def _mail_args(request: web.Request) -> dict[str, object]:
@@ -343,7 +364,8 @@ async def check_key(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
-    return await _detail(request, check_key=issued)
+    values = {"check_key": issued.key_text, "expires_at": issued.expires_at.isoformat()}
+    raise await _show_once(request, values, "Check key issued.", "#manual-check")
 
 
 @routes.post("/deployments/{id:\\d+}/install")
@@ -387,7 +409,7 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
-    return await _detail(request, passphrase=res.passphrase)
+    raise await _show_once(request, {"passphrase": res.passphrase}, "One-click installer created.")
 
 
 @routes.post("/deployments/{id:\\d+}/receipt")

@@ -18,6 +18,7 @@ from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import form_of, text
 from certmgr.controller.web.render import redirect, render
+from certmgr.controller.web.reveal import hold_and_redirect, take
 from certmgr.shared.errors import CertmgrError
 
 routes = web.RouteTableDef()
@@ -28,6 +29,8 @@ async def _page(
     request: web.Request, *, secret: str | None = None, error: str | None = None, status: int = 200
 ) -> web.Response:
     ctx = ctx_of(request)
+    held = await take(request, "webhooks") if status == 200 else None
+    secret = held["secret"] if held else secret
     state = request.query.get("state", "")
     messages, counts = await outbox_page(ctx.db, state=state if state in STATES else "")
     hooks = await list_webhooks(ctx.db)
@@ -89,7 +92,13 @@ async def add(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         return await _page(request, error=str(err), status=status_for(err))
-    return await _page(request, secret=secret.reveal())
+    raise await hold_and_redirect(
+        request,
+        "/notifications#webhooks",
+        "webhooks",
+        {"secret": secret.reveal()},
+        "Webhook added.",
+    )
 
 
 @routes.post("/notifications/webhooks/{id:\\d{1,12}}/delete")

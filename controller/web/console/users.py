@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
 from certmgr.controller.domain.actors import Role
@@ -22,6 +25,7 @@ from certmgr.controller.services.admin.settings import (
 )
 from certmgr.controller.services.admin.users import (
     add_user,
+    check_username,
     delete_user,
     generate_password,
     list_users,
@@ -30,9 +34,10 @@ from certmgr.controller.services.admin.users import (
 )
 from certmgr.controller.services.notification.mail import send_and_record, test_message
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import checkbox, choice, form_of, integer, text
+from certmgr.controller.web.forms import FormErrors, checkbox, choice, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.controller.web.reveal import hold_and_redirect, take
+from certmgr.shared.errors import CertmgrError, ConflictError, ValidationError
 from certmgr.shared.secret import Secret
 
 routes = web.RouteTableDef()
@@ -41,23 +46,21 @@ routes = web.RouteTableDef()
 async def _users_page(
     request: web.Request,
     *,
-    error: str | None = None,
-    field: str | None = None,
+    errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
-    new_password: tuple[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
     ctx = ctx_of(request)
     users = await list_users(ctx.db)
+    held = await take(request, "users") if status == 200 else None
     return render(
         request,
         "console/users.html",
         title="Users",
         users=users,
-        error=error,
-        field=field,
+        errors=errors or {},
         values=values or {},
-        new_password=new_password,
+        new_password=(held["username"], held["password"]) if held else None,
         roles=[Role.ADMIN.value, Role.USER.value],
         status=status,
     )
@@ -65,20 +68,28 @@ async def _users_page(
 
 @routes.get("/users")
 async def users(request: web.Request) -> web.Response:
-    """User management."""
+    """User management (a one-time password just made is shown here once)."""
     return await _users_page(request)
 
 
 @routes.post("/users")
 async def user_add(request: web.Request) -> web.Response:
-    """Add a user with a one-time password (shown once)."""
+    """Add a user with a one-time password; every wrong field is named at once."""
     ctx = ctx_of(request)
     form = await form_of(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    try:
-        username = text(form, "username", required=True, max_len=100, label="User name")
-        email = check_email(text(form, "email", max_len=254, label="E-mail"), "email")
-        role = Role(
+    errors = FormErrors()
+    username = errors.read(
+        lambda: check_username(
+            text(form, "username", required=True, max_len=100, label="User name")
+        ),
+        "",
+    )
+    email = errors.read(
+        lambda: check_email(text(form, "email", max_len=254, label="E-mail"), "email"), ""
+    )
+    role = errors.read(
+        lambda: Role(
             choice(
                 form,
                 "role",
@@ -86,27 +97,40 @@ async def user_add(request: web.Request) -> web.Response:
                 default=Role.USER.value,
                 label="Role",
             )
-        )
+        ),
+        Role.USER,
+    )
+    if not errors:
         password = generate_password()
-        user = await add_user(
-            ctx.db,
-            ctx.require_actor(),
-            username=username,
-            role=role,
-            password=password,
-            must_change_password=True,
-            email=email,
-            clock=ctx.clock,
-        )
-    except CertmgrError as err:
-        return await _users_page(
-            request,
-            error=str(err),
-            field=getattr(err, "field", None),
-            values=values,
-            status=422 if isinstance(err, ValidationError) else 409,
-        )
-    return await _users_page(request, new_password=(user.username, password))
+        try:
+            user = await add_user(
+                ctx.db,
+                ctx.require_actor(),
+                username=username,
+                role=role,
+                password=password,
+                must_change_password=True,
+                email=email,
+                clock=ctx.clock,
+            )
+        except ConflictError:
+            errors.add(
+                ValidationError(
+                    f"a user named {username!r} exists already: choose another name",
+                    field="username",
+                )
+            )
+        except ValidationError as err:
+            errors.add(err)
+        else:
+            raise await hold_and_redirect(
+                request,
+                "/users",
+                "users",
+                {"username": user.username, "password": password},
+                f"User {user.username} added.",
+            )
+    return await _users_page(request, errors=errors.by_field, values=values, status=422)
 
 
 def _uid(request: web.Request) -> int:
@@ -154,27 +178,57 @@ async def user_reset(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         raise redirect(request, "/users", f"Not reset: {err}", "bad") from err
-    return await _users_page(request, new_password=(user.username, password))
+    raise await hold_and_redirect(
+        request,
+        "/users",
+        "users",
+        {"username": user.username, "password": password},
+        f"New one-time password for {user.username}.",
+    )
 
 
 async def _settings_page(
-    request: web.Request, *, error: str | None = None, field: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
 ) -> web.Response:
+    """Settings; ``typed`` is what a form that failed was sent with (shown instead of the stored values)."""
     ctx = ctx_of(request)
     general = await load_general_settings(ctx.db)
     mail = await load_mail_settings(ctx.db, ctx.vault)
+    values = {
+        "admin_email": general.admin_email,
+        "organization": general.organization,
+        "external_url": general.external_url,
+        "token_days": str(general.token_days),
+        "sender_address": mail.sender_address,
+        "sender_name": mail.sender_name,
+        "smtp_server": f"{mail.host}:{mail.port}" if mail.host else "",
+        "security": mail.security,
+        "smtp_username": mail.username,
+        "ca_file": mail.ca_file,
+    }
     return render(
         request,
         "console/settings.html",
         title="Settings",
         general=general,
         mail=mail,
+        values={**values, **(typed or {})},
         metrics_token=await load_metrics_token(ctx.db, ctx.vault),
         modes=SECURITY_MODES,
-        error=error,
-        field=field,
+        errors=errors or {},
         status=status,
     )
+
+
+def _typed(form: Mapping[str, Any]) -> dict[str, str]:
+    """What a settings form was sent with, passwords left out."""
+    return {
+        k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "smtp_password")
+    }
 
 
 @routes.get("/settings")
@@ -185,30 +239,38 @@ async def settings(request: web.Request) -> web.Response:
 
 @routes.post("/settings/general")
 async def settings_general(request: web.Request) -> web.Response:
-    """Save the administrator e-mail and the external URL."""
+    """Save the administrator e-mail and the external URL; every wrong field at once."""
     ctx = ctx_of(request)
     form = await form_of(request)
-    try:
-        await save_general_settings(
-            ctx.db,
-            ctx.require_actor(),
-            GeneralSettings(
-                admin_email=text(form, "admin_email", max_len=1000, label="Administrator e-mail"),
-                external_url=text(form, "external_url", max_len=500, label="External URL"),
-                organization=text(form, "organization", max_len=200, label="Organisation"),
-                token_days=integer(
-                    form,
-                    "token_days",
-                    default=DEFAULT_TOKEN_DAYS,
-                    lo=0,
-                    hi=MAX_TOKEN_DAYS,
-                    label="API token lifetime",
-                ),
+    errors = FormErrors()
+    new = GeneralSettings(
+        admin_email=errors.read(
+            lambda: text(form, "admin_email", max_len=1000, label="Administrator e-mail"), ""
+        ),
+        external_url=errors.read(
+            lambda: text(form, "external_url", max_len=500, label="External URL"), ""
+        ),
+        organization=errors.read(
+            lambda: text(form, "organization", max_len=200, label="Organisation"), ""
+        ),
+        token_days=errors.read(
+            lambda: integer(
+                form,
+                "token_days",
+                default=DEFAULT_TOKEN_DAYS,
+                lo=0,
+                hi=MAX_TOKEN_DAYS,
+                label="API token lifetime",
             ),
-            ctx.clock,
-        )
+            DEFAULT_TOKEN_DAYS,
+        ),
+    )
+    try:
+        await save_general_settings(ctx.db, ctx.require_actor(), new, ctx.clock)
     except ValidationError as err:
-        return await _settings_page(request, error=str(err), field=err.field, status=422)
+        errors.add(err)
+    if errors:
+        return await _settings_page(request, errors=errors.by_field, typed=_typed(form), status=422)
     raise redirect(request, "/settings", "Settings saved.")
 
 
@@ -224,33 +286,50 @@ async def settings_metrics_token(request: web.Request) -> web.Response:
 
 @routes.post("/settings/mail")
 async def settings_mail(request: web.Request) -> web.Response:
-    """Save outbound mail settings (an empty password field keeps the stored one)."""
+    """Save outbound mail settings (an empty password field keeps the stored one); every wrong field at once."""
     ctx = ctx_of(request)
     form = await form_of(request)
-    try:
-        server = text(form, "smtp_server", max_len=300, label="SMTP server")
-        host, port = parse_smtp_server(server) if server else ("", 587)
-        pw = form.get("smtp_password", "")
-        new = MailSettings(
-            sender_address=text(form, "sender_address", max_len=254, label="Sender address"),
-            sender_name=text(form, "sender_name", max_len=100, label="Sender name"),
-            host=host,
-            port=port,
-            security=choice(form, "security", SECURITY_MODES, default="starttls", label="Security"),
-            username=text(form, "smtp_username", max_len=200, label="SMTP user"),
-            password=Secret(pw) if isinstance(pw, str) and pw else None,
-            ca_file=text(form, "ca_file", max_len=500, label="CA file"),
-        )
-        await save_mail_settings(
-            ctx.db,
-            ctx.vault,
-            ctx.require_actor(),
-            new,
-            ctx.clock,
-            keep_password=not checkbox(form, "clear_password"),
-        )
-    except ValidationError as err:
-        return await _settings_page(request, error=str(err), field=err.field, status=422)
+    errors = FormErrors()
+    server = errors.read(lambda: text(form, "smtp_server", max_len=300, label="SMTP server"), "")
+    host, port = errors.read(lambda: parse_smtp_server(server), ("", 587)) if server else ("", 587)
+    pw = form.get("smtp_password", "")
+    new = MailSettings(
+        sender_address=errors.read(
+            lambda: check_email(
+                text(form, "sender_address", max_len=254, label="Sender address"),
+                "sender_address",
+            ),
+            "",
+        ),
+        sender_name=errors.read(
+            lambda: text(form, "sender_name", max_len=100, label="Sender name"), ""
+        ),
+        host=host,
+        port=port,
+        security=errors.read(
+            lambda: choice(form, "security", SECURITY_MODES, default="starttls", label="Security"),
+            "starttls",
+        ),
+        username=errors.read(
+            lambda: text(form, "smtp_username", max_len=200, label="SMTP user"), ""
+        ),
+        password=Secret(pw) if isinstance(pw, str) and pw else None,
+        ca_file=errors.read(lambda: text(form, "ca_file", max_len=500, label="CA file"), ""),
+    )
+    if not errors:
+        try:
+            await save_mail_settings(
+                ctx.db,
+                ctx.vault,
+                ctx.require_actor(),
+                new,
+                ctx.clock,
+                keep_password=not checkbox(form, "clear_password"),
+            )
+        except ValidationError as err:
+            errors.add(err)
+    if errors:
+        return await _settings_page(request, errors=errors.by_field, typed=_typed(form), status=422)
     raise redirect(request, "/settings", "Mail settings saved.")
 
 
@@ -266,7 +345,11 @@ async def settings_mail_test(request: web.Request) -> web.Response:
             or general.admin_email.split(",")[0]
         )
     except ValidationError as err:
-        return await _settings_page(request, error=str(err), field=err.field, status=422)
+        errors = FormErrors()
+        errors.add(err)
+        return await _settings_page(
+            request, errors=errors.by_field, typed={"to": str(form.get("to", ""))}, status=422
+        )
     if not to:
         raise redirect(
             request,

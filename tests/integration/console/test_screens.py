@@ -203,11 +203,13 @@ async def test_users_and_settings_with_real_smtp(tmp_path: Path) -> None:
         resp = await c.post_form(
             "/users", {"username": "dave", "email": "dave@example.test", "role": "user"}
         )
-        html = await resp.text()
+        assert resp.status == 303  # post/redirect/get: the password waits on the server
+        html = await (await c.client.get(resp.headers["Location"])).text()
         otp = re.search(r'<code class="secret">([^<]+)</code>', html)
         assert otp
+        assert otp.group(1) not in await (await c.client.get("/users")).text()  # shown once
         resp = await c.post_form("/users", {"username": "dave", "role": "user"})
-        assert resp.status == 409
+        assert resp.status == 422 and "exists already" in await resp.text()
         resp = await c.post_form("/users", {"username": "<bad name>", "role": "user"})
         assert resp.status == 422
         resp = await c.post_form(

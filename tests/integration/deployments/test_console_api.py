@@ -64,8 +64,10 @@ async def test_console_and_api_deployment_flow(
         page = await (await c.client.get(dep_url)).text()
         assert "not deployed yet" in page and "Issue a check key" in page and "CMK1-" not in page
         issued = await c.post_form(dep_url + "/check-key", {}, from_page=dep_url)
-        assert issued.status == 200 and "CMK1-" in await issued.text()
-        resp = await c.post_form(dep_url + "/prepare", {}, from_page=dep_url)
+        assert issued.status == 303 and "CMK1-" not in issued.headers["Location"]
+        assert "CMK1-" in await (await c.client.get(issued.headers["Location"])).text()
+        assert "CMK1-" not in await (await c.client.get(dep_url)).text()  # shown once
+        resp = await c.post_form(dep_url + "/prepare", {}, from_page=dep_url, allow_redirects=True)
         html = await resp.text()
         passphrase = re.search(r'<code class="secret">([^<]+)</code>', html)
         assert passphrase and "prepared" in html
@@ -74,7 +76,9 @@ async def test_console_and_api_deployment_flow(
         stand_in = tmp_path / "runtime"
         stand_in.write_bytes(b"\x7fELF stand-in runtime\n" * 100)
         monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(stand_in))
-        resp = await c.post_form(dep_url + "/prepare", {"protect": "on"}, from_page=dep_url)
+        resp = await c.post_form(
+            dep_url + "/prepare", {"protect": "on"}, from_page=dep_url, allow_redirects=True
+        )
         html = await resp.text()
         assert re.search(r'<code class="secret">([^<]+)</code>', html)
         assert "-protected.zip" in html

@@ -158,6 +158,7 @@ async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None
                     "event_finding.opened": "on",
                 },
                 from_page="/notifications",
+                allow_redirects=True,
             )
             html = await resp.text()
             assert re.search(r'<code class="secret">[A-Za-z0-9_-]{40,}</code>', html)
