@@ -28,6 +28,11 @@ _T = TypeVar("_T")
 
 _CHUNK = 65536
 _ENCODING_DER = 2  # _ssl.ENCODING_DER
+_PARSED_MAX = 2048
+_PARSED_BYTES = 8192  # a larger certificate is parsed each time (the cache holds 16 MiB at most)
+# Certificates seen, by their exact DER: a fleet serves the same few chains, and one object per
+# distinct certificate lets its parsed extensions and every cache keyed by it be reused.
+_PARSED: dict[bytes, x509.Certificate] = {}
 
 
 class WireState:
@@ -70,8 +75,17 @@ def _client_context() -> ssl.SSLContext:
 
 
 async def _connect(
-    host: str, port: int, family: int, state: WireState
+    host: str, port: int, family: int, state: WireState, connected: socket.socket | None = None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    if connected is not None:  # the caller's connect-scan reached the port: use its connection
+        state.phase, state.address = "connect", host.strip("[]")
+        try:
+            reader, writer = await asyncio.open_connection(sock=connected, limit=LINE_LIMIT)
+        except BaseException:
+            connected.close()
+            raise
+        state.writer, state.reachable = writer, True
+        return reader, writer
     loop = asyncio.get_running_loop()
     try:
         infos = _literal(host.strip("[]"), port, family) or await loop.getaddrinfo(
@@ -166,6 +180,19 @@ def _served_der(obj: ssl.SSLObject) -> list[bytes]:
     return [leaf] if leaf else []
 
 
+def _parsed(der: bytes) -> x509.Certificate:
+    """The certificate of ``der``, parsed once per distinct encoding (bounded)."""
+    cert = _PARSED.get(der)
+    if cert is None:
+        cert = x509.load_der_x509_certificate(der)
+        if len(der) > _PARSED_BYTES:
+            return cert
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))  # the oldest entry
+        _PARSED[der] = cert
+    return cert
+
+
 async def _tls(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
@@ -205,7 +232,7 @@ async def _tls(
     chain: list[x509.Certificate] = []
     for n, der in enumerate(_served_der(obj), start=1):
         try:
-            chain.append(x509.load_der_x509_certificate(der))
+            chain.append(_parsed(der))
         except ValueError as err:
             raise StepError(
                 "handshake", f"certificate {n} sent by the server cannot be read ({err})"
@@ -245,9 +272,10 @@ async def run_steps(
     *,
     connect_timeout: float | None = None,
     handshake_timeout: float | None = None,
+    connected: socket.socket | None = None,
 ) -> None:
     reader, writer = await _within(
-        _connect(host, port, family, state), connect_timeout, state, host, port
+        _connect(host, port, family, state, connected), connect_timeout, state, host, port
     )
     if starttls is not None:
         state.phase, state.starttls = "starttls", starttls

@@ -178,6 +178,7 @@ async def probe(
     trust_roots: Sequence[x509.Certificate] | None = None,
     connect_timeout: float | None = None,
     handshake_timeout: float | None = None,
+    connected: socket.socket | None = None,
 ) -> ProbeResult:
     """Connect to ``host:port``, complete a TLS handshake, and report what the server presented.
 
@@ -200,6 +201,9 @@ async def probe(
             filtered ports); None: only ``timeout``.
         handshake_timeout: A deadline for the STARTTLS dialogue and, apart, for the handshake;
             None: only ``timeout``.
+        connected: A non-blocking socket already connected to ``host:port`` (a scan's
+            connect-scan found the port open): the probe talks on it instead of connecting, and
+            closes it. ``connect_ms`` is then None (the caller timed the connect).
 
     Returns:
         The probe result.
@@ -207,16 +211,21 @@ async def probe(
     Raises:
         ValidationError: An argument is out of range (unknown STARTTLS protocol, bad port...).
     """
-    server_name = _server_name(
-        host,
-        port,
-        sni,
-        timeout,
-        starttls,
-        family,
-        max_chain_bytes,
-        (connect_timeout, handshake_timeout),
-    )
+    try:
+        server_name = _server_name(
+            host,
+            port,
+            sni,
+            timeout,
+            starttls,
+            family,
+            max_chain_bytes,
+            (connect_timeout, handshake_timeout),
+        )
+    except ValidationError:
+        if connected is not None:
+            connected.close()
+        raise
     state = WireState()
     failure: StepError | None = None
     completed = False
@@ -233,6 +242,7 @@ async def probe(
                 state,
                 connect_timeout=connect_timeout,
                 handshake_timeout=handshake_timeout,
+                connected=connected,
             )
         completed = True
     except StepError as err:

@@ -152,20 +152,22 @@ def key_findings(
 ) -> list[Finding]:
     """Keys too small or of an algorithm the policy does not allow, on every certificate."""
     out = []
-    for cert in path.certs:
-        who = subject_of(cert)
+    for cert in path.certs:  # the subject is written out only for a finding (it costs)
         try:
             kind, bits = _key_facts(cert)
         except (ValueError, UnsupportedAlgorithm):
+            who = subject_of(cert)
             out.append(Finding(f"the public key of {who} cannot be read", who))
             continue
         if kind not in allowed:
+            who = subject_of(cert)
             out.append(
                 Finding(f"{who} has a {kind.upper()} key, which the policy does not allow", who)
             )
             continue
         least = min_ec_bits if kind == "ec" else min_rsa_bits if kind in ("rsa", "dsa") else None
         if least is not None and bits is not None and bits < least:
+            who = subject_of(cert)
             out.append(
                 Finding(
                     f"the {kind.upper()} key of {who} has {bits} bits; the policy asks for at "
@@ -180,14 +182,15 @@ def signature_findings(path: TrustPath, weak: Collection[str]) -> list[Finding]:
     """Leaf and intermediates signed with a weak hash (roots and anchors are not judged)."""
     out = []
     for _, cert in path.judged():
-        who = subject_of(cert)
         try:
             algo = cert.signature_hash_algorithm
         except UnsupportedAlgorithm:
+            who = subject_of(cert)
             oid = cert.signature_algorithm_oid.dotted_string
             out.append(Finding(f"{who} is signed with an unknown algorithm ({oid})", who))
             continue
         if algo is not None and algo.name.lower() in weak:
+            who = subject_of(cert)
             out.append(
                 Finding(
                     f"{who} is signed with {algo.name.upper()}, which can be forged; have it "
@@ -204,8 +207,12 @@ def validity_findings(
     """``(rule id, finding)`` for expired, not yet valid, expiring and (leaf) too long-lived."""
     out: list[tuple[str, Finding]] = []
     for n, cert in enumerate(path.certs):
-        who = subject_of(cert)
         start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+        lifetime = end - start + dt.timedelta(seconds=1)  # RFC 5280: both ends are included
+        too_long = n == 0 and lifetime > max_lifetime_days * _DAY
+        if start <= now <= end and end - now > min_days_left * _DAY and not too_long:
+            continue  # nothing to say: the subject is not written out
+        who = subject_of(cert)
         if end < now:
             out.append(("expired", Finding(f"{who} expired on {end:%Y-%m-%d %H:%M} UTC", who)))
         elif start > now:
@@ -227,8 +234,7 @@ def validity_findings(
                     ),
                 )
             )
-        lifetime = end - start + dt.timedelta(seconds=1)  # RFC 5280: both ends are included
-        if n == 0 and lifetime > max_lifetime_days * _DAY:
+        if too_long:
             out.append(
                 (
                     "lifetime-too-long",

@@ -12,28 +12,27 @@ are resolved once and probed at the checked addresses (a second lookup could ans
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import ipaddress
 import os
 import socket
-import struct
 import time
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterator,
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
+from typing import NamedTuple
 
 from cryptography import x509
 
 from certmgr.shared._tlswire import check_sni, hostport
+from certmgr.shared.discovery._sweep import Connector, HostGate, Outbox, Pair, address_chunks
 from certmgr.shared.discovery.targets import IPAddress, Scope, TargetSpec
 from certmgr.shared.errors import InputTooLargeError, ValidationError
 from certmgr.shared.tlsprobe import (
@@ -50,6 +49,8 @@ __all__ = ["EndpointResult", "Outcome", "Resolver", "Timeouts", "scan"]
 Resolver = Callable[[str], Awaitable[Sequence[IPAddress]]]
 _MAX_CONCURRENCY = 10_000
 _MAX_ADDRESSES_PER_NAME = 64
+_TURN = 64  # pairs answered at once before a worker lets the event loop run
+_BATCH = 512  # results that may wait for the consumer (at least the concurrency)
 
 
 class Outcome(StrEnum):
@@ -107,6 +108,33 @@ class EndpointResult(ServedChain):
     total_ms: float | None = None
 
 
+_UNSET = {f.name: f.default for f in fields(EndpointResult) if f.default is not MISSING}
+
+
+def _port_result(
+    address: str, port: int, starttls: str | None, outcome: Outcome, message: str, ms: float
+) -> EndpointResult:
+    """``EndpointResult(address, address, port, None, starttls, outcome, message, total_ms=ms)``.
+
+    Made without the constructor: a frozen dataclass sets each of its 15 fields through
+    ``object.__setattr__``, which costs more than the connect of a closed port. Same fields,
+    same object (a test compares them).
+    """
+    result = object.__new__(EndpointResult)
+    result.__dict__.update(
+        _UNSET,
+        target=address,
+        address=address,
+        port=port,
+        sni=None,
+        starttls=starttls,
+        outcome=outcome,
+        message=message,
+        total_ms=ms,
+    )
+    return result
+
+
 @dataclass(frozen=True)
 class _Job:
     target: str
@@ -133,7 +161,8 @@ def _outcome(r: ProbeResult) -> Outcome:
     return Outcome.ERROR
 
 
-def _jobs(spec: TargetSpec, scope: Scope) -> Iterator[_Job]:
+def _jobs(spec: TargetSpec, scope: Scope) -> Iterator[_Job | Pair]:
+    """What to do, lazily: an address:port pair is a bare tuple (the bulk of a range scan)."""
     for item in spec.items:
         ports = item.ports or spec.ports
         if item.name is not None:
@@ -146,44 +175,35 @@ def _jobs(spec: TargetSpec, scope: Scope) -> Iterator[_Job]:
         if overlap == "none":  # one report for the whole item, however large
             yield _Job(item.text, None, out_of_scope=True)
             continue
-        for n, port in enumerate(ports):
-            for address in item.addresses():
-                if overlap == "some" and not scope.allows_address(address):
-                    if n == 0:
-                        yield _Job(str(address), None, address, out_of_scope=True)
-                    continue
-                yield _Job(str(address), port, address)
+        for chunk in address_chunks(item.first, item.last):  # every port of a chunk, then the next
+            if overlap == "all":
+                texts = [str(a) for a in chunk]
+            else:
+                texts = []
+                for a in chunk:
+                    if scope.allows_address(a):
+                        texts.append(str(a))
+                    elif ports:  # reported once, not per port
+                        yield _Job(str(a), None, a, out_of_scope=True)
+            for port in ports:
+                for text in texts:
+                    yield text, port
 
 
-def _pending(sock: socket.socket) -> int:
-    """0 when a non-blocking connect has completed, EINPROGRESS while it is under way."""
-    try:
-        sock.getpeername()
-    except OSError:
-        return errno.EINPROGRESS
-    return 0
+class _Started(NamedTuple):
+    """A connect under way (``err`` EINPROGRESS) or made (0), with its address's gate taken."""
+
+    sock: socket.socket
+    err: int
+    started: float
 
 
-class _HostGate:
-    """At most ``limit`` probes per address at once; entries leave when unused (bounded)."""
+class _Connected(NamedTuple):
+    """A connection the precheck made, for the probe to use."""
 
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, address: str) -> AsyncIterator[None]:
-        gate = self._gates.get(address)
-        if gate is None:
-            gate = self._gates[address] = (asyncio.Semaphore(self._limit), [0])
-        gate[1][0] += 1
-        try:
-            async with gate[0]:
-                yield
-        finally:
-            gate[1][0] -= 1
-            if not gate[1][0]:
-                del self._gates[address]
+    sock: socket.socket
+    started: float
+    connect_ms: float
 
 
 async def _system_resolve(name: str) -> Sequence[IPAddress]:
@@ -206,7 +226,8 @@ class _Scanner:
         self.precheck = precheck
         self.scope, self.timeouts, self.extra_sni = scope, timeouts, extra_sni
         self.starttls, self.max_chain_bytes, self.resolve = starttls, max_chain_bytes, resolve
-        self.gate = _HostGate(per_host)
+        self.gate = HostGate(per_host)
+        self.connector = Connector()
         self.names: dict[str, tuple[IPAddress, ...] | str] = {}  # resolved, or why not
 
     async def _addresses(self, name: str) -> tuple[IPAddress, ...] | str:
@@ -227,22 +248,30 @@ class _Scanner:
         self.names[name] = answer
         return answer
 
-    async def _probe(self, target: str, address: str, port: int, sni: str | None) -> EndpointResult:
+    async def _probe(
+        self,
+        target: str,
+        address: str,
+        port: int,
+        sni: str | None,
+        connected: _Connected | None = None,
+    ) -> EndpointResult:
+        """One probe; the caller holds the gate of ``address``."""
         proto = self.starttls.get(port)
         t = self.timeouts
-        started = time.perf_counter()
-        async with self.gate.hold(address):
-            r = await probe(
-                address,
-                port,
-                sni=sni or "",
-                timeout=t.connect + t.handshake * (2 if proto else 1),
-                starttls=proto,
-                max_chain_bytes=self.max_chain_bytes,
-                trust_roots=(),  # trust is judged later, by the policy; no per-endpoint work here
-                connect_timeout=t.connect,
-                handshake_timeout=t.handshake,
-            )
+        started = time.perf_counter() if connected is None else connected.started
+        r = await probe(
+            address,
+            port,
+            sni=sni or "",
+            timeout=t.connect + t.handshake * (2 if proto else 1),
+            starttls=proto,
+            max_chain_bytes=self.max_chain_bytes,
+            trust_roots=(),  # trust is judged later, by the policy; no per-endpoint work here
+            connect_timeout=t.connect,
+            handshake_timeout=t.handshake,
+            connected=None if connected is None else connected.sock,
+        )
         return EndpointResult(
             target=target,
             address=address,
@@ -254,53 +283,90 @@ class _Scanner:
             chain=r.chain,
             protocol=r.protocol,
             cipher=r.cipher,
-            connect_ms=r.connect_ms,
+            connect_ms=r.connect_ms if connected is None else connected.connect_ms,
             starttls_ms=r.starttls_ms,
             handshake_ms=r.handshake_ms,
             total_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def _connect_scan(self, address: str, port: int) -> EndpointResult | None:
-        """A bare TCP connect: the result for a closed or filtered port, None when open.
+    async def _probes(
+        self, address: str, port: int, connected: _Connected | None = None
+    ) -> list[EndpointResult]:
+        """The bare probe, then, if it reached a listener, one per name known to live there."""
+        first = await self._probe(address, address, port, None, connected)
+        results = [first]
+        if first.outcome not in (Outcome.CLOSED, Outcome.FILTERED):
+            for name in self.extra_sni.get(address, ()):
+                results.append(await self._probe(address, address, port, name))
+        return results
 
-        The open connection is reset at once (no TIME_WAIT); the probe makes its own.
+    def quick(self, pair: Pair) -> EndpointResult | _Started | None:
+        """The precheck's connect, without awaiting.
+
+        Returns the result of a refused or failed port; a :class:`_Started` (the gate stays
+        taken) for :meth:`follow`; None when the address is busy or no socket could be made
+        (then :meth:`run` takes its turn).
         """
+        if not self.gate.try_take(pair[0]):
+            return None
+        return self._begin(pair)
+
+    def _begin(self, pair: Pair) -> EndpointResult | _Started | None:
+        """:meth:`quick` once the gate is taken (None: no socket; the gate is given back)."""
+        address, port = pair
         started = time.perf_counter()
         try:
-            sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
-        except OSError:  # out of descriptors, say: let the probe meet and report it
+            err, sock = self.connector.start(address, port)
+        except OSError:
+            self.gate.give(address)
             return None
-        sock.setblocking(False)
-        where = hostport(address, port)
+        if sock is None:
+            self.gate.give(address)
+            return self._refused(address, port, err, started)
+        return _Started(sock, err, started)
+
+    async def follow(self, pair: Pair, begun: _Started) -> list[EndpointResult]:
+        """Finish what :meth:`quick` started: wait for the connect, then probe on it."""
+        address, port = pair
         try:
-            err = sock.connect_ex((address, port))
-            if err in (errno.EINPROGRESS, errno.EAGAIN):
-                # a near host (loopback, the LAN) has often answered by now: no wait at all
-                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or _pending(sock)
+            sock, err, started = begun
             if err == errno.EINPROGRESS:
-                loop = asyncio.get_running_loop()
-                ready: asyncio.Future[None] = loop.create_future()
-                fd = sock.fileno()  # by number: asyncio formats a socket's repr on every call
-
-                def wake() -> None:
-                    if not ready.done():
-                        ready.set_result(None)
-
-                loop.add_writer(fd, wake)
                 try:
-                    async with asyncio.timeout(self.timeouts.connect):
-                        await ready
-                except TimeoutError:
-                    err = errno.ETIMEDOUT
-                else:
-                    err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                finally:
-                    loop.remove_writer(fd)
-            if err == 0:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                return None
+                    err = await self._connected(sock)
+                except BaseException:
+                    sock.close()
+                    raise
+            if err:
+                sock.close()
+                return [self._refused(address, port, err, started)]
+            made = _Connected(sock, started, (time.perf_counter() - started) * 1000)
+            return await self._probes(address, port, made)
         finally:
-            sock.close()
+            self.gate.give(address)
+
+    async def _connected(self, sock: socket.socket) -> int:
+        """Wait for a connect under way; its error number (ETIMEDOUT after the deadline)."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = sock.fileno()  # by number: asyncio formats a socket's repr on every call
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_writer(fd, wake)
+        try:
+            async with asyncio.timeout(self.timeouts.connect):
+                await ready
+        except TimeoutError:
+            return errno.ETIMEDOUT
+        finally:
+            loop.remove_writer(fd)
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+
+    def _refused(self, address: str, port: int, err: int, started: float) -> EndpointResult:
+        """The result of a port that refused, timed out or could not be reached."""
+        where = hostport(address, port)
         if err == errno.ECONNREFUSED:
             outcome = Outcome.CLOSED
             message = f"connection refused by {where} (nothing is listening on that port?)"
@@ -314,33 +380,32 @@ class _Scanner:
             outcome = Outcome.FILTERED
             message = f"cannot connect to {where}: {os.strerror(err)}"
         ms = (time.perf_counter() - started) * 1000
-        proto = self.starttls.get(port)
-        return EndpointResult(address, address, port, None, proto, outcome, message, total_ms=ms)
+        return _port_result(address, port, self.starttls.get(port), outcome, message, ms)
 
     def _report(self, job: _Job, outcome: Outcome, message: str) -> EndpointResult:
         address = str(job.address) if job.address is not None else None
         return EndpointResult(job.target, address, None, None, None, outcome, message)
 
-    async def run(self, job: _Job) -> list[EndpointResult]:
+    async def run(self, job: _Job | Pair) -> list[EndpointResult]:
+        if isinstance(job, tuple):  # an address: bare, then with each name known to live there
+            address, port = job
+            if self.precheck:
+                await self.gate.take(address)
+                begun = self._begin(job)
+                if isinstance(begun, EndpointResult):
+                    return [begun]
+                if begun is not None:
+                    return await self.follow(job, begun)
+                # no socket for the precheck (out of descriptors?): the probe meets and reports it
+            await self.gate.take(address)
+            try:
+                return await self._probes(address, port)
+            finally:
+                self.gate.give(address)
         if job.out_of_scope:
             return [
                 self._report(job, Outcome.OUT_OF_SCOPE, "outside the scan scope: not contacted")
             ]
-        if (
-            job.address is not None and job.port is not None
-        ):  # an address: bare, then with each name known to live there
-            address = str(job.address)
-            if self.precheck:
-                async with self.gate.hold(address):
-                    quick = await self._connect_scan(address, job.port)
-                if quick is not None:
-                    return [quick]
-            first = await self._probe(address, address, job.port, None)
-            results = [first]
-            if first.outcome not in (Outcome.CLOSED, Outcome.FILTERED):
-                for name in self.extra_sni.get(address, ()):
-                    results.append(await self._probe(address, address, job.port, name))
-            return results
         if job.port is None:  # pragma: no cover - only out-of-scope jobs have no port
             return []
         addresses = await self._addresses(job.target)
@@ -356,7 +421,14 @@ class _Scanner:
                 else f"{job.target} matches no host-name pattern of the scan scope"
             )
             return [self._report(job, Outcome.OUT_OF_SCOPE, why + ": not contacted")]
-        return [await self._probe(job.target, str(a), job.port, job.target) for a in addresses]
+        results = []
+        for a in addresses:
+            await self.gate.take(str(a))
+            try:
+                results.append(await self._probe(job.target, str(a), job.port, job.target))
+            finally:
+                self.gate.give(str(a))
+        return results
 
 
 def _check(
@@ -460,27 +532,44 @@ async def scan(
         precheck,
     )
     jobs = _jobs(spec, scope)
-    queue: asyncio.Queue[EndpointResult | None] = asyncio.Queue(maxsize=concurrency)
+    out: Outbox[EndpointResult] = Outbox(max(concurrency, _BATCH))
 
     async def work() -> None:
+        quick = scanner.quick if precheck else None
+        done = 0
         for job in jobs:  # one shared lazy iterator: each worker takes the next pair
-            for result in await scanner.run(job):
-                await queue.put(result)
+            if quick is not None and isinstance(job, tuple):
+                begun = quick(job)  # most ports answer at once: no task, future or await
+                if isinstance(begun, EndpointResult):
+                    done += 1
+                    if out.add(begun):
+                        await out.wait()
+                    elif not done % _TURN:  # let the loop (and the consumer) run now and then
+                        await asyncio.sleep(0)
+                    continue
+                results = await (scanner.follow(job, begun) if begun else scanner.run(job))
+            else:
+                results = await scanner.run(job)
+            for result in results:
+                if out.add(result):
+                    await out.wait()
 
     workers = [asyncio.create_task(work()) for _ in range(min(concurrency, count))]
 
     async def finish() -> BaseException | None:
         outcomes = await asyncio.gather(*workers, return_exceptions=True)
-        await queue.put(None)
+        out.close()
         return next((o for o in outcomes if isinstance(o, BaseException)), None)
 
     closer = asyncio.create_task(finish())
     try:
-        while (result := await queue.get()) is not None:
-            yield result
+        while batch := await out.take():
+            for result in batch:
+                yield result
         if (failure := await closer) is not None:
             raise failure
     finally:
         for task in (*workers, closer):
             task.cancel()
         await asyncio.gather(*workers, closer, return_exceptions=True)
+        scanner.connector.close()

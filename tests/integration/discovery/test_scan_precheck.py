@@ -1,16 +1,24 @@
 """The scan's ``precheck`` mode (a bare connect per pair before the probe) on loopback: the same
 outcomes as the default mode for real nginx virtual hosts, closed ports and a filtered port, and
-an open port is probed after its connect-scan.
+an open port is probed on the connection of its connect-scan; the connector keeps one socket for
+every refusal, and the per-host limit holds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import errno
+import os
+import socket
 import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
 
 import pytest
 
 from certmgr.shared.discovery import EndpointResult, Outcome, Scope, Timeouts, parse_targets, scan
+from certmgr.shared.discovery._sweep import Connector
+from tests.factories.hostile import serve
 from tests.factories.pki import TestPki, make_pki
 from tests.factories.servers import NginxServer, free_port
 from tests.integration.discovery.test_scan import collect, filtered_port
@@ -74,3 +82,78 @@ async def test_precheck_gives_the_same_outcomes(nginx: NginxServer, pki: TestPki
         assert r.total_ms is not None and (port, "b.test") not in fast
     f = fast[(filtered, None)]
     assert f.outcome is Outcome.FILTERED and "within 0.5 s" in (f.message or ""), f
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_connector_reuses_a_refused_socket_and_hands_over_an_open_one() -> None:
+    """Closed ports cost no socket each; an open port's connection goes to the probe."""
+    connector = Connector()
+    closed = [free_port("127.0.0.7") for _ in range(50)]
+    try:
+        err, sock = connector.start("127.0.0.7", closed[0])
+        assert (err, sock) == (errno.ECONNREFUSED, None)
+        before = open_descriptors()
+        for port in closed[1:]:
+            assert connector.start("127.0.0.7", port) == (errno.ECONNREFUSED, None)
+        assert open_descriptors() == before  # one kept socket served every refusal
+        assert connector.start("::1", free_port("::1")) == (errno.ECONNREFUSED, None)
+        with socket.create_server(("127.0.0.7", 0)) as listener:
+            port = listener.getsockname()[1]
+            err, sock = connector.start("127.0.0.7", port)
+            assert err == 0 and sock is not None
+            with sock:
+                served, _ = listener.accept()
+                with served:
+                    assert sock.getpeername() == ("127.0.0.7", port)
+                    assert served.getpeername() == sock.getsockname()
+            # the socket went to the caller: the next refusal is answered on a socket of its own
+            assert connector.start("127.0.0.7", closed[0]) == (errno.ECONNREFUSED, None)
+        full, fillers, filtered = filtered_port("127.0.0.7")
+        try:
+            err, sock = connector.start("127.0.0.7", filtered)
+            assert err == errno.EINPROGRESS and sock is not None  # no answer yet: under way
+            sock.close()
+        finally:
+            full.close()
+            for s in fillers:
+                s.close()
+    finally:
+        connector.close()
+    assert open_descriptors() < before
+
+
+async def test_per_host_limit_holds_for_the_precheck_and_its_probes() -> None:
+    """At most ``per_host`` connections to one address at a time; one connection per open port."""
+    now = [0]
+    most = [0]
+    total = [0]
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        total[0] += 1
+        now[0] += 1
+        most[0] = max(most[0], now[0])
+        try:
+            await asyncio.sleep(0.2)  # then close: the probe reports the server closing
+        finally:
+            now[0] -= 1
+
+    async with contextlib.AsyncExitStack() as stack:
+        ports = [await stack.enter_async_context(serve(slow, "127.0.0.8")) for _ in range(6)]
+        closed = [free_port("127.0.0.8") for _ in range(20)]
+        results = await collect(
+            scan(
+                parse_targets(["127.0.0.8"], [*ports, *closed]),
+                scope=Scope.parse("127.0.0.8/32"),
+                timeouts=FAST,
+                per_host=2,
+                precheck=True,
+            )
+        )
+    outcomes = {r.port: r.outcome for r in results}
+    assert {outcomes[p] for p in closed} == {Outcome.CLOSED}
+    assert {outcomes[p] for p in ports} == {Outcome.ERROR}
+    assert most[0] == 2
+    assert total[0] == len(ports)  # the probe used the precheck's connection: one per open port
