@@ -37,6 +37,7 @@ from certmgr.controller.db.models.system import (
     SettingRecord,
     SignInThrottle,
 )
+from certmgr.controller.db.models.tasks import ConsoleTask
 from certmgr.controller.db.models.users import ApiToken, ConsoleSession, User
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "CheckChallenge",
     "CheckResult",
     "ConsoleSession",
+    "ConsoleTask",
     "Deployment",
     "DeploymentEvent",
     "DiscoveredCertificate",

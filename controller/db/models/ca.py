@@ -1,6 +1,7 @@
 """The built-in private CA's state: keys (sealed), CRL numbers, revocations."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: SQLAlchemy takes real annotations as they are; string
+# ones it parses again with regular expressions and eval (a sixth of loading the models).
 
 import datetime as dt
 

@@ -1,6 +1,7 @@
 """Private keys, certificates and their chains."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: SQLAlchemy takes real annotations as they are; string
+# ones it parses again with regular expressions and eval (a sixth of loading the models).
 
 import datetime as dt
 

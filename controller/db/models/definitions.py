@@ -1,6 +1,7 @@
 """Certificate definitions (what a service needs) and their document folders."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: SQLAlchemy takes real annotations as they are; string
+# ones it parses again with regular expressions and eval (a sixth of loading the models).
 
 import datetime as dt
 from typing import Any

@@ -48,7 +48,7 @@ async def definitions_with_current(
     if not include_archived:
         stmt = stmt.where(CertificateDefinition.archived.is_(False))
     rows = await s.execute(stmt.order_by(CertificateDefinition.name).limit(limit).offset(offset))
-    return [(d, c) for d, c in rows.tuples()]
+    return [(d, c) for d, c in rows.all()]
 
 
 async def current_certificate_of(s: AsyncSession, d: CertificateDefinition) -> Certificate | None:

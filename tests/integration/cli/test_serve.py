@@ -78,7 +78,7 @@ def test_serve_refuses_busy_port(tmp_path: Path) -> None:
             [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(home)],
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=120,  # a loaded host starts the whole controller slowly
         )
     assert res.returncode == 6
     assert "cannot listen" in res.stderr
