@@ -108,6 +108,13 @@ STATE_LABELS: Mapping[str, Mapping[str, Badge]] = MappingProxyType(
             "failed": _B("failed", "bad"),
             "interrupted": _B("interrupted", "warn"),
         },
+        # ConsoleTask.state (long work started in the console)
+        "task": {
+            "running": _B("running", "info"),
+            "done": _B("finished", "ok"),
+            "failed": _B("finished with failures", "bad"),
+            "interrupted": _B("interrupted", "warn"),
+        },
         # discovery: Verdict, Match, Outcome
         "verdict": {
             "ok": _B("ok", "ok"),

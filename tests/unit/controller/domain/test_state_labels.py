@@ -45,6 +45,7 @@ COLUMNS: dict[tuple[str, str], str] = {
     ("OutboxMessage", "state"): "outbox",
     ("SentEmail", "result"): "email",
     ("BackupRun", "result"): "backup",
+    ("ConsoleTask", "state"): "task",
 }
 NOT_STATES = {"challenge", "kind", "origin", "source", "issuer_kind", "delivery", "channel"}
 NOT_STATES |= {"trigger"}
