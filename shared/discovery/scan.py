@@ -3,8 +3,10 @@
 One engine with the probe of :mod:`certmgr.shared.tlsprobe`: a fixed number of workers pull
 (host, port) pairs from the spec's lazy expansion, so memory stays flat however many pairs
 there are; a per-host gate keeps at most ``per_host`` probes on one address at a time; results
-leave through a bounded queue as they come. Closed ports answer at once and filtered ones after
-the short connect deadline, apart from the STARTTLS and handshake deadlines (:class:`Timeouts`).
+leave through a bounded outbox as they come. Each address:port is connect-scanned first (two
+``connect`` calls on a kept socket, no task: :mod:`._sweep`); closed ports answer at once and
+filtered ones after the short connect deadline, and an open port is probed on that connection,
+under the STARTTLS and handshake deadlines (:class:`Timeouts`).
 Nothing outside the scope is ever contacted: addresses are checked before a connection, names
 are resolved once and probed at the checked addresses (a second lookup could answer otherwise).
 """
@@ -221,9 +223,7 @@ class _Scanner:
         starttls: Mapping[int, str | None],
         max_chain_bytes: int,
         resolve: Resolver,
-        precheck: bool = False,
     ) -> None:
-        self.precheck = precheck
         self.scope, self.timeouts, self.extra_sni = scope, timeouts, extra_sni
         self.starttls, self.max_chain_bytes, self.resolve = starttls, max_chain_bytes, resolve
         self.gate = HostGate(per_host)
@@ -389,14 +389,13 @@ class _Scanner:
     async def run(self, job: _Job | Pair) -> list[EndpointResult]:
         if isinstance(job, tuple):  # an address: bare, then with each name known to live there
             address, port = job
-            if self.precheck:
-                await self.gate.take(address)
-                begun = self._begin(job)
-                if isinstance(begun, EndpointResult):
-                    return [begun]
-                if begun is not None:
-                    return await self.follow(job, begun)
-                # no socket for the precheck (out of descriptors?): the probe meets and reports it
+            await self.gate.take(address)
+            begun = self._begin(job)
+            if isinstance(begun, EndpointResult):
+                return [begun]
+            if begun is not None:
+                return await self.follow(job, begun)
+            # no socket for the connect-scan (out of descriptors?): the probe meets and reports it
             await self.gate.take(address)
             try:
                 return await self._probes(address, port)
@@ -501,10 +500,10 @@ async def scan(
         max_pairs: Refuse a spec with more (address or name, port) pairs; None: no limit (a
             surface asks the user first, from ``spec.size_report(limit)``).
         resolve: Name lookup (default: the system resolver).
-        precheck: Connect-scan each address:port first with a bare non-blocking connect (as
-            ``nmap -sT`` does before its scripts): closed and filtered ports cost a fraction of
-            a probe, an open port gets a second connection for the probe. For large, sparse
-            address ranges.
+        precheck: Accepted for callers of earlier versions; it changes nothing. Every
+            address:port is connect-scanned first with a bare non-blocking connect (as
+            ``nmap -sT`` does before its scripts), so a closed or filtered port costs a fraction
+            of a probe, and an open port is probed on that same connection.
 
     Yields:
         One :class:`EndpointResult` per endpoint and server name tried, and one per item,
@@ -529,16 +528,15 @@ async def scan(
         protocols,
         max_chain_bytes,
         resolve or _system_resolve,
-        precheck,
     )
     jobs = _jobs(spec, scope)
     out: Outbox[EndpointResult] = Outbox(max(concurrency, _BATCH))
 
     async def work() -> None:
-        quick = scanner.quick if precheck else None
+        quick = scanner.quick
         done = 0
         for job in jobs:  # one shared lazy iterator: each worker takes the next pair
-            if quick is not None and isinstance(job, tuple):
+            if isinstance(job, tuple):
                 begun = quick(job)  # most ports answer at once: no task, future or await
                 if isinstance(begun, EndpointResult):
                     done += 1
