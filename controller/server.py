@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import asyncio.sslproto
 import contextlib
 import logging
 import signal
@@ -18,6 +17,7 @@ from certmgr.controller.app import create_app
 from certmgr.controller.appkeys import AGENT_WAKEUPS, DB, SCHEDULER, STOPPING
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
 from certmgr.controller.settings import Settings
+from certmgr.controller.tls_buffers import share_tls_read_buffers
 from certmgr.controller.tls_reload import ConsoleTlsReloader, load_console_chain
 from certmgr.controller.vault import MasterKey
 from certmgr.controller.zeroconf_advert import advertised
@@ -99,9 +99,9 @@ async def serve(settings: Settings, vault: MasterKey) -> None:
         ConfigurationError: Bad TLS files, database or address in use.
     """
     logformat.configure(settings.log_level, settings.log_format)
-    # asyncio keeps a 256 KiB read buffer per TLS connection; with thousands of agents long-polling
-    # that is most of the process. TLS records are at most 16 KiB, so 32 KiB loses nothing.
-    asyncio.sslproto.SSLProtocol.max_size = 32 * 1024
+    # asyncio keeps a 256 KiB receive buffer per TLS connection; with thousands of agents
+    # long-polling that was most of the process: one per thread is enough.
+    share_tls_read_buffers()
     logging.getLogger("aiohttp.server").addFilter(_QuietBadRequests())
     # Handlers first: a SIGTERM that comes as soon as the port answers still stops cleanly.
     stop = asyncio.Event()
