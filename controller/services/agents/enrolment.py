@@ -271,9 +271,7 @@ async def authenticate(
     try:
         async with db.transaction() as s:
             s.add(AgentNonce(agent_id=agent.id, nonce=nonce, at=now))
-            fresh = await s.get(Agent, agent.id)
-            if fresh is not None:
-                fresh.last_seen_at = now
+            await s.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=now))
     except IntegrityError as err:
         raise PermissionDeniedError(
             "replayed request (nonce seen before)", actor=agent.name
