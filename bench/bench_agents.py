@@ -28,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.agents_fleet import POLL_WAIT
 from bench.bench_monitor import _nginx
 from bench.common import workdir
 from tests.factories.postgres import create_database, free_port, postgres_server
@@ -53,6 +54,10 @@ def _cpu_seconds(pid: int) -> float:
 
 def _load() -> str:
     return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def _progress(t0: float, what: str) -> None:
+    print(f"  [{time.perf_counter() - t0:6.1f} s] {what} ({_load()})", file=sys.stderr, flush=True)
 
 
 def _raise_nofile() -> int:
@@ -145,6 +150,7 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
     from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
     from certmgr.controller.settings import load_settings
     from certmgr.controller.vault import read_master_key
+    from certmgr.shared import protocol as p
     from certmgr.shared.clock import SystemClock
 
     d = workdir("agents")
@@ -175,16 +181,21 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         clock=clock,
     )
     nginx, nginx_port = await _serve_fleet_certificate(db, vault, d)
-    tokens = await _gather_bounded(
+    _progress(t_setup, "certificate issued, nginx serves it")
+    # the first token makes the controller key; the others name it (and the CA, read once)
+    first = await create_enrollment_token(
+        db, actor, clock, controller_url=base, ca_dir=settings.ca_dir, vault=vault
+    )
+    fp = p.parse_token(first).ca_sha256
+    tokens = [first] + await _gather_bounded(
         8,
         [
-            create_enrollment_token(
-                db, actor, clock, controller_url=base, ca_dir=settings.ca_dir, vault=vault
-            )
-            for _ in range(n + 1)
+            create_enrollment_token(db, actor, clock, controller_url=base, ca_sha256=fp)
+            for _ in range(n)
         ],
     )
     _, api_token = await create_token(db, actor, "admin", "bench", clock)
+    _progress(t_setup, f"{n + 1} enrolment tokens made")
     log = (d / "serve.log").open("wb")
     ctl = subprocess.Popen(
         [sys.executable, "-m", "certmgr.controller", "serve", "--home", str(settings.home)],
@@ -203,6 +214,7 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         per = -(-n // FLEETS)
         fleets = [await Fleet.start(base, cafile, tokens[i : i + per]) for i in range(0, n, per)]
         agent_ids = [int(a) for f in fleets for a in (await f.read())["enrolled"]]
+        _progress(t_setup, f"{n} agents enrolled")
         deps = await _gather_bounded(
             8,
             [
@@ -226,6 +238,7 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
             ],
         )
         dep_ids = [dep.id for dep in deps]
+        _progress(t_setup, f"{n} deployments made")
         setup_s = time.perf_counter() - t_setup
         await asyncio.sleep(2)
         rss_before = _status(ctl.pid, "VmRSS")
@@ -233,12 +246,14 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
             f.send("poll")
         for f in fleets:
             await f.read()  # polling
-        await asyncio.sleep(max(10.0, n / 500))  # every agent is in its long-poll by now
+        # the first polls' wave is over by now; measured over one poll interval after it
+        await asyncio.sleep(30 + n / 500)
         cpu0, w0 = _cpu_seconds(ctl.pid), time.monotonic()
-        await asyncio.sleep(10)
+        await asyncio.sleep(POLL_WAIT)
         idle_cpu = 100 * (_cpu_seconds(ctl.pid) - cpu0) / (time.monotonic() - w0)
         idle_rss = _status(ctl.pid, "VmRSS")
         idle_load = _load()
+        _progress(t_setup, "idle measured; install on all")
         ctx = ssl.create_default_context(cafile=str(cafile))
         ctx.check_hostname = False
         t0 = time.time()
@@ -253,6 +268,7 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         ):
             assert r.status == 200, await r.text()
         queued_at = time.time() - t0
+        _progress(t_setup, "queued")
         done = [await asyncio.wait_for(f.read(), 900) for f in fleets]
         all_in = max(float(x["done"]) for x in done) - t0
         errors = sum(int(x["errors"]) for x in done)
@@ -267,7 +283,10 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
             f"polls, so {per_agent_kb:.0f} KB per idle agent (goal {GOAL_KB} KB: "
             f"{per_agent_kb / GOAL_KB:.2f}x); peak {peak:.0f} MiB"
         )
-        print(f"  controller CPU with every agent idle: {idle_cpu:.0f} % of one core ({idle_load})")
+        print(
+            f"  controller CPU with every agent idle: {idle_cpu:.0f} % of one core, "
+            f"{10 * idle_cpu * POLL_WAIT / n:.2f} ms per idle poll ({idle_load})"
+        )
         print(
             f"  install on all: queued in {queued_at:.1f} s; every report in after {all_in:.1f} s "
             f"(goal {GOAL_S} s: {all_in / GOAL_S:.2f}x); every deploy check recorded after "
