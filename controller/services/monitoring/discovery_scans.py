@@ -41,7 +41,9 @@ from certmgr.controller.services.monitoring.discovery_match import (
     virtual_hosts,
 )
 from certmgr.controller.services.monitoring.discovery_store import (
+    NOT_STORED,
     SCAN_LEASE,
+    Batch,
     Counts,
     prepare,
     store_batch,
@@ -369,12 +371,17 @@ async def _consume(
     progress: Progress | None,
 ) -> bool:
     pending: list[EndpointResult] = []
+    unstored = 0  # closed and filtered ports since the last flush: counted, never stored
     opened = time.monotonic()
 
     async def flush() -> bool:
-        nonlocal pending
+        nonlocal pending, unstored
         batch, pending = pending, []
-        prepared = await prepare(db, batch, judging, clock.now())
+        counts.probed += unstored
+        unstored = 0
+        prepared = (
+            await prepare(db, batch, judging, clock.now()) if batch else Batch([], [], [], {})
+        )
         kept = await store_batch(db, scan_id, holder, prepared, counts, clock.now())
         if progress is not None:
             await progress(
@@ -389,13 +396,18 @@ async def _consume(
 
     async with aclosing(results) as it:
         async for r in it:
-            if not pending:
+            if not pending and not unstored:
                 opened = time.monotonic()
-            pending.append(r)
+            if r.outcome in NOT_STORED:  # most pairs of a range: a count, no row, no judging
+                unstored += 1
+            else:
+                pending.append(r)
             full = len(pending) >= BATCH or time.monotonic() - opened >= FLUSH_SECONDS
             if full and not await flush():
                 return False
-    return await flush() if pending else await _still_mine(db, scan_id, holder)
+    if pending or unstored:
+        return await flush()
+    return await _still_mine(db, scan_id, holder)
 
 
 async def _still_mine(db: Database, scan_id: int, holder: str) -> bool:

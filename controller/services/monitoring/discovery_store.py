@@ -28,7 +28,7 @@ from certmgr.shared.discovery.policy import judge
 
 SCAN_LEASE = dt.timedelta(minutes=5)
 # Closed and filtered ports are counted, not stored: a /16 would otherwise leave a million rows.
-_NOT_STORED = frozenset({Outcome.CLOSED, Outcome.FILTERED})
+NOT_STORED = frozenset({Outcome.CLOSED, Outcome.FILTERED})
 
 
 @dataclass
@@ -140,7 +140,7 @@ async def store_batch(
                 for r, violations, m in zip(
                     batch.results, batch.violations, batch.matches, strict=True
                 ):
-                    if r.outcome in _NOT_STORED:
+                    if r.outcome in NOT_STORED:
                         continue
                     fp = r.leaf_sha256 or ""
                     worst = str(verdict_of(violations)) if r.chain else ""
