@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CertificateRequest, PrivateKeyRecord
@@ -34,6 +36,8 @@ from certmgr.shared.errors import ConflictError, InputError, KeyMismatchError
 from certmgr.shared.pki import ChainResult, build_chain, key_matches_certificate, load, load_csr
 from certmgr.shared.pki.names import san_text
 from certmgr.shared.tlstrust import load_system_roots
+
+_STORE_ATTEMPTS = 3
 
 
 async def after_switch(
@@ -165,57 +169,82 @@ async def receive_issued(
         raise InputError(
             f"the chain is incomplete: issuer {chain.missing_issuer or '?'} was not supplied; add the intermediate certificates"
         )
-    async with db.transaction() as s:
-        req = await find_request(s, request_id)
-        d = await find_definition(s, req.definition_id)
-        row, _ = await store_certificate(s, cert, source=source, now=now)
-        row.definition_id = d.id
-        row.private_key_id = req.private_key_id
-        ca_rows = [
-            (await store_certificate(s, c, source=CertificateSource.IMPORTED, now=now))[0]
-            for c in chain.chain
-        ]
-        await set_chain(
-            s,
-            row,
-            [c for c in ca_rows if not c.self_signed]
-            if source == CertificateSource.RECEIVED
-            else ca_rows,
-        )
-        req.certificate_id = row.id
-        req.last_error = ""
-        req.next_attempt_at = None
-        move(
+    # Two requests storing the same new CA certificate at once (PostgreSQL has no writer lock):
+    # one insert loses on the unique fingerprint; its transaction is rolled back and redone,
+    # and then finds the certificate the other stored.
+    for attempt in range(1, _STORE_ATTEMPTS + 1):
+        try:
+            async with db.transaction() as s:
+                return await _store_and_switch(
+                    s, actor, request_id, cert, chain, clock, source, hold_until, now
+                )
+        except IntegrityError:
+            if attempt == _STORE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _store_and_switch(
+    s: AsyncSession,
+    actor: Actor,
+    request_id: int,
+    cert: x509.Certificate,
+    chain: ChainResult,
+    clock: Clock,
+    source: str,
+    hold_until: dt.datetime | None,
+    now: dt.datetime,
+) -> CertificateRequest:
+    req = await find_request(s, request_id)
+    d = await find_definition(s, req.definition_id)
+    row, _ = await store_certificate(s, cert, source=source, now=now)
+    row.definition_id = d.id
+    row.private_key_id = req.private_key_id
+    ca_rows = [
+        (await store_certificate(s, c, source=CertificateSource.IMPORTED, now=now))[0]
+        for c in chain.chain
+    ]
+    await set_chain(
+        s,
+        row,
+        [c for c in ca_rows if not c.self_signed]
+        if source == CertificateSource.RECEIVED
+        else ca_rows,
+    )
+    req.certificate_id = row.id
+    req.last_error = ""
+    req.next_attempt_at = None
+    move(
+        s,
+        req,
+        actor,
+        RequestStatus.RECEIVED,
+        f"certificate received: serial {row.serial_hex}, expires {row.not_after:%Y-%m-%d}, SHA-256 {row.sha256}",
+        clock,
+        {"certificate": row.id},
+    )
+    if hold_until is not None and hold_until > now:
+        await hold_certificate(s, actor, d, row, hold_until, clock)
+        add_event(
             s,
             req,
             actor,
-            RequestStatus.RECEIVED,
-            f"certificate received: serial {row.serial_hex}, expires {row.not_after:%Y-%m-%d}, SHA-256 {row.sha256}",
+            "held",
+            f"certificate #{row.id} is held; it becomes current at {d.switch_at:%Y-%m-%d %H:%M} UTC",
             clock,
             {"certificate": row.id},
         )
-        if hold_until is not None and hold_until > now:
-            await hold_certificate(s, actor, d, row, hold_until, clock)
-            add_event(
-                s,
-                req,
-                actor,
-                "held",
-                f"certificate #{row.id} is held; it becomes current at {d.switch_at:%Y-%m-%d %H:%M} UTC",
-                clock,
-                {"certificate": row.id},
-            )
-            return req
-        await switch_current(s, actor, d, row, clock)
-        move(
-            s,
-            req,
-            actor,
-            RequestStatus.CURRENT_SWITCHED,
-            f"certificate #{row.id} is now current",
-            clock,
-        )
-        move(s, req, actor, RequestStatus.DONE, "done", clock)
+        return req
+    await switch_current(s, actor, d, row, clock)
+    move(
+        s,
+        req,
+        actor,
+        RequestStatus.CURRENT_SWITCHED,
+        f"certificate #{row.id} is now current",
+        clock,
+    )
+    move(s, req, actor, RequestStatus.DONE, "done", clock)
     return req
 
 
