@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +12,7 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.scheduler.jobs import DISCOVERY
 from certmgr.controller.services.monitoring.discovery_config import (
+    DiscoveryConfig,
     discovery_config_from,
     load_discovery_config,
     save_discovery_config,
@@ -32,14 +35,45 @@ from certmgr.controller.services.monitoring.discovery_views import (
     scan_report,
 )
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import checkbox, form_of, integer, multiline, text
+from certmgr.controller.web.forms import (
+    FormErrors,
+    checkbox,
+    choice,
+    form_of,
+    integer,
+    multiline,
+    text,
+)
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.discovery.policy import Rule
+from certmgr.shared.discovery.policy import PROTOCOLS, Rule, TrustPolicy
 from certmgr.shared.errors import CertmgrError, ValidationError
 
 routes = web.RouteTableDef()
 RULES = tuple(r.value for r in Rule)
 PER_PAGE = 500
+KEY_TYPES = ("rsa", "ec", "ed25519", "ed448", "dsa")
+HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+JUDGEMENTS = ("critical", "warning", "off")
+POLICY_NUMBERS = {
+    "min_rsa_bits": "Smallest RSA key (bits)",
+    "min_ec_bits": "Smallest elliptic-curve key (bits)",
+    "min_days_left": "Warn when this many days or fewer are left",
+    "max_lifetime_days": "Longest lifetime of a server certificate (days)",
+}
+RULE_WORDS = {
+    "untrusted": "The chain leads to no trusted root (the system store if on, the private CA).",
+    "chain-incomplete": "The server leaves out intermediates a client needs.",
+    "chain-order": "The server sends its chain out of order.",
+    "name-mismatch": "The certificate does not name the host it was reached by.",
+    "weak-key": "A key is smaller than the minimum below, or of a type not allowed.",
+    "weak-signature": "A certificate is signed with one of the weak hashes below.",
+    "expired": "The certificate has expired.",
+    "not-yet-valid": "The certificate is not valid yet.",
+    "expires-soon": "Fewer days are left than the number below.",
+    "lifetime-too-long": "The certificate is valid for longer than the maximum below.",
+    "revoked": "certmgr's own CA has revoked it (its CRL).",
+    "old-protocol": "The server offers a protocol below the floor (deeper scans only).",
+}
 
 
 def _scan_id(request: web.Request) -> int:
@@ -56,6 +90,8 @@ async def _page(
     error: str | None = None,
     field: str | None = None,
     form: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    settings_errors: dict[str, str] | None = None,
 ) -> web.Response:
     ctx = ctx_of(request)
     cfg = await load_discovery_config(ctx.db)
@@ -66,11 +102,101 @@ async def _page(
         title="Certificate Discovery",
         scans=await list_scans(ctx.db, limit=50),
         cfg=cfg,
-        policy_json=json.dumps(cfg.to_json()["policy"], indent=2),
+        sv=settings if settings is not None else _settings_values(cfg),
+        serrors=settings_errors or {},
+        rules=[(r, RULE_WORDS.get(r, "")) for r in RULES],
+        key_types=KEY_TYPES,
+        hashes=HASHES,
+        protocols=PROTOCOLS,
+        judgements=JUDGEMENTS,
+        policy_numbers=POLICY_NUMBERS,
         form=form or {},
         error=error,
         field=field,
     )
+
+
+def _settings_values(cfg: DiscoveryConfig) -> dict[str, Any]:
+    """The settings form's values from the stored settings."""
+    try:
+        policy = cfg.trust_policy()
+    except ValidationError:
+        policy = TrustPolicy()
+    d = policy.to_dict()
+    values: dict[str, Any] = {
+        "scope": "\n".join(cfg.scope),
+        "size_limit": str(cfg.size_limit),
+        "schedule_enabled": cfg.schedule_enabled,
+        "schedule_targets": cfg.schedule_targets,
+        "schedule_ports": cfg.schedule_ports,
+        "schedule_time": cfg.schedule_time,
+        "p_trust_system_store": d["trust_system_store"],
+        "p_allowed_key_types": list(d["allowed_key_types"]),
+        "p_weak_signature_hashes": list(d["weak_signature_hashes"]),
+        "p_min_protocol": d["min_protocol"] or "",
+    }
+    values.update({f"p_{name}": str(d[name]) for name in POLICY_NUMBERS})
+    for rule in Rule:
+        values[f"rule_{rule}"] = (
+            "off" if rule in policy.disabled_rules else str(policy.severity(rule))
+        )
+    return values
+
+
+def _typed_settings(form: Mapping[str, Any]) -> dict[str, Any]:
+    """What the admin typed, to show again beside the errors."""
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    getall = getattr(form, "getall", None)
+    for name in ("p_allowed_key_types", "p_weak_signature_hashes"):
+        values[name] = [v for v in (getall(name, []) if getall else []) if isinstance(v, str)]
+    values["schedule_enabled"] = checkbox(form, "schedule_enabled")
+    values["p_trust_system_store"] = checkbox(form, "p_trust_system_store")
+    return values
+
+
+def _policy_of(form: Mapping[str, Any], errors: FormErrors) -> dict[str, Any]:
+    """The trust policy's JSON form from the settings form; every wrong field noted at once."""
+    getall = getattr(form, "getall", None)
+
+    def names(field: str) -> list[str]:
+        return [v for v in (getall(field, []) if getall else []) if isinstance(v, str)]
+
+    policy: dict[str, Any] = {
+        "trust_system_store": checkbox(form, "p_trust_system_store"),
+        "allowed_key_types": names("p_allowed_key_types"),
+        "weak_signature_hashes": names("p_weak_signature_hashes"),
+        "min_protocol": errors.read(
+            lambda: choice(form, "p_min_protocol", ("", *PROTOCOLS), default="", label="Floor"),
+            "",
+        )
+        or None,
+    }
+    for name, label in POLICY_NUMBERS.items():
+        policy[name] = errors.read(
+            functools.partial(integer, form, f"p_{name}", label=label, hi=10**6), None
+        )
+    disabled, severities = [], {}
+    default = TrustPolicy()
+    for rule in Rule:
+        usual = str(default.severity(rule))
+        judged = errors.read(
+            functools.partial(choice, form, f"rule_{rule}", JUDGEMENTS, default=usual, label=rule),
+            usual,
+        )
+        if judged == "off":
+            disabled.append(str(rule))
+        elif judged != default.severity(rule):
+            severities[str(rule)] = judged
+    policy["disabled_rules"] = disabled
+    policy["severities"] = severities
+    for key, value in policy.items():  # each field checked alone: all errors at once
+        if value is None or f"p_{key}" in errors.by_field:
+            continue
+        try:
+            TrustPolicy.from_dict({key: value})
+        except ValidationError as err:
+            errors.add(err, field=f"p_{key}")
+    return policy
 
 
 @routes.get("/discovery")
@@ -264,29 +390,49 @@ async def export_json(request: web.Request) -> web.Response:
 
 @routes.post("/discovery/settings")
 async def settings(request: web.Request) -> web.Response:
-    """Admins: the scope allow-list, size limit, schedule and trust policy."""
+    """Admins: the scope allow-list, size limit, schedule and trust policy (all errors at once)."""
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
-    try:
-        raw_policy = multiline(form, "policy", max_len=20000, label="Trust policy").strip()
+    errors = FormErrors()
+    base = await load_discovery_config(ctx.db)
+    fields: dict[str, Any] = {
+        "scope": errors.read(lambda: multiline(form, "scope", max_len=100_000, label="Scope"), ""),
+        "size_limit": errors.read(
+            lambda: integer(form, "size_limit", lo=1, hi=2**32, label="Size limit"), None
+        ),
+        "schedule_enabled": checkbox(form, "schedule_enabled"),
+        "schedule_targets": errors.read(
+            lambda: multiline(form, "schedule_targets", max_len=100_000, label="Targets"), ""
+        ),
+        "schedule_ports": errors.read(
+            lambda: text(form, "schedule_ports", max_len=2000, label="Ports"), ""
+        ),
+        "schedule_time": errors.read(
+            lambda: text(form, "schedule_time", max_len=5, label="Time"), ""
+        )
+        or "02:00",
+    }
+    if form.get("policy_form"):
+        fields["policy"] = _policy_of(form, errors)
+    for key, value in fields.items():  # each setting checked alone: all errors at once
+        if value is None or key == "policy" or key in errors.by_field:
+            continue
         try:
-            policy = json.loads(raw_policy) if raw_policy else {}
-        except ValueError:
-            raise ValidationError(
-                "The trust policy must be JSON, as shown.", field="policy"
-            ) from None
-        change: dict[str, Any] = {
-            "scope": multiline(form, "scope", max_len=100_000, label="Scope"),
-            "size_limit": integer(form, "size_limit", lo=1, hi=2**32, label="Size limit"),
-            "schedule_enabled": checkbox(form, "schedule_enabled"),
-            "schedule_targets": multiline(form, "schedule_targets", max_len=100_000),
-            "schedule_ports": text(form, "schedule_ports", max_len=2000, label="Ports"),
-            "schedule_time": text(form, "schedule_time", max_len=5, label="Time") or "02:00",
-            "policy": policy,
-        }
-        cfg = discovery_config_from(change, await load_discovery_config(ctx.db))
-        await save_discovery_config(ctx.db, actor, cfg, ctx.clock)
-    except ValidationError as err:
-        return await _page(request, status=422, error=str(err), field=err.field)
-    raise redirect(request, "/discovery#settings", "Discovery settings saved.")
+            discovery_config_from({key: value}, base)
+        except ValidationError as err:
+            errors.add(err, field=key)
+    if not errors:
+        try:
+            cfg = discovery_config_from(fields, base)
+            await save_discovery_config(ctx.db, actor, cfg, ctx.clock)
+        except ValidationError as err:
+            errors.add(err)
+        else:
+            raise redirect(request, "/discovery#settings", "Discovery settings saved.")
+    return await _page(
+        request,
+        status=422,
+        settings=_typed_settings(form),
+        settings_errors=errors.by_field,
+    )
