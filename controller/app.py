@@ -50,6 +50,7 @@ from certmgr.controller.web.console import (
     monitoring,
     notifications,
     requests,
+    tasks,
     users,
     vendors,
 )
@@ -84,6 +85,7 @@ CONSOLE_ROUTES = (
     monitoring.routes,
     discovery.routes,
     notifications.routes,
+    tasks.routes,
     metrics.routes,
 )
 

@@ -50,6 +50,7 @@ NAV: tuple[tuple[str, tuple[NavItem, ...]], ...] = (
             NavItem("/findings", "Findings"),
             NavItem("/readiness", "Readiness"),
             NavItem("/discovery", "Discovery"),
+            NavItem("/tasks", "Tasks"),
         ),
     ),
     (

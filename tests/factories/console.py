@@ -99,3 +99,20 @@ def field_error(html: str, name: str) -> str:
     """The error a console form shows beside field ``name`` ("" when none)."""
     m = re.search(rf'<span class="field-error" id="err-{name}">([^<]*)</span>', html)
     return m.group(1) if m else ""
+
+
+async def wait_task(c: Console, location: str, *, polls: int = 600) -> dict[str, object]:
+    """Poll a console task (``/tasks/N``, where a long action redirects) until it ends; its status.
+
+    Bounded: ``polls`` polls a tenth of a second apart.
+    """
+    import asyncio
+
+    m = re.fullmatch(r"/tasks/(\d+)", location)
+    assert m, f"not a task page: {location}"
+    for _ in range(polls):
+        status: dict[str, object] = await (await c.client.get(location + "/status")).json()
+        if status["done"]:
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"task {location} did not end")

@@ -116,8 +116,17 @@ function tableFilters() {
   });
 }
 
+// Bulk selection: a header checkbox with data-select="NAME" ticks every box named NAME in its table.
+function selectAll() {
+  document.querySelectorAll("input.select-all[data-select]").forEach((all) => {
+    const boxes = () => all.closest("table").querySelectorAll(`tbody input[type=checkbox][name="${all.getAttribute("data-select")}"]`);
+    all.addEventListener("change", () => boxes().forEach((b) => { b.checked = all.checked; }));
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   tableFilters();
+  selectAll();
   focusableScrollers();
   window.addEventListener("resize", focusableScrollers);
   addCopyButtons();

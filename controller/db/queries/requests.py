@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import CertificateDefinition, CertificateRequest, RequestEvent
+from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
 from certmgr.controller.db.queries._paging import page_of
 from certmgr.controller.domain.states import ONGOING_REQUEST
 from certmgr.shared.errors import NotFoundError
@@ -120,15 +121,29 @@ async def requests_filtered(
     status: str = "",
     issuer: str = "",
     age: str = "",
+    q: str = "",
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[tuple[CertificateRequest, str]], int]:
     """One page of requests (newest first) with their definition's name, and how many match.
 
     ``status`` is a request state or ``open`` (any unfinished one); ``age`` a key of
-    :data:`REQUEST_AGES` (by creation time).
+    :data:`REQUEST_AGES` (by creation time); ``q`` text in the definition's name or common
+    name or the order number, or the request's number.
     """
     stmt = select(CertificateRequest.id)
+    if q:
+        like = contains(q)
+        match = or_(
+            CertificateDefinition.name.ilike(like, escape=LIKE_ESCAPE),
+            CertificateDefinition.common_name.ilike(like, escape=LIKE_ESCAPE),
+            CertificateRequest.order_number.ilike(like, escape=LIKE_ESCAPE),
+        )
+        if q.isdigit() and len(q) < 10:
+            match = or_(match, CertificateRequest.id == int(q))
+        stmt = stmt.join(
+            CertificateDefinition, CertificateDefinition.id == CertificateRequest.definition_id
+        ).where(match)
     if status == "open":
         stmt = stmt.where(CertificateRequest.status.not_in(_FINISHED))
     elif status:

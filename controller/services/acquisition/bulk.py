@@ -166,15 +166,31 @@ async def change_issuer(
             results.append(BulkResult(def_id, None, "changed"))
             continue
         try:
-            async with db.reader() as s:
-                existing: CertificateRequest | None = await open_request_of(s, def_id)
-            req = existing or await start_request(db, vault, actor, def_id, clock)
-            if req.issuer_kind in ("private-ca", "acme") and env is not None:
-                req = await acquire(db, vault, actor, req.id, clock, env)
-            results.append(BulkResult(def_id, req.id, req.status, req.last_error))
+            results.append(await renew_one(db, vault, actor, def_id, clock, env))
         except CertmgrError as err:
             results.append(BulkResult(def_id, None, "failed", str(err)))
     return results
+
+
+async def renew_one(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    def_id: int,
+    clock: Clock,
+    env: IssuerEnv | None,
+) -> BulkResult:
+    """Renew one definition: its open request, or a new one; private-CA and ACME ones are acquired.
+
+    Raises:
+        CertmgrError: The request could not be started (archived, no such definition, ...).
+    """
+    async with db.reader() as s:
+        existing: CertificateRequest | None = await open_request_of(s, def_id)
+    req = existing or await start_request(db, vault, actor, def_id, clock)
+    if req.issuer_kind in ("private-ca", "acme") and env is not None:
+        req = await acquire(db, vault, actor, req.id, clock, env)
+    return BulkResult(def_id, req.id, req.status, req.last_error)
 
 
 async def definitions_by_name_prefix(db: Database, prefix: str) -> list[int]:

@@ -80,10 +80,11 @@ async def requests_page(
     status: str = "",
     issuer: str = "",
     age: str = "",
+    q: str = "",
     page: int = 1,
     per_page: int = 50,
 ) -> Page[RequestRow]:
-    """One page of requests, newest first, filtered by state, issuer and age.
+    """One page of requests, newest first, filtered by text, state, issuer and age.
 
     Raises:
         ValidationError: A filter has an unknown value (named).
@@ -96,7 +97,14 @@ async def requests_page(
         raise ValidationError(f"age must be one of {', '.join(REQUEST_AGES)}", field="age")
     async with db.reader() as s:
         rows, total = await requests_filtered(
-            s, now=now, status=status, issuer=issuer, age=age, page=page, per_page=per_page
+            s,
+            now=now,
+            status=status,
+            issuer=issuer,
+            age=age,
+            q=q,
+            page=page,
+            per_page=per_page,
         )
     return Page([RequestRow(r, name) for r, name in rows], total, page, per_page)
 

@@ -15,10 +15,23 @@ from certmgr.controller.db.models import (
     DeploymentEvent,
     Document,
 )
-from certmgr.controller.db.queries.deployments import all_deployments, check_by_id, recent_checks
+from certmgr.controller.db.queries.deployments import (
+    DEPLOYMENT_SORTS as DEPLOYMENT_SORTS,  # the list's choices, for the console
+)
+from certmgr.controller.db.queries.deployments import (
+    DEPLOYMENT_VIEWS as DEPLOYMENT_VIEWS,
+)
+from certmgr.controller.db.queries.deployments import (
+    all_deployments,
+    check_by_id,
+    deployment_page,
+    deployment_view_counts,
+    recent_checks,
+)
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import FINISHED_DEPLOYMENT, DeploymentStatus
 from certmgr.controller.services.certificates.documents import latest_package
+from certmgr.controller.services.certificates.overview import Page
 from certmgr.controller.services.deployment.deployments import deployment_with_definition, history
 
 
@@ -100,6 +113,45 @@ async def deployment_rows(
         DeploymentRow(dep, d, checks.get(dep.last_check_id) if dep.last_check_id else None)
         for dep, d in pairs
     ]
+
+
+@dataclass(frozen=True)
+class DeploymentList:
+    """One page of the deployment list and how many deployments each view holds."""
+
+    page: Page[DeploymentRow]
+    counts: dict[str, int]
+
+
+async def deployments_page(
+    db: Database,
+    *,
+    q: str = "",
+    status: str = "",
+    delivery: str = "",
+    view: str = "all",
+    sort: str = "id",
+    desc: bool = False,
+    page: int = 1,
+    per_page: int = 50,
+) -> DeploymentList:
+    """Deployments filtered (text, state, delivery, view), sorted and paged on the server."""
+    per_page = max(1, min(per_page, 200))
+    async with db.reader() as s:
+        rows, total = await deployment_page(
+            s,
+            q=q,
+            status=status,
+            delivery=delivery,
+            view=view if view in DEPLOYMENT_VIEWS else "all",
+            sort=sort,
+            desc=desc,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+        counts = await deployment_view_counts(s)
+    items = [DeploymentRow(dep, d, last) for dep, d, last in rows]
+    return DeploymentList(Page(items, total, page, per_page), counts)
 
 
 @dataclass(frozen=True)

@@ -145,10 +145,14 @@ async def findings_page(
     state: str = "open",
     kind: str = "",
     severity: str = "",
+    q: str = "",
     page: int = 1,
     per_page: int = 100,
 ) -> Page[FindingRow]:
-    """Findings (open, cleared or all), critical first, with their certificate and deployment."""
+    """Findings (open, cleared or all), critical first, with their certificate and deployment.
+
+    ``q`` is text in the finding's message, its definition's name or its server's name.
+    """
     stmt = (
         select(
             Finding,
@@ -167,6 +171,15 @@ async def findings_page(
         stmt = stmt.where(Finding.kind == kind)
     if severity:
         stmt = stmt.where(Finding.severity == severity)
+    if q:
+        like = contains(q)
+        stmt = stmt.where(
+            or_(
+                Finding.message.ilike(like, escape=LIKE_ESCAPE),
+                CertificateDefinition.name.ilike(like, escape=LIKE_ESCAPE),
+                Deployment.server_name.ilike(like, escape=LIKE_ESCAPE),
+            )
+        )
     order = [Finding.severity, Finding.opened_at.desc(), Finding.id.desc()]
     if state == "cleared":
         order = [Finding.cleared_at.desc(), Finding.id.desc()]

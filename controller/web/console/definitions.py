@@ -8,7 +8,15 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
+from certmgr.controller.domain.state_labels import state_label
 from certmgr.controller.domain.values import IssuerKind
+from certmgr.controller.services.acquisition.acme_accounts import list_accounts
+from certmgr.controller.services.acquisition.bulk import (
+    MAX_BULK,
+    IssuerChange,
+    change_issuer,
+    renew_one,
+)
 from certmgr.controller.services.acquisition.definition_detail import definition_detail
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
@@ -27,10 +35,13 @@ from certmgr.controller.services.certificates.overview import (
     EXPIRY_FILTERS,
     definitions_page,
 )
+from certmgr.controller.web.console.requests import issuer_env
+from certmgr.controller.web.console.tasks import run_as_task
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import (
     FormErrors,
     ListQuery,
+    checkbox,
     choice,
     form_of,
     lines,
@@ -39,7 +50,13 @@ from certmgr.controller.web.forms import (
     text,
 )
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import ConflictError, InputTooLargeError, ValidationError
+from certmgr.shared.errors import (
+    CertmgrError,
+    ConflictError,
+    InputTooLargeError,
+    UpstreamError,
+    ValidationError,
+)
 from certmgr.shared.pki import KeyType
 
 routes = web.RouteTableDef()
@@ -75,6 +92,64 @@ async def definitions(request: web.Request) -> web.Response:
         q=q,
         issuers=[k.value for k in IssuerKind],
         expiries=EXPIRY_FILTERS,
+        acme_accounts=await list_accounts(ctx.db),
+    )
+
+
+@routes.post("/definitions/bulk")
+async def bulk(request: web.Request) -> web.Response:
+    """The ticked definitions: renew them, or move them to another issuer (then renew), as a task."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    ids = sorted(
+        {int(v) for v in form.getall("definition", []) if isinstance(v, str) and v.isdigit()}
+    )
+    back = "/definitions" + (
+        str(form.get("back", "")) if str(form.get("back", "")).startswith("?") else ""
+    )
+    if not ids:
+        raise redirect(request, back, "Tick at least one definition.", "bad")
+    if len(ids) > MAX_BULK:
+        raise redirect(request, back, f"Tick at most {MAX_BULK} definitions at a time.", "bad")
+    action = form.get("action")
+    renew = action == "renew"
+    if action == "issuer":
+        account = form.get("acme_account", "")
+        change = IssuerChange(
+            str(form.get("issuer", "")),
+            acme_account_id=int(account)
+            if isinstance(account, str) and account.isdigit()
+            else None,
+        )
+        try:
+            await change_issuer(ctx.db, ctx.vault, actor, list(ids), change, ctx.clock, renew=False)
+        except CertmgrError as err:
+            raise redirect(request, back, f"Issuer not changed: {err}", "bad") from err
+        if not checkbox(form, "renew"):
+            raise redirect(
+                request, back, f"{len(ids)} definition(s) moved to {change.issuer_kind}."
+            )
+        renew = True
+    if not renew:
+        raise web.HTTPBadRequest(text="unknown action")
+    env = issuer_env(request)
+
+    async def renew_step(def_id: int) -> str:
+        res = await renew_one(ctx.db, ctx.vault, actor, def_id, ctx.clock, env)
+        if res.error and res.status != "done":
+            raise UpstreamError(
+                f"definition #{def_id}: request #{res.request_id}: {res.error[:300]}"
+            )
+        return f"Definition #{def_id}: request #{res.request_id} is {state_label('request', res.status)}."
+
+    raise await run_as_task(
+        request,
+        kind="definitions.renew",
+        title=f"Renew {len(ids)} definition(s)",
+        items=ids,
+        step=renew_step,
+        location=back,
     )
 
 

@@ -9,8 +9,9 @@ from aiohttp import web
 from certmgr.controller import appkeys
 from certmgr.controller.domain.deployment_actions import DeploymentFacts, plan_actions
 from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
+from certmgr.controller.domain.state_labels import STATE_LABELS
 from certmgr.controller.domain.states import DEPLOYMENT_STATE_WORDS
-from certmgr.controller.domain.status import check_sentence
+from certmgr.controller.domain.status import check_badge, check_sentence
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.work import queue_agent_install
 from certmgr.controller.services.deployment.checks import (
@@ -24,10 +25,24 @@ from certmgr.controller.services.deployment.deployments import DeploymentSpec, c
 from certmgr.controller.services.deployment.install_request import request_install
 from certmgr.controller.services.deployment.oneclick import accept_receipt, prepare_oneclick
 from certmgr.controller.services.deployment.prepare import prepare_conventional
-from certmgr.controller.services.deployment.views import deployment_detail, deployment_rows
+from certmgr.controller.services.deployment.views import (
+    DEPLOYMENT_SORTS,
+    DEPLOYMENT_VIEWS,
+    deployment_detail,
+    deployments_page,
+)
+from certmgr.controller.web.console.tasks import run_as_task
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
-from certmgr.controller.web.forms import FormErrors, checkbox, choice, form_of, integer, text
+from certmgr.controller.web.forms import (
+    FormErrors,
+    ListQuery,
+    checkbox,
+    choice,
+    form_of,
+    integer,
+    text,
+)
 from certmgr.controller.web.render import redirect, render
 from certmgr.controller.web.reveal import hold_and_redirect, take
 from certmgr.shared.errors import CertmgrError, ValidationError
@@ -37,17 +52,82 @@ routes = web.RouteTableDef()
 
 @routes.get("/deployments")
 async def deployments(request: web.Request) -> web.Response:
-    """Ongoing deployments, deployments without the current certificate, and failing checks."""
+    """Deployments filtered (text, state, delivery, what needs a person), sorted and paged on the server."""
     ctx = ctx_of(request)
-    rows = await deployment_rows(ctx.db)
+    q = ListQuery.from_request(
+        request,
+        sortable=list(DEPLOYMENT_SORTS),
+        default_sort="id",
+        filters=("view", "state", "delivery"),
+    )
+    view = q.filter("view") if q.filter("view") in DEPLOYMENT_VIEWS else "all"
+    listing = await deployments_page(
+        ctx.db,
+        q=q.q,
+        status=q.filter("state") if q.filter("state") in STATE_LABELS["deployment"] else "",
+        delivery=q.filter("delivery") if q.filter("delivery") in DELIVERIES else "",
+        view=view,
+        sort=q.sort,
+        desc=q.desc,
+        page=q.page,
+        per_page=q.per_page,
+    )
     return render(
         request,
         "console/deployments.html",
         title="Deployment Processes",
-        ongoing=[r for r in rows if r.ongoing],
-        outdated=[r for r in rows if r.outdated],
-        failing=[r for r in rows if not r.ongoing and r.failing],
-        all_rows=rows,
+        page=listing.page,
+        counts=listing.counts,
+        view=view,
+        q=q,
+        deliveries=list(DELIVERIES),
+        may_release_keys=ctx.require_actor().may_release_keys,
+    )
+
+
+@routes.post("/deployments/bulk")
+async def bulk(request: web.Request) -> web.Response:
+    """The ticked deployments: check them now, or (admins) install through their agents."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    form = await form_of(request)
+    ids = sorted(
+        {int(v) for v in form.getall("deployment", []) if isinstance(v, str) and v.isdigit()}
+    )[:1000]
+    back = str(form.get("back", "")) if str(form.get("back", "")).startswith("?") else ""
+    if not ids:
+        raise redirect(request, "/deployments" + back, "Tick at least one deployment.", "bad")
+    action = form.get("action")
+    if action == "install":
+        try:
+            queued = await queue_agent_install(
+                ctx.db, ctx.vault, actor, ids, ctx.clock, request.app[appkeys.AGENT_WAKEUPS]
+            )
+        except CertmgrError as err:
+            raise redirect(request, "/deployments" + back, f"Nothing sent: {err}", "bad") from err
+        raise redirect(
+            request,
+            "/deployments" + back,
+            f"{len(queued)} package(s) sent to their agents; each deployment is confirmed once "
+            "its agent reports and the check passes.",
+        )
+    if action != "check":
+        raise web.HTTPBadRequest(text="unknown action")
+
+    async def check_one(dep_id: int) -> str:
+        row, _ = await deploy_check(ctx.db, actor, dep_id, ctx.clock)
+        badge = check_badge(row.ok, row.reachable, row.served_sha256)
+        return f"Deployment #{dep_id}: {badge.label}" + (
+            f" ({row.error[:200]})" if row.error else ""
+        )
+
+    raise await run_as_task(
+        request,
+        kind="deployments.check",
+        title=f"Check {len(ids)} deployment(s)",
+        items=ids,
+        step=check_one,
+        location="/deployments" + back,
     )
 
 

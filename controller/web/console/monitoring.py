@@ -217,6 +217,7 @@ async def findings(request: web.Request) -> web.Response:
         state=state,
         kind=q.filter("kind"),
         severity=q.filter("severity"),
+        q=q.q,
         page=q.page,
         per_page=q.per_page,
     )

@@ -24,11 +24,12 @@ from certmgr.controller.services.acquisition.requests import (
     record_order,
     start_request,
 )
+from certmgr.controller.web.console.tasks import run_as_task
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import ListQuery, form_of, multipart_reader, text
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import CertmgrError, InputTooLargeError, ValidationError
+from certmgr.shared.errors import CertmgrError, InputTooLargeError, UpstreamError, ValidationError
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 1024 * 1024
@@ -48,6 +49,7 @@ async def requests_list(request: web.Request) -> web.Response:
             status=q.filter("state"),
             issuer=q.filter("issuer"),
             age=q.filter("age"),
+            q=q.q,
             page=q.page,
             per_page=q.per_page,
         )
@@ -69,7 +71,8 @@ async def requests_list(request: web.Request) -> web.Response:
     )
 
 
-def _env(request: web.Request) -> IssuerEnv:
+def issuer_env(request: web.Request) -> IssuerEnv:
+    """Where issued certificates' CA files and CRL live, and the HTTP-01 solver (when listening)."""
     ctx = ctx_of(request)
     s = ctx.settings
     return IssuerEnv(
@@ -85,9 +88,11 @@ async def start(request: web.Request) -> web.Response:
         req = await start_request(
             ctx.db, ctx.vault, ctx.require_actor(), int(request.match_info["id"]), ctx.clock
         )
-        if req.issuer_kind in ("private-ca", "acme"):
+        if req.issuer_kind == "acme":  # an order takes a while: its page follows it
+            raise await _order_as_task(request, req.id)
+        if req.issuer_kind == "private-ca":
             req = await acquire(
-                ctx.db, ctx.vault, ctx.require_actor(), req.id, ctx.clock, _env(request)
+                ctx.db, ctx.vault, ctx.require_actor(), req.id, ctx.clock, issuer_env(request)
             )
     except CertmgrError as err:
         raise redirect(
@@ -233,10 +238,35 @@ async def receive(request: web.Request) -> web.Response:
     )
 
 
+async def _order_as_task(request: web.Request, req_id: int) -> web.HTTPSeeOther:
+    """Acquire request ``req_id`` in the background; the 303 goes to the task's progress page."""
+    ctx = ctx_of(request)
+    actor, env = ctx.require_actor(), issuer_env(request)
+
+    async def order(rid: int) -> str:
+        req = await acquire(ctx.db, ctx.vault, actor, rid, ctx.clock, env)
+        if req.status != "done" and req.last_error:
+            raise UpstreamError(
+                request_summary(req.id, req.status, req.issuer_kind, req.last_error)
+            )
+        return request_summary(req.id, req.status, req.issuer_kind, req.last_error or "")
+
+    return await run_as_task(
+        request,
+        kind="request.acquire",
+        title=f"Order the certificate of request {req_id}",
+        items=[req_id],
+        step=order,
+        location=f"/requests/{req_id}",
+    )
+
+
 @routes.post("/requests/{id:\\d+}/retry")
 async def retry(request: web.Request) -> web.Response:
-    """Try the issuer again now."""
+    """Try the issuer again now (an ACME order runs as a task with its progress page)."""
     ctx = ctx_of(request)
+    if (await load_request(ctx.db, request.match_info["id"])).issuer_kind == "acme":
+        raise await _order_as_task(request, int(request.match_info["id"]))
     try:
         req = await acquire(
             ctx.db,
@@ -244,7 +274,7 @@ async def retry(request: web.Request) -> web.Response:
             ctx.require_actor(),
             int(request.match_info["id"]),
             ctx.clock,
-            _env(request),
+            issuer_env(request),
         )
     except CertmgrError as err:
         return await _page(request, error=str(err), status=status_for(err))
