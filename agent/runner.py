@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_OUTBOX: Final = 256
 _STATUS_EVERY: Final = 60.0
+FIRST_DISCOVERY: Final = 600.0  # seconds after start, at most, before the first own-host scan
 
 
 def backoff_delay(attempt: int, *, cap: float, rng: random.Random, base: float = 1.0) -> float:
@@ -123,6 +124,8 @@ class Runner:
                 async with asyncio.TaskGroup() as tasks:
                     tasks.create_task(self._poll_loop(client, wait))
                     tasks.create_task(self._inventory_loop(client))
+                    if self._settings.discovery_interval > 0:
+                        tasks.create_task(self._discovery_loop(client))
         finally:
             for signum in signals:
                 loop.remove_signal_handler(signum)
@@ -214,6 +217,31 @@ class Runner:
                 logger.debug("inventory not sent: %s", err)
                 delay = min(interval, self._settings.max_backoff)
             await self._sleep(delay)
+
+    async def _discovery_loop(self, client: ControllerClient) -> None:
+        """Scan this host's own TLS listeners now and then and send them to the controller.
+
+        The first scan comes a little after start (at most ``FIRST_DISCOVERY`` seconds, spread
+        so that a fleet started together does not scan at once), then every interval.
+        """
+        interval = self._settings.discovery_interval
+        await self._sleep(min(interval, FIRST_DISCOVERY) * (0.5 + self._rng.random() / 2))
+        while not self._stop.is_set():
+            try:
+                # lazy: the scan engine loads when the first scan is due; an idle agent stays small
+                from certmgr.agent.discover import discover_here, local_addresses
+
+                upload = await discover_here(
+                    self._settings.discovery_ports or None,
+                    await asyncio.to_thread(local_addresses),
+                )
+                await self._until_stopped(client.discovery(upload))
+                if self._stop.is_set():
+                    return
+                logger.info("discovery: sent %d TLS listeners of this host", len(upload.listeners))
+            except CertmgrError as err:
+                logger.warning("discovery of this host's TLS listeners failed: %s", err)
+            await self._sleep(interval)
 
     async def _until_stopped(self, call: Coroutine[Any, Any, T]) -> T | None:
         """Await ``call`` unless a stop comes first (then cancel it and return None)."""

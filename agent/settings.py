@@ -5,6 +5,8 @@ controller_url = "https://certmgr.example.net:23466"   # optional: enrolment rec
 state_dir = "/var/lib/certmgr-agent"
 agent_name = "web01"                                    # default: the short host name
 poll_wait = 25                                          # long-poll seconds (default: the controller's)
+discovery_interval = 86400                              # scan this host's TLS listeners daily (0: never)
+discovery_ports = "443,8443"                            # default: discovery's usual set
 
 [targets.web]                                           # "web" is the local target label
 type = "nginx"
@@ -21,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,8 +44,17 @@ _NUMBERS: Final = {
     "inventory_interval": (1, 7 * 86400),
     "max_backoff": (0.01, 3600),
     "request_timeout": (0.1, 600),
+    "discovery_interval": (0, 30 * 86400),
 }
-_TOP_KEYS: Final = {"controller_url", "state_dir", "agent_name", "targets", *_NUMBERS}
+_TOP_KEYS: Final = {
+    "controller_url",
+    "state_dir",
+    "agent_name",
+    "discovery_ports",
+    "targets",
+    *_NUMBERS,
+}
+_PORTS: Final = re.compile(r"[0-9][0-9, -]*")
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,10 @@ class AgentSettings:
     inventory_interval: float = 3600.0
     max_backoff: float = 60.0
     request_timeout: float = 30.0
+    discovery_interval: float = 86400.0
+    """Seconds between scans of this host's own TLS listeners (sent to the controller); 0: never."""
+    discovery_ports: str = ""
+    """Ports those scans try ("" = discovery's default set)."""
     targets: tuple[TargetConfig, ...] = ()
     config_path: Path | None = None
 
@@ -84,7 +100,8 @@ def load_settings(
             ``/etc/certmgr-agent/agent.toml`` when it exists, else built-in defaults.
         env: The environment (default ``os.environ``). ``CERTMGR_AGENT_CONTROLLER_URL``,
             ``_STATE_DIR``, ``_AGENT_NAME``, ``_POLL_WAIT``, ``_INVENTORY_INTERVAL``,
-            ``_MAX_BACKOFF`` and ``_REQUEST_TIMEOUT`` override the file.
+            ``_MAX_BACKOFF``, ``_REQUEST_TIMEOUT``, ``_DISCOVERY_INTERVAL`` and
+            ``_DISCOVERY_PORTS`` override the file.
 
     Returns:
         The settings.
@@ -104,7 +121,7 @@ def load_settings(
             raise ConfigurationError(f"cannot read {config_path}: {err.strerror}") from err
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise ConfigurationError(f"{config_path} is not valid TOML: {err}") from err
-    for key in ("controller_url", "state_dir", "agent_name", *_NUMBERS):
+    for key in ("controller_url", "state_dir", "agent_name", "discovery_ports", *_NUMBERS):
         value = env.get(ENV_PREFIX + key.upper())
         if value:
             doc[key] = value
@@ -137,6 +154,12 @@ def _settings(doc: dict[str, Any], config_path: Path | None) -> AgentSettings:
             values[key] = _number(doc[key], key, lo, hi, where)
     if "poll_wait" in values:
         values["poll_wait"] = int(values["poll_wait"])
+    ports = _text(doc, "discovery_ports", where).strip()
+    if ports and not _PORTS.fullmatch(ports):
+        raise ConfigurationError(
+            f'{where}: discovery_ports lists ports and ranges, such as "443,8443,9000-9010"'
+        )
+    values["discovery_ports"] = ports
     tables = doc.get("targets", {})
     if not isinstance(tables, dict):
         raise ConfigurationError(f"{where}: [targets] must hold tables")

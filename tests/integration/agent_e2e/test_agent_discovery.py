@@ -5,6 +5,7 @@ and matches them like its own results, marked with the agent as their source.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.factories.controller_proc import Controller
 from tests.factories.homes import run_cli
 from tests.factories.pki import make_pki
 from tests.factories.servers import NginxServer
+from tests.factories.waiting import wait_for
 
 
 def _agent(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,6 +55,44 @@ def test_agent_reports_its_tls_listeners(tmp_path: Path, controller: Controller)
     # merged with the controller's results: importable like any other
     done = run_cli(["discovery", "import", str(result["id"]), "--home", home, "--json"]).json()
     assert done[0]["created_certificate"]
+
+
+def test_a_running_agent_discovers_its_host_on_its_own(
+    tmp_path: Path, controller: Controller
+) -> None:
+    """``certmgr-agent run`` scans its own host every ``discovery_interval`` without being asked."""
+    home = str(controller.home)
+    pki = make_pki(["localhost", "127.0.0.1"])
+    files = pki.write(tmp_path / "pki")
+    with NginxServer(tmp_path / "ngx", cert=files["fullchainA.pem"], key=files["leafA.key"]) as ngx:
+        conf = tmp_path / "agent.toml"
+        conf.write_text(
+            f'state_dir = "{tmp_path / "agent-state"}"\nagent_name = "web02"\n'
+            f'discovery_interval = 2\ndiscovery_ports = "{ngx.port}"\n'
+        )
+        token = run_cli(["agent-token", "--home", home, "--name", "web02"]).out.strip()
+        r = _agent("enroll", "--token", token, "--config", str(conf))
+        assert r.returncode == 0, r.stdout + r.stderr
+        log = tmp_path / "agent.log"
+        with log.open("wb") as out:
+            agent = subprocess.Popen(
+                [sys.executable, "-m", "certmgr.agent", "run", "--config", str(conf)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+
+            def agent_scans() -> list[dict[str, object]]:
+                assert agent.poll() is None, log.read_text()
+                scans = run_cli(["discovery", "list", "--home", home, "--json"]).json()
+                return [x for x in scans if str(x["source"]).startswith("agent:")]
+
+            scans = wait_for(agent_scans, timeout=90, interval=1, what="the agent's own scan")
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            assert agent.wait(30) == 0, log.read_text()
+    assert scans[0]["state"] == "done" and scans[0]["open_endpoints"] == 1
+    assert "discovery: sent 1 TLS listeners" in log.read_text()
 
 
 def test_discovery_upload_round_trip_and_strictness() -> None:

@@ -64,6 +64,19 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 def test_defaults_without_a_file(tmp_path: Path) -> None:
     s = load_settings(env={"CERTMGR_AGENT_STATE_DIR": str(tmp_path)})
     assert s.targets == () and s.poll_wait is None and s.state_dir == tmp_path
+    assert s.discovery_interval == 86400 and s.discovery_ports == ""
+
+
+def test_discovery_settings_from_file_and_environment(tmp_path: Path) -> None:
+    s = load_settings(
+        _write(tmp_path, 'discovery_interval = 0\ndiscovery_ports = "443, 9000-9010"'), env={}
+    )
+    assert s.discovery_interval == 0 and s.discovery_ports == "443, 9000-9010"
+    s = load_settings(
+        _write(tmp_path, ""),
+        env={"CERTMGR_AGENT_DISCOVERY_INTERVAL": "3600", "CERTMGR_AGENT_DISCOVERY_PORTS": "8443"},
+    )
+    assert s.discovery_interval == 3600 and s.discovery_ports == "8443"
 
 
 @pytest.mark.parametrize(
@@ -82,6 +95,9 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
         ('[targets.web]\ntype = "files"\nallowed_paths = ["/etc/../x"]', "absolute and normal"),
         ('[targets."a b"]\ntype = "files"', "label"),
         ("not toml =", "not valid TOML"),
+        ("discovery_interval = -1", "discovery_interval"),
+        ('discovery_ports = "443; rm -rf /"', "discovery_ports"),
+        ("discovery_ports = 443", "discovery_ports must be a string"),
     ],
 )
 def test_bad_configuration_is_a_configuration_error(
