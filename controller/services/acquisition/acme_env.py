@@ -7,8 +7,7 @@ from typing import Any
 
 from cryptography import x509
 
-from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import AcmeAccount, Certificate, CertificateRequest
+from certmgr.controller.db.models import AcmeAccount, Certificate
 from certmgr.controller.issuers.acme import (
     DEFAULT_REQUEST_TIMEOUT,
     AccountRecord,
@@ -57,19 +56,14 @@ def solver_for(
 
 
 async def ari_replaces(
-    db: Database,
-    req: CertificateRequest,
+    old: Certificate | None,
     record: AccountRecord,
     connections: AcmeConnections | None = None,
 ) -> str | None:
-    """The ARI id of the certificate a renewal replaces, when the CA offers renewal information.
+    """The ARI id of ``old`` (the certificate a renewal replaces), when the CA offers renewal information.
 
     With ``connections`` the directory comes from a kept-open connection of the account.
     """
-    if req.replaces_certificate_id is None:
-        return None
-    async with db.reader() as s:
-        old = await s.get(Certificate, req.replaces_certificate_id)
     if old is None or old.source == "issued":
         return None
     try:

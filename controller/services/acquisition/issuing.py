@@ -5,16 +5,22 @@ from __future__ import annotations
 import datetime as dt
 
 from cryptography import x509
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import CertificateDefinition, CertificateRequest
+from certmgr.controller.db.models import (
+    AcmeAccount,
+    Certificate,
+    CertificateDefinition,
+    CertificateRequest,
+)
 from certmgr.controller.db.queries.certificates import chain_rows
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.renewal import retry_delay
 from certmgr.controller.domain.states import REQUEST_STATE_WORDS, RequestStatus
 from certmgr.controller.domain.values import CertificateSource
 from certmgr.controller.issuers.acme import obtain_certificate
-from certmgr.controller.services.acquisition.acme_accounts import account_record, find_account
+from certmgr.controller.services.acquisition.acme_accounts import account_record
 from certmgr.controller.services.acquisition.acme_env import ari_replaces, solver_for
 from certmgr.controller.services.acquisition.ca_context import CaContext
 from certmgr.controller.services.acquisition.ca_issue import IssueRequest, issue_for_definitions
@@ -30,7 +36,13 @@ from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.store import load_der
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import CertmgrError, ConflictError, InputError, UpstreamError
+from certmgr.shared.errors import (
+    CertmgrError,
+    ConflictError,
+    InputError,
+    NotFoundError,
+    UpstreamError,
+)
 
 
 async def acquire(
@@ -47,6 +59,7 @@ async def acquire(
     async with db.reader() as s:
         req = await find_request(s, request_id)
         d = await find_definition(s, req.definition_id)
+        acme_rows = await _acme_rows(s, req) if req.issuer_kind == "acme" else (None, None)
     if req.status not in (RequestStatus.KEY_AND_CSR.value, RequestStatus.ORDERED.value):
         raise ConflictError(
             f"request {req.id} is {REQUEST_STATE_WORDS.get(req.status, req.status)}: only a "
@@ -61,7 +74,7 @@ async def acquire(
         if req.issuer_kind == "private-ca":
             cert, chain = await _from_private_ca(db, vault, actor, req, d, clock, env)
         elif req.issuer_kind == "acme":
-            cert, chain = await _from_acme(db, vault, actor, req, d, clock, env)
+            cert, chain = await _from_acme(db, vault, actor, req, d, clock, env, *acme_rows)
         else:
             raise ConflictError(f"unknown issuer {req.issuer_kind!r}")
         # The CA's own chain is authoritative: a private ACME CA's root need not be in any trust store.
@@ -140,6 +153,21 @@ async def _from_private_ca(
     return x509.load_der_x509_certificate(row.der), chain
 
 
+async def _acme_rows(
+    s: AsyncSession, req: CertificateRequest
+) -> tuple[AcmeAccount | None, Certificate | None]:
+    """The request's ACME account and the certificate it replaces (read with the request)."""
+    account = (
+        await s.get(AcmeAccount, req.acme_account_id) if req.acme_account_id is not None else None
+    )
+    old = (
+        await s.get(Certificate, req.replaces_certificate_id)
+        if req.replaces_certificate_id
+        else None
+    )
+    return account, old
+
+
 async def _from_acme(
     db: Database,
     vault: MasterKey,
@@ -148,14 +176,19 @@ async def _from_acme(
     d: CertificateDefinition,
     clock: Clock,
     env: IssuerEnv,
+    account_row: AcmeAccount | None,
+    replaced: Certificate | None,
 ) -> tuple[x509.Certificate, list[x509.Certificate]]:
     if req.acme_account_id is None:
         raise InputError(
             f"definition {d.name!r} has no ACME account (choose one on the definition)"
         )
-    account_row = await find_account(db, req.acme_account_id)
+    if account_row is None:
+        raise NotFoundError(
+            f"no ACME account {req.acme_account_id!r} (add one with 'certmgr acme account add')"
+        )
     record = account_record(account_row, vault)
-    replaces = await ari_replaces(db, req, record, env.acme_connections)
+    replaces = await ari_replaces(replaced, record, env.acme_connections)
     async with db.transaction() as s:
         r = await find_request(s, req.id)
         if r.status == RequestStatus.KEY_AND_CSR.value:
