@@ -31,7 +31,7 @@ from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.errors import PermissionDeniedError
-from tests.factories.console import Console, console_client, sign_in
+from tests.factories.console import Console, console_client, sign_in, wait_task
 from tests.factories.homes import arun_cli, make_home, run_cli
 
 USER_PASSWORD = "a user's long password 42"  # noqa: S105 - test credential
@@ -224,10 +224,9 @@ async def test_user_cannot_release_private_key(
             assert (await c.client.get(f"/definitions/{def_id}/documents/{doc_id}")).status == 403
         async with console_client(home) as c:
             assert (await sign_in(c)).status == 303
-            resp = await c.post_form(
-                page + "/prepare-oneclick", {}, from_page=page, allow_redirects=True
-            )
-            assert resp.status == 200 and '<code class="secret">' in await resp.text()
+            resp = await c.post_form(page + "/prepare-oneclick", {}, from_page=page)
+            assert (await wait_task(c, resp.headers["Location"]))["state"] == "done"
+            assert '<code class="secret">' in await (await c.client.get(page)).text()
             release = (await _releases(db))[-1]
             assert release.actor == "admin" and release.detail["what"] == "oneclick-installer"
             assert "certmgr-install-" in release.detail["to"]

@@ -54,13 +54,21 @@ class TaskView:
         """No more progress will come."""
         return self.state != "running"
 
+    @property
+    def next_page(self) -> str:
+        """Where the page goes when the task ends: a one-item task that went well goes to its
+        result (the request, the deployment); otherwise the task page lists what happened."""
+        if self.state == "done" and self.total == 1 and self.location:
+            return self.location
+        return f"/tasks/{self.id}"
+
     def to_json(self) -> dict[str, object]:
         """The poll's answer (the shape Monitor Control's job status has)."""
         return {
             "state": self.state,
             "message": self.message,
             "done": self.finished,
-            "location": f"/tasks/{self.id}",
+            "location": self.next_page,
             "total": self.total,
             "handled": self.done,
             "failed": self.failed,

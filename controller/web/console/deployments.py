@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -12,7 +13,9 @@ from certmgr.controller.domain.software import DELIVERIES, SOFTWARE
 from certmgr.controller.domain.state_labels import STATE_LABELS
 from certmgr.controller.domain.states import DEPLOYMENT_STATE_WORDS
 from certmgr.controller.domain.status import check_badge, check_sentence
+from certmgr.controller.services.admin.reveal import hold_secret
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
+from certmgr.controller.services.admin.users import check_password_policy
 from certmgr.controller.services.agents.work import queue_agent_install
 from certmgr.controller.services.deployment.checks import (
     deploy_check,
@@ -288,7 +291,8 @@ async def prepare(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     form = await form_of(request)
     chosen = form.get("passphrase")
-    try:
+
+    async def build() -> str:
         res = await prepare_conventional(
             ctx.db,
             ctx.vault,
@@ -300,9 +304,9 @@ async def prepare(request: web.Request) -> web.Response:
             protect=form.get("protect") == "on",
             home=ctx.settings.home,
         )
-    except CertmgrError as err:
-        return await _detail(request, error=str(err), status=status_for(err))
-    raise await _show_once(request, {"passphrase": res.passphrase}, "Package prepared.")
+        return res.passphrase
+
+    return await _package(request, chosen, build, "Prepare the package")
 
 
 async def _mail_args(request: web.Request) -> dict[str, object]:
@@ -476,7 +480,8 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     form = await form_of(request)
     chosen = form.get("passphrase")
-    try:
+
+    async def build() -> str:
         res = await prepare_oneclick(
             ctx.db,
             ctx.vault,
@@ -487,9 +492,50 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
             ctx.clock,
             passphrase=chosen if isinstance(chosen, str) and chosen else None,
         )
+        return res.passphrase
+
+    return await _package(request, chosen, build, "Create the one-click installer")
+
+
+async def _package(
+    request: web.Request,
+    chosen: object,
+    build: Callable[[], Awaitable[str]],
+    title: str,
+) -> web.Response:
+    """Build a package as a task (its page follows it, then the deployment shows the passphrase once).
+
+    What can be refused at once is refused on the deployment page: a weak chosen passphrase, or
+    a user who may not hand out the private key.
+    """
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    dep_id = request.match_info["id"]
+    try:
+        if isinstance(chosen, str) and chosen:
+            check_password_policy(chosen, field="passphrase")
+        if not actor.may_release_keys:
+            await build()  # refused by the service, with its words
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
-    raise await _show_once(request, {"passphrase": res.passphrase}, "One-click installer created.")
+    session = ctx.session
+
+    async def step(_: str) -> str:
+        passphrase = await build()
+        if session is not None:
+            await hold_secret(
+                ctx.db, ctx.vault, session.sid, f"deployment-{dep_id}", {"passphrase": passphrase}
+            )
+        return f"Deployment #{dep_id}: done; its page shows the passphrase once."
+
+    raise await run_as_task(
+        request,
+        kind="deployment.package",
+        title=f"{title} for deployment {dep_id}",
+        items=[dep_id],
+        step=step,
+        location=f"/deployments/{dep_id}",
+    )
 
 
 @routes.post("/deployments/{id:\\d+}/receipt")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories.console import console_client, sign_in
+from tests.factories.console import console_client, sign_in, wait_task
 from tests.factories.homes import amake_home, arun_cli
 from tests.factories.pki import make_pki
 from tests.factories.servers import NginxServer
@@ -67,8 +67,10 @@ async def test_console_and_api_deployment_flow(
         assert issued.status == 303 and "CMK1-" not in issued.headers["Location"]
         assert "CMK1-" in await (await c.client.get(issued.headers["Location"])).text()
         assert "CMK1-" not in await (await c.client.get(dep_url)).text()  # shown once
-        resp = await c.post_form(dep_url + "/prepare", {}, from_page=dep_url, allow_redirects=True)
-        html = await resp.text()
+        resp = await c.post_form(dep_url + "/prepare", {}, from_page=dep_url)
+        built = await wait_task(c, resp.headers["Location"])  # a task; then the deployment
+        assert built["state"] == "done" and built["location"] == dep_url, built
+        html = await (await c.client.get(dep_url)).text()
         passphrase = re.search(r'<code class="secret">([^<]+)</code>', html)
         assert passphrase and "prepared" in html
         # the protected variant: an unpacker stamped onto the runtime (a stand-in file here;
@@ -76,10 +78,9 @@ async def test_console_and_api_deployment_flow(
         stand_in = tmp_path / "runtime"
         stand_in.write_bytes(b"\x7fELF stand-in runtime\n" * 100)
         monkeypatch.setenv("CERTMGR_ONECLICK_RUNTIME", str(stand_in))
-        resp = await c.post_form(
-            dep_url + "/prepare", {"protect": "on"}, from_page=dep_url, allow_redirects=True
-        )
-        html = await resp.text()
+        resp = await c.post_form(dep_url + "/prepare", {"protect": "on"}, from_page=dep_url)
+        assert (await wait_task(c, resp.headers["Location"]))["state"] == "done"
+        html = await (await c.client.get(dep_url)).text()
         assert re.search(r'<code class="secret">([^<]+)</code>', html)
         assert "-protected.zip" in html
         dep_id = int(dep_url.rsplit("/", 1)[1])
