@@ -36,7 +36,9 @@ def register(sub: Any) -> None:
         "--confirm-large", action="store_true", help="go ahead although above the size limit"
     )
     q.add_argument(
-        "--precheck", action="store_true", help="connect-scan first (large sparse ranges)"
+        "--precheck",
+        action="store_true",
+        help="kept for older scripts: every scan connect-scans first now",
     )
     q.add_argument(
         "--queue", action="store_true", help="only queue it for the controller's scheduler"

@@ -1,7 +1,8 @@
-"""The scan's ``precheck`` mode (a bare connect per pair before the probe) on loopback: the same
-outcomes as the default mode for real nginx virtual hosts, closed ports and a filtered port, and
-an open port is probed on the connection of its connect-scan; the connector keeps one socket for
-every refusal, and the per-host limit holds.
+"""The scan's connect-scan (a bare connect per pair before the probe) on loopback: the same
+outcomes with and without the ``precheck`` option (kept for callers; every scan connect-scans
+first now) for real nginx virtual hosts, closed ports and a filtered port; an open port is probed
+on the connection of its connect-scan; the connector keeps one socket for every refusal, and the
+per-host limit holds.
 """
 
 from __future__ import annotations
