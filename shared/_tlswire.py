@@ -188,7 +188,9 @@ def _parsed(der: bytes) -> x509.Certificate:
         if len(der) > _PARSED_BYTES:
             return cert
         if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.pop(next(iter(_PARSED)))  # the oldest entry
+            # the oldest entry; probes on event loops of other threads may evict at the same time
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                _PARSED.pop(next(iter(_PARSED)))
         _PARSED[der] = cert
     return cert
 
