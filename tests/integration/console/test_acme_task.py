@@ -42,7 +42,9 @@ async def test_acme_order_is_a_task_with_progress_and_result(
     def_id = json.loads(res.out)["id"]
     monkeypatch.setenv("CERTMGR_HTTP01_LISTEN", f"127.0.0.1:{pebble.http_port}")
     async with console_client(home) as c:
-        db = c.client.server.app[appkeys.DB]
+        app = c.client.app
+        assert app is not None
+        db = app[appkeys.DB]
         async with http01_responder(c.settings, db):
             await sign_in(c)
             page = f"/definitions/{def_id}"
