@@ -98,24 +98,11 @@ def request_json(r: CertificateRequest) -> dict[str, Any]:
 
 
 def request_api_json(r: CertificateRequest) -> dict[str, Any]:
-    """A request as the REST API returns it (with its CSR and product)."""
-    return {
-        "id": r.id,
-        "definition_id": r.definition_id,
-        "kind": r.kind,
-        "status": r.status,
-        "issuer": r.issuer_kind,
-        "private_key_id": r.private_key_id,
-        "certificate_id": r.certificate_id,
-        "product_id": r.product_id,
-        "vendor_account_id": r.vendor_account_id,
-        "order_number": r.order_number,
-        "last_error": r.last_error,
-        "attempts": r.attempts,
-        "csr_pem": r.csr_pem,
-        "created_at": r.created_at.isoformat(),
-        "updated_at": r.updated_at.isoformat(),
-    }
+    """A request as the REST API returns it: the CLI's form with its CSR, without the retry time."""
+    out = request_json(r)
+    del out["next_attempt_at"]
+    out["csr_pem"] = r.csr_pem
+    return out
 
 
 def history_json(events: list[RequestEvent]) -> list[dict[str, Any]]:
