@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import Certificate, ChainLink
@@ -70,14 +70,34 @@ async def certificates_page(
     desc: bool,
     page: int,
     per_page: int,
+    validity: str = "",
+    now: dt.datetime | None = None,
 ) -> tuple[Sequence[Certificate], int]:
-    """One page of certificates matching the filters, and how many match in all."""
+    """One page of certificates matching the filters, and how many match in all.
+
+    ``validity`` (with ``now``): ``expired``, ``expiring`` (within 30 days), ``valid`` or
+    ``not-yet-valid``.
+    """
     stmt = select(Certificate)
     cond = _kind_filter(kind)
     if cond is not None:
         stmt = stmt.where(cond)
     if source:
         stmt = stmt.where(Certificate.source == source)
+    if validity and now is not None:
+        soon = now + dt.timedelta(days=30)
+        stmt = stmt.where(
+            {
+                "expired": Certificate.not_after <= now,
+                "expiring": and_(
+                    Certificate.not_before <= now,
+                    Certificate.not_after > now,
+                    Certificate.not_after <= soon,
+                ),
+                "valid": and_(Certificate.not_before <= now, Certificate.not_after > soon),
+                "not-yet-valid": Certificate.not_before > now,
+            }.get(validity, true())
+        )
     if text:
         like = contains(text)
         stmt = stmt.where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,14 +48,18 @@ async def certificates_page(
     desc: bool = False,
     page: int = 1,
     per_page: int = 50,
+    validity: str = "",
+    now: dt.datetime | None = None,
 ) -> Page[Certificate]:
-    """One page of certificates (``kind``: leaf, ca or anything else for all; ``text`` searches subject, issuer, fingerprint, serial)."""
+    """One page of certificates (``kind``: leaf, ca or anything else for all; ``text`` searches subject, issuer, fingerprint, serial; ``validity`` at ``now``)."""
     async with db.reader() as s:
         rows, total = await q.certificates_page(
             s,
             kind=kind,
             source=source,
             text=text,
+            validity=validity,
+            now=now,
             sort=sort if sort in q.CERT_SORTS else "expires",
             desc=desc,
             page=page,

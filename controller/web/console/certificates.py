@@ -26,12 +26,17 @@ async def certificates(request: web.Request) -> web.Response:
     """The certificate list."""
     ctx = ctx_of(request)
     q = ListQuery.from_request(
-        request, sortable=list(CERT_SORTS), default_sort="expires", filters=("kind", "source")
+        request,
+        sortable=list(CERT_SORTS),
+        default_sort="expires",
+        filters=("kind", "source", "validity"),
     )
     page = await certificates_page(
         ctx.db,
         kind=q.filter("kind") or "leaf",
         source=q.filter("source"),
+        validity=q.filter("validity"),
+        now=ctx.clock.now(),
         text=q.q,
         sort=q.sort,
         desc=q.desc,

@@ -65,6 +65,12 @@ async def test_lists_filter_on_the_server_and_bulk_actions_run_as_tasks(
         assert _rows(page, "requests") == []
         page = await (await c.client.get("/findings?q=nothing-like-it&state=all")).text()
         assert _rows(page, "findings") == []
+        # certificates: by validity and text on the server
+        page = await (await c.client.get("/certificates?validity=valid&q=alpha")).text()
+        assert "alpha.example.test" in page
+        for validity in ("expired", "expiring", "not-yet-valid"):
+            page = await (await c.client.get(f"/certificates?validity={validity}&q=alpha")).text()
+            assert "alpha.example.test" not in page, validity
 
         # bulk check: a task; its page polls, then shows a line per deployment
         picked = [str(d) for d in deps[1:6:2]]  # alpha has a certificate to compare against
