@@ -15,6 +15,7 @@ from certmgr.controller.cli.base import (
     write_private_file,
 )
 from certmgr.controller.domain.software import SOFTWARE
+from certmgr.controller.domain.state_labels import state_label
 from certmgr.controller.services.admin.settings import load_general_settings, load_mail_settings
 from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.services.agents.work import queue_agent_install
@@ -112,7 +113,10 @@ async def _show(ctx: CommandContext) -> int:
     if ctx.args.json:
         ctx.print_json(data)
         return 0
-    ctx.print(f"Deployment #{dep.id} of {d.name!r} to {dep.server_name}: {dep.status}")
+    ctx.print(
+        f"Deployment #{dep.id} of {d.name!r} to {dep.server_name}: "
+        f"{state_label('deployment', dep.status)}"
+    )
     ctx.print(
         f"  software {dep.target_type}, delivery {dep.delivery}, check {dep.check_host}:{dep.check_port} sni {dep.sni or '-'}"
     )
@@ -248,7 +252,7 @@ async def _done(ctx: CommandContext) -> int:
         else "done"
     )
     dep = await close(await ctx.db(), ctx.actor, a.deployment, how, SystemClock(), note=a.note)
-    ctx.print(f"deployment #{dep.id} is {dep.status}")
+    ctx.print(f"deployment #{dep.id} is {state_label('deployment', dep.status)}")
     return 0
 
 
@@ -275,7 +279,7 @@ async def _receipt(ctx: CommandContext) -> int:
     dep = await accept_receipt(
         await ctx.db(), ctx.vault, ctx.actor, ctx.args.deployment, ctx.args.code, SystemClock()
     )
-    ctx.print(f"receipt accepted: deployment #{dep.id} is {dep.status}")
+    ctx.print(f"receipt accepted: deployment #{dep.id} is {state_label('deployment', dep.status)}")
     return 0
 
 

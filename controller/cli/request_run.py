@@ -11,6 +11,7 @@ from certmgr.controller.cli.base import (
     read_secret_file,
     table,
 )
+from certmgr.controller.domain.state_labels import state_label
 from certmgr.controller.domain.values import parse_day, parse_moment
 from certmgr.controller.services.acquisition.acme_accounts import (
     NewAcmeAccount,
@@ -73,7 +74,9 @@ async def _new(ctx: CommandContext) -> int:
     if a.json:
         ctx.print_json(request_json(req))
     else:
-        ctx.print(f"request #{req.id} ({req.kind}, {req.issuer_kind}): {req.status}")
+        ctx.print(
+            f"request #{req.id} ({req.kind}, {req.issuer_kind}): {state_label('request', req.status)}"
+        )
         if req.last_error:
             ctx.print(f"  last error: {req.last_error}")
         if req.issuer_kind == "vendor":
@@ -95,7 +98,7 @@ async def _retry(ctx: CommandContext) -> int:
         ctx.print_json(request_json(req))
     else:
         ctx.print(
-            f"request #{req.id}: {req.status}{'  (' + req.last_error + ')' if req.last_error and req.status != 'done' else ''}"
+            f"request #{req.id}: {state_label('request', req.status)}{'  (' + req.last_error + ')' if req.last_error and req.status != 'done' else ''}"
         )
     return 0 if req.status == "done" else 10
 
@@ -147,7 +150,8 @@ async def _show(ctx: CommandContext) -> int:
         ctx.print_json(data)
         return 0
     ctx.print(
-        f"Request #{req.id} ({req.kind}, {req.issuer_kind}) for definition #{req.definition_id}: {req.status}"
+        f"Request #{req.id} ({req.kind}, {req.issuer_kind}) for definition #{req.definition_id}: "
+        f"{state_label('request', req.status)}"
     )
     for e in events:
         ctx.print(f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.actor:<14} {e.event:<16} {e.message}")
@@ -210,7 +214,10 @@ async def _receive(ctx: CommandContext) -> int:
             " (certmgr definition show)"
         )
     else:
-        ctx.print(f"request #{req.id}: {req.status}; certificate #{req.certificate_id} is current")
+        ctx.print(
+            f"request #{req.id}: {state_label('request', req.status)}; "
+            f"certificate #{req.certificate_id} is current"
+        )
     return 0
 
 

@@ -66,3 +66,9 @@ async def test_states_are_words_on_every_list(tmp_path: Path, database_url: str)
     assert "not deployed yet" in pages["/deployments"]
     assert "not deployed yet" in pages[f"/deployments/{dep}"]
     assert "not deployed yet" in pages[f"/definitions/{shop}"]
+    # the CLI's text says the same words
+    shown = await arun_cli(["deployment", "show", str(dep), *h])
+    assert shown.code == 0 and "not deployed yet" in shown.out and "draft" not in shown.out
+    req_id = req.rsplit("/", 1)[1]
+    shown = await arun_cli(["request", "show", req_id, *h])
+    assert "waiting to be ordered" in shown.out and "key-and-csr" not in shown.out.split("\n")[0]
