@@ -25,7 +25,7 @@ from certmgr.controller.services.agents.wakeups import wakeups_for
 from certmgr.controller.settings import Settings
 from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey
-from certmgr.controller.web import agent_api, metrics, middleware, public, security
+from certmgr.controller.web import agent_api, metrics, middleware, public, security, static
 from certmgr.controller.web.api import accounts as api_accounts
 from certmgr.controller.web.api import acquisition as api_acquisition
 from certmgr.controller.web.api import admin as api_admin
@@ -208,6 +208,5 @@ def create_app(
     openapi.setup(app, API_GROUPS, version=__version__)
     for routes in CONSOLE_ROUTES:
         app.router.add_routes(routes)
-    static_root = files("certmgr.webui").joinpath("static")
-    app.router.add_static("/static", str(static_root), name="static")
+    static.setup(app)
     return app

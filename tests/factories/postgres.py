@@ -75,7 +75,7 @@ def postgres_server() -> Iterator[str]:
         check=True,
     )
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # a loaded host starts PostgreSQL slowly
         while time.monotonic() < deadline:
             with (
                 contextlib.suppress(OSError),

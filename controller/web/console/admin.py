@@ -21,6 +21,7 @@ from certmgr.controller.services.notification.sent_emails import sent_email, sen
 from certmgr.controller.web.context import ca_context, ctx_of
 from certmgr.controller.web.forms import ListQuery, choice, form_of, text
 from certmgr.controller.web.render import redirect, render
+from certmgr.controller.web.static import stream_file
 from certmgr.shared.errors import CertmgrError
 
 routes = web.RouteTableDef()
@@ -89,9 +90,10 @@ async def ca_installer_download(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(
             text="create the installer first (the CA certificate may have changed)"
         )
-    return web.FileResponse(
+    return await stream_file(
+        request,
         path,
-        headers={
+        {
             "Content-Type": "application/octet-stream",
             "Content-Disposition": 'attachment; filename="certmgr-ca-installer"',
         },
