@@ -37,6 +37,8 @@ from certmgr.shared.pki import sha256_fingerprint
 from certmgr.shared.secret import Secret
 
 TOKEN_LIFETIME = dt.timedelta(hours=24)
+SEEN_RESOLUTION = dt.timedelta(minutes=1)
+"""An agent's last contact is written at most this often (every long-poll would be an UPDATE)."""
 AuthenticatedAgent = Agent
 """What :func:`authenticate` returns: the agent row (for annotations outside the services)."""
 
@@ -271,7 +273,8 @@ async def authenticate(
     try:
         async with db.transaction() as s:
             s.add(AgentNonce(agent_id=agent.id, nonce=nonce, at=now))
-            await s.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=now))
+            if agent.last_seen_at is None or now - agent.last_seen_at >= SEEN_RESOLUTION:
+                await s.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=now))
     except IntegrityError as err:
         raise PermissionDeniedError(
             "replayed request (nonce seen before)", actor=agent.name
