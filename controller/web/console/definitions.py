@@ -15,6 +15,7 @@ from certmgr.controller.services.acquisition.bulk import (
     MAX_BULK,
     IssuerChange,
     change_issuer,
+    clone_definitions,
     renew_one,
 )
 from certmgr.controller.services.acquisition.definition_detail import definition_detail
@@ -96,6 +97,34 @@ async def definitions(request: web.Request) -> web.Response:
     )
 
 
+async def _clone_task(
+    request: web.Request, ids: list[int], form: Mapping[str, Any], back: str
+) -> web.HTTPSeeOther:
+    """Clone the ticked definitions (name suffix, optionally one domain moved) as a task."""
+    ctx = ctx_of(request)
+    actor = ctx.require_actor()
+    suffix = str(form.get("suffix", ""))[:50]
+    if not suffix.strip():
+        raise redirect(request, back, "Cloning needs a name suffix, such as ' (test)'.", "bad")
+    old, _, new = str(form.get("domain_map", "")).partition("=")
+    mapping = [(old.strip(), new.strip())] if old.strip() and new.strip() else []
+
+    async def clone_one(def_id: int) -> str:
+        (made,) = await clone_definitions(
+            ctx.db, actor, [def_id], ctx.clock, name_suffix=suffix, domain_map=mapping
+        )
+        return f"Definition #{def_id}: cloned as {made.name!r} (#{made.id})."
+
+    return await run_as_task(
+        request,
+        kind="definitions.clone",
+        title=f"Clone {len(ids)} definition(s)",
+        items=ids,
+        step=clone_one,
+        location=back,
+    )
+
+
 @routes.post("/definitions/bulk")
 async def bulk(request: web.Request) -> web.Response:
     """The ticked definitions: renew them, or move them to another issuer (then renew), as a task."""
@@ -113,6 +142,8 @@ async def bulk(request: web.Request) -> web.Response:
     if len(ids) > MAX_BULK:
         raise redirect(request, back, f"Tick at most {MAX_BULK} definitions at a time.", "bad")
     action = form.get("action")
+    if action == "clone":
+        raise await _clone_task(request, ids, form, back)
     renew = action == "renew"
     if action == "issuer":
         account = form.get("acme_account", "")

@@ -112,3 +112,22 @@ async def test_lists_filter_on_the_server_and_bulk_actions_run_as_tasks(
         assert done.count("is completed.") == 2
         listing = await (await c.client.get("/definitions")).text()
         assert listing.count('<span class="badge ok">completed</span>') == 3
+
+        # bulk clone with a suffix and a domain moved, as a task
+        token = await c.csrf("/definitions")
+        resp = await c.client.post(
+            "/definitions/bulk",
+            data=[
+                ("csrf", token),
+                ("action", "clone"),
+                ("suffix", " (test)"),
+                ("domain_map", "example.test=test.example.test"),
+                ("definition", str(defs["gamma"])),
+            ],
+            allow_redirects=False,
+        )
+        assert resp.status == 303
+        status = await wait_task(c, resp.headers["Location"])
+        assert status["state"] == "done", status
+        page = await (await c.client.get("/definitions?q=gamma")).text()
+        assert "gamma (test)" in page and "gamma.test.example.test" in page
