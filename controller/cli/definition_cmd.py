@@ -12,7 +12,16 @@ def register(sub: Any) -> None:
     p = sub.add_parser("definition", help="certificate definitions (what a server needs)")
     dsub = p.add_subparsers(dest="definition_command", metavar="ACTION")
     dsub.required = True
+    _definition_new(dsub)
+    _definition_list(dsub)
+    _definition_clone(dsub)
+    _definition_change_issuer(dsub)
+    _definition_show(dsub)
+    _register_changes(dsub)
 
+
+def _definition_new(dsub: Any) -> None:
+    """``certmgr definition new``: its options."""
     q = dsub.add_parser("new", help="create a definition")
     add_home(q)
     add_json(q)
@@ -50,12 +59,18 @@ def register(sub: Any) -> None:
     )
     q.set_defaults(handler=run("definition_change_run", "_new"))
 
+
+def _definition_list(dsub: Any) -> None:
+    """``certmgr definition list``: its options."""
     q = dsub.add_parser("list", help="list definitions")
     add_home(q)
     add_json(q)
     q.add_argument("--all", action="store_true", help="archived definitions too")
     q.set_defaults(handler=run("definition_run", "_list"))
 
+
+def _definition_clone(dsub: Any) -> None:
+    """``certmgr definition clone``: its options."""
     q = dsub.add_parser("clone", help="copy definitions (e.g. for a test system)")
     add_home(q)
     add_json(q)
@@ -74,6 +89,9 @@ def register(sub: Any) -> None:
     q.add_argument("--issuer", default=None, help="issuer of the copies (default: the same)")
     q.set_defaults(handler=run("definition_bulk_run", "_clone"))
 
+
+def _definition_change_issuer(dsub: Any) -> None:
+    """``certmgr definition change-issuer``: its options."""
     q = dsub.add_parser(
         "change-issuer",
         help="move definitions to another issuer, product or vendor (and renew them)",
@@ -93,12 +111,14 @@ def register(sub: Any) -> None:
     )
     q.set_defaults(handler=run("definition_bulk_run", "_change_issuer"))
 
+
+def _definition_show(dsub: Any) -> None:
+    """``certmgr definition show``: its options."""
     q = dsub.add_parser("show", help="show one definition")
     add_home(q)
     add_json(q)
     q.add_argument("definition", metavar="DEFINITION", help="id or name")
     q.set_defaults(handler=run("definition_run", "_show"))
-    _register_changes(dsub)
 
 
 def _register_changes(dsub: Any) -> None:

@@ -17,7 +17,16 @@ def register(sub: Any) -> None:
     )
     m = p.add_subparsers(dest="discovery_command", metavar="ACTION")
     m.required = True
+    _discovery_scan(m)
+    _discovery_list(m)
+    _discovery_show(m)
+    _discovery_import(m)
+    _discovery_report(m)
+    _discovery_settings(m)
 
+
+def _discovery_scan(m: Any) -> None:
+    """``certmgr discovery scan``: its options."""
     q = m.add_parser(
         "scan",
         help="scan hosts, addresses, networks and ranges (inside the admin's scope) now",
@@ -53,12 +62,18 @@ def register(sub: Any) -> None:
     )
     q.set_defaults(handler=run("discovery_run", "_scan"))
 
+
+def _discovery_list(m: Any) -> None:
+    """``certmgr discovery list``: its options."""
     q = m.add_parser("list", help="past scans, newest first")
     add_home(q)
     add_json(q)
     q.add_argument("--limit", type=int, default=50)
     q.set_defaults(handler=run("discovery_run", "_list"))
 
+
+def _discovery_show(m: Any) -> None:
+    """``certmgr discovery show``: its options."""
     q = m.add_parser("show", help="the results of one scan (filters: --verdict, --match)")
     add_home(q)
     add_json(q)
@@ -69,6 +84,9 @@ def register(sub: Any) -> None:
     q.add_argument("--all", action="store_true", help="also results without TLS")
     q.set_defaults(handler=run("discovery_run", "_show"))
 
+
+def _discovery_import(m: Any) -> None:
+    """``certmgr discovery import``: its options."""
     q = m.add_parser(
         "import",
         help="import found certificates (no private key) with a monitoring-only deployment",
@@ -82,6 +100,9 @@ def register(sub: Any) -> None:
     )
     q.set_defaults(handler=run("discovery_run", "_import"))
 
+
+def _discovery_report(m: Any) -> None:
+    """``certmgr discovery report``: its options."""
     q = m.add_parser("report", help="a scan's report: counts by verdict, match and rule")
     add_home(q)
     add_json(q)
@@ -89,6 +110,9 @@ def register(sub: Any) -> None:
     q.add_argument("--csv", action="store_true", help="every TLS result as CSV")
     q.set_defaults(handler=run("discovery_run", "_report"))
 
+
+def _discovery_settings(m: Any) -> None:
+    """``certmgr discovery settings``: its options."""
     q = m.add_parser("settings", help="show or change the scope, size limit and schedule")
     add_home(q)
     add_json(q)

@@ -12,6 +12,28 @@ def register(sub: Any) -> None:
     p = sub.add_parser("request", help="certificate requests (acquisition: new or renewal)")
     r = p.add_subparsers(dest="request_command", metavar="ACTION")
     r.required = True
+    _request_new(r)
+    _request_list(r)
+    _request_show(r)
+    _request_csr(r)
+    _request_cancel(r)
+    _request_retry(r)
+    _request_order(r)
+    _request_receive(r)
+
+    p = sub.add_parser("acme", help="ACME accounts")
+    a = p.add_subparsers(dest="acme_command", metavar="ACTION")
+    a.required = True
+    acc = a.add_parser("account", help="ACME accounts").add_subparsers(
+        dest="acme_account_command", metavar="ACTION"
+    )
+    acc.required = True
+    _acme_account_add(acc)
+    _acme_account_list(acc)
+
+
+def _request_new(r: Any) -> None:
+    """``certmgr request new``: its options."""
     q = r.add_parser(
         "new", help="start a request: key and CSR, then (private CA, ACME) the certificate"
     )
@@ -38,6 +60,10 @@ def register(sub: Any) -> None:
         help="the agent makes the key and CSR; the private key never leaves its server",
     )
     q.set_defaults(handler=run("request_run", "_new"))
+
+
+def _request_list(r: Any) -> None:
+    """``certmgr request list``: its options."""
     q = r.add_parser("list", help="list requests")
     add_home(q)
     add_json(q)
@@ -56,25 +82,45 @@ def register(sub: Any) -> None:
     )
     q.add_argument("--page", type=int, default=1, help="with a filter: page of 500, newest first")
     q.set_defaults(handler=run("request_run", "_list"))
+
+
+def _request_show(r: Any) -> None:
+    """``certmgr request show``: its options."""
     q = r.add_parser("show", help="show a request and its history")
     add_home(q)
     add_json(q)
     q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.set_defaults(handler=run("request_run", "_show"))
+
+
+def _request_csr(r: Any) -> None:
+    """``certmgr request csr``: its options."""
     q = r.add_parser("csr", help="print the request's CSR (PEM)")
     add_home(q)
     q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.set_defaults(handler=run("request_run", "_csr"))
+
+
+def _request_cancel(r: Any) -> None:
+    """``certmgr request cancel``: its options."""
     q = r.add_parser("cancel", help="cancel an open request")
     add_home(q)
     q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.add_argument("--reason", default="")
     q.set_defaults(handler=run("request_run", "_cancel"))
+
+
+def _request_retry(r: Any) -> None:
+    """``certmgr request retry``: its options."""
     q = r.add_parser("retry", help="try the issuer again now (private CA, ACME)")
     add_home(q)
     add_json(q)
     q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
     q.set_defaults(handler=run("request_run", "_retry"))
+
+
+def _request_order(r: Any) -> None:
+    """``certmgr request order``: its options."""
     q = r.add_parser("order", help="record a manual vendor order")
     add_home(q)
     q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
@@ -89,6 +135,10 @@ def register(sub: Any) -> None:
         help="the vendor account (id or name) the order was placed with",
     )
     q.set_defaults(handler=run("request_run", "_order"))
+
+
+def _request_receive(r: Any) -> None:
+    """``certmgr request receive``: its options."""
     q = r.add_parser("receive", help="receive the vendor's certificate (any importable format)")
     add_home(q)
     q.add_argument("request", metavar="REQUEST", help=REQUEST_REF)
@@ -103,13 +153,9 @@ def register(sub: Any) -> None:
     )
     q.set_defaults(handler=run("request_run", "_receive"))
 
-    p = sub.add_parser("acme", help="ACME accounts")
-    a = p.add_subparsers(dest="acme_command", metavar="ACTION")
-    a.required = True
-    acc = a.add_parser("account", help="ACME accounts").add_subparsers(
-        dest="acme_account_command", metavar="ACTION"
-    )
-    acc.required = True
+
+def _acme_account_add(acc: Any) -> None:
+    """``certmgr acme account add``: its options."""
     q = acc.add_parser("add", help="register an account at an ACME directory")
     add_home(q)
     q.add_argument("name")
@@ -132,6 +178,10 @@ def register(sub: Any) -> None:
     q.add_argument("--dns-key-name", default="")
     q.add_argument("--dns-key-file", default=None, help="file holding the TSIG secret (base64)")
     q.set_defaults(handler=run("request_run", "_acme_add"))
+
+
+def _acme_account_list(acc: Any) -> None:
+    """``certmgr acme account list``: its options."""
     q = acc.add_parser("list", help="list ACME accounts")
     add_home(q)
     add_json(q)

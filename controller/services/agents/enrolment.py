@@ -207,31 +207,42 @@ async def enroll(
                 clock=clock,
             )
     if refused is not None:
-        # Recorded in its own transaction: a refusal must not vanish with a rollback. Counted
-        # per source and minute like the IP allow-list's, so guessing tokens cannot flood the
-        # audit log: the first refusal of a minute is audited, the rest only counted.
-        async with db.transaction() as s:
-            source = ENROLMENT_PREFIX + source_key(address)
-            if await count_refusal(s, source, p.PATH_ENROLL, clock) == 1:
-                audit(
-                    s,
-                    who,
-                    "agent.enroll-refused",
-                    "enrollment-token",
-                    refused[0],
-                    {
-                        "reason": refused[1],
-                        "hostname": req.hostname[:100],
-                        "counted_per_minute": True,
-                    },
-                    clock=clock,
-                )
+        await _record_refusal(db, who, address, req.hostname, refused, clock)
         raise PermissionDeniedError("the enrolment token is unknown, already used or expired")
     return p.EnrollResponse(
         agent_id=str(agent.id),
         controller_verify_key=bytes(signing.verify_key),
         poll_wait_seconds=poll_wait,
     )
+
+
+async def _record_refusal(
+    db: Database,
+    who: Actor,
+    address: str,
+    hostname: str,
+    refused: tuple[object, str],
+    clock: Clock,
+) -> None:
+    """Count a refused enrolment; audit the first of its source's minute.
+
+    Recorded in its own transaction: a refusal must not vanish with a rollback. Counted per
+    source and minute like the IP allow-list's, so guessing tokens cannot flood the audit log.
+    """
+    async with db.transaction() as s:
+        if (
+            await count_refusal(s, ENROLMENT_PREFIX + source_key(address), p.PATH_ENROLL, clock)
+            == 1
+        ):
+            audit(
+                s,
+                who,
+                "agent.enroll-refused",
+                "enrollment-token",
+                refused[0],
+                {"reason": refused[1], "hostname": hostname[:100], "counted_per_minute": True},
+                clock=clock,
+            )
 
 
 async def authenticate(
