@@ -197,8 +197,10 @@ async def _store_and_switch(
 ) -> CertificateRequest:
     req = await find_request(s, request_id)
     d = await find_definition(s, req.definition_id)
-    row, _ = await store_certificate(s, cert, source=source, now=now)
-    row.definition_id = d.id
+    row, created = await store_certificate(
+        s, cert, source=source, now=now, definition_id=d.id, private_key_id=req.private_key_id
+    )
+    row.definition_id = d.id  # also when the certificate was known already
     row.private_key_id = req.private_key_id
     ca_rows = [
         (await store_certificate(s, c, source=CertificateSource.IMPORTED, now=now))[0]
@@ -210,6 +212,7 @@ async def _store_and_switch(
         [c for c in ca_rows if not c.self_signed]
         if source == CertificateSource.RECEIVED
         else ca_rows,
+        replace=not created,
     )
     req.certificate_id = row.id
     req.last_error = ""

@@ -113,9 +113,19 @@ async def store_key(
 
 
 async def store_certificate(
-    session: AsyncSession, cert: x509.Certificate, *, source: str, now: dt.datetime
+    session: AsyncSession,
+    cert: x509.Certificate,
+    *,
+    source: str,
+    now: dt.datetime,
+    definition_id: int | None = None,
+    private_key_id: int | None = None,
 ) -> tuple[Certificate, bool]:
-    """Save ``cert`` unless it is already known; returns (row, created)."""
+    """Save ``cert`` unless it is already known; returns (row, created).
+
+    ``definition_id`` and ``private_key_id`` go into a new row's insert (an existing row is
+    returned as it is).
+    """
     fp = sha256_fingerprint(cert)
     existing = (
         await session.execute(select(Certificate).where(Certificate.sha256 == fp))
@@ -123,23 +133,37 @@ async def store_certificate(
     if existing is not None:
         return existing, False
     row = certificate_row(cert, source=source, now=now)
+    row.definition_id = definition_id
+    row.private_key_id = private_key_id
     session.add(row)
     await session.flush()
     return row, True
 
 
 async def set_chain(
-    session: AsyncSession, cert_row: Certificate, chain: Sequence[Certificate]
+    session: AsyncSession,
+    cert_row: Certificate,
+    chain: Sequence[Certificate],
+    *,
+    replace: bool = True,
 ) -> None:
-    """Replace the stored chain of ``cert_row`` with ``chain`` (issuer first)."""
-    old = (
-        (await session.execute(select(ChainLink).where(ChainLink.certificate_id == cert_row.id)))
-        .scalars()
-        .all()
-    )
-    for link in old:
-        await session.delete(link)
-    await session.flush()
+    """Replace the stored chain of ``cert_row`` with ``chain`` (issuer first).
+
+    ``replace=False`` for a row stored in this transaction (it has no chain to remove yet).
+    """
+    if replace:
+        old = (
+            (
+                await session.execute(
+                    select(ChainLink).where(ChainLink.certificate_id == cert_row.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for link in old:
+            await session.delete(link)
+        await session.flush()
     for pos, ca in enumerate(chain):
         session.add(ChainLink(certificate_id=cert_row.id, position=pos, ca_certificate_id=ca.id))
 
