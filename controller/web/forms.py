@@ -253,3 +253,18 @@ class ListQuery:
         """Link that sorts by ``column`` (toggling direction when already sorted by it)."""
         desc = not self.desc if self.sort == column else False
         return self.link(sort=column, dir="desc" if desc else "asc", page=1)
+
+
+def ticked(form: Mapping[str, Any], name: str, *, limit: int = 5000) -> list[int]:
+    """The ids of the rows ticked in a list's bulk form (checkboxes named ``name``), at most ``limit``."""
+    getall = getattr(form, "getall", None)
+    values = getall(name, []) if getall is not None else [form.get(name)]
+    return sorted({int(v) for v in values if isinstance(v, str) and v.isdigit() and len(v) < 12})[
+        :limit
+    ]
+
+
+def back_to(form: Mapping[str, Any], path: str) -> str:
+    """``path`` with the list's query string the bulk form came from (only a ``?...`` is taken)."""
+    back = form.get("back", "")
+    return path + back if isinstance(back, str) and back.startswith("?") else path

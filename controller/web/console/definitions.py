@@ -42,6 +42,7 @@ from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.forms import (
     FormErrors,
     ListQuery,
+    back_to,
     checkbox,
     choice,
     form_of,
@@ -49,6 +50,7 @@ from certmgr.controller.web.forms import (
     multiline,
     multipart_reader,
     text,
+    ticked,
 )
 from certmgr.controller.web.render import redirect, render
 from certmgr.shared.errors import (
@@ -131,12 +133,8 @@ async def bulk(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
-    ids = sorted(
-        {int(v) for v in form.getall("definition", []) if isinstance(v, str) and v.isdigit()}
-    )
-    back = "/definitions" + (
-        str(form.get("back", "")) if str(form.get("back", "")).startswith("?") else ""
-    )
+    ids = ticked(form, "definition", limit=MAX_BULK + 1)
+    back = back_to(form, "/definitions")
     if not ids:
         raise redirect(request, back, "Tick at least one definition.", "bad")
     if len(ids) > MAX_BULK:

@@ -40,11 +40,13 @@ from certmgr.controller.web.errors import status_for
 from certmgr.controller.web.forms import (
     FormErrors,
     ListQuery,
+    back_to,
     checkbox,
     choice,
     form_of,
     integer,
     text,
+    ticked,
 )
 from certmgr.controller.web.render import redirect, render
 from certmgr.controller.web.reveal import hold_and_redirect, take
@@ -94,12 +96,10 @@ async def bulk(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
-    ids = sorted(
-        {int(v) for v in form.getall("deployment", []) if isinstance(v, str) and v.isdigit()}
-    )[:1000]
-    back = str(form.get("back", "")) if str(form.get("back", "")).startswith("?") else ""
+    ids = ticked(form, "deployment", limit=1000)
+    back = back_to(form, "/deployments")
     if not ids:
-        raise redirect(request, "/deployments" + back, "Tick at least one deployment.", "bad")
+        raise redirect(request, back, "Tick at least one deployment.", "bad")
     action = form.get("action")
     if action == "install":
         try:
@@ -107,10 +107,10 @@ async def bulk(request: web.Request) -> web.Response:
                 ctx.db, ctx.vault, actor, ids, ctx.clock, request.app[appkeys.AGENT_WAKEUPS]
             )
         except CertmgrError as err:
-            raise redirect(request, "/deployments" + back, f"Nothing sent: {err}", "bad") from err
+            raise redirect(request, back, f"Nothing sent: {err}", "bad") from err
         raise redirect(
             request,
-            "/deployments" + back,
+            back,
             f"{len(queued)} package(s) sent to their agents; each deployment is confirmed once "
             "its agent reports and the check passes.",
         )
@@ -130,7 +130,7 @@ async def bulk(request: web.Request) -> web.Response:
         title=f"Check {len(ids)} deployment(s)",
         items=ids,
         step=check_one,
-        location="/deployments" + back,
+        location=back,
     )
 
 

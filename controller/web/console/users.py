@@ -66,6 +66,14 @@ async def _users_page(
     )
 
 
+async def _show_password(
+    request: web.Request, username: str, password: str, message: str
+) -> web.HTTPSeeOther:
+    """Post/redirect/get: the users page shows the one-time password once."""
+    values = {"username": username, "password": password}
+    return await hold_and_redirect(request, "/users", "users", values, message.format(username))
+
+
 @routes.get("/users")
 async def users(request: web.Request) -> web.Response:
     """User management (a one-time password just made is shown here once)."""
@@ -123,13 +131,7 @@ async def user_add(request: web.Request) -> web.Response:
         except ValidationError as err:
             errors.add(err)
         else:
-            raise await hold_and_redirect(
-                request,
-                "/users",
-                "users",
-                {"username": user.username, "password": password},
-                f"User {user.username} added.",
-            )
+            raise await _show_password(request, user.username, password, "User {} added.")
     return await _users_page(request, errors=errors.by_field, values=values, status=422)
 
 
@@ -178,13 +180,7 @@ async def user_reset(request: web.Request) -> web.Response:
         )
     except CertmgrError as err:
         raise redirect(request, "/users", f"Not reset: {err}", "bad") from err
-    raise await hold_and_redirect(
-        request,
-        "/users",
-        "users",
-        {"username": user.username, "password": password},
-        f"New one-time password for {user.username}.",
-    )
+    raise await _show_password(request, user.username, password, "New one-time password for {}.")
 
 
 async def _settings_page(
