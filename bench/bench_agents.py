@@ -253,7 +253,19 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         idle_cpu = 100 * (_cpu_seconds(ctl.pid) - cpu0) / (time.monotonic() - w0)
         idle_rss = _status(ctl.pid, "VmRSS")
         idle_load = _load()
-        _progress(t_setup, "idle measured; install on all")
+        per_agent_kb = (idle_rss - rss_before) * 1024 / n
+        print(f"{n} agents long-polling one controller ({label}); setup {setup_s:.0f} s")
+        print(
+            f"  controller memory, all idle in a long-poll: {idle_rss:.0f} MiB "
+            f"(goal under {GOAL_MIB} MiB: {idle_rss / GOAL_MIB:.2f}x); {rss_before:.0f} MiB before "
+            f"the polls, so {per_agent_kb:.0f} KB per idle agent (goal {GOAL_KB} KB: "
+            f"{per_agent_kb / GOAL_KB:.2f}x)"
+        )
+        print(
+            f"  controller CPU with every agent idle: {idle_cpu:.0f} % of one core, "
+            f"{10 * idle_cpu * POLL_WAIT / n:.2f} ms per idle poll ({idle_load})",
+            flush=True,
+        )
         ctx = ssl.create_default_context(cafile=str(cafile))
         ctx.check_hostname = False
         t0 = time.time()
@@ -266,7 +278,10 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
                 timeout=aiohttp.ClientTimeout(total=900),
             ) as r,
         ):
-            assert r.status == 200, await r.text()
+            if r.status != 200:
+                log.flush()
+                tail = (d / "serve.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"install on all: {r.status} {await r.text()}\n{tail}")
         queued_at = time.time() - t0
         _progress(t_setup, "queued")
         done = [await asyncio.wait_for(f.read(), 900) for f in fleets]
@@ -274,23 +289,11 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         errors = sum(int(x["errors"]) for x in done)
         checked_at = await _all_checked(db, n, t0)
         run_load = _load()
-        peak = _status(ctl.pid, "VmHWM")
-        per_agent_kb = (idle_rss - rss_before) * 1024 / n
-        print(f"{n} agents long-polling one controller ({label}); setup {setup_s:.0f} s")
-        print(
-            f"  controller memory, all idle in a long-poll: {idle_rss:.0f} MiB "
-            f"(goal under {GOAL_MIB} MiB: {idle_rss / GOAL_MIB:.2f}x); {rss_before:.0f} MiB before the "
-            f"polls, so {per_agent_kb:.0f} KB per idle agent (goal {GOAL_KB} KB: "
-            f"{per_agent_kb / GOAL_KB:.2f}x); peak {peak:.0f} MiB"
-        )
-        print(
-            f"  controller CPU with every agent idle: {idle_cpu:.0f} % of one core, "
-            f"{10 * idle_cpu * POLL_WAIT / n:.2f} ms per idle poll ({idle_load})"
-        )
         print(
             f"  install on all: queued in {queued_at:.1f} s; every report in after {all_in:.1f} s "
             f"(goal {GOAL_S} s: {all_in / GOAL_S:.2f}x); every deploy check recorded after "
-            f"{checked_at:.1f} s; {errors} poll errors/retries ({run_load})"
+            f"{checked_at:.1f} s; {errors} poll errors/retries; controller peak "
+            f"{_status(ctl.pid, 'VmHWM'):.0f} MiB ({run_load})"
         )
         if real_agent:
             await _real_agent(base, tokens[-1])
