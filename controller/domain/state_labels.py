@@ -139,6 +139,18 @@ STATE_LABELS: Mapping[str, Mapping[str, Badge]] = MappingProxyType(
             "out-of-scope": _B("outside the allowed scope", "none"),
             "unresolved": _B("name not found", "none"),
         },
+        # not states, but codes a list shows: CertificateDefinition.issuer_kind, Deployment.delivery
+        "issuer": {
+            "private-ca": _B("private CA", "none"),
+            "acme": _B("ACME", "none"),
+            "vendor": _B("vendor", "none"),
+            "imported": _B("imported", "none"),
+        },
+        "delivery": {
+            "agent": _B("agent", "none"),
+            "oneclick": _B("one-click installer", "none"),
+            "conventional": _B("package", "none"),
+        },
         # agent targets' availability (AvailabilityState)
         "availability": {
             "ready": _B("ready", "ok"),
