@@ -32,9 +32,17 @@ from certmgr.controller.services.deployment.deployment_changes import (
 )
 from certmgr.controller.services.deployment.views import deployment_detail
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import choice, form_of, integer, lines, multiline, text
+from certmgr.controller.web.forms import (
+    FormErrors,
+    choice,
+    form_of,
+    integer,
+    lines,
+    multiline,
+    text,
+)
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.shared.errors import CertmgrError, ConflictError, ValidationError
 from certmgr.shared.pki import KeyType
 
 routes = web.RouteTableDef()
@@ -71,8 +79,7 @@ def _edit_page(
     d: Any,
     values: dict[str, str],
     *,
-    error: str | None = None,
-    field: str | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
     return render(
@@ -81,8 +88,7 @@ def _edit_page(
         title=f"Edit {d.name}",
         d=d,
         values=values,
-        error=error,
-        field=field,
+        errors=errors or {},
         key_types=[k.value for k in KeyType],
         issuers=[k.value for k in IssuerKind if k.value != "imported"],
         levels=VALIDATION_LEVELS,
@@ -98,53 +104,69 @@ async def edit_form(request: web.Request) -> web.Response:
     return _edit_page(request, d, _definition_values(d))
 
 
-def _changes(form: Any) -> DefinitionChanges:
-    days = integer(form, "renew_days_before", default=0, lo=0, hi=3650, label="Renew days before")
+def _changes(form: Any, errors: FormErrors) -> DefinitionChanges:
+    """The edit form read field by field: every wrong one is noted in ``errors``."""
+
+    def line(name: str, label: str, max_len: int, *, required: bool = False) -> str:
+        return errors.read(
+            lambda: text(form, name, required=required, max_len=max_len, label=label), ""
+        )
+
+    def pick(name: str, options: list[str], label: str, default: str | None = None) -> str:
+        return errors.read(lambda: choice(form, name, options, default=default, label=label), "")
+
+    days = errors.read(
+        lambda: integer(
+            form, "renew_days_before", default=0, lo=0, hi=3650, label="Renew days before"
+        ),
+        0,
+    )
+    monitoring = pick("monitoring", ["", "on", "off"], "Monitoring", "")
     return DefinitionChanges(
-        name=text(form, "name", required=True, max_len=200, label="Name"),
-        common_name=text(form, "common_name", max_len=64, label="Common name"),
-        sans=tuple(lines(multiline(form, "sans", max_len=20000, label="SANs"))),
-        key_type=choice(form, "key_type", [k.value for k in KeyType], label="Key type"),
-        issuer_kind=choice(
-            form,
-            "issuer_kind",
-            [k.value for k in IssuerKind if k.value != "imported"],
-            label="Issuer",
+        name=line("name", "Name", 200, required=True),
+        common_name=line("common_name", "Common name", 64),
+        sans=tuple(
+            lines(errors.read(lambda: multiline(form, "sans", max_len=20000, label="SANs"), ""))
         ),
-        organization=text(form, "organization", max_len=64, label="Organization"),
-        organizational_unit=text(
-            form, "organizational_unit", max_len=64, label="Organizational unit"
+        key_type=pick("key_type", [k.value for k in KeyType], "Key type"),
+        issuer_kind=pick(
+            "issuer_kind", [k.value for k in IssuerKind if k.value != "imported"], "Issuer"
         ),
-        locality=text(form, "locality", max_len=64, label="Locality"),
-        state=text(form, "state", max_len=64, label="State"),
-        country=text(form, "country", max_len=2, label="Country"),
-        requestor=text(form, "requestor", max_len=200, label="Requestor"),
-        notes=multiline(form, "notes", max_len=10000, label="Notes"),
-        validation=text(form, "validation", max_len=2, label="Validation level"),
-        vendor=text(form, "vendor", max_len=100, label="Vendor"),
-        product_id=text(form, "product", max_len=100, label="Product"),
+        organization=line("organization", "Organization", 64),
+        organizational_unit=line("organizational_unit", "Organizational unit", 64),
+        locality=line("locality", "Locality", 64),
+        state=line("state", "State", 64),
+        country=line("country", "Country", 2),
+        requestor=line("requestor", "Requestor", 200),
+        notes=errors.read(lambda: multiline(form, "notes", max_len=10000, label="Notes"), ""),
+        validation=line("validation", "Validation level", 2),
+        vendor=line("vendor", "Vendor", 100),
+        product_id=line("product", "Product", 100),
         renew_days_before=days,
-        monitoring={"on": True, "off": False}.get(
-            choice(form, "monitoring", ["", "on", "off"], default="", label="Monitoring")
-        ),
+        monitoring={"on": True, "off": False}.get(monitoring),
     )
 
 
 @routes.post("/definitions/{id:\\d+}/edit")
 async def edit_submit(request: web.Request) -> web.Response:
-    """Save the changes (the next request uses them); a wrong field is named and nothing changes."""
+    """Save the changes (the next request uses them); every wrong field is named, nothing changes."""
     ctx = ctx_of(request)
     def_id = _id(request)
     form = await form_of(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    try:
-        changes = _changes(form)
-        d = await edit_definition(ctx.db, ctx.require_actor(), def_id, changes, ctx.clock)
-    except (ValidationError, CertmgrError) as err:
-        d = (await get_definition(ctx.db, def_id)).definition
-        field = err.field if isinstance(err, ValidationError) else "name"
-        return _edit_page(request, d, values, error=str(err), field=field, status=422)
-    raise redirect(request, f"/definitions/{d.id}", f"Definition {d.name!r} saved.")
+    errors = FormErrors()
+    changes = _changes(form, errors)
+    if not errors:
+        try:
+            d = await edit_definition(ctx.db, ctx.require_actor(), def_id, changes, ctx.clock)
+        except ValidationError as err:
+            errors.add(err)
+        except ConflictError as err:
+            errors.add(ValidationError(str(err), field="name"))
+        else:
+            raise redirect(request, f"/definitions/{d.id}", f"Definition {d.name!r} saved.")
+    d = (await get_definition(ctx.db, def_id)).definition
+    return _edit_page(request, d, values, errors=errors.by_field, status=422)
 
 
 async def _act(request: web.Request, back: str, work: Awaitable[Any], done: str) -> web.Response:

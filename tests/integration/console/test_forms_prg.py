@@ -5,11 +5,12 @@ held sealed on the server, never in the URL. Real app over HTTPS; SQLite and Pos
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
 from tests.factories.console import Console, console_client, field_error, sign_in
-from tests.factories.homes import all_database_bytes, amake_home
+from tests.factories.homes import all_database_bytes, amake_home, arun_cli
 
 SECRET = re.compile(r'<code class="secret">([^<]+)</code>')
 
@@ -84,6 +85,30 @@ async def test_every_error_at_once_input_kept(tmp_path: Path, database_url: str)
         assert resp.status == 422
         assert field_error(html, "sender_address") and field_error(html, "smtp_server")
         assert "typed-password-1234" not in html and 'value="no address"' in html
+        # editing a definition: three wrong fields at once, the rest of what was typed kept
+        res = await arun_cli(
+            ["definition", "new", "--home", str(home), "--name", "ed", "--cn", "ed.example.test"]
+            + ["--json"]
+        )
+        assert res.code == 0, res.err
+        url = f"/definitions/{json.loads(res.out)['id']}/edit"
+        resp = await c.post_form(
+            url,
+            {
+                "name": "",
+                "country": "Germany",
+                "renew_days_before": "soon",
+                "key_type": "ec-p256",
+                "issuer_kind": "private-ca",
+                "locality": "Bonn",
+            },
+            from_page=url,
+        )
+        html = await resp.text()
+        assert resp.status == 422 and "3 things need fixing" in html
+        for name in ("name", "country", "renew_days_before"):
+            assert field_error(html, name) and _invalid(html, name), name
+        assert 'value="Bonn"' in html and 'value="Germany"' in html
         # enrolment token: a lifetime out of range is named, the name typed is kept
         resp = await c.post_form(
             "/agents/token", {"name": "web-7", "hours": "0"}, from_page="/agents"
