@@ -28,7 +28,7 @@ from certmgr.shared import protocol as p
 from certmgr.shared.envelope import open_for_agent
 from certmgr.shared.pki import load, sha256_fingerprint
 
-POLL_WAIT = 25
+POLL_WAIT = p.DEFAULT_POLL_WAIT
 
 
 class SimAgent:
@@ -42,6 +42,7 @@ class SimAgent:
         self.controller_key: nacl.signing.VerifyKey | None = None
         self.done = asyncio.Event()
         self.errors = 0
+        self.poll_wait = POLL_WAIT
 
     async def enroll(self, token: str) -> None:
         tok = p.parse_token(token)
@@ -62,6 +63,7 @@ class SimAgent:
             resp = p.decode(p.EnrollResponse, await r.read())
         self.agent_id = resp.agent_id
         self.controller_key = nacl.signing.VerifyKey(resp.controller_verify_key)
+        self.poll_wait = resp.poll_wait_seconds  # as a real agent: the controller's setting
 
     async def _signed(self, method: str, path: str, body: bytes = b"") -> bytes:
         assert self.controller_key is not None
@@ -75,7 +77,7 @@ class SimAgent:
             self.base + path,
             data=body or None,
             headers=headers,
-            timeout=aiohttp.ClientTimeout(total=POLL_WAIT + 300),
+            timeout=aiohttp.ClientTimeout(total=self.poll_wait + 300),
         ) as r:
             r.raise_for_status()
             answer = await r.read()
@@ -91,7 +93,7 @@ class SimAgent:
             try:
                 work = p.decode(
                     p.WorkResponse,
-                    await self._signed("GET", p.work_path(POLL_WAIT)),
+                    await self._signed("GET", p.work_path(self.poll_wait)),
                     max_size=p.MAX_WORK_RESPONSE_SIZE,
                 )
             except (aiohttp.ClientError, TimeoutError):

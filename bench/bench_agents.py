@@ -132,7 +132,9 @@ async def _gather_bounded(limit: int, coros: list[Any]) -> list[Any]:
     return list(await asyncio.gather(*(one(c) for c in coros)))
 
 
-async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool) -> None:
+async def _one(
+    label: str, n: int, database_url: str | None, *, real_agent: bool, poll_wait: int
+) -> None:
     from certmgr.controller.db.engine import Database
     from certmgr.controller.domain.actors import cli_actor
     from certmgr.controller.home import init_home
@@ -164,6 +166,15 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         listen=f"127.0.0.1:{port}",
         database_url=database_url,
     )
+    if (
+        poll_wait != POLL_WAIT
+    ):  # the controller's [agents] poll_wait, which agents take at enrolment
+        conf = d / "home" / "config.toml"
+        text = conf.read_text()
+        assert f"\npoll_wait = {POLL_WAIT}\n" in text
+        conf.write_text(
+            text.replace(f"\npoll_wait = {POLL_WAIT}\n", f"\npoll_wait = {poll_wait}\n")
+        )
     settings = load_settings(d / "home")
     db = Database(settings.database_url)
     vault = read_master_key(settings.master_key_path)
@@ -249,12 +260,15 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         # the first polls' wave is over by now; measured over one poll interval after it
         await asyncio.sleep(30 + n / 500)
         cpu0, w0 = _cpu_seconds(ctl.pid), time.monotonic()
-        await asyncio.sleep(POLL_WAIT)
+        await asyncio.sleep(poll_wait)
         idle_cpu = 100 * (_cpu_seconds(ctl.pid) - cpu0) / (time.monotonic() - w0)
         idle_rss = _status(ctl.pid, "VmRSS")
         idle_load = _load()
         per_agent_kb = (idle_rss - rss_before) * 1024 / n
-        print(f"{n} agents long-polling one controller ({label}); setup {setup_s:.0f} s")
+        print(
+            f"{n} agents long-polling one controller ({label}, poll wait {poll_wait} s); "
+            f"setup {setup_s:.0f} s"
+        )
         print(
             f"  controller memory, all idle in a long-poll: {idle_rss:.0f} MiB "
             f"(goal under {GOAL_MIB} MiB: {idle_rss / GOAL_MIB:.2f}x); {rss_before:.0f} MiB before "
@@ -263,7 +277,7 @@ async def _one(label: str, n: int, database_url: str | None, *, real_agent: bool
         )
         print(
             f"  controller CPU with every agent idle: {idle_cpu:.0f} % of one core, "
-            f"{10 * idle_cpu * POLL_WAIT / n:.2f} ms per idle poll ({idle_load})",
+            f"{10 * idle_cpu * poll_wait / n:.2f} ms per idle poll of {poll_wait} s ({idle_load})",
             flush=True,
         )
         ctx = ssl.create_default_context(cafile=str(cafile))
@@ -393,9 +407,12 @@ async def run(*, quick: bool = False) -> None:
         f"{os.cpu_count()} cores; {_load()}"
     )
     which = os.environ.get("CERTMGR_BENCH_AGENTS_DB", "sqlite,postgresql").split(",")
+    # the agents' long-poll time is the controller's setting (default 25 s); a large fleet may
+    # set it longer: CERTMGR_BENCH_POLL_WAIT
+    wait = int(os.environ.get("CERTMGR_BENCH_POLL_WAIT", POLL_WAIT))
     if "sqlite" in which:
-        await _one("SQLite", n, None, real_agent=True)
+        await _one("SQLite", n, None, real_agent=True, poll_wait=wait)
     if "postgresql" in which:
         with postgres_server() as dsn:
             url = await asyncio.to_thread(create_database, dsn, "bench")
-            await _one("PostgreSQL", n, url, real_agent="sqlite" not in which)
+            await _one("PostgreSQL", n, url, real_agent="sqlite" not in which, poll_wait=wait)
