@@ -263,8 +263,7 @@ def _dep_page(
     dep: Any,
     values: dict[str, str],
     *,
-    error: str | None = None,
-    field: str | None = None,
+    errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
     return render(
@@ -274,36 +273,50 @@ def _dep_page(
         dep=dep,
         values=values,
         deliveries=list(DELIVERIES),
-        error=error,
-        field=field,
+        errors=errors or {},
         status=status,
     )
 
 
 @routes.post("/deployments/{id:\\d+}/edit")
 async def deployment_edit_submit(request: web.Request) -> web.Response:
-    """Save the deployment's changes; a wrong field is named and nothing changes."""
+    """Save the deployment's changes; every wrong field is named and nothing changes."""
     ctx = ctx_of(request)
     dep_id = _id(request)
     form = await form_of(request)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-    try:
-        changes = DeploymentChanges(
-            server_name=text(form, "server_name", required=True, max_len=255, label="Server"),
-            check_host=text(form, "check_host", max_len=255, label="Check host"),
-            check_port=integer(form, "check_port", lo=1, hi=65535, label="Check port"),
-            sni=text(form, "sni", max_len=255, label="SNI"),
-            delivery=choice(form, "delivery", list(DELIVERIES), label="Delivery"),
-            admin_email=text(form, "admin_email", max_len=1000, label="Administrator e-mail"),
-            name=text(form, "name", max_len=200, label="Name"),
-            notes=multiline(form, "notes", max_len=10000, label="Notes"),
+    errors = FormErrors()
+
+    def line(name: str, label: str, max_len: int, *, required: bool = False) -> str:
+        return errors.read(
+            lambda: text(form, name, required=required, max_len=max_len, label=label), ""
         )
-        await edit_deployment(ctx.db, ctx.require_actor(), dep_id, changes, ctx.clock)
-    except CertmgrError as err:
-        dep = (await deployment_detail(ctx.db, ctx.require_actor(), dep_id, checks=0)).dep
-        field = err.field if isinstance(err, ValidationError) else None
-        return _dep_page(request, dep, values, error=str(err), field=field, status=422)
-    raise redirect(request, f"/deployments/{dep_id}", "Deployment saved.")
+
+    changes = DeploymentChanges(
+        server_name=line("server_name", "Server", 255, required=True),
+        check_host=line("check_host", "Check host", 255),
+        check_port=errors.read(
+            lambda: integer(form, "check_port", lo=1, hi=65535, label="Check port"), 443
+        ),
+        sni=line("sni", "SNI", 255),
+        delivery=errors.read(
+            lambda: choice(form, "delivery", list(DELIVERIES), label="Delivery"), ""
+        ),
+        admin_email=line("admin_email", "Administrator e-mail", 1000),
+        name=line("name", "Name", 200),
+        notes=errors.read(lambda: multiline(form, "notes", max_len=10000, label="Notes"), ""),
+    )
+    if not errors:
+        try:
+            await edit_deployment(ctx.db, ctx.require_actor(), dep_id, changes, ctx.clock)
+        except ValidationError as err:
+            errors.add(err)
+        except CertmgrError as err:
+            errors.add(ValidationError(str(err), field="server_name"))
+        else:
+            raise redirect(request, f"/deployments/{dep_id}", "Deployment saved.")
+    dep = (await deployment_detail(ctx.db, ctx.require_actor(), dep_id, checks=0)).dep
+    return _dep_page(request, dep, values, errors=errors.by_field, status=422)
 
 
 @routes.post("/deployments/{id:\\d+}/{action:monitoring-on|monitoring-off|retire}")

@@ -109,6 +109,23 @@ async def test_every_error_at_once_input_kept(tmp_path: Path, database_url: str)
         for name in ("name", "country", "renew_days_before"):
             assert field_error(html, name) and _invalid(html, name), name
         assert 'value="Bonn"' in html and 'value="Germany"' in html
+        # editing a deployment: the same
+        res = await arun_cli(
+            ["deployment", "new", "ed", "--server", "s.example.test", "--json"]
+            + ["--home", str(home)]
+        )
+        assert res.code == 0, res.err
+        url = f"/deployments/{json.loads(res.out)['id']}/edit"
+        resp = await c.post_form(
+            url,
+            {"server_name": "", "check_port": "99999", "delivery": "pigeon", "sni": "kept.test"},
+            from_page=url,
+        )
+        html = await resp.text()
+        assert resp.status == 422 and "3 things need fixing" in html
+        for name in ("server_name", "check_port", "delivery"):
+            assert field_error(html, name) and _invalid(html, name), name
+        assert 'value="kept.test"' in html and 'value="99999"' in html
         # enrolment token: a lifetime out of range is named, the name typed is kept
         resp = await c.post_form(
             "/agents/token", {"name": "web-7", "hours": "0"}, from_page="/agents"
