@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from certmgr.controller.db._sqlite_driver import sqlite_dbapi
 from certmgr.shared.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            if url.startswith("sqlite+aiosqlite"):
+                kwargs["module"] = sqlite_dbapi()  # one thread call per statement
             _create_private_sqlite_file(url)
         else:
             kwargs["pool_size"] = pool_size
