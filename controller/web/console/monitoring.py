@@ -15,6 +15,8 @@ from certmgr.controller.services.monitoring.checks import check_deployment_now
 from certmgr.controller.services.monitoring.config import (
     MonitorConfig,
     NotifyConfig,
+    check_monitor_config,
+    check_notify_config,
     load_monitor_config,
     load_notify_config,
     next_at,
@@ -32,9 +34,9 @@ from certmgr.controller.services.monitoring.views import (
     findings_page,
 )
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import ListQuery, checkbox, form_of, integer, text
+from certmgr.controller.web.forms import FormErrors, ListQuery, checkbox, form_of, integer, text
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.shared.errors import CertmgrError
 
 routes = web.RouteTableDef()
 
@@ -46,6 +48,35 @@ def _optional_id(value: str) -> int | None:
 @routes.get("/monitor")
 async def monitor(request: web.Request) -> web.Response:
     """Schedule, jobs with progress, "run now", and the check history with filters."""
+    return await _monitor_page(request)
+
+
+def _settings_values(cfg: MonitorConfig, ncfg: NotifyConfig) -> dict[str, str]:
+    """The settings form's fields as stored (checkboxes: "on" or "")."""
+    return {
+        "time_of_day": cfg.time_of_day,
+        "interval_hours": str(cfg.interval_hours),
+        "concurrency": str(cfg.concurrency),
+        "probe_timeout": str(int(cfg.probe_timeout)),
+        "expiring_days": str(cfg.expiring_days),
+        "expiring_percent": str(round(cfg.expiring_fraction * 100)),
+        "unreachable_after": str(cfg.unreachable_after),
+        "renewal_concurrency": str(cfg.renewal_concurrency),
+        "verify_trust": "on" if cfg.verify_trust else "",
+        "digest_time": ncfg.digest_time,
+        "digest_always": "on" if ncfg.digest_always else "",
+        "immediate_critical": "on" if ncfg.immediate_critical else "",
+    }
+
+
+async def _monitor_page(
+    request: web.Request,
+    *,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """Monitor Control; ``typed`` is what a settings form that failed was sent with."""
     ctx = ctx_of(request)
     q = ListQuery.from_request(
         request, sortable=["at"], default_sort="at", filters=["deployment", "result", "source"]
@@ -61,6 +92,7 @@ async def monitor(request: web.Request) -> web.Response:
         per_page=q.per_page,
     )
     scheduler = request.app[appkeys.SCHEDULER]
+    cfg, ncfg = await load_monitor_config(ctx.db), await load_notify_config(ctx.db)
     return render(
         request,
         "console/monitor.html",
@@ -70,15 +102,16 @@ async def monitor(request: web.Request) -> web.Response:
         running=scheduler.running(),
         now_utc=ctx.clock.now(),
         loop_enabled=ctx.settings.scheduler_enabled,
-        cfg=await load_monitor_config(ctx.db),
-        ncfg=await load_notify_config(ctx.db),
+        cfg=cfg,
+        ncfg=ncfg,
+        settings_values=typed if typed is not None else _settings_values(cfg, ncfg),
+        errors=errors or {},
         history=history,
         q=q,
         results=RESULTS,
         sources=SOURCES,
         deployment=dep_id,
-        error=None,
-        field=None,
+        status=status,
     )
 
 
@@ -173,31 +206,38 @@ async def save_settings(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
-    try:
-        cfg = MonitorConfig(
-            interval_hours=integer(form, "interval_hours", lo=1, hi=168, label="Interval"),
-            time_of_day=text(form, "time_of_day", required=True, max_len=5, label="Time"),
-            concurrency=integer(form, "concurrency", lo=1, hi=1000, label="Concurrency"),
-            probe_timeout=float(integer(form, "probe_timeout", lo=1, hi=120, label="Timeout")),
-            expiring_days=integer(form, "expiring_days", lo=1, hi=365, label="Expiring days"),
-            expiring_fraction=integer(form, "expiring_percent", lo=1, hi=90, label="Percent") / 100,
-            unreachable_after=integer(
-                form, "unreachable_after", lo=1, hi=100, label="Unreachable after"
-            ),
-            renewal_concurrency=integer(
-                form, "renewal_concurrency", lo=1, hi=50, label="Renewals at a time"
-            ),
-            verify_trust=checkbox(form, "verify_trust"),
-        )
-        ncfg = NotifyConfig(
-            digest_time=text(form, "digest_time", required=True, max_len=5, label="Digest time"),
-            digest_always=checkbox(form, "digest_always"),
-            immediate_critical=checkbox(form, "immediate_critical"),
-        )
-        await save_monitor_config(ctx.db, actor, cfg, ctx.clock)
-        await save_notify_config(ctx.db, actor, ncfg, ctx.clock)
-    except ValidationError as err:
-        raise redirect(request, "/monitor#settings", str(err), "bad") from None
+    errors = FormErrors()
+
+    def num(name: str, lo: int, hi: int, label: str, default: int) -> int:
+        return errors.read(lambda: integer(form, name, lo=lo, hi=hi, label=label), default)
+
+    def hhmm(name: str, label: str) -> str:
+        return errors.read(lambda: text(form, name, required=True, max_len=5, label=label), "00:00")
+
+    cfg = MonitorConfig(
+        interval_hours=num("interval_hours", 1, 168, "Interval", 24),
+        time_of_day=hhmm("time_of_day", "Time"),
+        concurrency=num("concurrency", 1, 1000, "Concurrency", 1),
+        probe_timeout=float(num("probe_timeout", 1, 120, "Timeout", 10)),
+        expiring_days=num("expiring_days", 1, 365, "Expiring days", 30),
+        expiring_fraction=num("expiring_percent", 1, 90, "Percent", 33) / 100,
+        unreachable_after=num("unreachable_after", 1, 100, "Unreachable after", 1),
+        renewal_concurrency=num("renewal_concurrency", 1, 50, "Renewals at a time", 1),
+        verify_trust=checkbox(form, "verify_trust"),
+    )
+    ncfg = NotifyConfig(
+        digest_time=hhmm("digest_time", "Digest time"),
+        digest_always=checkbox(form, "digest_always"),
+        immediate_critical=checkbox(form, "immediate_critical"),
+    )
+    # the times (and ranges), checked as saving would; a field already wrong keeps its message
+    errors.read(lambda: check_monitor_config(cfg), None)
+    errors.read(lambda: check_notify_config(ncfg), None)
+    if errors:
+        typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+        return await _monitor_page(request, errors=errors.by_field, typed=typed, status=422)
+    await save_monitor_config(ctx.db, actor, cfg, ctx.clock)
+    await save_notify_config(ctx.db, actor, ncfg, ctx.clock)
     now = ctx.clock.now()
     await leases.reschedule(ctx.db, MONITORING, next_at(now, cfg.time_of_day, cfg.interval_hours))
     await leases.reschedule(ctx.db, DIGEST, next_at(now, ncfg.digest_time, 24))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.factories.console import Console, console_client, sign_in
+from tests.factories.console import Console, console_client, field_error, sign_in
 from tests.factories.homes import arun_cli, home_with_definition
 from tests.factories.pki import TestPki
 from tests.factories.servers import NginxServer
@@ -108,12 +108,13 @@ async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None
             acq = await (await c.client.get("/api/v1/acquisitions", headers=h)).json()
             assert acq["ongoing"] == []
 
-            # settings: a bad time is refused, a good one moves the schedule
+            # settings: a bad time and a bad interval are both named, what was typed is kept;
+            # a good time moves the schedule
             resp = await c.post_form(
                 "/monitor/settings",
                 {
                     "time_of_day": "25:99",
-                    "interval_hours": "24",
+                    "interval_hours": "999",
                     "concurrency": "50",
                     "probe_timeout": "5",
                     "expiring_days": "30",
@@ -125,7 +126,9 @@ async def test_screens_api_metrics_and_cli(tmp_path: Path, pki: TestPki) -> None
                 },
                 from_page="/monitor",
             )
-            assert resp.status == 303 and resp.headers["Location"] == "/monitor#settings"
+            page = await resp.text()
+            assert resp.status == 422 and "2 things need fixing" in page
+            assert field_error(page, "interval_hours") and 'value="25:99"' in page
             resp = await c.post_form(
                 "/monitor/settings",
                 {
