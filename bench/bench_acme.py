@@ -6,7 +6,7 @@ Afterwards every order's state is checked: each request is ``done``, each defini
 certificate is its request's new one (key matching the request's key), and Pebble's log shows
 exactly one issued certificate per order with each certificate's serial.
 
-``CERTMGR_BENCH_ACME_CONCURRENCY`` (default 16) sets how many renewals run at once;
+``CERTMGR_BENCH_ACME_CONCURRENCY`` (default 8) sets how many renewals run at once;
 ``CERTMGR_BENCH_CERTBOT`` how many certbot orders (0 skips certbot).
 """
 
@@ -94,7 +94,7 @@ async def run(*, quick: bool = False) -> None:
 
     n = 20 if quick else 200
     certbot_n = 5 if quick else int(os.environ.get("CERTMGR_BENCH_CERTBOT", "200"))
-    concurrency = int(os.environ.get("CERTMGR_BENCH_ACME_CONCURRENCY", "16"))
+    concurrency = int(os.environ.get("CERTMGR_BENCH_ACME_CONCURRENCY", "8"))
     clock, actor = SystemClock(), cli_actor()
     with (
         tempfile.TemporaryDirectory(prefix="certmgr-bench-acme-") as tmp,
