@@ -27,6 +27,8 @@ from certmgr.shared.errors import CertmgrError, NotFoundError, PermissionDeniedE
 
 T = TypeVar("T")
 STALE = dt.timedelta(minutes=10)
+OPENS_RESULT = frozenset({"request.acquire", "deployment.package"})
+"""Kinds of task whose page, when done, opens the result itself (one request, one package)."""
 MAX_LINES = 500
 _WRITE_EVERY = 1.0  # seconds between progress writes while items go quickly
 
@@ -56,9 +58,9 @@ class TaskView:
 
     @property
     def next_page(self) -> str:
-        """Where the page goes when the task ends: a one-item task that went well goes to its
-        result (the request, the deployment); otherwise the task page lists what happened."""
-        if self.state == "done" and self.total == 1 and self.location:
+        """Where the page goes when the task ends: a task that makes one thing (an ACME order, a
+        package) and went well opens it; otherwise the task page lists what happened."""
+        if self.state == "done" and self.kind in OPENS_RESULT and self.location:
             return self.location
         return f"/tasks/{self.id}"
 

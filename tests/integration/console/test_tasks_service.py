@@ -44,14 +44,14 @@ async def test_task_progress_result_and_interruption(db: Any) -> None:
     with pytest.raises(NotFoundError):
         await get_task(db, Actor("bob", Role.USER), task_id, clock)
 
-    # a one-item task that went well leads to its result
+    # a task that makes one thing and went well leads to its result
     background = Background()
     one = await start_task(
         db,
         background,
         ALICE,
         clock,
-        kind="test",
+        kind="request.acquire",
         title="One",
         items=["x"],
         step=lambda _: asyncio.sleep(0, "ok"),
