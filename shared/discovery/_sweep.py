@@ -147,16 +147,19 @@ def address_chunks(first: IPAddress, last: IPAddress) -> Iterator[list[IPAddress
 class Outbox(Generic[_T]):
     """Results on their way to the consumer, taken all at once.
 
-    A producer that fills it to ``high`` waits until the consumer has taken everything, so
-    producers and consumer take turns per batch, not per result (an :class:`asyncio.Queue` that
-    is full wakes a producer for every item taken).
+    A producer that fills it to ``high`` waits; each batch the consumer takes lets ``wake``
+    waiting producers go on (the oldest first), and all of them when there is nothing to take.
+    Producers and
+    consumer so take turns per batch, not per result (an :class:`asyncio.Queue` that is full wakes
+    a producer for every item taken), and a batch does not wake every waiting producer only for
+    each to add one result and wait again.
     """
 
-    def __init__(self, high: int) -> None:
+    def __init__(self, high: int, wake: int) -> None:
         self.items: list[_T] = []
-        self._high = high
+        self._high, self._wake = high, wake
         self._filled = asyncio.Event()
-        self._drained = asyncio.Event()
+        self._waiting: deque[asyncio.Future[None]] = deque()
         self._closed = False
 
     def add(self, item: _T) -> bool:
@@ -166,23 +169,40 @@ class Outbox(Generic[_T]):
         return len(self.items) >= self._high
 
     async def wait(self) -> None:
-        """Wait until the consumer has taken what there is."""
-        if len(self.items) >= self._high:
-            self._drained.clear()
-            await self._drained.wait()
+        """Wait for a turn when the outbox is full."""
+        if len(self.items) < self._high:
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        finally:
+            if not turn.done():  # pragma: no cover - only a cancelled wait leaves it pending
+                turn.cancel()
+
+    def _release(self, n: int) -> None:
+        while n > 0 and self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():  # a cancelled producer's turn is skipped
+                turn.set_result(None)
+                n -= 1
 
     def close(self) -> None:
         """No more items will come: :meth:`take` returns nothing once the rest is taken."""
         self._closed = True
         self._filled.set()
+        self._release(len(self._waiting))
 
     async def take(self) -> list[_T]:
         """Everything there is, waiting for something; an empty list once closed and taken."""
+        if not self.items and self._waiting:
+            await asyncio.sleep(0)  # the producers let go by the last batch run first
         while not self.items:
             if self._closed:
                 return []
+            self._release(len(self._waiting))  # still nothing: every producer goes on
             self._filled.clear()
             await self._filled.wait()
         batch, self.items = self.items, []
-        self._drained.set()
+        self._release(self._wake)
         return batch

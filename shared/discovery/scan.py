@@ -530,7 +530,7 @@ async def scan(
         resolve or _system_resolve,
     )
     jobs = _jobs(spec, scope)
-    out: Outbox[EndpointResult] = Outbox(max(concurrency, _BATCH))
+    out: Outbox[EndpointResult] = Outbox(max(concurrency, _BATCH), _BATCH // _TURN + 1)
 
     async def work() -> None:
         quick = scanner.quick

@@ -42,17 +42,31 @@ async def test_host_gate_limits_each_address_and_hands_places_over() -> None:
     assert gate._busy == {} and gate._waiting == {}  # nothing kept for addresses done with
 
 
-async def test_outbox_makes_producers_wait_until_the_consumer_took_all() -> None:
-    box: Outbox[int] = Outbox(3)
+async def test_outbox_lets_producers_go_on_a_few_per_batch() -> None:
+    box: Outbox[int] = Outbox(3, 1)
     assert not box.add(1) and not box.add(2) and box.add(3)
-    producer = asyncio.create_task(box.wait())
+    box.add(4)  # a second producer that also found it full
+    first = asyncio.create_task(box.wait())
+    second = asyncio.create_task(box.wait())
     await asyncio.sleep(0)
-    assert not producer.done()
-    assert await box.take() == [1, 2, 3]
-    await producer
-    box.add(4)
+    assert not first.done() and not second.done()
+    assert await box.take() == [1, 2, 3, 4]
+    await asyncio.sleep(0)
+    assert first.done() and not second.done()  # one per batch taken, the oldest first
+    box.add(5)
+    assert await box.take() == [5]
+    await second
+    # nothing to take: every waiting producer goes on (none is left waiting at the end)
+    for n in (6, 7, 8):
+        box.add(n)
+    waiting = [asyncio.create_task(box.wait()) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert await box.take() == [6, 7, 8]  # lets one go; that one adds nothing
+    taking = asyncio.create_task(box.take())
+    await asyncio.gather(*waiting)  # the consumer found nothing: every producer went on
+    box.add(9)
+    assert await taking == [9]
     box.close()
-    assert await box.take() == [4]
     assert await box.take() == []
 
 
