@@ -58,8 +58,11 @@ class TaskView:
 
     @property
     def next_page(self) -> str:
-        """Where the page goes when the task ends: a task that makes one thing (an ACME order, a
-        package) and went well opens it; otherwise the task page lists what happened."""
+        """Where the page goes when the task ends.
+
+        A task that makes one thing (an ACME order, a package) and went well opens it;
+        otherwise the task page lists what happened.
+        """
         if self.state == "done" and self.kind in OPENS_RESULT and self.location:
             return self.location
         return f"/tasks/{self.id}"
