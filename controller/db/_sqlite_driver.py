@@ -5,7 +5,9 @@ calls on aiosqlite's connection thread; each call is a queue hand-off and a wake
 loop (about 50 µs of CPU, and on a busy machine a scheduling delay, all while a writer holds the
 database). Here a statement runs as one call: the cursor is made, executed, read to the end and
 closed on the connection's thread, and the rows, ``description``, ``rowcount`` and ``lastrowid``
-come back together. Server-side cursors (``stream()``) keep aiosqlite's own cursor.
+come back together; a commit or rollback with no transaction open (readers, the pool's reset
+after a commit) makes no call at all. Server-side cursors (``stream()``) keep aiosqlite's own
+cursor.
 
 Pass :func:`sqlite_dbapi` as ``module=`` to ``create_async_engine`` for a ``sqlite+aiosqlite``
 URL; errors are sqlite3's, as with the stock adapter.
@@ -104,6 +106,20 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 class _Connection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = _Cursor
+
+    def _idle(self) -> bool:
+        # sqlite3 opens a transaction at the first write; until then (a reader, or the pool's
+        # reset after a commit) commit and rollback do nothing and need no thread call
+        raw = self._connection._connection  # noqa: SLF001 - the sqlite3 connection or None
+        return raw is not None and not raw.in_transaction
+
+    def commit(self) -> None:
+        if not self._idle():
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._idle():
+            super().rollback()
 
 
 class _Dbapi(AsyncAdapt_aiosqlite_dbapi):

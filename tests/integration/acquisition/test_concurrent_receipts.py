@@ -28,25 +28,30 @@ from tests.factories.pki_builders import name
 
 async def test_same_new_intermediate_received_concurrently(db: Database, vault: MasterKey) -> None:
     clock, actor = SystemClock(), cli_actor()
-    root_key, root = make_ca("Race Root")
-    int_key, intermediate = make_intermediate(root_key, root, "Race Intermediate")
+    root_key, root = await asyncio.to_thread(make_ca, "Race Root")
+    int_key, intermediate = await asyncio.to_thread(
+        make_intermediate, root_key, root, "Race Intermediate"
+    )
     now = dt.datetime.now(dt.UTC)
-    leaves: list[tuple[int, x509.Certificate]] = []
-    for i in range(6):
-        spec = DefinitionSpec(name=f"race{i}", common_name=f"race{i}.certmgr.test")
-        await create_definition(db, actor, spec, clock=clock)
-        req = await start_request(db, vault, actor, f"race{i}", clock)
-        csr = load_csr(req.csr_pem.encode(), "CSR")
-        leaf = (
+
+    def leaf_for(csr_pem: str, cn: str) -> x509.Certificate:
+        return (
             x509.CertificateBuilder()
-            .subject_name(name(f"race{i}.certmgr.test"))
+            .subject_name(name(cn))
             .issuer_name(intermediate.subject)
-            .public_key(csr.public_key())
+            .public_key(load_csr(csr_pem.encode(), "CSR").public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=1))
             .not_valid_after(now + dt.timedelta(days=30))
             .sign(int_key, hashes.SHA256())
         )
+
+    leaves: list[tuple[int, x509.Certificate]] = []
+    for i in range(6):
+        spec = DefinitionSpec(name=f"race{i}", common_name=f"race{i}.certmgr.test")
+        await create_definition(db, actor, spec, clock=clock)
+        req = await start_request(db, vault, actor, f"race{i}", clock)
+        leaf = await asyncio.to_thread(leaf_for, req.csr_pem, f"race{i}.certmgr.test")
         leaves.append((req.id, leaf))
     done = await asyncio.gather(
         *(

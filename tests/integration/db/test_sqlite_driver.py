@@ -48,6 +48,12 @@ async def test_statements_results_and_errors(sqlite_db: Database) -> None:
         assert (await s.execute(text("SELECT count(*) FROM t"))).scalar_one() == 4
 
 
+async def _insert_twice(db: Database, name: str) -> None:
+    async with db.transaction() as s:
+        await s.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": name})
+        await s.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": name})
+
+
 async def test_one_thread_call_per_statement(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -61,8 +67,17 @@ async def test_one_thread_call_per_statement(
         return await queued(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
-    async with sqlite_db.reader() as s:
-        before = len(calls)
+    async with sqlite_db.reader() as s:  # no transaction opens: no commit, no rollback
         for i in range(10):
             assert (await s.execute(text("SELECT :i"), {"i": i})).scalar_one() == i
-        assert len(calls) - before == 10
+    assert len(calls) == 10
+    async with sqlite_db.transaction() as s:  # the insert and the commit
+        await s.execute(text("INSERT INTO t (name) VALUES ('x')"))
+    assert len(calls) == 12
+    async with sqlite_db.reader() as s:
+        assert (await s.execute(text("SELECT name FROM t"))).scalar_one() == "x"
+    with pytest.raises(IntegrityError):  # the insert, the failing insert, the rollback
+        await _insert_twice(sqlite_db, "y")
+    assert len(calls) == 16
+    async with sqlite_db.reader() as s:
+        assert (await s.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
