@@ -33,6 +33,7 @@ from certmgr.shared.errors import (
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
+    raise_collected,
 )
 
 # A source's failures are forgotten after this long without a new one.
@@ -200,15 +201,19 @@ async def change_password(
     clock: Clock,
     *,
     revoke_tokens: bool = True,
+    repeat: str | None = None,
 ) -> PasswordChanged:
     """Change the actor's own password; the user's sessions end, and by default their API tokens.
 
-    Both Argon2 computations run in a worker thread before the transaction.
+    Both Argon2 computations run in a worker thread before the transaction. Every wrong field is
+    named at once (a form shows each beside its field): the current password, the new one and,
+    when given, its ``repeat``.
 
     Raises:
         PermissionDeniedError: The actor is not a signed-in user.
         NotFoundError: The user no longer exists.
-        ValidationError: Wrong current password or a weak new one.
+        ValidationError: Wrong current password, a weak new one or a repeat that differs
+            (:class:`FieldsError` when several are wrong).
         ConflictError: The password changed meanwhile.
     """
     if actor.user_id is None:
@@ -218,13 +223,30 @@ async def change_password(
         if user is None:
             raise NotFoundError("user no longer exists")
         old_hash, username = user.password_hash, user.username
-    if not await verify_password(old_hash, current[:1024]):
-        raise ValidationError("the current password is wrong", field="current_password")
-    if new == current:
-        raise ValidationError(
-            "the new password must differ from the current one", field="new_password"
+    problems: list[ValidationError] = []
+    if not current:
+        problems.append(ValidationError("enter your current password", field="current_password"))
+    elif not await verify_password(old_hash, current[:1024]):
+        problems.append(ValidationError("the current password is wrong", field="current_password"))
+    elif new == current:
+        problems.append(
+            ValidationError(
+                "the new password must differ from the current one", field="new_password"
+            )
         )
-    check_password_policy(new, username=username, field="new_password")
+    if not any(p.field == "new_password" for p in problems):
+        try:
+            check_password_policy(new, username=username, field="new_password")
+        except ValidationError as err:
+            problems.append(err)
+    if repeat is not None and repeat != new:
+        problems.append(
+            ValidationError(
+                "the two new passwords differ: type the new one again",
+                field="new_password_again",
+            )
+        )
+    raise_collected(problems)
     new_hash = await hash_password(new)
     now = clock.now()
     async with db.transaction() as s:

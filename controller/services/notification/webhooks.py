@@ -25,7 +25,7 @@ from certmgr.controller.services.admin.settings import check_url
 from certmgr.controller.services.audit import audit
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
-from certmgr.shared.errors import NotFoundError, ValidationError
+from certmgr.shared.errors import NotFoundError, ValidationError, raise_collected
 from certmgr.shared.secret import Secret
 
 SECRET_PURPOSE = "webhook-secret"  # noqa: S105 - a label
@@ -62,6 +62,38 @@ def _events(events: Sequence[str]) -> list[str]:
     return chosen
 
 
+def check_webhook(
+    url: str, events: Sequence[str] = (), secret: str | None = None
+) -> tuple[str, list[str]]:
+    """The checked URL and events of a webhook to add; every wrong field is named at once.
+
+    Raises:
+        ValidationError: A bad URL, event or secret (:class:`FieldsError` when several are).
+    """
+    problems: list[ValidationError] = []
+    clean = ""
+    chosen: list[str] = []
+    try:
+        clean = check_url(url, "url")
+    except ValidationError as err:
+        problems.append(err)
+    else:
+        if not clean:
+            problems.append(ValidationError("the webhook URL is required", field="url"))
+        elif len(clean) > 1000:
+            problems.append(ValidationError("the webhook URL is too long", field="url"))
+    try:
+        chosen = _events(events)
+    except ValidationError as err:
+        problems.append(err)
+    if secret is not None and not 16 <= len(secret) <= 200:
+        problems.append(
+            ValidationError("a chosen secret must have 16 to 200 characters", field="secret")
+        )
+    raise_collected(problems)
+    return clean, chosen
+
+
 async def add_webhook(
     db: Database,
     vault: MasterKey,
@@ -88,14 +120,7 @@ async def add_webhook(
         PermissionDeniedError: Not an admin.
     """
     actor.require_admin("adding webhooks")
-    clean = check_url(url, "url")
-    if not clean:
-        raise ValidationError("the webhook URL is required", field="url")
-    if len(clean) > 1000:
-        raise ValidationError("the webhook URL is too long", field="url")
-    chosen = _events(events)
-    if secret is not None and not 16 <= len(secret) <= 200:
-        raise ValidationError("a chosen secret must have 16 to 200 characters", field="secret")
+    clean, chosen = check_webhook(url, events, secret)
     text = secret or secrets.token_urlsafe(32)
     async with db.transaction() as s:
         count = len((await s.execute(select(Webhook.id))).all())

@@ -97,59 +97,73 @@ async def logout(request: web.Request) -> web.Response:
     raise resp
 
 
-@routes.get("/account/password")
-async def password_page(request: web.Request) -> web.Response:
-    """Change my password (forced after a one-time password)."""
+def _password_page(
+    request: web.Request,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    *,
+    revoke_tokens: bool = True,
+) -> web.Response:
     ctx = ctx_of(request)
     return render(
         request,
         "console/password.html",
         title="Change password",
         forced=bool(ctx.user and ctx.user.must_change_password),
-        error=None,
-        field=None,
+        errors=errors or {},
+        revoke_tokens=revoke_tokens,
+        status=status,
     )
+
+
+@routes.get("/account/password")
+async def password_page(request: web.Request) -> web.Response:
+    """Change my password (forced after a one-time password)."""
+    return _password_page(request)
 
 
 @routes.post("/account/password")
 async def password_change(request: web.Request) -> web.Response:
-    """Apply a password change: every session of the user ends, this one continues in a new one."""
+    """Apply a password change: every session of the user ends, this one continues in a new one.
+
+    Every wrong field is named beside it at once; no password typed is ever sent back.
+    """
     ctx = ctx_of(request)
     actor = ctx.require_actor()
     form = await form_of(request)
-    current = form.get("current_password", "")
-    new = form.get("new_password", "")
-    again = form.get("new_password_again", "")
-    try:
-        if not all(isinstance(v, str) for v in (current, new, again)):
-            raise ValidationError("passwords must be text", field="new_password")
-        if new != again:
-            raise ValidationError("the two new passwords differ", field="new_password_again")
-        changed = await change_password(
-            ctx.db,
-            actor,
-            str(current),
-            str(new),
-            ctx.clock,
-            revoke_tokens=checkbox(form, "revoke_tokens"),
-        )
-    except (ValidationError, ConflictError) as err:
-        return render(
-            request,
-            "console/password.html",
-            title="Change password",
-            forced=bool(ctx.user and ctx.user.must_change_password),
-            error=str(err),
-            field=getattr(err, "field", None),
-            status=422 if isinstance(err, ValidationError) else 409,
-        )
-    session_id = await open_session(ctx.db, changed.user.id, ctx.address, ctx.clock)
-    message = "Your password was changed; your other sessions were signed out."
-    if changed.tokens_revoked:
-        message += f" {changed.tokens_revoked} API token(s) revoked."
-    exc = redirect(request, "/dashboard", message)
-    set_session_cookie(request, exc, SessionData(sid=session_id, csrf=new_csrf()))
-    raise exc
+    errors = FormErrors()
+    names = ("current_password", "new_password", "new_password_again")
+    typed = {name: form.get(name, "") for name in names}
+    for name, value in typed.items():
+        if not isinstance(value, str):
+            errors.add(ValidationError("a password must be text", field=name))
+    current, new, again = (str(typed[name]) if not errors else "" for name in names)
+    revoke_tokens = checkbox(form, "revoke_tokens")
+    if not errors:
+        try:
+            changed = await change_password(
+                ctx.db,
+                actor,
+                current,
+                new,
+                ctx.clock,
+                revoke_tokens=revoke_tokens,
+                repeat=again,
+            )
+        except ValidationError as err:
+            errors.add(err)
+        except ConflictError as err:
+            errors.add(ValidationError(str(err), field="current_password"))
+            return _password_page(request, errors.by_field, status=409, revoke_tokens=revoke_tokens)
+        else:
+            session_id = await open_session(ctx.db, changed.user.id, ctx.address, ctx.clock)
+            message = "Your password was changed; your other sessions were signed out."
+            if changed.tokens_revoked:
+                message += f" {changed.tokens_revoked} API token(s) revoked."
+            exc = redirect(request, "/dashboard", message)
+            set_session_cookie(request, exc, SessionData(sid=session_id, csrf=new_csrf()))
+            raise exc
+    return _password_page(request, errors.by_field, status=422, revoke_tokens=revoke_tokens)
 
 
 async def _tokens_page(

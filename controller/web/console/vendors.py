@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -15,10 +16,11 @@ from certmgr.controller.services.acquisition.vendor_accounts import (
     find_vendor_account,
     list_vendor_accounts,
 )
+from certmgr.controller.services.admin.settings import check_email
 from certmgr.controller.web.context import ctx_of
-from certmgr.controller.web.forms import checkbox, form_of, lines, multiline, text
+from certmgr.controller.web.forms import FormErrors, checkbox, form_of, lines, multiline, text
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.shared.errors import CertmgrError, ConflictError, ValidationError
 from certmgr.shared.secret import Secret
 
 routes = web.RouteTableDef()
@@ -27,9 +29,8 @@ routes = web.RouteTableDef()
 async def _list_page(
     request: web.Request,
     *,
-    values: dict[str, str] | None = None,
-    error: str | None = None,
-    field: str | None = None,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
     return render(
@@ -38,8 +39,7 @@ async def _list_page(
         title="Vendor accounts",
         accounts=await list_vendor_accounts(ctx_of(request).db),
         values=values or {},
-        error=error,
-        field=field,
+        errors=errors or {},
         status=status,
     )
 
@@ -54,33 +54,54 @@ def _values(form: Any) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str) and k not in ("csrf", "password")}
 
 
+def _read(form: Mapping[str, Any], errors: FormErrors) -> VendorAccountSpec:
+    """The account as typed; every wrong field noted in ``errors`` (the password is never kept)."""
+
+    def field(name: str, label: str, max_len: int, *, required: bool = False) -> str:
+        return errors.read(
+            lambda: text(form, name, required=required, max_len=max_len, label=label), ""
+        )
+
+    name = field("name", "Name", 100, required=True)
+    vendors = tuple(lines(field("vendors", "Vendors", 2000)))
+    if not vendors and "vendors" not in errors.by_field:
+        errors.add(ValidationError("name at least one vendor this account is for", field="vendors"))
+    login_name = field("login_name", "Login", 200)
+    pw = field("password", "Password", 1024)
+    email = field("registered_email", "E-mail", 254)
+    return VendorAccountSpec(
+        name=name,
+        vendors=vendors,
+        login_name=login_name,
+        password=Secret(pw) if pw else None,
+        registered_email=errors.read(lambda: check_email(email, "registered_email"), email),
+        notes=errors.read(lambda: multiline(form, "notes", max_len=10000, label="Notes"), ""),
+    )
+
+
+def _taken(name: str) -> ValidationError:
+    return ValidationError(
+        f"a vendor account named {name!r} exists already: choose another name", field="name"
+    )
+
+
 @routes.post("/vendor-accounts")
 async def add(request: web.Request) -> web.Response:
-    """Store a new vendor account."""
+    """Store a new vendor account; every wrong field is named beside it."""
     ctx = ctx_of(request)
     form = await form_of(request)
-    try:
-        pw = text(form, "password", max_len=1024, label="Password")
-        row = await add_vendor_account(
-            ctx.db,
-            ctx.vault,
-            ctx.require_actor(),
-            VendorAccountSpec(
-                name=text(form, "name", required=True, max_len=100, label="Name"),
-                vendors=tuple(lines(text(form, "vendors", max_len=2000, label="Vendors"))),
-                login_name=text(form, "login_name", max_len=200, label="Login"),
-                password=Secret(pw) if pw else None,
-                registered_email=text(form, "registered_email", max_len=254, label="E-mail"),
-                notes=multiline(form, "notes", max_len=10000, label="Notes"),
-            ),
-            ctx.clock,
-        )
-    except CertmgrError as err:
-        field = err.field if isinstance(err, ValidationError) else "name"
-        return await _list_page(
-            request, values=_values(form), error=str(err), field=field, status=422
-        )
-    raise redirect(request, "/vendor-accounts", f"Vendor account {row.name!r} stored.")
+    errors = FormErrors()
+    spec = _read(form, errors)
+    if not errors:
+        try:
+            row = await add_vendor_account(ctx.db, ctx.vault, ctx.require_actor(), spec, ctx.clock)
+        except ConflictError:
+            errors.add(_taken(spec.name))
+        except ValidationError as err:
+            errors.add(err)
+        else:
+            raise redirect(request, "/vendor-accounts", f"Vendor account {row.name!r} stored.")
+    return await _list_page(request, values=_values(form), errors=errors.by_field, status=422)
 
 
 def _id(request: web.Request) -> int:
@@ -90,10 +111,9 @@ def _id(request: web.Request) -> int:
 async def _edit_page(
     request: web.Request,
     row: Any,
-    values: dict[str, str],
+    values: Mapping[str, str],
     *,
-    error: str | None = None,
-    field: str | None = None,
+    errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
     return render(
@@ -102,8 +122,7 @@ async def _edit_page(
         title=f"Vendor account {row.name}",
         a=row,
         values=values,
-        error=error,
-        field=field,
+        errors=errors or {},
         status=status,
     )
 
@@ -124,35 +143,38 @@ async def edit_form(request: web.Request) -> web.Response:
 
 @routes.post("/vendor-accounts/{id:\\d+}")
 async def edit_submit(request: web.Request) -> web.Response:
-    """Save the changes (an empty password field keeps the stored one)."""
+    """Save the changes (an empty password field keeps the stored one); every wrong field named."""
     ctx = ctx_of(request)
     account_id = _id(request)
     form = await form_of(request)
-    try:
-        pw = text(form, "password", max_len=1024, label="Password")
-        row = await edit_vendor_account(
-            ctx.db,
-            ctx.vault,
-            ctx.require_actor(),
-            account_id,
-            VendorAccountChanges(
-                name=text(form, "name", required=True, max_len=100, label="Name"),
-                vendors=tuple(lines(text(form, "vendors", max_len=2000, label="Vendors"))),
-                login_name=text(form, "login_name", max_len=200, label="Login"),
-                password=Secret(pw) if pw else None,
-                clear_password=checkbox(form, "clear_password"),
-                registered_email=text(form, "registered_email", max_len=254, label="E-mail"),
-                notes=multiline(form, "notes", max_len=10000, label="Notes"),
-            ),
-            ctx.clock,
-        )
-    except CertmgrError as err:
-        row = await find_vendor_account(ctx.db, account_id)
-        field = err.field if isinstance(err, ValidationError) else "name"
-        return await _edit_page(
-            request, row, _values(form), error=str(err), field=field, status=422
-        )
-    raise redirect(request, "/vendor-accounts", f"Vendor account {row.name!r} saved.")
+    errors = FormErrors()
+    spec = _read(form, errors)
+    if not errors:
+        try:
+            row = await edit_vendor_account(
+                ctx.db,
+                ctx.vault,
+                ctx.require_actor(),
+                account_id,
+                VendorAccountChanges(
+                    name=spec.name,
+                    vendors=spec.vendors,
+                    login_name=spec.login_name,
+                    password=spec.password,
+                    clear_password=checkbox(form, "clear_password"),
+                    registered_email=spec.registered_email,
+                    notes=spec.notes,
+                ),
+                ctx.clock,
+            )
+        except ConflictError:
+            errors.add(_taken(spec.name))
+        except ValidationError as err:
+            errors.add(err)
+        else:
+            raise redirect(request, "/vendor-accounts", f"Vendor account {row.name!r} saved.")
+    row = await find_vendor_account(ctx.db, account_id)
+    return await _edit_page(request, row, _values(form), errors=errors.by_field, status=422)
 
 
 @routes.post("/vendor-accounts/{id:\\d+}/delete")

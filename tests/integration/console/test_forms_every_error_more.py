@@ -1,0 +1,177 @@
+"""Issue 14 item 9, the remaining forms: vendor accounts (new and edit), the password change and
+the webhook form name every wrong field at once beside it (``err-<field>``, ``aria-invalid``, a
+summary), keep what was typed but never a password or secret, and a valid post redirects (303).
+Real app over HTTPS; SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.factories.console import NEW_PASSWORD, console_client, field_error, sign_in
+from tests.factories.homes import ADMIN_PASSWORD, amake_home
+
+
+def _invalid(html: str, name: str) -> bool:
+    return bool(re.search(rf'id="f-{name}"[^>]*aria-invalid="true"', html))
+
+
+def _all_named(html: str, *names: str) -> None:
+    for name in names:
+        assert field_error(html, name), name
+        assert _invalid(html, name), name
+        assert f'href="#f-{name}"' in html, name  # in the summary at the top
+    assert f"{len(names)} things need fixing" in html
+
+
+async def test_vendor_account_forms(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as c:
+        await sign_in(c)
+        # new: no name, no vendor, a bad e-mail, a password typed: all named, the rest kept
+        typed = {
+            "name": "",
+            "vendors": " , ",
+            "login_name": "buyer-1",
+            "password": "typed-vendor-password",
+            "registered_email": "not an address",
+            "notes": "kept notes",
+        }
+        resp = await c.post_form("/vendor-accounts", typed)
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "name", "vendors", "registered_email")
+        assert field_error(html, "name") == "Name is required."
+        assert "at least one vendor" in field_error(html, "vendors")
+        assert 'value="buyer-1"' in html and 'value="not an address"' in html
+        assert "kept notes" in html and "typed-vendor-password" not in html
+
+        ok = {"name": "shop", "vendors": "Sectigo, DigiCert", "password": "pw-1234567"}
+        resp = await c.post_form("/vendor-accounts", ok)
+        assert resp.status == 303 and resp.headers["Location"] == "/vendor-accounts"
+        # a taken name is an inline error on the name, not a "Conflict" page
+        resp = await c.post_form("/vendor-accounts", {**ok, "login_name": "again"})
+        html = await resp.text()
+        assert resp.status == 422 and "exists already" in field_error(html, "name")
+        assert 'value="again"' in html and "pw-1234567" not in html
+
+        page = await (await c.client.get("/vendor-accounts")).text()
+        m = re.search(r'href="/vendor-accounts/(\d+)">shop<', page)
+        assert m
+        edit = f"/vendor-accounts/{m.group(1)}"
+        resp = await c.post_form(
+            edit,
+            {
+                "name": "x" * 101,
+                "vendors": "",
+                "login_name": "buyer-2",
+                "password": "typed-new-password",
+                "registered_email": "a@b@c",
+            },
+        )
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "name", "vendors", "registered_email")
+        assert "at most 100 characters" in field_error(html, "name")
+        assert 'value="buyer-2"' in html and "typed-new-password" not in html
+        # nothing changed meanwhile
+        page = await (await c.client.get("/vendor-accounts")).text()
+        assert ">shop<" in page and "buyer-2" not in page
+
+        resp = await c.post_form(
+            edit, {"name": "shop-2", "vendors": "DigiCert", "login_name": "buyer-2"}
+        )
+        assert resp.status == 303 and resp.headers["Location"] == "/vendor-accounts"
+        page = await (await c.client.get("/vendor-accounts")).text()
+        assert ">shop-2<" in page and "buyer-2" in page and "stored" in page
+
+
+async def test_password_change_form(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as c:
+        await sign_in(c)
+        # a wrong current password, a short new one and a repeat that differs: all three named
+        resp = await c.post_form(
+            "/account/password",
+            {
+                "current_password": "wrong-current-pw",
+                "new_password": "short",
+                "new_password_again": "shorter",
+            },
+        )
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "current_password", "new_password", "new_password_again")
+        assert "current password is wrong" in field_error(html, "current_password")
+        assert "at least 10 characters" in field_error(html, "new_password")
+        assert "differ" in field_error(html, "new_password_again")
+        for typed in ("wrong-current-pw", 'value="short', ADMIN_PASSWORD):
+            assert typed not in html, typed
+        # nothing typed for the current one; the new one is the user name itself
+        resp = await c.post_form(
+            "/account/password",
+            {"current_password": "", "new_password": "admin", "new_password_again": "admin"},
+        )
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "current_password", "new_password")
+        assert "current password" in field_error(html, "current_password")
+        # the right current password with a long enough new one that differs: only the repeat
+        resp = await c.post_form(
+            "/account/password",
+            {
+                "current_password": ADMIN_PASSWORD,
+                "new_password": NEW_PASSWORD,
+                "new_password_again": NEW_PASSWORD + "x",
+                "revoke_tokens": "",
+            },
+        )
+        html = await resp.text()
+        assert resp.status == 422 and "1 thing needs fixing" in html
+        assert field_error(html, "new_password_again") and not field_error(html, "new_password")
+        assert NEW_PASSWORD not in html
+        assert not re.search(r'name="revoke_tokens" checked', html)  # the unticked box stays so
+        # still the old password: nothing changed
+        resp = await c.post_form(
+            "/account/password",
+            {
+                "current_password": ADMIN_PASSWORD,
+                "new_password": NEW_PASSWORD,
+                "new_password_again": NEW_PASSWORD,
+            },
+        )
+        assert resp.status == 303 and resp.headers["Location"] == "/dashboard"
+        assert (await c.client.get("/dashboard")).status == 200
+
+
+async def test_webhook_form(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as c:
+        await sign_in(c)
+        # a URL that is not http(s) and a secret too short: both named; the ticked event stays
+        resp = await c.post_form(
+            "/notifications/webhooks",
+            {"url": "ftp://chat.example.test/x", "secret": "short-secret", "event_digest": "on"},
+            from_page="/notifications",
+        )
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "url", "secret")
+        assert "16 to 200 characters" in field_error(html, "secret")
+        assert 'value="ftp://chat.example.test/x"' in html and "short-secret" not in html
+        assert re.search(r'name="event_digest" checked', html)
+        assert not re.search(r'name="event_ping" checked', html)
+        # no URL at all
+        resp = await c.post_form("/notifications/webhooks", {"url": ""}, from_page="/notifications")
+        html = await resp.text()
+        assert resp.status == 422 and field_error(html, "url") == "URL is required."
+        assert "No webhooks." in html
+
+        resp = await c.post_form(
+            "/notifications/webhooks",
+            {"url": "https://chat.example.test/hooks/1", "secret": "s" * 16},
+            from_page="/notifications",
+        )
+        assert resp.status == 303 and resp.headers["Location"] == "/notifications#webhooks"
+        html = await (await c.client.get("/notifications")).text()
+        assert "https://chat.example.test/…" in html and "No webhooks." not in html
