@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiohttp import web
 
@@ -84,16 +85,18 @@ async def work(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     wakeups = request.app[appkeys.AGENT_WAKEUPS]
+    woken = False
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
             ev.clear()  # before the query: a wake-up that comes while it runs is kept
-            resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
+            async with wakeups.gate if woken else contextlib.nullcontext():
+                resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
                 break
             try:
                 async with asyncio.timeout(left):
-                    await ev.wait()
+                    woken = await ev.wait()
             except TimeoutError:
                 # Nothing woke it: the empty answer stands (no query per idle poll's end). A lost
                 # hint (a replica's LISTEN connection down) costs one poll: the next one reads.

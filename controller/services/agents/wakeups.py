@@ -14,6 +14,8 @@ from certmgr.controller.db.engine import Database
 
 logger = logging.getLogger(__name__)
 CHANNEL = "certmgr_agent_work"
+WOKEN_AT_ONCE = 8
+"""Woken long-polls reading their work at one time (the pool holds 10 to 20 connections)."""
 _REGISTRIES: weakref.WeakKeyDictionary[Database, AgentWakeups] = weakref.WeakKeyDictionary()
 
 
@@ -32,6 +34,10 @@ class AgentWakeups:
         """Serve wake-ups for ``db``."""
         self._db = db
         self._events: dict[str, set[asyncio.Event]] = {}
+        # Woken long-polls read their work through this gate: an install on thousands of agents
+        # wakes them all at once, and they would otherwise queue for the connection pool (whose
+        # wait times out) ahead of every other request.
+        self.gate = asyncio.Semaphore(WOKEN_AT_ONCE)
         self.draining = False  # the controller stops: long-polls answer now, agents reconnect
         self._listener: asyncio.Task[None] | None = None
 
@@ -66,14 +72,15 @@ class AgentWakeups:
 
     async def notify(self, *agent_ids: str) -> None:
         """Wake the agents' waiters here and, on PostgreSQL, in every replica (one statement)."""
-        for agent_id in agent_ids:
-            self.wake_local(agent_id)
         if not self._db.is_sqlite and agent_ids:
+            # first: the waiters woken here take the pool's connections at once
             async with self._db.engine.begin() as conn:
                 await conn.execute(
                     text("SELECT pg_notify(:c, a) FROM unnest(CAST(:ids AS text[])) AS a"),
                     {"c": CHANNEL, "ids": list(agent_ids)},
                 )
+        for agent_id in agent_ids:
+            self.wake_local(agent_id)
 
     async def start(self) -> None:
         """Listen for other replicas' notifications (PostgreSQL only)."""
