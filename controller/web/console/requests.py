@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from aiohttp import BodyPartReader, web
 
 from certmgr.controller.domain.states import request_summary
@@ -27,9 +31,23 @@ from certmgr.controller.services.acquisition.requests import (
 from certmgr.controller.web.console.tasks import run_as_task
 from certmgr.controller.web.context import ctx_of
 from certmgr.controller.web.errors import status_for
-from certmgr.controller.web.forms import ListQuery, form_of, multipart_reader, text
+from certmgr.controller.web.forms import (
+    FormErrors,
+    ListQuery,
+    form_of,
+    multiline,
+    multipart_reader,
+    text,
+)
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.errors import CertmgrError, InputTooLargeError, UpstreamError, ValidationError
+from certmgr.shared.errors import (
+    CertmgrError,
+    ConflictError,
+    InputTooLargeError,
+    NotFoundError,
+    UpstreamError,
+    ValidationError,
+)
 
 routes = web.RouteTableDef()
 MAX_UPLOAD = 1024 * 1024
@@ -107,10 +125,29 @@ async def start(request: web.Request) -> web.Response:
 
 
 async def _page(
-    request: web.Request, *, error: str | None = None, status: int = 200
+    request: web.Request,
+    *,
+    error: str | None = None,
+    errors: Mapping[str, str] | None = None,
+    order: Mapping[str, str] | None = None,
+    receive: Mapping[str, str] | None = None,
+    status: int = 200,
 ) -> web.Response:
+    """The request's page.
+
+    ``errors`` are the order or receive form's, by field, with what was typed in ``order`` or
+    ``receive`` (never a passphrase); ``error`` is about the request itself.
+    """
     ctx = ctx_of(request)
     view = await request_detail(ctx.db, request.match_info["id"], ordering=True)
+    req = view.request
+    stored = {
+        "product": req.product_id or "",
+        "vendor_account": str(req.vendor_account_id or ""),
+        "order_number": req.order_number or "",
+        "order_date": req.order_date.strftime("%Y-%m-%d") if req.order_date else "",
+        "tracking_notes": req.tracking_notes or "",
+    }
     return render(
         request,
         "console/request.html",
@@ -122,6 +159,9 @@ async def _page(
         chosen=view.chosen,
         accounts=view.accounts,
         error=error,
+        errors=errors or {},
+        order=order if order is not None else stored,
+        receive=receive or {},
         status=status,
         now=ctx.clock.now(),
     )
@@ -146,47 +186,98 @@ async def csr(request: web.Request) -> web.Response:
     )
 
 
+@dataclass(frozen=True)
+class _Order:
+    order_number: str
+    order_date: dt.datetime | None
+    tracking_notes: str
+    product_id: str | None
+    vendor_account_id: int | None
+
+
+def _read_order(form: Mapping[str, object], errors: FormErrors) -> _Order:
+    """The manual order as typed, for :func:`record_order`; every wrong field noted."""
+    product = errors.read(lambda: text(form, "product", max_len=100, label="Product"), "")
+    if product:
+        try:
+            find_product(product)
+        except NotFoundError:
+            errors.add(ValidationError("choose a product from the list", field="product"))
+    account = errors.read(
+        lambda: text(form, "vendor_account", max_len=12, label="Vendor account"), ""
+    )
+    if account and not account.isdigit():
+        errors.add(ValidationError("choose a vendor account from the list", field="vendor_account"))
+    day = errors.read(lambda: text(form, "order_date", max_len=10, label="Order date"), "")
+    return _Order(
+        order_number=errors.read(
+            lambda: text(form, "order_number", required=True, max_len=200, label="Order number"),
+            "",
+        ),
+        order_date=errors.read(
+            lambda: parse_day(day, field="order_date", label="Order date"), None
+        ),
+        tracking_notes=errors.read(
+            lambda: multiline(form, "tracking_notes", max_len=2000, label="Tracking notes"), ""
+        ),
+        product_id=product or None,
+        vendor_account_id=int(account) if account.isdigit() else None,
+    )
+
+
 @routes.post("/requests/{id:\\d+}/order")
 async def order(request: web.Request) -> web.Response:
-    """Record the manual order: product, vendor account, order number, date, notes."""
+    """Record the manual order: product, vendor account, order number, date, notes.
+
+    Every wrong field is named beside it at once, what was typed kept.
+    """
     ctx = ctx_of(request)
     form = await form_of(request)
-    try:
-        product = text(form, "product", max_len=100, label="Product")
-        if product:
-            find_product(product)
-        account = text(form, "vendor_account", max_len=12, label="Vendor account")
-        date_text = text(form, "order_date", max_len=10, label="Order date")
-        when = parse_day(date_text, field="order_date", label="Order date")
-        await record_order(
-            ctx.db,
-            ctx.require_actor(),
-            int(request.match_info["id"]),
-            ctx.clock,
-            order_number=text(
-                form, "order_number", required=True, max_len=200, label="Order number"
-            ),
-            order_date=when,
-            tracking_notes=text(form, "tracking_notes", max_len=2000, label="Tracking notes"),
-            product_id=product or None,
-            vendor_account_id=int(account) if account.isdigit() else None,
-        )
-    except CertmgrError as err:
-        return await _page(request, error=str(err), status=status_for(err))
-    raise redirect(request, f"/requests/{request.match_info['id']}", "Order recorded.")
+    typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    errors = FormErrors()
+    typed_order = _read_order(form, errors)
+    if not errors:
+        try:
+            await record_order(
+                ctx.db,
+                ctx.require_actor(),
+                int(request.match_info["id"]),
+                ctx.clock,
+                order_number=typed_order.order_number,
+                order_date=typed_order.order_date,
+                tracking_notes=typed_order.tracking_notes,
+                product_id=typed_order.product_id,
+                vendor_account_id=typed_order.vendor_account_id,
+            )
+        except ValidationError as err:
+            errors.add(err)
+        except NotFoundError:
+            errors.add(
+                ValidationError("that vendor account no longer exists", field="vendor_account")
+            )
+        except CertmgrError as err:
+            return await _page(request, error=str(err), order=typed, status=status_for(err))
+        else:
+            raise redirect(request, f"/requests/{request.match_info['id']}", "Order recorded.")
+    return await _page(request, errors=errors.by_field, order=typed, status=422)
 
 
 @routes.post("/requests/{id:\\d+}/receive")
 async def receive(request: web.Request) -> web.Response:
-    """Receive the certificate (upload or paste; chain files optional)."""
+    """Receive the certificate (upload or paste; chain files optional).
+
+    Every wrong field (the certificate, the time to make it current) is named beside it at once;
+    what was typed is kept, never the passphrase.
+    """
     ctx = ctx_of(request)
     reader = await multipart_reader(request)
     cert: bytes | None = None
     name = "pasted certificate"
     chains: list[bytes] = []
     password: bytes | None = None
-    hold = ""
+    hold = pasted = ""
     total = 0
+    errors = FormErrors()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue
@@ -199,43 +290,59 @@ async def receive(request: web.Request) -> web.Response:
                 status=413,
             )
         if part.name in ("file", "chain") and part.filename and not data:
-            return await _page(
-                request, error=f"The file {part.filename} is empty: choose it again.", status=422
+            errors.add(
+                ValidationError(
+                    f"the file {part.filename} is empty: choose it again", field=part.name
+                )
             )
         if part.name == "file" and data:
             cert, name = data, part.filename or "certificate"
-        elif part.name == "pasted" and data.strip() and cert is None:
-            cert = data
+        elif part.name == "pasted" and data.strip():
+            pasted = data.decode("utf-8", "replace")[:MAX_UPLOAD]
+            cert = cert if cert is not None else data
         elif part.name == "chain" and data:
             chains.append(data)
         elif part.name == "password" and data:
             password = data
         elif part.name == "hold_until" and data.strip():
             hold = data.decode("utf-8", "replace").strip()[:40]
-    try:
-        if cert is None:
-            raise ValidationError("upload or paste the certificate", field="file")
-        done = await receive_certificate(
-            ctx.db,
-            ctx.require_actor(),
-            int(request.match_info["id"]),
-            cert,
-            ctx.clock,
-            name=name,
-            chain_data=chains,
-            password=password,
-            vault=ctx.vault,
-            hold_until=parse_moment(hold, field="hold_until", label="Make it current at"),
-        )
-    except CertmgrError as err:
-        return await _page(request, error=f"Refused: {err}", status=status_for(err))
-    raise redirect(
-        request,
-        f"/requests/{request.match_info['id']}",
-        "Certificate received; it is now the definition's current certificate."
-        if done.status == "done"
-        else "Certificate received and held: it becomes current at the time shown on its definition.",
+    typed = {"pasted": pasted, "hold_until": hold}
+    if cert is None and "file" not in errors.by_field:
+        errors.add(ValidationError("upload or paste the certificate", field="file"))
+    when = errors.read(
+        lambda: parse_moment(hold, field="hold_until", label="Make it current at"), None
     )
+    if not errors and cert is not None:
+        try:
+            done = await receive_certificate(
+                ctx.db,
+                ctx.require_actor(),
+                int(request.match_info["id"]),
+                cert,
+                ctx.clock,
+                name=name,
+                chain_data=chains,
+                password=password,
+                vault=ctx.vault,
+                hold_until=when,
+            )
+        except ValidationError as err:
+            errors.add(err, field=err.field if err.field in ("password", "hold_until") else "file")
+        except ConflictError as err:
+            return await _page(
+                request, error=f"Refused: {err}", receive=typed, status=status_for(err)
+            )
+        except CertmgrError as err:
+            errors.add(ValidationError(f"refused: {err}", field="file"))
+        else:
+            raise redirect(
+                request,
+                f"/requests/{request.match_info['id']}",
+                "Certificate received; it is now the definition's current certificate."
+                if done.status == "done"
+                else "Certificate received and held: it becomes current at the time shown on its definition.",
+            )
+    return await _page(request, errors=errors.by_field, receive=typed, status=422)
 
 
 async def _order_as_task(request: web.Request, req_id: int) -> web.HTTPSeeOther:

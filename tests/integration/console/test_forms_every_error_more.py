@@ -1,15 +1,18 @@
-"""Issue 14 item 9, the remaining forms: vendor accounts (new and edit), the password change and
-the webhook form name every wrong field at once beside it (``err-<field>``, ``aria-invalid``, a
+"""Issue 14 item 9, the remaining forms: vendor accounts (new and edit), the password change, the
+webhook form and a vendor request's order and receive forms name every wrong field at once beside it (``err-<field>``, ``aria-invalid``, a
 summary), keep what was typed but never a password or secret, and a valid post redirects (303).
 Real app over HTTPS; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from tests.factories.console import NEW_PASSWORD, console_client, field_error, sign_in
-from tests.factories.homes import ADMIN_PASSWORD, amake_home
+import aiohttp
+
+from tests.factories.console import NEW_PASSWORD, Console, console_client, field_error, sign_in
+from tests.factories.homes import ADMIN_PASSWORD, amake_home, arun_cli
 
 
 def _invalid(html: str, name: str) -> bool:
@@ -175,3 +178,82 @@ async def test_webhook_form(tmp_path: Path, database_url: str) -> None:
         assert resp.status == 303 and resp.headers["Location"] == "/notifications#webhooks"
         html = await (await c.client.get("/notifications")).text()
         assert "https://chat.example.test/…" in html and "No webhooks." not in html
+
+
+async def _vendor_request(c: Console, home: Path) -> str:
+    """A vendor definition's new request (key and CSR made, waiting for the order): its page."""
+    res = await arun_cli(
+        ["definition", "new", "--home", str(home), "--name", "shop", "--cn", "shop.example.test"]
+        + ["--issuer", "vendor", "--json"]
+    )
+    assert res.code == 0, res.err
+    def_id = json.loads(res.out)["id"]
+    resp = await c.post_form(
+        f"/definitions/{def_id}/requests", {}, from_page=f"/definitions/{def_id}"
+    )
+    assert resp.status == 303
+    return resp.headers["Location"]
+
+
+async def test_request_order_and_receive_forms(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as c:
+        await sign_in(c)
+        req_url = await _vendor_request(c, home)
+        # the order: an unknown product, no order number and a day that is no day, at once
+        resp = await c.post_form(
+            req_url + "/order",
+            {
+                "product": "no-such-product",
+                "vendor_account": "",
+                "order_number": "",
+                "order_date": "20.11.2026",
+                "tracking_notes": "line one\nline two",
+            },
+            from_page=req_url,
+        )
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "product", "order_number", "order_date")
+        assert "2026-11-27" in field_error(html, "order_date")
+        assert 'value="20.11.2026"' in html and "line one\nline two</textarea>" in html
+
+        # receiving: nothing uploaded and a time that is no time, both named; passphrase not kept
+        token = await c.csrf(req_url)
+        form = aiohttp.FormData(default_to_multipart=True)
+        form.add_field("csrf", token)
+        form.add_field("password", "typed-p12-passphrase")
+        form.add_field("hold_until", "next tuesday")
+        resp = await c.client.post(f"{req_url}/receive", data=form, allow_redirects=False)
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "file", "hold_until")
+        assert "upload or paste" in field_error(html, "file").lower()
+        assert 'value="next tuesday"' in html and "typed-p12-passphrase" not in html
+        # a 0-byte file is "empty", beside the field it was chosen in
+        form = aiohttp.FormData(default_to_multipart=True)
+        form.add_field("csrf", token)
+        form.add_field("file", b"", filename="site.pem")
+        form.add_field("chain", b"", filename="chain.pem")
+        resp = await c.client.post(f"{req_url}/receive", data=form, allow_redirects=False)
+        html = await resp.text()
+        assert resp.status == 422
+        assert "site.pem is empty" in field_error(html, "file")
+        assert "chain.pem is empty" in field_error(html, "chain")
+        # a pasted text that is no certificate: refused beside the certificate, the text kept
+        form = aiohttp.FormData(default_to_multipart=True)
+        form.add_field("csrf", token)
+        form.add_field("pasted", "not a certificate")
+        resp = await c.client.post(f"{req_url}/receive", data=form, allow_redirects=False)
+        html = await resp.text()
+        assert resp.status == 422 and field_error(html, "file")
+        assert "not a certificate</textarea>" in html
+
+        resp = await c.post_form(
+            req_url + "/order",
+            {"order_number": "DC-1", "order_date": "2026-11-20", "tracking_notes": "a\nb"},
+            from_page=req_url,
+        )
+        assert resp.status == 303 and resp.headers["Location"] == req_url
+        html = await (await c.client.get(req_url)).text()
+        assert "DC-1" in html
