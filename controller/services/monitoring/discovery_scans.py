@@ -49,8 +49,8 @@ from certmgr.controller.services.monitoring.discovery_store import (
     store_batch,
 )
 from certmgr.shared.clock import Clock
-from certmgr.shared.discovery import EndpointResult, Timeouts, parse_targets, scan
-from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError
+from certmgr.shared.discovery import EndpointResult, Timeouts, parse_ports, parse_targets, scan
+from certmgr.shared.errors import ConflictError, NotFoundError, ValidationError, raise_collected
 from certmgr.shared.tlsprobe import STARTTLS_PROTOCOLS
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,17 @@ def scan_json(row: DiscoveryScan) -> dict[str, Any]:
 def _checked_spec(targets: str, ports: str | None, cfg: DiscoveryConfig) -> int:
     if len(targets) > MAX_TARGET_TEXT:
         raise ValidationError("the target list is larger than 4 MiB", field="targets")
-    spec = parse_targets(targets, ports or None)
+    problems: list[ValidationError] = []
+    chosen: tuple[int, ...] | None = None
+    try:  # the ports on their own first, so that bad targets and bad ports are named together
+        chosen = parse_ports(ports or None)
+    except ValidationError as err:
+        problems.append(err)
+    try:
+        spec = parse_targets(targets, chosen)
+    except ValidationError as err:
+        problems.append(err)
+    raise_collected(problems)
     cfg.scope_value()
     return spec.count()
 

@@ -87,8 +87,7 @@ async def _page(
     request: web.Request,
     *,
     status: int = 200,
-    error: str | None = None,
-    field: str | None = None,
+    errors: Mapping[str, str] | None = None,
     form: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     settings_errors: dict[str, str] | None = None,
@@ -111,8 +110,7 @@ async def _page(
         judgements=JUDGEMENTS,
         policy_numbers=POLICY_NUMBERS,
         form=form or {},
-        error=error,
-        field=field,
+        errors=errors or {},
     )
 
 
@@ -217,23 +215,32 @@ async def start(request: web.Request) -> web.Response:
         "confirm_large": checkbox(form, "confirm_large"),
         "precheck": checkbox(form, "precheck"),
     }
-    try:
-        targets = multiline(form, "targets", max_len=1_000_000, label="Targets")
-        if not targets.strip():
-            raise ValidationError(
-                "Name what to scan: host names, addresses, networks or ranges.", field="targets"
+    errors = FormErrors()
+    targets = errors.read(
+        lambda: multiline(form, "targets", max_len=1_000_000, label="Targets"), ""
+    )
+    if not targets.strip() and not errors:
+        errors.add(
+            ValidationError(
+                "name what to scan: host names, addresses, networks or ranges", field="targets"
             )
+        )
+    ports = errors.read(lambda: text(form, "ports", max_len=2000, label="Ports"), "")
+    if errors:  # the service names a bad port beside bad targets itself
+        return await _page(request, status=422, errors=errors.by_field, form=kept)
+    try:
         row = await start_scan(
             ctx.db,
             actor,
             ctx.clock,
             targets=targets,
-            ports=text(form, "ports", max_len=2000, label="Ports") or None,
+            ports=ports or None,
             confirm_large=bool(kept["confirm_large"]),
             precheck=bool(kept["precheck"]),
         )
     except ValidationError as err:
-        return await _page(request, status=422, error=str(err), field=err.field, form=kept)
+        errors.add(err)
+        return await _page(request, status=422, errors=errors.by_field, form=kept)
     request.app[appkeys.SCHEDULER].trigger(DISCOVERY)
     raise redirect(request, f"/discovery/scans/{row.id}", f"Scan #{row.id} started.")
 

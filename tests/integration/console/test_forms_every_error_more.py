@@ -257,3 +257,48 @@ async def test_request_order_and_receive_forms(tmp_path: Path, database_url: str
         assert resp.status == 303 and resp.headers["Location"] == req_url
         html = await (await c.client.get(req_url)).text()
         assert "DC-1" in html
+
+
+async def test_discovery_scan_form(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    async with console_client(home) as c:
+        await sign_in(c)
+        resp = await c.post_form(
+            "/discovery/settings",
+            {"scope": "127.0.0.0/29", "size_limit": "2", "schedule_time": "02:00"},
+            from_page="/discovery",
+        )
+        assert resp.status == 303, await resp.text()
+        # a target that is no host and a port out of range: both named at once, both kept
+        resp = await c.post_form(
+            "/discovery/scans",
+            {"targets": "127.0.0.5\nbad_host!", "ports": "443,70000"},
+            from_page="/discovery",
+        )
+        html = await resp.text()
+        assert resp.status == 422
+        _all_named(html, "targets", "ports")
+        assert "bad_host!" in field_error(html, "targets")
+        assert "70000" in field_error(html, "ports") or "65535" in field_error(html, "ports")
+        assert "127.0.0.5\nbad_host!</textarea>" in html and 'value="443,70000"' in html
+        # nothing to scan
+        resp = await c.post_form(
+            "/discovery/scans", {"targets": " ", "ports": "443"}, from_page="/discovery"
+        )
+        html = await resp.text()
+        assert resp.status == 422 and "name what to scan" in field_error(html, "targets").lower()
+        # more pairs than the limit: named on the confirmation box
+        resp = await c.post_form(
+            "/discovery/scans",
+            {"targets": "127.0.0.5 127.0.0.6", "ports": "443,8443"},
+            from_page="/discovery",
+        )
+        html = await resp.text()
+        assert resp.status == 422 and _invalid(html, "confirm_large")
+        assert "confirm the large scan" in field_error(html, "confirm_large")
+        resp = await c.post_form(
+            "/discovery/scans",
+            {"targets": "127.0.0.5 127.0.0.6", "ports": "443,8443", "confirm_large": "on"},
+            from_page="/discovery",
+        )
+        assert resp.status == 303 and resp.headers["Location"].startswith("/discovery/scans/")
