@@ -1,5 +1,6 @@
 """Issue 14 item 9, the remaining forms: vendor accounts (new and edit), the password change, the
-webhook form and a vendor request's order and receive forms name every wrong field at once beside it (``err-<field>``, ``aria-invalid``, a
+webhook form, a vendor request's order and receive forms, the discovery scan form and the import
+form name every wrong field at once beside it (``err-<field>``, ``aria-invalid``, a
 summary), keep what was typed but never a password or secret, and a valid post redirects (303).
 Real app over HTTPS; SQLite and PostgreSQL."""
 
@@ -10,9 +11,12 @@ import re
 from pathlib import Path
 
 import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.factories.console import NEW_PASSWORD, Console, console_client, field_error, sign_in
 from tests.factories.homes import ADMIN_PASSWORD, amake_home, arun_cli
+from tests.factories.pki import make_pki
 
 
 def _invalid(html: str, name: str) -> bool:
@@ -302,3 +306,58 @@ async def test_discovery_scan_form(tmp_path: Path, database_url: str) -> None:
             from_page="/discovery",
         )
         assert resp.status == 303 and resp.headers["Location"].startswith("/discovery/scans/")
+
+
+async def test_import_form(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    pki = make_pki(["shop.example.test"])
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"shop",
+        pki.leaf_a_key,
+        pki.leaf_a,
+        [pki.intermediate, pki.root],
+        serialization.BestAvailableEncryption(b"p12 pass"),
+    )
+    async with console_client(home) as c:
+        await sign_in(c)
+        token = await c.csrf("/import")
+
+        async def upload(fields: list[tuple[str, str | tuple[str, bytes]]]) -> tuple[int, str]:
+            form = aiohttp.FormData(default_to_multipart=True)
+            form.add_field("csrf", token)
+            for name, value in fields:
+                if isinstance(value, tuple):
+                    form.add_field(name, value[1], filename=value[0])
+                else:
+                    form.add_field(name, value)
+            resp = await c.client.post("/import", data=form, allow_redirects=False)
+            return resp.status, await resp.text()
+
+        # three empty files and a name too long: each named beside its field; name kept
+        status, html = await upload(
+            [
+                ("file", ("site.p12", b"")),
+                ("key", ("site.key", b"")),
+                ("chain", ("chain.pem", b"")),
+                ("password", "typed-p12-pass"),
+                ("name", "n" * 201),
+            ]
+        )
+        assert status == 422
+        _all_named(html, "file", "key", "chain", "name")
+        assert "site.p12 is empty" in field_error(html, "file")
+        assert "site.key is empty" in field_error(html, "key")
+        assert f'value="{"n" * 201}"' in html and "typed-p12-pass" not in html
+        # a wrong passphrase is said beside the passphrase; the name typed stays
+        status, html = await upload(
+            [("file", ("shop.p12", p12)), ("password", "wrong"), ("name", "shop")]
+        )
+        assert status == 422 and "Wrong passphrase for shop.p12" in field_error(html, "password")
+        assert _invalid(html, "password") and 'value="shop"' in html
+        assert 'value="wrong"' not in html
+        status, html = await upload([("file", ("shop.p12", p12)), ("password", "p12 pass")])
+        assert status == 200 and "leaf-A" in html
+        m = re.search(r'name="token" value="([^"]+)"', html)
+        assert m
+        resp = await c.post_form("/import/confirm", {"token": m.group(1)}, from_page="/import")
+        assert resp.status == 303

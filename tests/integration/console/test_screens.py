@@ -49,7 +49,7 @@ async def test_import_preview_then_save_then_screens(tmp_path: Path, database_ur
         await sign_in(c)
         resp = await _upload(c, "/import", {"file": ("shop.p12", p12), "password": "wrong"})
         assert resp.status == 422
-        assert "wrong passphrase for shop.p12" in await resp.text()
+        assert "Wrong passphrase for shop.p12" in await resp.text()
         resp = await _upload(c, "/import", {"file": ("shop.p12", p12), "password": "p12 pass"})
         html = await resp.text()
         assert resp.status == 200, html
