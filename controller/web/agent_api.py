@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from aiohttp import web
 
@@ -77,31 +76,33 @@ async def work(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     # A revoked agent still gets an answer here: ``revoked: true`` tells it to stop for good.
     # A pending one waits here (and only here) for its approval: it gets empty answers.
-    agent = await _agent(request, await _body(request), allow_pending=True, allow_revoked=True)
+    body = await _body(request)
+    wakeups = request.app[appkeys.AGENT_WAKEUPS]
+    async with wakeups.gate:
+        agent = await _agent(request, body, allow_pending=True, allow_revoked=True)
     try:
         wait = max(0, min(p.MAX_POLL_WAIT, int(request.query.get("wait", "0"))))
     except ValueError:
         wait = 0
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    wakeups = request.app[appkeys.AGENT_WAKEUPS]
-    woken = False
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
             ev.clear()  # before the query: a wake-up that comes while it runs is kept
-            async with wakeups.gate if woken else contextlib.nullcontext():
+            async with wakeups.gate:
                 resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
                 break
             try:
                 async with asyncio.timeout(left):
-                    woken = await ev.wait()
+                    await ev.wait()
             except TimeoutError:
                 # Nothing woke it: the empty answer stands (no query per idle poll's end). A lost
                 # hint (a replica's LISTEN connection down) costs one poll: the next one reads.
                 break
-    answer = await _signed(request, p.encode(resp))
+    async with wakeups.gate:
+        answer = await _signed(request, p.encode(resp))
     if wakeups.draining:
         answer.force_close()  # the agent's next poll opens a new connection elsewhere
     return answer
@@ -114,12 +115,13 @@ async def report(request: web.Request) -> web.Response:
     """
     ctx = ctx_of(request)
     body = await _body(request)
-    agent = await _agent(request, body)
-    msg = p.decode(p.Report, body)
-    await inventory_svc.accept_report(
-        ctx.db, agent, msg, ctx.clock, request.app[appkeys.AFTER_INSTALL]
-    )
-    return await _signed(request, b"{}")
+    async with request.app[appkeys.AGENT_WAKEUPS].gate:
+        agent = await _agent(request, body)
+        msg = p.decode(p.Report, body)
+        await inventory_svc.accept_report(
+            ctx.db, agent, msg, ctx.clock, request.app[appkeys.AFTER_INSTALL]
+        )
+        return await _signed(request, b"{}")
 
 
 async def inventory(request: web.Request) -> web.Response:

@@ -14,8 +14,8 @@ from certmgr.controller.db.engine import Database
 
 logger = logging.getLogger(__name__)
 CHANNEL = "certmgr_agent_work"
-WOKEN_AT_ONCE = 8
-"""Woken long-polls reading their work at one time (the pool holds 10 to 20 connections)."""
+AGENT_DB_AT_ONCE = 12
+"""Agent requests using the database at one time (the pool holds 15 to 20 connections)."""
 _REGISTRIES: weakref.WeakKeyDictionary[Database, AgentWakeups] = weakref.WeakKeyDictionary()
 
 
@@ -34,10 +34,10 @@ class AgentWakeups:
         """Serve wake-ups for ``db``."""
         self._db = db
         self._events: dict[str, set[asyncio.Event]] = {}
-        # Woken long-polls read their work through this gate: an install on thousands of agents
-        # wakes them all at once, and they would otherwise queue for the connection pool (whose
-        # wait times out) ahead of every other request.
-        self.gate = asyncio.Semaphore(WOKEN_AT_ONCE)
+        # Agent requests use the database through this gate (never while they wait): 10,000
+        # agents polling in waves, or all woken by one install, would otherwise queue on the
+        # connection pool, whose wait times out, ahead of the console's and the API's requests.
+        self.gate = asyncio.Semaphore(AGENT_DB_AT_ONCE)
         self.draining = False  # the controller stops: long-polls answer now, agents reconnect
         self._listener: asyncio.Task[None] | None = None
 
