@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -50,7 +50,7 @@ from certmgr.controller.web.forms import (
 )
 from certmgr.controller.web.render import redirect, render
 from certmgr.controller.web.reveal import hold_and_redirect, take
-from certmgr.shared.errors import CertmgrError, ValidationError
+from certmgr.shared.errors import BadSignatureError, CertmgrError, InputError, ValidationError
 
 routes = web.RouteTableDef()
 
@@ -217,9 +217,17 @@ async def _detail(
     passphrase: str | None = None,
     mail_preview: object = None,
     error: str | None = None,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
     status: int = 200,
     check_key: dict[str, object] | None = None,
 ) -> web.Response:
+    """The deployment's page.
+
+    ``error`` is about the deployment; ``errors`` are one of its small forms' (``passphrase``,
+    ``oneclick_passphrase``, ``receipt_code``, ``check_code``), with what was typed in ``values``
+    (never a passphrase).
+    """
     ctx = ctx_of(request)
     who = ctx.require_actor()
     detail = await deployment_detail(ctx.db, who, request.match_info["id"])
@@ -262,6 +270,8 @@ async def _detail(
         passphrase=passphrase,
         mail_preview=mail_preview,
         error=error,
+        errors=errors or {},
+        values=values or {},
         check_key=check_key,
         may_release_keys=who.may_release_keys,
         outdated=detail.row.outdated,
@@ -306,7 +316,7 @@ async def prepare(request: web.Request) -> web.Response:
         )
         return res.passphrase
 
-    return await _package(request, chosen, build, "Prepare the package")
+    return await _package(request, chosen, build, "Prepare the package", field="passphrase")
 
 
 async def _mail_args(request: web.Request) -> dict[str, object]:
@@ -414,11 +424,21 @@ async def send_result(request: web.Request) -> web.Response:
     )
 
 
+async def _code_refused(
+    request: web.Request, err: CertmgrError, field: str, typed: Mapping[str, str]
+) -> web.Response:
+    """The deployment page with a refused code beside its box, the code typed kept."""
+    errors = FormErrors()
+    errors.add(ValidationError(str(err), field=field))
+    return await _detail(request, errors=errors.by_field, values=typed, status=422)
+
+
 @routes.post("/deployments/{id:\\d+}/check-code")
 async def check_code(request: web.Request) -> web.Response:
     """Record a result code from a manual check."""
     ctx = ctx_of(request)
     form = await form_of(request)
+    typed = {"check_code": str(form.get("code", ""))[:200]}
     try:
         row, ok = await record_check_code(
             ctx.db,
@@ -428,8 +448,10 @@ async def check_code(request: web.Request) -> web.Response:
             text(form, "code", required=True, max_len=200, label="Result code"),
             ctx.clock,
         )
+    except (InputError, BadSignatureError) as err:  # the code itself: beside its box
+        return await _code_refused(request, err, "check_code", typed)
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=status_for(err))
+        return await _detail(request, error=str(err), values=typed, status=status_for(err))
     raise redirect(
         request,
         f"/deployments/{request.match_info['id']}",
@@ -494,7 +516,9 @@ async def prepare_oneclick_installer(request: web.Request) -> web.Response:
         )
         return res.passphrase
 
-    return await _package(request, chosen, build, "Create the one-click installer")
+    return await _package(
+        request, chosen, build, "Create the one-click installer", field="oneclick_passphrase"
+    )
 
 
 async def _package(
@@ -502,6 +526,8 @@ async def _package(
     chosen: object,
     build: Callable[[], Awaitable[str]],
     title: str,
+    *,
+    field: str,
 ) -> web.Response:
     """Build a package as a task (its page follows it, then the deployment shows the passphrase once).
 
@@ -513,9 +539,13 @@ async def _package(
     dep_id = request.match_info["id"]
     try:
         if isinstance(chosen, str) and chosen:
-            check_password_policy(chosen, field="passphrase")
+            check_password_policy(chosen, field=field)
         if not actor.may_release_keys:
             await build()  # refused by the service, with its words
+    except ValidationError as err:  # beside the passphrase box, which stays empty
+        errors = FormErrors()
+        errors.add(err, field=field)
+        return await _detail(request, errors=errors.by_field, status=422)
     except CertmgrError as err:
         return await _detail(request, error=str(err), status=status_for(err))
     session = ctx.session
@@ -543,6 +573,7 @@ async def receipt(request: web.Request) -> web.Response:
     """Paste a one-click installer's receipt code."""
     ctx = ctx_of(request)
     form = await form_of(request)
+    typed = {"receipt_code": str(form.get("code", ""))[:200]}
     try:
         dep = await accept_receipt(
             ctx.db,
@@ -552,8 +583,10 @@ async def receipt(request: web.Request) -> web.Response:
             text(form, "code", required=True, max_len=200, label="Receipt code"),
             ctx.clock,
         )
+    except (InputError, BadSignatureError) as err:  # the code itself: beside its box
+        return await _code_refused(request, err, "receipt_code", typed)
     except CertmgrError as err:
-        return await _detail(request, error=str(err), status=status_for(err))
+        return await _detail(request, error=str(err), values=typed, status=status_for(err))
     raise redirect(
         request,
         f"/deployments/{dep.id}",

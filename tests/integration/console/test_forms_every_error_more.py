@@ -361,3 +361,45 @@ async def test_import_form(tmp_path: Path, database_url: str) -> None:
         assert m
         resp = await c.post_form("/import/confirm", {"token": m.group(1)}, from_page="/import")
         assert resp.status == 303
+
+
+async def test_deployment_page_forms(tmp_path: Path, database_url: str) -> None:
+    home = await amake_home(tmp_path, database_url)
+    res = await arun_cli(
+        ["definition", "new", "--home", str(home), "--name", "dp", "--cn", "dp.example.test"]
+    )
+    assert res.code == 0, res.err
+    res = await arun_cli(
+        ["deployment", "new", "dp", "--server", "s.example.test", "--json", "--home", str(home)]
+    )
+    assert res.code == 0, res.err
+    url = f"/deployments/{json.loads(res.out)['id']}"
+    async with console_client(home) as c:
+        await sign_in(c)
+        # a weak chosen package passphrase: beside its box, which stays empty
+        resp = await c.post_form(url + "/prepare", {"passphrase": "short-pw"}, from_page=url)
+        html = await resp.text()
+        assert resp.status == 422
+        assert "at least 10 characters" in field_error(html, "passphrase")
+        assert _invalid(html, "passphrase") and "short-pw" not in html
+        # without a check key a result code is refused at the top (nothing to fix in the box)
+        resp = await c.post_form(url + "/check-code", {"code": "CMC1-typo"}, from_page=url)
+        html = await resp.text()
+        assert resp.status == 409 and not field_error(html, "check_code")
+        assert 'value="CMC1-typo"' in html
+        resp = await c.post_form(url + "/check-key", {}, from_page=url)
+        assert resp.status == 303
+        # a result code that is no code: beside the code box, what was typed kept
+        resp = await c.post_form(url + "/check-code", {"code": "CMC1-typo"}, from_page=url)
+        html = await resp.text()
+        assert resp.status == 422 and field_error(html, "check_code")
+        assert _invalid(html, "check_code") and 'value="CMC1-typo"' in html
+        assert '<details id="manual-check" open>' in html
+        resp = await c.post_form(url + "/check-code", {"code": ""}, from_page=url)
+        html = await resp.text()
+        assert resp.status == 422 and field_error(html, "check_code") == "Result code is required."
+        # a good passphrase: the package is built as a task (post/redirect/get)
+        resp = await c.post_form(
+            url + "/prepare", {"passphrase": "a passphrase for the package 1"}, from_page=url
+        )
+        assert resp.status == 303 and resp.headers["Location"].startswith("/tasks/")
