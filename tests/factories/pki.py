@@ -233,3 +233,16 @@ def make_pki(sans: Sequence[str] = ("localhost", "127.0.0.1", "::1")) -> TestPki
     a_key, a = make_leaf(int_key, intermediate, "leaf-A", sans)
     b_key, b = make_leaf(int_key, intermediate, "leaf-B", sans)
     return TestPki(root_key, root, int_key, intermediate, a_key, a, b_key, b)
+
+
+def leaf_a_pkcs12(pki: TestPki, password: bytes, name: bytes = b"shop") -> bytes:
+    """Leaf A with its key, intermediate and root as a PKCS#12 file under ``password``."""
+    from cryptography.hazmat.primitives.serialization import pkcs12  # lazy: few tests need it
+
+    return pkcs12.serialize_key_and_certificates(
+        name,
+        pki.leaf_a_key,
+        pki.leaf_a,
+        [pki.intermediate, pki.root],
+        serialization.BestAvailableEncryption(password),
+    )

@@ -11,12 +11,10 @@ import re
 from pathlib import Path
 
 import aiohttp
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.factories.console import NEW_PASSWORD, Console, console_client, field_error, sign_in
 from tests.factories.homes import ADMIN_PASSWORD, amake_home, arun_cli
-from tests.factories.pki import make_pki
+from tests.factories.pki import leaf_a_pkcs12, make_pki
 
 
 def _invalid(html: str, name: str) -> bool:
@@ -311,13 +309,7 @@ async def test_discovery_scan_form(tmp_path: Path, database_url: str) -> None:
 async def test_import_form(tmp_path: Path, database_url: str) -> None:
     home = await amake_home(tmp_path, database_url)
     pki = make_pki(["shop.example.test"])
-    p12 = pkcs12.serialize_key_and_certificates(
-        b"shop",
-        pki.leaf_a_key,
-        pki.leaf_a,
-        [pki.intermediate, pki.root],
-        serialization.BestAvailableEncryption(b"p12 pass"),
-    )
+    p12 = leaf_a_pkcs12(pki, b"p12 pass")
     async with console_client(home) as c:
         await sign_in(c)
         token = await c.csrf("/import")

@@ -10,12 +10,11 @@ from pathlib import Path
 import aiohttp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.conftest import require_tool
 from tests.factories.console import Console, console_client, sign_in
 from tests.factories.homes import amake_home
-from tests.factories.pki import make_pki
+from tests.factories.pki import leaf_a_pkcs12, make_pki
 from tests.factories.smtp import SmtpSink
 
 
@@ -38,13 +37,7 @@ async def _upload(
 async def test_import_preview_then_save_then_screens(tmp_path: Path, database_url: str) -> None:
     home = await amake_home(tmp_path, database_url)
     pki = make_pki(["shop.example.test"])
-    p12 = pkcs12.serialize_key_and_certificates(
-        b"shop",
-        pki.leaf_a_key,
-        pki.leaf_a,
-        [pki.intermediate, pki.root],
-        serialization.BestAvailableEncryption(b"p12 pass"),
-    )
+    p12 = leaf_a_pkcs12(pki, b"p12 pass")
     async with console_client(home) as c:
         await sign_in(c)
         resp = await _upload(c, "/import", {"file": ("shop.p12", p12), "password": "wrong"})
