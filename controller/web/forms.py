@@ -72,9 +72,17 @@ async def multipart_csrf(request: web.Request) -> str | None:
 
 
 async def multipart_reader(request: web.Request) -> MultipartReader:
-    """The multipart reader of a form: the one the CSRF check started, else a new one."""
+    """The multipart reader of a form: the one the CSRF check started, else a new one.
+
+    Raises:
+        ValidationError: The form was not sent as ``multipart/form-data`` (it carries files).
+    """
     reader = request.get(MULTIPART_READER)
-    return reader if reader is not None else await request.multipart()
+    if isinstance(reader, MultipartReader):
+        return reader
+    if not request.content_type.startswith("multipart/"):
+        raise ValidationError("this form carries files: send it as multipart/form-data")
+    return await request.multipart()
 
 
 def text(

@@ -220,6 +220,9 @@ async def test_request_order_and_receive_forms(tmp_path: Path, database_url: str
         assert "2026-11-27" in field_error(html, "order_date")
         assert 'value="20.11.2026"' in html and "line one\nline two</textarea>" in html
 
+        # a form sent without multipart (no files possible) is refused in words, not a crash
+        resp = await c.post_form(req_url + "/receive", {"hold_until": ""}, from_page=req_url)
+        assert resp.status == 422 and "multipart/form-data" in await resp.text()
         # receiving: nothing uploaded and a time that is no time, both named; passphrase not kept
         token = await c.csrf(req_url)
         form = aiohttp.FormData(default_to_multipart=True)
