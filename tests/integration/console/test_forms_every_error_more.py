@@ -393,6 +393,19 @@ async def test_deployment_page_forms(tmp_path: Path, database_url: str) -> None:
         resp = await c.post_form(url + "/check-code", {"code": ""}, from_page=url)
         html = await resp.text()
         assert resp.status == 422 and field_error(html, "check_code") == "Result code is required."
+        # a receipt code for a one-click deployment with no installer yet (a stale page): the
+        # receipt box is not offered, so the summary at the top says what is wrong
+        res = await arun_cli(
+            ["deployment", "new", "dp", "--server", "o.example.test", "--delivery", "oneclick"]
+            + ["--json", "--home", str(home)]
+        )
+        assert res.code == 0, res.err
+        oneclick = f"/deployments/{json.loads(res.out)['id']}"
+        resp = await c.post_form(oneclick + "/receipt", {"code": "CMR1-typo"}, from_page=oneclick)
+        html = await resp.text()
+        assert resp.status == 422 and 'href="#f-receipt_code"' in html
+        assert "1 thing needs fixing" in html
+        assert re.search(r'<li><a href="#f-receipt_code">The receipt code is [^<]+</a>', html)
         # a good passphrase: the package is built as a task (post/redirect/get)
         resp = await c.post_form(
             url + "/prepare", {"passphrase": "a passphrase for the package 1"}, from_page=url
