@@ -1,6 +1,7 @@
 """Discovery: which endpoints a scan may touch (:mod:`.targets`) and the scan itself (:mod:`.scan`)."""
 
-from certmgr.shared.discovery.scan import EndpointResult, Outcome, Timeouts, scan
+from certmgr.shared.discovery.results import EndpointResult, Outcome, Timeouts
+from certmgr.shared.discovery.scan import scan
 from certmgr.shared.discovery.targets import (
     DEFAULT_PORTS,
     Endpoint,

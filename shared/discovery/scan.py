@@ -27,114 +27,34 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import MISSING, dataclass, fields
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import NamedTuple
-
-from cryptography import x509
 
 from certmgr.shared._tlswire import check_sni, hostport
 from certmgr.shared.discovery._sweep import Connector, HostGate, Outbox, Pair, address_chunks
+from certmgr.shared.discovery.results import (
+    EndpointResult,
+    Outcome,
+    Timeouts,
+    outcome_of,
+    port_result,
+)
 from certmgr.shared.discovery.targets import IPAddress, Scope, TargetSpec
 from certmgr.shared.errors import InputTooLargeError, ValidationError
 from certmgr.shared.tlsprobe import (
     DEFAULT_MAX_CHAIN_BYTES,
     STARTTLS_PORTS,
     STARTTLS_PROTOCOLS,
-    ProbeResult,
-    ServedChain,
     probe,
 )
 
-__all__ = ["EndpointResult", "Outcome", "Resolver", "Timeouts", "scan"]
+__all__ = ["Resolver", "scan"]
 
 Resolver = Callable[[str], Awaitable[Sequence[IPAddress]]]
 _MAX_CONCURRENCY = 10_000
 _MAX_ADDRESSES_PER_NAME = 64
 _TURN = 64  # pairs answered at once before a worker lets the event loop run
 _BATCH = 512  # results that may wait for the consumer (at least the concurrency)
-
-
-class Outcome(StrEnum):
-    """What one endpoint gave."""
-
-    TLS = "tls"  # a handshake completed: the chain is in the result
-    CLOSED = "closed"  # connection refused
-    FILTERED = "filtered"  # no answer to the connect within the connect deadline, or unreachable
-    NO_TLS = "no-tls"  # something answered, but neither TLS nor the expected STARTTLS protocol
-    STARTTLS_REFUSED = "starttls-refused"  # the protocol was spoken, TLS was not offered or refused
-    TIMEOUT = "timeout"  # connected, then the dialogue or handshake stalled
-    TOO_LARGE = "too-large"  # the server sent more than the byte cap before finishing
-    ERROR = "error"  # anything else (reset, handshake failure...): see the message
-    OUT_OF_SCOPE = "out-of-scope"  # never contacted
-    UNRESOLVED = "unresolved"  # the name did not resolve
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Deadlines per phase, in seconds.
-
-    ``handshake`` applies to a STARTTLS dialogue and, apart, to the TLS handshake.
-    """
-
-    resolve: float = 5.0
-    connect: float = 1.5
-    handshake: float = 5.0
-
-    def __post_init__(self) -> None:
-        if min(self.resolve, self.connect, self.handshake) <= 0:
-            raise ValidationError("every timeout must be positive", field="timeouts")
-
-
-@dataclass(frozen=True)
-class EndpointResult(ServedChain):
-    """One endpoint's result.
-
-    ``port`` is None when a whole item or address was out of scope or did not resolve (it stands
-    for every port); ``address`` is None when nothing was resolved.
-    """
-
-    target: str
-    address: str | None
-    port: int | None
-    sni: str | None
-    starttls: str | None
-    outcome: Outcome
-    message: str | None = None
-    chain: tuple[x509.Certificate, ...] = ()
-    protocol: str | None = None
-    cipher: str | None = None
-    connect_ms: float | None = None
-    starttls_ms: float | None = None
-    handshake_ms: float | None = None
-    total_ms: float | None = None
-
-
-_UNSET = {f.name: f.default for f in fields(EndpointResult) if f.default is not MISSING}
-
-
-def _port_result(
-    address: str, port: int, starttls: str | None, outcome: Outcome, message: str, ms: float
-) -> EndpointResult:
-    """``EndpointResult(address, address, port, None, starttls, outcome, message, total_ms=ms)``.
-
-    Made without the constructor: a frozen dataclass sets each of its 15 fields through
-    ``object.__setattr__``, which costs more than the connect of a closed port. Same fields,
-    same object (a test compares them).
-    """
-    result = object.__new__(EndpointResult)
-    result.__dict__.update(
-        _UNSET,
-        target=address,
-        address=address,
-        port=port,
-        sni=None,
-        starttls=starttls,
-        outcome=outcome,
-        message=message,
-        total_ms=ms,
-    )
-    return result
 
 
 @dataclass(frozen=True)
@@ -144,23 +64,6 @@ class _Job:
     address: IPAddress | None = None  # None: resolve ``target``
     out_of_scope: bool = False
     first_port: bool = True  # a name reports resolution and scope problems once, on this job
-
-
-def _outcome(r: ProbeResult) -> Outcome:
-    kind, reason = r.error_kind, r.error_reason
-    if kind is None:
-        return Outcome.TLS
-    if kind == "refused":
-        return Outcome.FILTERED if reason == "unreachable" else Outcome.CLOSED
-    if kind == "timeout":
-        return Outcome.FILTERED if r.phase == "connect" else Outcome.TIMEOUT
-    if kind == "too-large":
-        return Outcome.TOO_LARGE
-    if kind == "starttls" and reason in ("not-offered", "rejected"):
-        return Outcome.STARTTLS_REFUSED
-    if reason in ("not-protocol", "not-tls"):
-        return Outcome.NO_TLS
-    return Outcome.ERROR
 
 
 def _jobs(spec: TargetSpec, scope: Scope) -> Iterator[_Job | Pair]:
@@ -278,7 +181,7 @@ class _Scanner:
             port=port,
             sni=r.sni,
             starttls=proto,
-            outcome=_outcome(r),
+            outcome=outcome_of(r),
             message=r.error,
             chain=r.chain,
             protocol=r.protocol,
@@ -380,7 +283,7 @@ class _Scanner:
             outcome = Outcome.FILTERED
             message = f"cannot connect to {where}: {os.strerror(err)}"
         ms = (time.perf_counter() - started) * 1000
-        return _port_result(address, port, self.starttls.get(port), outcome, message, ms)
+        return port_result(address, port, self.starttls.get(port), outcome, message, ms)
 
     def _report(self, job: _Job, outcome: Outcome, message: str) -> EndpointResult:
         address = str(job.address) if job.address is not None else None

@@ -19,7 +19,7 @@ from certmgr.controller.domain.states import DeploymentStatus, RequestStatus
 from certmgr.controller.domain.values import IssuerKind
 from certmgr.controller.services.monitoring.discovery_match import Match
 from certmgr.shared.discovery.policy import Severity, Verdict
-from certmgr.shared.discovery.scan import Outcome
+from certmgr.shared.discovery.results import Outcome
 from certmgr.shared.targets.base import AvailabilityState
 
 ROOT = Path(__file__).resolve().parents[4]

@@ -9,11 +9,11 @@ import pytest
 
 from certmgr.shared.discovery import EndpointResult, Outcome
 from certmgr.shared.discovery._sweep import CHUNK, HostGate, Outbox, address_chunks
-from certmgr.shared.discovery.scan import _port_result
+from certmgr.shared.discovery.results import port_result
 
 
 def test_a_closed_port_result_is_the_constructor_s() -> None:
-    fast = _port_result("10.0.0.1", 25, "smtp", Outcome.CLOSED, "refused", 1.5)
+    fast = port_result("10.0.0.1", 25, "smtp", Outcome.CLOSED, "refused", 1.5)
     slow = EndpointResult(
         "10.0.0.1", "10.0.0.1", 25, None, "smtp", Outcome.CLOSED, "refused", total_ms=1.5
     )
