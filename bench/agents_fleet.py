@@ -91,33 +91,37 @@ class SimAgent:
         assert self.controller_key is not None
         while True:
             try:
-                work = p.decode(
-                    p.WorkResponse,
-                    await self._signed("GET", p.work_path(self.poll_wait)),
-                    max_size=p.MAX_WORK_RESPONSE_SIZE,
-                )
+                await self._poll_once()
             except (aiohttp.ClientError, TimeoutError):
+                # a failed poll or report: the package stays open, the next poll brings it again
                 self.errors += 1
                 await asyncio.sleep(1)
-                continue
-            for pkg in work.packages:
-                m = open_for_agent(
-                    pkg.blob,
-                    self.x,
-                    self.controller_key,
-                    installed_sequence=None,
-                    now=dt.datetime.now(dt.UTC),
-                )
-                sha = sha256_fingerprint(load(m.certificate_pem).certificates[0])
-                rep = p.Report(
-                    deployment_id=m.deployment_id,
-                    sequence=m.sequence,
-                    ok=True,
-                    target="files",
-                    installed_sha256=sha,
-                )
-                await self._signed("POST", p.PATH_REPORT, p.encode(rep))
-                self.done.set()
+
+    async def _poll_once(self) -> None:
+        assert self.controller_key is not None
+        work = p.decode(
+            p.WorkResponse,
+            await self._signed("GET", p.work_path(self.poll_wait)),
+            max_size=p.MAX_WORK_RESPONSE_SIZE,
+        )
+        for pkg in work.packages:
+            m = open_for_agent(
+                pkg.blob,
+                self.x,
+                self.controller_key,
+                installed_sequence=None,
+                now=dt.datetime.now(dt.UTC),
+            )
+            sha = sha256_fingerprint(load(m.certificate_pem).certificates[0])
+            rep = p.Report(
+                deployment_id=m.deployment_id,
+                sequence=m.sequence,
+                ok=True,
+                target="files",
+                installed_sha256=sha,
+            )
+            await self._signed("POST", p.PATH_REPORT, p.encode(rep))
+            self.done.set()
 
 
 def _say(msg: dict[str, Any]) -> None:
