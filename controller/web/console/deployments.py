@@ -120,7 +120,7 @@ async def _show_once(
     request: web.Request, values: dict[str, str], message: str, anchor: str = ""
 ) -> web.HTTPSeeOther:
     """Post/redirect/get: the deployment page shows ``values`` (a passphrase, a key) once."""
-    dep_id = request.match_info["id"]
+    dep_id = int(request.match_info["id"])  # "007" and "7" are one deployment
     return await hold_and_redirect(
         request, f"/deployments/{dep_id}{anchor}", f"deployment-{dep_id}", values, message
     )
@@ -373,7 +373,7 @@ async def _package(
     """
     ctx = ctx_of(request)
     actor = ctx.require_actor()
-    dep_id = request.match_info["id"]
+    dep_id = int(request.match_info["id"])  # "007" and "7" are one deployment
     try:
         if isinstance(chosen, str) and chosen:
             check_password_policy(chosen, field=field)
@@ -387,11 +387,15 @@ async def _package(
         return await _detail(request, error=str(err), status=status_for(err))
     session = ctx.session
 
-    async def step(_: str) -> str:
+    async def step(_: int) -> str:
         passphrase = await build()
-        if session is not None:
-            await hold_secret(
-                ctx.db, ctx.vault, session.sid, f"deployment-{dep_id}", {"passphrase": passphrase}
+        kept = session is not None and await hold_secret(
+            ctx.db, ctx.vault, session.sid, f"deployment-{dep_id}", {"passphrase": passphrase}
+        )
+        if not kept:  # signed out meanwhile: nobody could be shown the passphrase
+            return (
+                f"Deployment #{dep_id}: built, but the session that asked for it ended before "
+                "its passphrase could be shown: prepare the package again."
             )
         return f"Deployment #{dep_id}: done; its page shows the passphrase once."
 
