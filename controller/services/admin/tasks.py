@@ -203,7 +203,11 @@ async def start_task(
                 done=done,
                 failed=failed + 1,
                 lines=lines[-MAX_LINES:],
-                message=f"Stopped after {done} of {len(items)}: {str(err)[:300]}",
+                # only the kind of error: an unexpected one's text can quote SQL parameters
+                message=(
+                    f"Stopped after {done} of {len(items)} by an internal error "
+                    f"({type(err).__name__}); the controller's log has the details."
+                ),
                 updated_at=clock.now(),
                 finished_at=clock.now(),
             )
