@@ -221,8 +221,9 @@ class Runner:
     async def _discovery_loop(self, client: ControllerClient) -> None:
         """Scan this host's own TLS listeners now and then and send them to the controller.
 
-        The first scan comes a little after start (at most ``FIRST_DISCOVERY`` seconds, spread
-        so that a fleet started together does not scan at once), then every interval.
+        The first scan comes a little after start (at most ``FIRST_DISCOVERY`` seconds), then
+        about every interval; each wait is spread so that a fleet started together does not
+        scan, nor send, at once.
         """
         interval = self._settings.discovery_interval
         await self._sleep(min(interval, FIRST_DISCOVERY) * (0.5 + self._rng.random() / 2))
@@ -241,7 +242,8 @@ class Runner:
                 logger.info("discovery: sent %d TLS listeners of this host", len(upload.listeners))
             except CertmgrError as err:
                 logger.warning("discovery of this host's TLS listeners failed: %s", err)
-            await self._sleep(interval)
+            # every wait spread by a tenth, so that a fleet started together drifts apart
+            await self._sleep(interval * (0.9 + self._rng.random() / 5))
 
     async def _until_stopped(self, call: Coroutine[Any, Any, T]) -> T | None:
         """Await ``call`` unless a stop comes first (then cancel it and return None)."""

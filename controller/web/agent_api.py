@@ -128,11 +128,12 @@ async def inventory(request: web.Request) -> web.Response:
     """``POST /inventory``."""
     ctx = ctx_of(request)
     body = await _body(request)
-    agent = await _agent(request, body)
-    await inventory_svc.record_inventory(
-        ctx.db, agent, p.decode(p.InventoryUpload, body), ctx.clock
-    )
-    return await _signed(request, b"{}")
+    async with request.app[appkeys.AGENT_WAKEUPS].gate:  # a fleet's uploads queue, not the pool
+        agent = await _agent(request, body)
+        await inventory_svc.record_inventory(
+            ctx.db, agent, p.decode(p.InventoryUpload, body), ctx.clock
+        )
+        return await _signed(request, b"{}")
 
 
 async def csr(request: web.Request) -> web.Response:
@@ -160,10 +161,11 @@ async def discovery(request: web.Request) -> web.Response:
     """``POST /discovery``: the TLS listeners an agent found on its own host."""
     ctx = ctx_of(request)
     body = await _body(request, p.MAX_DISCOVERY_SIZE)
-    agent = await _agent(request, body)
-    upload = p.decode(p.DiscoveryUpload, body, max_size=p.MAX_DISCOVERY_SIZE)
-    await record_agent_discovery(ctx.db, ctx.clock, agent, upload)
-    return await _signed(request, b"{}")
+    async with request.app[appkeys.AGENT_WAKEUPS].gate:  # a fleet's uploads queue, not the pool
+        agent = await _agent(request, body)
+        upload = p.decode(p.DiscoveryUpload, body, max_size=p.MAX_DISCOVERY_SIZE)
+        await record_agent_discovery(ctx.db, ctx.clock, agent, upload)
+        return await _signed(request, b"{}")
 
 
 def setup(app: web.Application) -> None:

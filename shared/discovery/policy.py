@@ -47,6 +47,8 @@ from certmgr.shared.pki.chain import check_order, is_ca
 from certmgr.shared.tlstrust import load_system_roots, name_matches
 
 __all__ = [
+    "HASHES",
+    "KEY_TYPES",
     "PROTOCOLS",
     "RevokedEntry",
     "Rule",
@@ -61,6 +63,10 @@ __all__ = [
 
 PROTOCOLS = pj.PROTOCOLS
 """Protocol names in ascending order, as :mod:`ssl` spells them (``TLSv1`` is TLS 1.0)."""
+KEY_TYPES = pj.KEY_TYPES
+"""Key algorithms a policy may allow."""
+HASHES = pj.HASHES
+"""Signature hashes a policy may refuse."""
 
 
 class Rule(StrEnum):

@@ -45,14 +45,12 @@ from certmgr.controller.web.forms import (
     text,
 )
 from certmgr.controller.web.render import redirect, render
-from certmgr.shared.discovery.policy import PROTOCOLS, Rule, TrustPolicy
+from certmgr.shared.discovery.policy import HASHES, KEY_TYPES, PROTOCOLS, Rule, TrustPolicy
 from certmgr.shared.errors import CertmgrError, ValidationError
 
 routes = web.RouteTableDef()
 RULES = tuple(r.value for r in Rule)
 PER_PAGE = 500
-KEY_TYPES = ("rsa", "ec", "ed25519", "ed448", "dsa")
-HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 JUDGEMENTS = ("critical", "warning", "off")
 POLICY_NUMBERS = {
     "min_rsa_bits": "Smallest RSA key (bits)",
