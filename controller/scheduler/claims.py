@@ -221,6 +221,22 @@ async def hand_back(db: Database, batch_id: int, holder: str) -> bool:
     return await _update_ours(db, batch_id, holder, state="pending", holder="", lease_until=None)
 
 
+async def hand_back_all(db: Database, holder: str) -> int:
+    """Give back every batch ``holder`` still claims (a clean stop); how many there were.
+
+    A claim that committed just as the stop cancelled its lane has no batch worker to hand it
+    back; without this it would wait for its lease to run out before another controller took it.
+    """
+    stmt = (
+        update(WorkBatch)
+        .where(WorkBatch.holder == holder, WorkBatch.state == "claimed")
+        .values(state="pending", holder="", lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as s:
+        return _rowcount(await s.execute(stmt))
+
+
 async def progress(db: Database, round_id: str) -> RoundProgress:
     """Batches of the round, how many are done, and how many items it has."""
     async with db.reader() as s:

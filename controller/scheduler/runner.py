@@ -474,6 +474,10 @@ class Scheduler:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._loop = self._claimer = None
+        if not self.db.is_sqlite:  # batches are shared on PostgreSQL only
+            with contextlib.suppress(SQLAlchemyError, OSError, TimeoutError):
+                async with asyncio.timeout(5):
+                    await claims.hand_back_all(self.db, self.holder)
 
 
 def _due(job: JobLease, now: dt.datetime, holder: str) -> bool:
