@@ -19,6 +19,10 @@ from tests.conftest import require_tool
 from tests.factories.homes import run_cli
 from tests.factories.postgres import free_port
 
+# Waits, not sleeps: an assertion waits for its condition up to this long. Playwright's default
+# of 5 s is short on a loaded 2-core host where the controller, nginx and Chromium share the CPU.
+expect.set_options(timeout=20_000)
+
 
 @dataclass
 class Controller:

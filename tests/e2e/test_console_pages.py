@@ -33,7 +33,10 @@ async def test_deployment_page_offers_only_valid_actions_with_one_primary(
     )
     await page.get_by_label("Package passphrase").fill("a passphrase for the package 1")
     await primary.click()
-    await expect(page.get_by_text("Expected next: Send the install request")).to_be_visible()
+    # the package is built as a task: its page polls, then opens the deployment again
+    await expect(page.get_by_text("Expected next: Send the install request")).to_be_visible(
+        timeout=60_000
+    )
     await expect(page.get_by_role("button", name="Continue without checking")).to_be_visible()
     await expect(page.get_by_role("button", name="Done", exact=True)).to_have_count(0)
     await ctx.close()
