@@ -112,7 +112,7 @@ STATE_LABELS: Mapping[str, Mapping[str, Badge]] = MappingProxyType(
         "task": {
             "running": _B("running", "info"),
             "done": _B("finished", "ok"),
-            "failed": _B("finished with failures", "bad"),
+            "failed": _B("ended with failures", "bad"),
             "interrupted": _B("interrupted", "warn"),
         },
         # discovery: Verdict, Match, Outcome
