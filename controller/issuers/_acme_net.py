@@ -1,8 +1,10 @@
-"""Blocking ACME transport: signed requests through ``acme.client.ClientNetwork``, error translation.
+"""ACME transport on aiohttp: JWS-signed requests, nonces, error translation.
 
-Everything here blocks (``requests``); callers run it through ``asyncio.to_thread``. One
-:class:`AcmeConnection` serves one sequence of requests (one registration, one order); a lock
-keeps its nonce pool and HTTP session to one request at a time.
+No threads: requests run on the event loop through one ``aiohttp`` session per
+:class:`AcmeConnection` (one kept-alive HTTPS connection to the CA, TLS verified against the
+default trust plus the account's extra CA bundle). One connection serves one sequence of
+requests (one registration, one order); a lock keeps its nonce pool to one request at a time.
+A ``badNonce`` reply is answered with a fresh nonce, at most :data:`BAD_NONCE_ATTEMPTS` tries.
 
 Errors leave this module only as certmgr errors: ``AcmeTemporaryError`` and
 ``AcmeRejectedError`` (see ``acme_errors``), ``ValidationError`` for a malformed URL or bundle.
@@ -10,27 +12,25 @@ Errors leave this module only as certmgr errors: ``AcmeTemporaryError`` and
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import json
 import logging
-import math
+import re
 import ssl
-import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import requests
-from acme import client as acme_client
-from acme import errors as acme_errors
+import aiohttp
+from acme import jws as acme_jws
 from acme import messages
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from josepy import errors as jose_errors
 from josepy import interfaces as jose_interfaces
 from josepy import jwa, jwk
-from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from certmgr.controller.issuers.acme_errors import (
@@ -45,18 +45,15 @@ from certmgr.shared.pki import PrivateKey
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 USER_AGENT = "certmgr-acme"
 JOSE_CONTENT_TYPE = "application/jose+json"
 PEM_CHAIN_CONTENT_TYPE = "application/pem-certificate-chain"
-_BAD_NONCE_ATTEMPTS = 4  # each ClientNetwork.post already retries a badNonce once
+BAD_NONCE_ATTEMPTS = 8
+"""Tries of one POST while the CA answers ``badNonce`` (each with the nonce its refusal sent)."""
+_MAX_NONCES = 16
+_BAD_NONCE = messages.ERROR_PREFIX + "badNonce"
+_NONCE_TEXT = re.compile(r"^[A-Za-z0-9_-]+$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-_INVALID_URL_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-)
 
 
 def check_directory_url(url: str) -> None:
@@ -81,7 +78,7 @@ def check_directory_url(url: str) -> None:
 
 
 def _cert_verification_failed(err: BaseException) -> bool:
-    """True when ``ssl.SSLCertVerificationError`` hides somewhere in a requests error."""
+    """True when ``ssl.SSLCertVerificationError`` hides somewhere in a transport error."""
     seen: set[int] = set()
     todo: list[object] = [err]
     while todo:
@@ -115,8 +112,7 @@ def account_jwk(key: PrivateKey) -> tuple[jwk.JWK, jwa.JWASignature]:
 def _tls_context(ca_bundle_pem: bytes | None) -> ssl.SSLContext:
     """The default trust (``requests``' bundle) plus ``ca_bundle_pem``; built once per bundle.
 
-    Loading a CA bundle costs tens of milliseconds, which ``requests`` would otherwise pay
-    for every session and every new connection.
+    Loading a CA bundle costs tens of milliseconds; connections share the prepared context.
     """
     context = ssl.create_default_context(cafile=DEFAULT_CA_BUNDLE_PATH)
     if ca_bundle_pem:
@@ -129,52 +125,9 @@ def _tls_context(ca_bundle_pem: bytes | None) -> ssl.SSLContext:
     return context
 
 
-class _TrustAdapter(HTTPAdapter):
-    """An HTTPS adapter whose verification comes from one prepared ``SSLContext``."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        # the context already holds the trust anchors; verification stays required
-        conn.cert_reqs = "CERT_REQUIRED"
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-
-
-class _Session(requests.Session):
-    """A ``requests`` session that reads the environment's settings (proxies) once per host.
-
-    ``requests`` reads them on every request, which costs more than the request itself to a
-    CA on a fast network; they do not change while a connection is open.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        if proxies or stream is not None or cert is not None or verify is not True:
-            return dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
-        parts = urllib.parse.urlsplit(str(url))
-        where = (parts.scheme, parts.netloc)
-        settings = self._environment.get(where)
-        if settings is None:
-            settings = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
-            self._environment[where] = settings
-        return {**settings, "proxies": dict(settings["proxies"])}
-
-
 @dataclass(frozen=True)
 class Reply:
-    """What came back from one ACME request (decoupled from ``requests``)."""
+    """What came back from one ACME request (decoupled from the HTTP library)."""
 
     status: int
     headers: Mapping[str, str]  # lower-case names
@@ -206,7 +159,10 @@ class Reply:
 
 
 class AcmeConnection:
-    """One client's blocking conversation with one ACME directory.
+    """One client's conversation with one ACME directory (use on one event loop).
+
+    Constructing it parses nothing from the network (the HTTP session opens at the first
+    request); build it in a worker thread when the CA bundle may not have been loaded yet.
 
     Args:
         directory_url: The CA's directory URL.
@@ -230,40 +186,37 @@ class AcmeConnection:
     ) -> None:
         check_directory_url(directory_url)
         self.directory_url = directory_url.strip()
-        jwk, alg = account_jwk(key) if key is not None else (None, jwa.RS256)
-        self.jwk = jwk
-        self._net = acme_client.ClientNetwork(
-            key=jwk,
-            alg=alg,
-            user_agent=USER_AGENT,
-            timeout=max(1, math.ceil(request_timeout)),
-        )
-        self._net.session.close()
-        self._net.session = _Session()
-        self._net.session.mount("http://", HTTPAdapter())
-        self._net.session.mount("https://", _TrustAdapter(_tls_context(ca_bundle_pem or None)))
-        self._net.session.hooks["response"].append(self._remember)
-        self._last: Any = None
-        self._lock = threading.Lock()
+        self.jwk: jwk.JWK | None
+        self.jwk, self._alg = account_jwk(key) if key is not None else (None, jwa.RS256)
+        self._tls = _tls_context(ca_bundle_pem or None)
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._kid = account_url
+        self._nonces: list[bytes] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._lock = asyncio.Lock()
         self._directory: messages.Directory | None = None
-        if account_url is not None:
-            self.set_account(account_url)
-
-    def _remember(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        self._last = response
 
     def set_account(self, account_url: str) -> None:
         """Sign later requests with ``kid`` = ``account_url``."""
-        self._net.account = messages.RegistrationResource(
-            uri=account_url, body=messages.Registration()
-        )
+        self._kid = account_url
 
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self._net.session.close()
+    async def close(self) -> None:
+        """Close the HTTP session (and its kept-alive connection)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
-    @property
-    def directory(self) -> messages.Directory:
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._tls, limit=2),
+                timeout=self._timeout,
+                headers={"User-Agent": USER_AGENT},
+                trust_env=True,  # proxies from the environment, as for any HTTP client
+            )
+        return self._session
+
+    async def directory(self) -> messages.Directory:
         """The directory (fetched once).
 
         Raises:
@@ -272,7 +225,7 @@ class AcmeConnection:
             ValidationError: The URL is malformed.
         """
         if self._directory is None:
-            reply = self.get(self.directory_url, "directory")
+            reply = await self.get(self.directory_url, "directory")
             body = reply.json("directory")
             missing = [k for k in ("newNonce", "newAccount", "newOrder") if k not in body]
             if missing:
@@ -287,18 +240,20 @@ class AcmeConnection:
                 ) from err
         return self._directory
 
-    def get(self, url: str, what: str) -> Reply:
-        """An unauthenticated GET (directory, renewalInfo).
+    async def get(self, url: str, what: str) -> Reply:
+        """An unauthenticated GET (directory, renewalInfo); the reply must be JSON.
 
         Raises:
             AcmeTemporaryError: Unreachable, timed out, 5xx or a temporary problem.
             AcmeRejectedError: Any other error reply.
             ValidationError: The URL is malformed.
         """
-        response = self._call(what, lambda: self._net.get(url))
-        return self._reply(response)
+        async with self._lock:
+            reply = await self._send("GET", url, what)
+        _check(reply, what, want_json=True)
+        return reply
 
-    def post(
+    async def post(
         self,
         url: str,
         payload: jose_interfaces.JSONDeSerializable | None,
@@ -309,79 +264,95 @@ class AcmeConnection:
         """A JWS-signed POST (``payload=None`` is POST-as-GET); badNonce is retried.
 
         Raises:
-            AcmeTemporaryError: Unreachable, timed out, 5xx or a temporary problem.
+            AcmeTemporaryError: Unreachable, timed out, 5xx or a temporary problem (a
+                ``badNonce`` after :data:`BAD_NONCE_ATTEMPTS` tries).
             AcmeRejectedError: Any other ACME problem.
         """
+        if self.jwk is None:
+            raise ValidationError("ACME POSTs need the account key", field="account_key")
+        new_nonce_url = str((await self.directory())["newNonce"])
         headers = {"Content-Type": JOSE_CONTENT_TYPE}
         if accept is not None:
             headers["Accept"] = accept
-        new_nonce_url = self.directory["newNonce"]
-
-        def send() -> Any:
-            return self._net.post(url, payload, new_nonce_url=new_nonce_url, headers=headers)
-
-        for attempt in range(1, _BAD_NONCE_ATTEMPTS + 1):
-            try:
-                response = self._call(what, send)
-            except AcmeTemporaryError as err:
-                if err.problem_type != messages.ERROR_PREFIX + "badNonce":
-                    raise
-                if attempt == _BAD_NONCE_ATTEMPTS:
-                    raise
-                logger.debug("ACME %s: badNonce, retrying (attempt %d)", what, attempt)
-                continue
-            return self._reply(response)
+        content = payload.json_dumps().encode() if payload is not None else b""
+        async with self._lock:
+            for attempt in range(1, BAD_NONCE_ATTEMPTS + 1):
+                nonce = await self._nonce(new_nonce_url, what)
+                data = self._sign(content, nonce, url, what)
+                reply = await self._send("POST", url, what, data=data, headers=headers)
+                fresh = self._keep_nonce(reply)  # an error reply's nonce is good too (§6.5)
+                try:
+                    _check(reply, what)
+                except AcmeTemporaryError as err:
+                    if err.problem_type != _BAD_NONCE or attempt == BAD_NONCE_ATTEMPTS:
+                        raise
+                    logger.debug("ACME %s: badNonce, retrying (attempt %d)", what, attempt)
+                    continue
+                if not fresh:
+                    raise self._missing_nonce(what)
+                return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _reply(self, response: Any) -> Reply:
-        return Reply(
-            status=int(response.status_code),
-            headers={str(k).lower(): str(v) for k, v in response.headers.items()},
-            body=bytes(response.content),
-            url=str(response.url),
+    def _sign(self, content: bytes, nonce: bytes, url: str, what: str) -> bytes:
+        if self.jwk is None:  # pragma: no cover - checked by post
+            raise ValidationError("ACME POSTs need the account key", field="account_key")
+        try:
+            signed = acme_jws.JWS.sign(
+                content, key=self.jwk, alg=self._alg, nonce=nonce, url=url, kid=self._kid
+            )
+        except (jose_errors.Error, ValueError, TypeError) as err:
+            raise AcmeRejectedError(f"ACME {what}: the request could not be signed") from err
+        return str(signed.json_dumps()).encode()
+
+    async def _nonce(self, new_nonce_url: str, what: str) -> bytes:
+        if self._nonces:
+            return self._nonces.pop()
+        reply = await self._send("HEAD", new_nonce_url, what)
+        _check(reply, what)
+        if not self._keep_nonce(reply):
+            raise self._missing_nonce(what)
+        return self._nonces.pop()
+
+    def _keep_nonce(self, reply: Reply) -> bool:
+        """Keep the reply's ``Replay-Nonce``; False when it sent none (or a malformed one)."""
+        text = reply.headers.get("replay-nonce", "")
+        if not _NONCE_TEXT.match(text):
+            return False
+        try:
+            nonce = acme_jws.Header._fields["nonce"].decode(text)  # noqa: SLF001 - josepy's decoder
+        except jose_errors.DeserializationError:
+            return False
+        if len(self._nonces) < _MAX_NONCES:
+            self._nonces.append(nonce)
+        return True
+
+    def _missing_nonce(self, what: str) -> AcmeRejectedError:
+        return AcmeRejectedError(
+            f"ACME {what}: the server sent no Replay-Nonce (is {self.directory_url} an ACME CA?)"
         )
 
-    def _call(self, what: str, fn: Callable[[], T]) -> T:
-        # a request abandoned by a timed-out caller may still run while cleanup starts the next
-        with self._lock:
-            return self._call_locked(what, fn)
-
-    def _call_locked(self, what: str, fn: Callable[[], T]) -> T:
-        self._last = None
+    async def _send(self, method: str, url: str, what: str, **kwargs: Any) -> Reply:
         try:
-            return fn()
-        except messages.Error as err:
-            status, retry_after = self._last_status()
-            raise problem_error(err, what, status=status, retry_after=retry_after) from err
-        except acme_errors.MissingNonce as err:
-            raise AcmeRejectedError(
-                f"ACME {what}: the server sent no Replay-Nonce (is {self.directory_url} an ACME CA?)"
-            ) from err
-        except acme_errors.ClientError as err:
-            status, retry_after = self._last_status()
-            message = f"ACME {what}: unexpected reply" + (f" HTTP {status}" if status else "")
-            if status is not None and status < 400:
-                message += " that is not ACME JSON (is this an ACME CA?)"
-            if status is not None and (status >= 500 or status == 429):
-                raise AcmeTemporaryError(message, retry_after=retry_after) from err
-            raise AcmeRejectedError(message) from err
-        except acme_errors.Error as err:
-            raise AcmeTemporaryError(f"ACME {what}: {clean_text(str(err), 200)}") from err
-        except _INVALID_URL_ERRORS as err:
+            async with self._http().request(
+                method, url, allow_redirects=method != "HEAD", **kwargs
+            ) as response:
+                body = await response.read()
+                headers: dict[str, str] = {}
+                for name, value in response.headers.items():
+                    key = name.lower()
+                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+                return Reply(response.status, headers, body, str(response.url))
+        except aiohttp.InvalidURL as err:
             raise ValidationError(
                 f"not a usable ACME URL: {clean_text(str(err), 200)}", field="directory_url"
             ) from err
-        except requests.exceptions.RequestException as err:
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            # (certificate errors are ValueErrors too: they come here first)
             raise self._network_error(what, err) from err
-        except (jose_errors.Error, ValueError, KeyError, TypeError) as err:
-            raise AcmeRejectedError(f"ACME {what}: the CA sent a malformed reply") from err
-
-    def _last_status(self) -> tuple[int | None, float | None]:
-        if self._last is None:
-            return None, None
-        now = dt.datetime.now(dt.UTC)
-        retry = parse_retry_after(self._last.headers.get("Retry-After"), now)
-        return int(self._last.status_code), retry
+        except ValueError as err:  # a URL aiohttp cannot request
+            raise ValidationError(
+                f"not a usable ACME URL: {clean_text(str(err), 200)}", field="directory_url"
+            ) from err
 
     def _network_error(self, what: str, err: Exception) -> AcmeTemporaryError | AcmeRejectedError:
         if _cert_verification_failed(err):
@@ -389,8 +360,39 @@ class AcmeConnection:
                 f"ACME {what}: the CA's HTTPS certificate is not trusted "
                 f"({self.directory_url}); add its CA to the account's CA bundle"
             )
-        kind = "timed out" if isinstance(err, requests.exceptions.Timeout) else "unreachable"
+        timed_out = isinstance(err, TimeoutError | aiohttp.ServerTimeoutError)
+        kind = "timed out" if timed_out else "unreachable"
         return AcmeTemporaryError(f"ACME {what}: the CA at {self.directory_url} is {kind}")
+
+
+def _check(reply: Reply, what: str, *, want_json: bool = False) -> None:
+    """Raise the certmgr error for an error reply (a problem document, or not ACME at all).
+
+    Raises:
+        AcmeTemporaryError: 5xx, 429 or a temporary problem (``badNonce``, ``rateLimited``).
+        AcmeRejectedError: Any other error reply; with ``want_json`` also a reply that is not JSON.
+    """
+    try:
+        jobj = json.loads(reply.body)
+    except ValueError:
+        jobj = None
+    status = reply.status
+    retry_after = reply.retry_after(dt.datetime.now(dt.UTC)) if status >= 400 else None
+    if status >= 400 and status != 409 and jobj is not None:
+        try:
+            problem = messages.Error.from_json(jobj)
+        except (jose_errors.Error, ValueError, TypeError, KeyError, AttributeError):
+            problem = None
+        if problem is not None:
+            raise problem_error(problem, what, status=status, retry_after=retry_after)
+    elif status < 400 and (jobj is not None or not want_json):
+        return
+    message = f"ACME {what}: unexpected reply HTTP {status}"
+    if status < 400:
+        message += " that is not ACME JSON (is this an ACME CA?)"
+    if status >= 500 or status == 429:
+        raise AcmeTemporaryError(message, retry_after=retry_after)
+    raise AcmeRejectedError(message)
 
 
 class JsonPayload(jose_interfaces.JSONDeSerializable):

@@ -1,7 +1,7 @@
 """The RFC 8555 order flow: newOrder, authorizations, challenges, polling, finalize, download.
 
-Each ACME request blocks in a worker thread (``asyncio.to_thread``); waiting between polls
-happens on the event loop and follows the CA's ``Retry-After``.
+ACME requests and the waits between polls run on the event loop; waits follow the CA's
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from acme import messages
 from cryptography import x509
@@ -40,8 +40,6 @@ from certmgr.controller.issuers.acme_solvers import ChallengeSolver
 from certmgr.shared.errors import CertmgrError
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 _CLEANUP_TIMEOUT = 10.0
 
@@ -124,10 +122,6 @@ class OrderRun:
         self.authz_urls: list[str] = []
         self.finished = False
 
-    async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one blocking ACME request in a worker thread."""
-        return await asyncio.to_thread(fn, *args, **kwargs)
-
     async def run(
         self,
         csr: x509.CertificateSigningRequest,
@@ -143,14 +137,12 @@ class OrderRun:
             AcmeRejectedError: The CA refused (the CA's detail is in the message).
             UpstreamError: A solver failed.
         """
-        directory = await self.io(lambda: self.conn.directory)
+        directory = await self.conn.directory()
         features = features_of(directory)
         identifiers = csr_identifiers(csr)
         check_solvable(identifiers, self.solver)
         payload = new_order_payload(identifiers, features, profile=profile, replaces=replaces)
-        reply = await self.io(
-            self.conn.post, directory["newOrder"], JsonPayload(payload), "newOrder"
-        )
+        reply = await self.conn.post(directory["newOrder"], JsonPayload(payload), "newOrder")
         order_url = reply.location
         if not order_url:
             raise AcmeRejectedError("ACME newOrder: the CA sent no order URL")
@@ -186,7 +178,7 @@ class OrderRun:
         return order
 
     async def _fetch_authz(self, url: str) -> messages.Authorization:
-        reply = await self.io(self.conn.post, url, None, "authorization")
+        reply = await self.conn.post(url, None, "authorization")
         try:
             authz: messages.Authorization = messages.Authorization.from_json(
                 reply.json("authorization")
@@ -218,9 +210,7 @@ class OrderRun:
             if isinstance(outcome, BaseException):
                 raise outcome
         for chall in todo:
-            reply = await self.io(
-                self.conn.post, chall.url, chall.response, f"challenge {chall.kind}"
-            )
+            reply = await self.conn.post(chall.url, chall.response, f"challenge {chall.kind}")
             chall.retry_after = reply.retry_after(dt.datetime.now(dt.UTC))
         if todo:
             await self._await_authzs(todo)
@@ -264,7 +254,7 @@ class OrderRun:
             await asyncio.sleep(max(wait, 0.01))
             wait = None
             for chall in list(pending):
-                reply = await self.io(self.conn.post, chall.authz_url, None, "authorization")
+                reply = await self.conn.post(chall.authz_url, None, "authorization")
                 body = reply.json("authorization")
                 if body.get("status") in ("pending", "processing"):
                     hint = reply.retry_after(dt.datetime.now(dt.UTC))
@@ -314,7 +304,7 @@ class OrderRun:
                 wait, delay = delay, min(delay * policy.factor, policy.maximum)
             self._check_wait(what, status, wait)
             await asyncio.sleep(max(wait, 0.01))
-            reply = await self.io(self.conn.post, url, None, what)
+            reply = await self.conn.post(url, None, what)
             body = reply.json(what)
             if done(body):
                 return body
@@ -336,7 +326,7 @@ class OrderRun:
     ) -> str:
         request = messages.CertificateRequest(csr=csr)
         try:
-            reply = await self.io(self.conn.post, order.finalize, request, "finalize")
+            reply = await self.conn.post(order.finalize, request, "finalize")
         except AcmeRejectedError as err:
             if err.problem_type != messages.ERROR_PREFIX + "orderNotReady":
                 raise
@@ -346,7 +336,7 @@ class OrderRun:
             )
             if body.get("status") != "ready":
                 raise _order_failed(self._parse_order(body)) from err
-            reply = await self.io(self.conn.post, order.finalize, request, "finalize")
+            reply = await self.conn.post(order.finalize, request, "finalize")
         order = self._order(reply)
         if order.status != messages.STATUS_VALID or not order.certificate:
             body = await self._poll(
@@ -361,8 +351,8 @@ class OrderRun:
         raise _order_failed(order)
 
     async def _download(self, url: str) -> bytes:
-        reply = await self.io(
-            self.conn.post, url, None, "certificate download", accept=PEM_CHAIN_CONTENT_TYPE
+        reply = await self.conn.post(
+            url, None, "certificate download", accept=PEM_CHAIN_CONTENT_TYPE
         )
         return reply.body
 
@@ -379,15 +369,15 @@ class OrderRun:
         for url in self.authz_urls:
             try:
                 async with asyncio.timeout(_CLEANUP_TIMEOUT):
-                    await self.io(self._deactivate_if_pending, url)
+                    await self._deactivate_if_pending(url)
             except (CertmgrError, TimeoutError) as err:
                 logger.debug("ACME deactivation of %s failed: %s", url, err)
 
-    def _deactivate_if_pending(self, url: str) -> None:
-        body = self.conn.post(url, None, "authorization").json("authorization")
+    async def _deactivate_if_pending(self, url: str) -> None:
+        body = (await self.conn.post(url, None, "authorization")).json("authorization")
         if body.get("status") == "pending":
             update = JsonPayload({"status": "deactivated"})
-            self.conn.post(url, update, "deactivate authorization")
+            await self.conn.post(url, update, "deactivate authorization")
 
 
 def _order_failed(order: messages.Order) -> AcmeTemporaryError | AcmeRejectedError:

@@ -118,7 +118,7 @@ class AcmeConnections:
             account.ca_bundle_pem,
             request_timeout,
         )
-        taken = self._take(key)
+        taken = await self._take(key)
         if taken is None:
             # the first use of a CA bundle reads and parses it; the key is parsed once here
             conn = await asyncio.to_thread(
@@ -136,10 +136,10 @@ class AcmeConnections:
         try:
             yield conn
         except BaseException:
-            await asyncio.to_thread(conn.close)
+            await conn.close()
             raise
         if self._closed or len(self._idle.get(key, ())) >= self._max_idle:
-            await asyncio.to_thread(conn.close)
+            await conn.close()
         else:
             self._idle.setdefault(key, []).append(_Kept(conn, opened))
 
@@ -154,17 +154,17 @@ class AcmeConnections:
             AcmeRejectedError: Not an ACME directory.
         """
         async with self.borrow(account, request_timeout) as conn:
-            directory = await asyncio.to_thread(lambda: conn.directory)
+            directory = await conn.directory()
         return features_of(directory)
 
-    def _take(self, key: _Key) -> tuple[AcmeConnection, float] | None:
+    async def _take(self, key: _Key) -> tuple[AcmeConnection, float] | None:
         kept = self._idle.get(key)
         now = time.monotonic()
         while kept:
             conn, opened = kept.pop()
             if now - opened < self._max_age:
                 return conn, opened
-            conn.close()  # closing a requests session only drops idle sockets: no I/O wait
+            await conn.close()
         return None
 
     async def close(self) -> None:
@@ -173,7 +173,7 @@ class AcmeConnections:
         kept = [k.conn for group in self._idle.values() for k in group]
         self._idle.clear()
         for conn in kept:
-            await asyncio.to_thread(conn.close)
+            await conn.close()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,6 +1,7 @@
 """ACME (RFC 8555) acquisition: accounts, orders, renewal information (RFC 9773), solvers.
 
-Public surface (the blocking ``acme`` library always runs in worker threads)::
+Public surface (requests run on the event loop through aiohttp; the ``acme`` library supplies
+messages and JWS)::
 
     register_account(spec) -> AccountRecord
     obtain_certificate(account, csr_pem, *, challenge, profile, replaces, timeout) -> AcmeResult
@@ -20,7 +21,7 @@ import binascii
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -153,7 +154,9 @@ def _eab_hmac_text(value: Secret[str] | Secret[bytes] | str | bytes) -> str:
     return text.rstrip("=")
 
 
-def _external_binding(spec: AcmeAccountSpec, conn: AcmeConnection) -> dict[str, object] | None:
+def _external_binding(
+    spec: AcmeAccountSpec, conn: AcmeConnection, directory: messages.Directory
+) -> dict[str, object] | None:
     if spec.eab_kid is None and spec.eab_hmac_key is None:
         return None
     if not spec.eab_kid or spec.eab_hmac_key is None:
@@ -166,7 +169,7 @@ def _external_binding(spec: AcmeAccountSpec, conn: AcmeConnection) -> dict[str, 
             account_public_key=conn.jwk.public_key(),
             kid=spec.eab_kid,
             hmac_key=hmac_text,
-            directory=conn.directory,
+            directory=directory,
         )
     except (binascii.Error, ValueError):
         raise ValidationError(
@@ -175,22 +178,28 @@ def _external_binding(spec: AcmeAccountSpec, conn: AcmeConnection) -> dict[str, 
     return binding
 
 
-def _register_blocking(spec: AcmeAccountSpec, key_der: bytes, request_timeout: float) -> str:
-    key = private_key_from_pkcs8_der(key_der)
-    conn = AcmeConnection(
+def _account_connection(
+    spec: AcmeAccountSpec, key_der: bytes, request_timeout: float
+) -> AcmeConnection:
+    # parsing the key and a first CA bundle takes milliseconds: called in a worker thread
+    return AcmeConnection(
         spec.directory_url,
-        key=key,
+        key=private_key_from_pkcs8_der(key_der),
         ca_bundle_pem=spec.ca_bundle_pem,
         request_timeout=request_timeout,
     )
+
+
+async def _register(spec: AcmeAccountSpec, key_der: bytes, request_timeout: float) -> str:
+    conn = await asyncio.to_thread(_account_connection, spec, key_der, request_timeout)
     try:
-        directory = conn.directory
+        directory = await conn.directory()
         registration = messages.NewRegistration.from_data(
             email=spec.contact_email,
             terms_of_service_agreed=True,
-            external_account_binding=_external_binding(spec, conn),
+            external_account_binding=_external_binding(spec, conn, directory),
         )
-        reply = conn.post(directory["newAccount"], registration, "newAccount")
+        reply = await conn.post(directory["newAccount"], registration, "newAccount")
         status = reply.json("newAccount").get("status", "valid")
         if not reply.location:
             raise AcmeRejectedError("ACME newAccount: the CA sent no account URL")
@@ -198,14 +207,14 @@ def _register_blocking(spec: AcmeAccountSpec, key_der: bytes, request_timeout: f
             raise AcmeRejectedError(f"ACME newAccount: the account is {status}")
         return reply.location
     finally:
-        conn.close()
+        await conn.close()
 
 
-async def _within(seconds: float, what: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a thread under an overall timeout."""
+async def _within(seconds: float, what: str, step: Awaitable[T]) -> T:
+    """Await ``step`` under an overall timeout."""
     try:
         async with asyncio.timeout(seconds):
-            return await asyncio.to_thread(fn)
+            return await step
     except TimeoutError as err:
         raise AcmeTemporaryError(f"ACME {what} did not finish within {seconds:g} s") from err
 
@@ -235,9 +244,7 @@ async def register_account(
     key = await asyncio.to_thread(generate_private_key, key_type)
     key_der = private_key_to_pkcs8_der(key)
     request_timeout = min(DEFAULT_REQUEST_TIMEOUT, timeout)
-    account_url = await _within(
-        timeout, "newAccount", lambda: _register_blocking(spec, key_der, request_timeout)
-    )
+    account_url = await _within(timeout, "newAccount", _register(spec, key_der, request_timeout))
     logger.info("ACME account registered at %s", account_url)
     return AccountRecord(
         directory_url=spec.directory_url,
@@ -328,9 +335,9 @@ async def directory_features(
         request_timeout=min(DEFAULT_REQUEST_TIMEOUT, timeout),
     )
     try:
-        directory = await _within(timeout, "directory", lambda: conn.directory)
+        directory = await _within(timeout, "directory", conn.directory())
     finally:
-        await asyncio.to_thread(conn.close)
+        await conn.close()
     return features_of(directory)
 
 
@@ -389,18 +396,19 @@ async def renewal_info(
         request_timeout=min(DEFAULT_REQUEST_TIMEOUT, timeout),
     )
 
-    def fetch() -> tuple[dict[str, object], float | None] | None:
-        if not features_of(conn.directory).has_ari:
+    async def fetch() -> tuple[dict[str, object], float | None] | None:
+        directory = await conn.directory()
+        if not features_of(directory).has_ari:
             return None
         cert_id = ari_cert_id(certificate)
-        base = str(conn.directory["renewalInfo"]).rstrip("/")
-        reply = conn.get(f"{base}/{cert_id}", "renewalInfo")
+        base = str(directory["renewalInfo"]).rstrip("/")
+        reply = await conn.get(f"{base}/{cert_id}", "renewalInfo")
         return reply.json("renewalInfo"), reply.retry_after(dt.datetime.now(dt.UTC))
 
     try:
-        fetched = await _within(timeout, "renewalInfo", fetch)
+        fetched = await _within(timeout, "renewalInfo", fetch())
     finally:
-        await asyncio.to_thread(conn.close)
+        await conn.close()
     if fetched is None:
         return None
     body, retry_after = fetched
