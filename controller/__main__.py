@@ -1,7 +1,5 @@
 """``python -m certmgr.controller``."""
 
-import sys
+from certmgr.controller.cli import run
 
-from certmgr.controller.cli import main
-
-sys.exit(main())
+run()

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from certmgr.controller import __version__, appkeys
 from certmgr.controller.background import Background
 from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import all_tables_metadata
 from certmgr.controller.domain.events import event_text, finding_kind_text
 from certmgr.controller.domain.state_labels import state_badge, state_choices, state_label
 from certmgr.controller.domain.status import check_badge, validity_badge
@@ -151,6 +152,7 @@ def create_app(
 ) -> web.Application:
     """Build the application; the database opens and closes with it (``cleanup_ctx``)."""
     subscribe_all()
+    all_tables_metadata()  # every model now: none is first loaded inside a request, on the loop
     use_home_catalogue(settings.home)
     app = web.Application(
         middlewares=[

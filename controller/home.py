@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 
-from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Certificate
+from certmgr.controller.db.models import Certificate, all_tables_metadata
 from certmgr.controller.domain.actors import Actor, Role, cli_actor
 from certmgr.controller.services.acquisition.definitions import (
     DefinitionSpec,
@@ -251,7 +250,7 @@ async def _prepare_external_db(url: str, *, force: bool, backup_to: Path) -> Non
     try:
         async with db.engine.connect() as conn:
             tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
-        ours = tables & (set(Base.metadata.tables) | {"alembic_version"})
+        ours = tables & (set(all_tables_metadata().tables) | {"alembic_version"})
         if not ours:
             return
         if not force:
@@ -271,7 +270,7 @@ async def _prepare_external_db(url: str, *, force: bool, backup_to: Path) -> Non
 def _dump_and_drop(conn: Connection, dump: Path, present: set[str]) -> None:
     fd = os.open(dump, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for table in Base.metadata.sorted_tables:
+        for table in all_tables_metadata().sorted_tables:
             if table.name not in present:
                 continue
             for row in conn.execute(select(table)).mappings():
@@ -281,7 +280,7 @@ def _dump_and_drop(conn: Connection, dump: Path, present: set[str]) -> None:
                     )
                     + "\n"
                 )
-    for table in reversed(Base.metadata.sorted_tables):
+    for table in reversed(all_tables_metadata().sorted_tables):
         if table.name in present:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
     conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -6,7 +6,8 @@ the scheduler); subscribing again changes nothing.
 
 from __future__ import annotations
 
-from certmgr.controller.db.engine import Database
+from typing import TYPE_CHECKING
+
 from certmgr.controller.services._events import (
     CERTIFICATE_SWITCHED,
     CERTIFICATES_CHANGED,
@@ -14,8 +15,11 @@ from certmgr.controller.services._events import (
     CertificateSwitched,
     FollowUp,
 )
-from certmgr.controller.vault import MasterKey
-from certmgr.shared.clock import Clock
+
+if TYPE_CHECKING:
+    from certmgr.controller.db.engine import Database
+    from certmgr.controller.vault import MasterKey
+    from certmgr.shared.clock import Clock
 
 
 async def _auto_install(

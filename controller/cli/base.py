@@ -16,12 +16,12 @@ from certmgr.controller.domain.actors import Actor, cli_actor
 from certmgr.controller.homefiles import secure_home
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.subscriptions import subscribe_all
-from certmgr.controller.vault import MasterKey, read_master_key
 from certmgr.shared.errors import InputError, InputTooLargeError
 from certmgr.shared.text import escape_text
 
 if TYPE_CHECKING:
     from certmgr.controller.services.acquisition.ca_context import CaContext
+    from certmgr.controller.vault import MasterKey
 
 MAX_INPUT_FILE = 16 * 1024 * 1024
 Handler = Callable[["CommandContext"], Awaitable[int]]
@@ -73,6 +73,9 @@ class CommandContext:
     def vault(self) -> MasterKey:
         """The master key (read once)."""
         if self._vault is None:
+            # lazy: the vault loads cryptography; listing commands never open a secret
+            from certmgr.controller.vault import read_master_key
+
             self._vault = read_master_key(self.settings.master_key_path)
         return self._vault
 

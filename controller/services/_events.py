@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from certmgr.controller.db.engine import Database
-from certmgr.controller.domain.actors import Actor
-from certmgr.controller.vault import MasterKey
-from certmgr.shared.clock import Clock
+if TYPE_CHECKING:
+    from certmgr.controller.db.engine import Database
+    from certmgr.controller.domain.actors import Actor
+    from certmgr.controller.vault import MasterKey
+    from certmgr.shared.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ class _Hub(Generic[L]):
             self._listeners.append(listener)
 
 
-SwitchListener = Callable[[Database, MasterKey, CertificateSwitched, Clock], Awaitable[FollowUp]]
+SwitchListener = Callable[
+    ["Database", "MasterKey", CertificateSwitched, "Clock"], Awaitable[FollowUp]
+]
 
 
 class SwitchListeners(_Hub[SwitchListener]):
@@ -82,7 +85,7 @@ class CertificatesChanged:
     actor: Actor
 
 
-ChangeListener = Callable[[Database, CertificatesChanged, Clock], Awaitable[None]]
+ChangeListener = Callable[["Database", CertificatesChanged, "Clock"], Awaitable[None]]
 
 
 class ChangeListeners(_Hub[ChangeListener]):

@@ -37,9 +37,13 @@ def home_snapshot(home: Path) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
         from sqlalchemy import func, select
 
-        from certmgr.controller.db.base import Base
         from certmgr.controller.db.engine import Database
-        from certmgr.controller.db.models import Certificate, Document, PrivateKeyRecord
+        from certmgr.controller.db.models import (
+            Certificate,
+            Document,
+            PrivateKeyRecord,
+            all_tables_metadata,
+        )
         from certmgr.controller.services.certificates.store import unseal_key
         from certmgr.controller.settings import load_settings
         from certmgr.controller.vault import read_master_key
@@ -50,7 +54,7 @@ def home_snapshot(home: Path) -> dict[str, Any]:
         db = Database(settings.database_url)
         try:
             async with db.reader() as s:
-                tables = {t.name: t for t in Base.metadata.sorted_tables}
+                tables = {t.name: t for t in all_tables_metadata().sorted_tables}
                 counts = {
                     n: (await s.execute(select(func.count()).select_from(tables[n]))).scalar_one()
                     for n in COUNTED

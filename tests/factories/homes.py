@@ -83,15 +83,15 @@ def all_database_bytes(database_url: str) -> bytes:
     """Every value of every table, concatenated (to prove secrets are not stored in the clear)."""
     from sqlalchemy import select
 
-    from certmgr.controller.db.base import Base
     from certmgr.controller.db.engine import Database
+    from certmgr.controller.db.models import all_tables_metadata
 
     async def run() -> bytes:
         db = Database(database_url)
         chunks: list[bytes] = []
         try:
             async with db.engine.connect() as conn:
-                for table in Base.metadata.sorted_tables:
+                for table in all_tables_metadata().sorted_tables:
                     for row in (await conn.execute(select(table))).all():
                         for v in row:
                             chunks.append(v if isinstance(v, bytes) else str(v).encode())

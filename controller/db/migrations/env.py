@@ -2,15 +2,14 @@
 
 from alembic import context
 
-from certmgr.controller.db import models  # noqa: F401  (registers every table)
-from certmgr.controller.db.base import Base
+from certmgr.controller.db.models import all_tables_metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through 'certmgr db upgrade'")
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=all_tables_metadata(),
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import all_tables_metadata
 from certmgr.controller.services.admin.backup import DB_MEMBER, MANIFEST
 from certmgr.controller.services.admin.backup_db import (
     POSTGRESQL,
@@ -245,7 +245,7 @@ async def _drop_restored(url: str) -> None:
     db = Database(url)
     try:
         async with db.engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(all_tables_metadata().sorted_tables):
                 await conn.execute(text(f'DROP TABLE IF EXISTS "{table.name}" CASCADE'))
             await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,31 @@ def test_closed_stdout_is_no_traceback(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 141
     assert "Traceback" not in err and "Exception ignored" not in err
     assert "broken pipe" in err
+
+
+def test_the_program_flushes_everything_and_keeps_its_exit_code(tmp_path: Path) -> None:
+    """The program skips the interpreter's teardown; its output and exit code stay whole."""
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'cm.db'}")
+    env = {**os.environ, "CERTMGR_HOME": str(home)}
+    program = [sys.executable, "-m", "certmgr.controller"]
+    listing = subprocess.run(
+        [*program, "product", "list", "--json"],
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert len(json.loads(listing.stdout)) > 10  # the whole document, every byte of it
+    missing = subprocess.run(
+        [*program, "definition", "show", "no-such-definition"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert missing.returncode == 3 and "no-such-definition" in missing.stderr, missing.stderr
 
 
 def test_monitor_run_exits_1_when_a_check_fails(tmp_path: Path) -> None:

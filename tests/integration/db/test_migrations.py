@@ -9,8 +9,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from certmgr.controller.db.base import Base
 from certmgr.controller.db.engine import Database, alembic_config
+from certmgr.controller.db.models import all_tables_metadata
 
 
 async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
@@ -36,7 +36,7 @@ async def _upgrade_downgrade_upgrade(database_url: str) -> None:
             ctx = MigrationContext.configure(conn, opts={"compare_type": False})
             return [
                 d
-                for d in compare_metadata(ctx, Base.metadata)
+                for d in compare_metadata(ctx, all_tables_metadata())
                 if not (isinstance(d, tuple) and d[0] in ("remove_index", "add_index"))
             ]
 
