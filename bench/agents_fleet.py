@@ -6,7 +6,8 @@ each sealed package opened (signature and expiry checked) and its result reporte
 
 Lines on stdin (JSON): ``{"base", "cafile", "tokens"}`` first; then ``poll`` (start long-polling)
 and ``stop``. Lines on stdout (JSON): ``{"enrolled": [ids]}``, ``{"polling": n}``,
-``{"done": wall_time, "errors": n}`` once every agent reported its install.
+``{"done": wall_time, "errors": n, "got": [times], "reported": [times]}`` once every agent
+reported its install (when each first got its package and first reported it, sorted).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class SimAgent:
         self.agent_id = ""
         self.controller_key: nacl.signing.VerifyKey | None = None
         self.done = asyncio.Event()
+        self.got_at = 0.0  # wall time its first package came (0: none yet)
+        self.reported_at = 0.0
         self.errors = 0
         self.poll_wait = POLL_WAIT
 
@@ -105,6 +108,7 @@ class SimAgent:
             max_size=p.MAX_WORK_RESPONSE_SIZE,
         )
         for pkg in work.packages:
+            self.got_at = self.got_at or time.time()
             m = open_for_agent(
                 pkg.blob,
                 self.x,
@@ -121,6 +125,7 @@ class SimAgent:
                 installed_sha256=sha,
             )
             await self._signed("POST", p.PATH_REPORT, p.encode(rep))
+            self.reported_at = self.reported_at or time.time()
             self.done.set()
 
 
@@ -160,7 +165,14 @@ async def main() -> None:
 
         async def all_done() -> None:
             await asyncio.gather(*(a.done.wait() for a in agents))
-            _say({"done": time.time(), "errors": sum(a.errors for a in agents)})
+            _say(
+                {
+                    "done": time.time(),
+                    "errors": sum(a.errors for a in agents),
+                    "got": sorted(a.got_at for a in agents),
+                    "reported": sorted(a.reported_at for a in agents),
+                }
+            )
 
         watcher = asyncio.create_task(all_done())
         await _line()  # "stop" (or end of input)

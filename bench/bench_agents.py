@@ -282,7 +282,7 @@ async def _one(
         )
         ctx = ssl.create_default_context(cafile=str(cafile))
         ctx.check_hostname = False
-        t0 = time.time()
+        t0, cpu_install = time.time(), _cpu_seconds(ctl.pid)
         async with (
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as session,
             session.post(
@@ -301,13 +301,21 @@ async def _one(
         done = [await asyncio.wait_for(f.read(), 900) for f in fleets]
         all_in = max(float(x["done"]) for x in done) - t0
         errors = sum(int(x["errors"]) for x in done)
+        got = sorted(float(t) - t0 for x in done for t in x["got"])
+        reported = sorted(float(t) - t0 for x in done for t in x["reported"])
         checked_at = await _all_checked(db, n, t0)
+        cpu_install = _cpu_seconds(ctl.pid) - cpu_install
         run_load = _load()
         print(
             f"  install on all: queued in {queued_at:.1f} s; every report in after {all_in:.1f} s "
             f"(goal {GOAL_S} s: {all_in / GOAL_S:.2f}x); every deploy check recorded after "
             f"{checked_at:.1f} s; {errors} poll errors/retries; controller peak "
-            f"{_status(ctl.pid, 'VmHWM'):.0f} MiB ({run_load})"
+            f"{_status(ctl.pid, 'VmHWM'):.0f} MiB; controller CPU {cpu_install:.0f} s, "
+            f"{1000 * cpu_install / n:.1f} ms per agent, idle polls included ({run_load})"
+        )
+        print(
+            f"  packages received after (s, 10/50/90/100 %): {_quantiles(got)}; "
+            f"reports sent after: {_quantiles(reported)}"
         )
         if real_agent:
             await _real_agent(base, tokens[-1])
@@ -322,6 +330,15 @@ async def _one(
         await db.dispose()
         if not os.environ.get("CERTMGR_BENCH_KEEP"):
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _quantiles(times: list[float]) -> str:
+    """The 10th, 50th, 90th and 100th percentile of sorted ``times``."""
+    if not times:
+        return "-"
+    return " / ".join(
+        f"{times[min(len(times) - 1, len(times) * q // 10)]:.1f}" for q in (1, 5, 9, 10)
+    )
 
 
 async def _serve_fleet_certificate(

@@ -41,6 +41,10 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
             if url.startswith("sqlite+aiosqlite"):
                 kwargs["module"] = sqlite_dbapi()  # one thread call per statement
+            if not _in_memory(url):
+                # kept open, not made per request: an aiosqlite connection is a new thread, a
+                # connect and the pragmas (agent requests use up to 12 at once, deploy checks more)
+                kwargs["pool_size"] = 2 * pool_size
             _create_private_sqlite_file(url)
         else:
             kwargs["pool_size"] = pool_size
