@@ -37,7 +37,7 @@ from certmgr.controller.services.acquisition.requests import (
     start_request,
 )
 from certmgr.controller.services.acquisition.vendor_accounts import find_vendor_account
-from certmgr.controller.services.agents.work import start_key_on_agent
+from certmgr.controller.services.agents.key_on_agent import start_key_on_agent
 from certmgr.controller.views import history_json, request_json
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.secret import Secret

@@ -10,6 +10,7 @@ from certmgr.controller import appkeys
 from certmgr.controller.services.acquisition.requests import IssuerEnv
 from certmgr.controller.services.agents import enrolment as svc
 from certmgr.controller.services.agents import inventory as inventory_svc
+from certmgr.controller.services.agents import key_on_agent
 from certmgr.controller.services.agents import work as work_svc
 from certmgr.controller.services.monitoring.discovery_agents import record_agent_discovery
 from certmgr.controller.web.context import ctx_of
@@ -145,7 +146,7 @@ async def csr(request: web.Request) -> web.Response:
     if not msg.request_id.isdigit() or int(msg.request_id) > MAX_ID:
         raise web.HTTPUnprocessableEntity(text="request_id must be a request number")
     settings = request.app[appkeys.SETTINGS]
-    await work_svc.accept_agent_csr(
+    await key_on_agent.accept_agent_csr(
         ctx.db,
         ctx.vault,
         agent,

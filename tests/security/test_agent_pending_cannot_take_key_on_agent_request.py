@@ -29,7 +29,7 @@ from certmgr.controller.db.models import (
 )
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services.agents.enrolment import create_enrollment_token, enroll
-from certmgr.controller.services.agents.work import request_key_on_agent
+from certmgr.controller.services.agents.key_on_agent import request_key_on_agent
 from certmgr.controller.vault import read_master_key
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock

@@ -26,7 +26,10 @@ from sqlalchemy import select
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, AuditEvent, Document
 from certmgr.controller.domain.actors import Actor, Role
-from certmgr.controller.services.agents.work import request_key_on_agent, start_key_on_agent
+from certmgr.controller.services.agents.key_on_agent import (
+    request_key_on_agent,
+    start_key_on_agent,
+)
 from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
