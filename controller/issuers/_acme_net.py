@@ -22,9 +22,11 @@ import ssl
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
+import aiohttp.helpers
+import yarl
 from acme import jws as acme_jws
 from acme import messages
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -125,6 +127,11 @@ def _tls_context(ca_bundle_pem: bytes | None) -> ssl.SSLContext:
     return context
 
 
+class _Proxy(NamedTuple):
+    url: str | None
+    auth: aiohttp.BasicAuth | None
+
+
 @dataclass(frozen=True)
 class Reply:
     """What came back from one ACME request (decoupled from the HTTP library)."""
@@ -190,6 +197,10 @@ class AcmeConnection:
         self.jwk, self._alg = account_jwk(key) if key is not None else (None, jwa.RS256)
         self._tls = _tls_context(ca_bundle_pem or None)
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        # the environment's proxy settings, read once per host (here for the directory's host:
+        # a pool builds connections in a worker thread, and reading them reads ~/.netrc)
+        self._proxies: dict[tuple[str, str], _Proxy] = {}
+        self._proxy_for(self.directory_url)
         self._kid = account_url
         self._nonces: list[bytes] = []
         self._session: aiohttp.ClientSession | None = None
@@ -212,9 +223,22 @@ class AcmeConnection:
                 connector=aiohttp.TCPConnector(ssl=self._tls, limit=2),
                 timeout=self._timeout,
                 headers={"User-Agent": USER_AGENT},
-                trust_env=True,  # proxies from the environment, as for any HTTP client
             )
         return self._session
+
+    def _proxy_for(self, url: str) -> _Proxy:
+        """The proxy (and its credentials) the environment names for ``url``'s host, if any."""
+        parts = urllib.parse.urlsplit(url)
+        where = (parts.scheme, parts.netloc)
+        found = self._proxies.get(where)
+        if found is None:
+            try:
+                proxy, auth = aiohttp.helpers.get_env_proxy_for_url(yarl.URL(url))
+                found = _Proxy(str(proxy), auth)
+            except (LookupError, ValueError):
+                found = _Proxy(None, None)
+            self._proxies[where] = found
+        return found
 
     async def directory(self) -> messages.Directory:
         """The directory (fetched once).
@@ -332,9 +356,18 @@ class AcmeConnection:
         )
 
     async def _send(self, method: str, url: str, what: str, **kwargs: Any) -> Reply:
+        parts = urllib.parse.urlsplit(url)
+        proxy = self._proxies.get((parts.scheme, parts.netloc))
+        if proxy is None:  # a host other than the directory's: read the settings off the loop
+            proxy = await asyncio.to_thread(self._proxy_for, url)
         try:
             async with self._http().request(
-                method, url, allow_redirects=method != "HEAD", **kwargs
+                method,
+                url,
+                allow_redirects=method != "HEAD",
+                proxy=proxy.url,
+                proxy_auth=proxy.auth,
+                **kwargs,
             ) as response:
                 body = await response.read()
                 headers: dict[str, str] = {}
