@@ -37,6 +37,8 @@ FLEETS = 2
 GOAL_KB = 64
 GOAL_MIB = 1024
 GOAL_S = 120
+AGENTS_PER_WAIT_SECOND = 80
+"""Idle polls a second the bench lets a fleet make (each costs the controller a few ms of CPU)."""
 
 
 def _status(pid: int, field: str) -> float:
@@ -424,9 +426,12 @@ async def run(*, quick: bool = False) -> None:
         f"{os.cpu_count()} cores; {_load()}"
     )
     which = os.environ.get("CERTMGR_BENCH_AGENTS_DB", "sqlite,postgresql").split(",")
-    # the agents' long-poll time is the controller's setting (default 25 s); a large fleet may
-    # set it longer: CERTMGR_BENCH_POLL_WAIT
-    wait = int(os.environ.get("CERTMGR_BENCH_POLL_WAIT", POLL_WAIT))
+    # the agents' long-poll time is the controller's setting (default 25 s), set as README
+    # advises for the fleet's size (one second per AGENTS_PER_WAIT_SECOND agents, so idle polls
+    # stay near that many a second); CERTMGR_BENCH_POLL_WAIT sets it
+    wait = int(
+        os.environ.get("CERTMGR_BENCH_POLL_WAIT", max(POLL_WAIT, n // AGENTS_PER_WAIT_SECOND))
+    )
     if "sqlite" in which:
         await _one("SQLite", n, None, real_agent=True, poll_wait=wait)
     if "postgresql" in which:
