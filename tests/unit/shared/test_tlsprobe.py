@@ -347,3 +347,30 @@ def test_ip_literals_need_no_resolver() -> None:
         ("127.1", 0),  # inet_aton shorthand: left to the resolver, as before
     ):
         assert _literal(host, 443, family) == [], host
+
+
+def test_verify_chain_builds_each_set_of_anchors_once(
+    pki: TestPki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certmgr.shared.tlstrust as tlstrust
+
+    built: list[int] = []
+    real_store = tlstrust.Store
+
+    def counting_store(certs: list[x509.Certificate]) -> tlstrust.Store:
+        built.append(len(certs))
+        return real_store(certs)
+
+    monkeypatch.setattr(tlstrust, "Store", counting_store)
+    monkeypatch.setattr(tlstrust, "_STORES", {})
+    chain = [pki.leaf_a, pki.intermediate]
+    anchors = (pki.root,)
+    for _ in range(5):  # a monitoring run: one set of anchors, many chains
+        assert verify_chain(chain, anchors, "localhost") == (True, None)
+    assert built == [1]
+    # other anchors never get the first set's store, not even in a list of the same length
+    _, other_root = make_ca("Other Root")
+    ok, why = verify_chain(chain, [other_root], "localhost")
+    assert ok is False and "trusted root" in (why or "")
+    assert verify_chain(chain, [pki.root], "localhost") == (True, None)  # same object: cached
+    assert built == [1, 1]
