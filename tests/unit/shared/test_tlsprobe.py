@@ -352,14 +352,15 @@ def test_ip_literals_need_no_resolver() -> None:
 def test_verify_chain_builds_each_set_of_anchors_once(
     pki: TestPki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cryptography.x509.verification import Store
+
     import certmgr.shared.tlstrust as tlstrust
 
     built: list[int] = []
-    real_store = tlstrust.Store
 
-    def counting_store(certs: list[x509.Certificate]) -> tlstrust.Store:
+    def counting_store(certs: list[x509.Certificate]) -> Store:
         built.append(len(certs))
-        return real_store(certs)
+        return Store(certs)
 
     monkeypatch.setattr(tlstrust, "Store", counting_store)
     monkeypatch.setattr(tlstrust, "_STORES", {})
