@@ -54,7 +54,7 @@ from certmgr.shared.pki.names import (
     parse_sans,
     san_text,
 )
-from certmgr.shared.pki.summary import CertSummary, summarize
+from certmgr.shared.pki.summary import CertSummary, summarize, summary_of_built
 
 __all__ = [
     "SOURCE_FORMATS",
@@ -110,4 +110,5 @@ __all__ = [
     "sha1_fingerprint",
     "sha256_fingerprint",
     "summarize",
+    "summary_of_built",
 ]

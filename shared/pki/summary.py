@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -141,6 +143,35 @@ def _key(cert: x509.Certificate, problems: list[str]) -> KeyInfo:
     )
 
 
+class _SanTexts(NamedTuple):
+    dns: tuple[str, ...]
+    ips: tuple[str, ...]
+    emails: tuple[str, ...]
+    uris: tuple[str, ...]
+    all: tuple[str, ...]  # every one of them, in the certificate's order
+
+
+def _san_texts(names: Iterable[x509.GeneralName]) -> _SanTexts:
+    dns: list[str] = []
+    ips: list[str] = []
+    emails: list[str] = []
+    uris: list[str] = []
+    all_sans: list[str] = []
+    for gn in names:
+        if isinstance(gn, x509.DNSName):
+            dns.append(gn.value)
+        elif isinstance(gn, x509.IPAddress):
+            ips.append(str(gn.value))
+        elif isinstance(gn, x509.RFC822Name):
+            emails.append(gn.value)
+        elif isinstance(gn, x509.UniformResourceIdentifier):
+            uris.append(gn.value)
+        else:
+            continue
+        all_sans.append(str(gn.value))
+    return _SanTexts(tuple(dns), tuple(ips), tuple(emails), tuple(uris), tuple(all_sans))
+
+
 def summarize(cert: x509.Certificate) -> CertSummary:
     """Summarise a certificate. Never raises: unreadable parts are listed in ``problems``.
 
@@ -156,27 +187,13 @@ def summarize(cert: x509.Certificate) -> CertSummary:
     problems += [
         f"{what}: invalid encoding"
         for what, n in (("subject", subject_name), ("issuer", issuer_name))
-        if not n
+        if n is None  # an empty name (a leaf named by its SANs only) is no problem
     ]
-    dns: list[str] = []
-    ips: list[str] = []
-    emails: list[str] = []
-    uris: list[str] = []
-    all_sans: list[str] = []
+    sans = _SanTexts((), (), (), (), ())
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        for gn in san:
-            if isinstance(gn, x509.DNSName):
-                dns.append(gn.value)
-            elif isinstance(gn, x509.IPAddress):
-                ips.append(str(gn.value))
-            elif isinstance(gn, x509.RFC822Name):
-                emails.append(gn.value)
-            elif isinstance(gn, x509.UniformResourceIdentifier):
-                uris.append(gn.value)
-            else:
-                continue
-            all_sans.append(str(gn.value))
+        sans = _san_texts(
+            cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        )
     except x509.ExtensionNotFound:
         pass
     except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as err:
@@ -191,11 +208,11 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         subject=subject,
         common_name=_attribute(subject_name, NameOID.COMMON_NAME) if subject_name else None,
         organization=_attribute(subject_name, NameOID.ORGANIZATION_NAME) if subject_name else None,
-        dns_names=tuple(dns),
-        ip_addresses=tuple(ips),
-        emails=tuple(emails),
-        uris=tuple(uris),
-        sans=tuple(all_sans),
+        dns_names=sans.dns,
+        ip_addresses=sans.ips,
+        emails=sans.emails,
+        uris=sans.uris,
+        sans=sans.all,
         issuer=issuer,
         issuer_cn=_attribute(issuer_name, NameOID.COMMON_NAME) if issuer_name else None,
         serial_hex=format(cert.serial_number, "x")
@@ -211,4 +228,50 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         sha1=sha1_fingerprint(der),
         lifetime_days=round((not_after - not_before).total_seconds() / 86400),
         problems=tuple(problems),
+    )
+
+
+def summary_of_built(
+    cert: x509.Certificate,
+    *,
+    subject: x509.Name,
+    issuer: x509.Name,
+    sans: Sequence[x509.GeneralName],
+    key: KeyInfo,
+    ca: bool,
+) -> CertSummary:
+    """:func:`summarize` for a certificate this process has just built, from the parts it was built from.
+
+    ``subject``, ``issuer`` and ``sans`` are the names handed to the builder, ``key`` describes
+    the public key it was given, ``ca`` is its basicConstraints CA flag: nothing is parsed back
+    out of the certificate, which is most of what :func:`summarize` costs on a new certificate.
+    The result equals ``summarize(cert)`` (tested).
+    """
+    texts = _san_texts(sans)
+    # self-signed needs the issuer's name to be the subject's (then the signature is checked)
+    self_signed = is_self_signed(cert) if subject == issuer else False
+    not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    serial = cert.serial_number
+    der = cert_der(cert)
+    return CertSummary(
+        subject=subject.rfc4514_string(),
+        common_name=_attribute(subject, NameOID.COMMON_NAME),
+        organization=_attribute(subject, NameOID.ORGANIZATION_NAME),
+        dns_names=texts.dns,
+        ip_addresses=texts.ips,
+        emails=texts.emails,
+        uris=texts.uris,
+        sans=texts.all,
+        issuer=issuer.rfc4514_string(),
+        issuer_cn=_attribute(issuer, NameOID.COMMON_NAME),
+        serial_hex=format(serial, "x") if serial >= 0 else "-" + format(-serial, "x"),
+        not_before=not_before,
+        not_after=not_after,
+        key=key,
+        signature_algorithm=_signature_name(cert),
+        is_ca=ca,
+        self_signed=self_signed,
+        sha256=sha256_fingerprint(der),
+        sha1=sha1_fingerprint(der),
+        lifetime_days=round((not_after - not_before).total_seconds() / 86400),
     )

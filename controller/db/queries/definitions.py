@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Row, and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from certmgr.controller.db.models import (
     AuditEvent,
@@ -16,8 +18,11 @@ from certmgr.controller.db.models import (
     Deployment,
     Document,
 )
+from certmgr.controller.db.queries._bulk import table_of
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, numbered_copies
 from certmgr.shared.errors import NotFoundError
+
+_T = TypeVar("_T")
 
 
 async def definition_by_ref(s: AsyncSession, ref: str | int) -> CertificateDefinition:
@@ -64,20 +69,59 @@ async def definitions_by_refs(
     Raises:
         NotFoundError: No such definition (the first missing ref).
     """
-    ids = {int(r) for r in refs if isinstance(r, int) or r.isdigit()}
+    ids = _ref_ids(refs)
     by_id: dict[int, CertificateDefinition] = {}
     if ids:
         rows = await s.execute(
             select(CertificateDefinition).where(CertificateDefinition.id.in_(ids))
         )
         by_id = {d.id: d for d in rows.scalars().all()}
-    names = {r for r in refs if isinstance(r, str) and not (r.isdigit() and int(r) in by_id)}
+    names = _ref_names(refs, by_id)
     by_name: dict[str, CertificateDefinition] = {}
     if names:
         rows = await s.execute(
             select(CertificateDefinition).where(CertificateDefinition.name.in_(names))
         )
         by_name = {d.name: d for d in rows.scalars().all()}
+    return _in_ref_order(refs, by_id, by_name)
+
+
+async def definition_rows_by_refs(
+    s: AsyncSession, refs: Sequence[str | int], columns: Sequence[InstrumentedAttribute[Any]]
+) -> list[Row[Any]]:
+    """:func:`definitions_by_refs` as plain rows of ``id``, ``name`` and ``columns`` (no ORM objects).
+
+    For bulk work that only reads a few columns: no identity map, no JSON column decoded that
+    is not asked for.
+
+    Raises:
+        NotFoundError: No such definition (the first missing ref).
+    """
+    t = CertificateDefinition
+    stmt = select(t.id, t.name, *columns)
+    ids = _ref_ids(refs)
+    by_id: dict[int, Row[Any]] = {}
+    if ids:
+        by_id = {r.id: r for r in (await s.execute(stmt.where(t.id.in_(ids)))).all()}
+    names = _ref_names(refs, by_id)
+    by_name: dict[str, Row[Any]] = {}
+    if names:
+        by_name = {r.name: r for r in (await s.execute(stmt.where(t.name.in_(names)))).all()}
+    return _in_ref_order(refs, by_id, by_name)
+
+
+def _ref_ids(refs: Sequence[str | int]) -> set[int]:
+    return {int(r) for r in refs if isinstance(r, int) or r.isdigit()}
+
+
+def _ref_names(refs: Sequence[str | int], by_id: Mapping[int, object]) -> set[str]:
+    # a name made of digits is looked up by name only when no definition has it as its id
+    return {r for r in refs if isinstance(r, str) and not (r.isdigit() and int(r) in by_id)}
+
+
+def _in_ref_order(
+    refs: Sequence[str | int], by_id: Mapping[int, _T], by_name: Mapping[str, _T]
+) -> list[_T]:
     out = []
     for r in refs:
         row = by_id.get(int(r)) if isinstance(r, int) or r.isdigit() else None
@@ -87,6 +131,40 @@ async def definitions_by_refs(
             raise NotFoundError(f"no certificate definition {r!r}")
         out.append(row)
     return out
+
+
+async def missing_definition_id(s: AsyncSession, ids: Sequence[int]) -> int | None:
+    """The first of ``ids`` that no definition has (None: all exist); one query."""
+    if not ids:
+        return None
+    found = set(
+        (
+            await s.execute(
+                select(CertificateDefinition.id).where(CertificateDefinition.id.in_(set(ids)))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return next((i for i in ids if i not in found), None)
+
+
+async def set_current_certificates(
+    s: AsyncSession, current: Sequence[tuple[int, int]], now: dt.datetime
+) -> None:
+    """Make certificate ``c`` current for definition ``d`` for each ``(d, c)``, in one executemany.
+
+    A definition named twice ends with its last certificate (as with one update after another).
+    """
+    if not current:
+        return
+    t = table_of(CertificateDefinition)
+    await s.execute(
+        update(t)
+        .where(t.c.id == bindparam("d_id"))
+        .values(current_certificate_id=bindparam("c_id"), updated_at=now),
+        [{"d_id": d, "c_id": c} for d, c in current],
+    )
 
 
 async def certificates_of(s: AsyncSession, definition_id: int) -> Sequence[Certificate]:

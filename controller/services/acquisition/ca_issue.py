@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -19,9 +20,14 @@ from certmgr.controller.db.models import (
     ChainLink,
     PrivateKeyRecord,
 )
-from certmgr.controller.db.queries._bulk import table_insert
+from certmgr.controller.db.queries._bulk import detached_rows, insert_with_ids, table_insert
 from certmgr.controller.db.queries.authorities import active_ca
-from certmgr.controller.db.queries.definitions import definitions_by_refs
+from certmgr.controller.db.queries.definitions import (
+    definition_rows_by_refs,
+    missing_definition_id,
+    set_current_certificates,
+)
+from certmgr.controller.db.queries.keys import keys_by_public_sha256
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
 from certmgr.controller.issuers.private_ca import LeafSpec, issue_leaf
@@ -35,13 +41,14 @@ from certmgr.controller.services.acquisition.ca_context import (
 from certmgr.controller.services.certificates.store import certificate_values, key_values
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock, SystemClock
-from certmgr.shared.errors import ConflictError
+from certmgr.shared.errors import ConflictError, NotFoundError
 from certmgr.shared.pki import (
     KeyType,
     PrivateKey,
-    PublicKey,
+    describe_key,
     generate_private_key,
     load_csr,
+    summary_of_built,
 )
 from certmgr.shared.pki.names import build_name, parse_sans
 
@@ -69,7 +76,8 @@ async def issue_for_definitions(
 
     Keys are generated here (sealed with the master key) unless a CSR is given. Key generation
     and signing run in a worker thread before the transaction; the rows are then written with a
-    few bulk statements.
+    few bulk statements (Core executemany: the ORM would build, flush and read back an object
+    per row). The returned rows are detached, with every column set.
 
     Raises:
         NotFoundError: No active CA or no such definition.
@@ -80,15 +88,19 @@ async def issue_for_definitions(
     async with db.reader() as s:
         ca = await active_ca(s)
         ca_key, ca_cert, ca_chain_rows = await ca_material(s, vault, ca)
-        defs = await definitions_by_refs(s, [r.definition_ref for r in requests])
+        defs = await definition_rows_by_refs(
+            s, [r.definition_ref for r in requests], _DEFINITION_COLUMNS
+        )
     made = await asyncio.to_thread(
         _make_all, vault, ctx.crl_url_for(ca.id), ca_key, ca_cert, defs, requests, now
     )
     async with db.transaction() as s:
         if (await active_ca(s)).id != ca.id:
             raise ConflictError("another CA became active while issuing; issue again")
-        defs = await definitions_by_refs(s, [d.id for d in defs])
-        out = await _store_issued(s, made, defs, now)
+        gone = await missing_definition_id(s, [d.id for d in defs])
+        if gone is not None:
+            raise NotFoundError(f"no certificate definition {gone!r}")
+        out = await _store_issued(s, made, defs)
         links = [
             {"certificate_id": r.id, "position": pos, "ca_certificate_id": ca_row.id}
             for r in out
@@ -96,10 +108,15 @@ async def issue_for_definitions(
         ]
         if links:
             await s.execute(table_insert(ChainLink), links)
-        for r, d, req in zip(out, defs, requests, strict=True):
-            if req.make_current:
-                d.current_certificate_id = r.id
-                d.updated_at = now
+        await set_current_certificates(
+            s,
+            [
+                (d.id, r.id)
+                for r, d, req in zip(out, defs, requests, strict=True)
+                if req.make_current
+            ],
+            now,
+        )
         await s.execute(
             table_insert(AuditEvent),
             [
@@ -124,37 +141,49 @@ async def issue_for_definitions(
     return out
 
 
+# what issuing reads of a definition (definition_rows_by_refs adds id and name)
+_DEFINITION_COLUMNS = (
+    CertificateDefinition.common_name,
+    CertificateDefinition.organization,
+    CertificateDefinition.organizational_unit,
+    CertificateDefinition.locality,
+    CertificateDefinition.state,
+    CertificateDefinition.country,
+    CertificateDefinition.sans,
+    CertificateDefinition.key_type,
+    CertificateDefinition.renewal_policy,
+)
+
+
 async def _store_issued(
-    s: AsyncSession, made: list[_Made], defs: list[CertificateDefinition], now: dt.datetime
+    s: AsyncSession, made: list[_Made], defs: Sequence[Row[Any]]
 ) -> list[Certificate]:
     """Insert the new keys and certificates; the certificate rows in the order of ``made``."""
-    # keys generated here, and keys of CSRs that the repository already knows
     new_keys = [m.key_values for m in made if m.key_values is not None]
-    if new_keys:
-        await s.execute(table_insert(PrivateKeyRecord), new_keys)
-    fps = list({m.values["public_key_sha256"] for m in made})
-    key_ids: dict[str, int] = {}
-    if fps:
-        rows = await s.execute(
-            select(PrivateKeyRecord.public_sha256, PrivateKeyRecord.id).where(
-                PrivateKeyRecord.public_sha256.in_(fps)
-            )
+    key_ids = dict(
+        zip(
+            (k["public_sha256"] for k in new_keys),
+            await insert_with_ids(s, PrivateKeyRecord, new_keys, "public_sha256"),
+            strict=True,
         )
-        key_ids = {k: int(v) for k, v in rows.all()}
-    cert_values = []
-    for m, d in zip(made, defs, strict=True):
-        values = {**m.values, "definition_id": d.id}
-        values["private_key_id"] = key_ids.get(values["public_key_sha256"])
-        cert_values.append(values)
-    await s.execute(table_insert(Certificate), cert_values)
-    shas = [v["sha256"] for v in cert_values]
-    by_sha = {
-        r.sha256: r
-        for r in (await s.execute(select(Certificate).where(Certificate.sha256.in_(shas))))
-        .scalars()
-        .all()
-    }
-    return [by_sha[sha] for sha in shas]
+    )
+    # a CSR's key is linked when the repository already holds it
+    known = list({m.values["public_key_sha256"] for m in made if m.key_values is None})
+    if known:
+        key_ids |= {fp: row.id for fp, row in (await keys_by_public_sha256(s, known)).items()}
+    cert_values = [
+        {
+            **m.values,
+            "definition_id": d.id,
+            "private_key_id": key_ids.get(m.values["public_key_sha256"]),
+            "signature_problem": None,
+        }
+        for m, d in zip(made, defs, strict=True)
+    ]
+    ids = await insert_with_ids(s, Certificate, cert_values, "sha256")
+    return detached_rows(
+        Certificate, [{**v, "id": i} for v, i in zip(cert_values, ids, strict=True)]
+    )
 
 
 @dataclass(frozen=True)
@@ -169,21 +198,13 @@ def _make_all(
     crl_url: str,
     ca_key: PrivateKey,
     ca_cert: x509.Certificate,
-    defs: list[CertificateDefinition],
+    defs: Sequence[Row[Any]],
     requests: list[IssueRequest],
     now: dt.datetime,
 ) -> list[_Made]:
+    issuer = ca_cert.subject
     out = []
     for d, req in zip(defs, requests, strict=True):
-        new_key: dict[str, Any] | None = None
-        public_key: PublicKey
-        if req.csr_pem is not None:
-            csr = load_csr(req.csr_pem, name="CSR")
-            public_key = csr.public_key()  # type: ignore[assignment]
-        else:
-            key = generate_private_key(KeyType.parse(d.key_type))
-            new_key = key_values(key, vault, origin=KeyOrigin.GENERATED, now=now)
-            public_key = key.public_key()
         spec = LeafSpec(
             subject=build_name(
                 d.common_name,
@@ -197,7 +218,20 @@ def _make_all(
             days=req.days or int(d.renewal_policy.get("days", DEFAULT_LEAF_DAYS)),
             crl_url=crl_url,
         )
-        cert = issue_leaf(ca_key, ca_cert, public_key, spec, now=now)
-        values = certificate_values(cert, source=CertificateSource.ISSUED, now=now)
+        if req.csr_pem is not None:
+            csr = load_csr(req.csr_pem, name="CSR")
+            cert = issue_leaf(ca_key, ca_cert, csr.public_key(), spec, now=now)  # type: ignore[arg-type]
+            values = certificate_values(cert, source=CertificateSource.ISSUED, now=now)
+            out.append(_Made(cert, values, None))
+            continue
+        key = generate_private_key(KeyType.parse(d.key_type))
+        info = describe_key(key)
+        new_key = key_values(key, vault, origin=KeyOrigin.GENERATED, now=now, info=info)
+        cert = issue_leaf(ca_key, ca_cert, key.public_key(), spec, now=now)
+        # what went into the certificate is known: summarised without parsing it back
+        summary = summary_of_built(
+            cert, subject=spec.subject, issuer=issuer, sans=spec.sans, key=info, ca=False
+        )
+        values = certificate_values(cert, source=CertificateSource.ISSUED, now=now, summary=summary)
         out.append(_Made(cert, values, new_key))
     return out

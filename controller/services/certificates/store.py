@@ -16,6 +16,7 @@ from certmgr.controller.vault import MasterKey
 from certmgr.shared.errors import NotFoundError
 from certmgr.shared.pki import (
     CertSummary,
+    KeyInfo,
     PrivateKey,
     describe_key,
     key_type_of_info,
@@ -61,10 +62,18 @@ def certificate_row(
 
 
 def key_values(
-    key: PrivateKey, vault: MasterKey, *, origin: str, now: dt.datetime
+    key: PrivateKey,
+    vault: MasterKey,
+    *,
+    origin: str,
+    now: dt.datetime,
+    info: KeyInfo | None = None,
 ) -> dict[str, Any]:
-    """Column values of a row holding ``key`` sealed with the master key (for bulk inserts)."""
-    info = describe_key(key)
+    """Column values of a row holding ``key`` sealed with the master key (for bulk inserts).
+
+    Pass ``info`` (``describe_key(key)``) when it is already at hand.
+    """
+    info = info or describe_key(key)
     return {
         "algorithm": info.algorithm,
         "size": info.size,

@@ -7,11 +7,22 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
-from certmgr.controller.db.models import AuditEvent, CertificateDefinition
-from certmgr.controller.db.queries._bulk import table_insert
-from certmgr.controller.db.queries.definitions import definition_by_ref, definitions_by_refs
+from certmgr.controller.db.models import (
+    AuditEvent,
+    Certificate,
+    CertificateDefinition,
+    PrivateKeyRecord,
+)
+from certmgr.controller.db.queries._bulk import detached_rows, insert_with_ids, table_insert
+from certmgr.controller.db.queries.definitions import (
+    definition_by_ref,
+    definition_rows_by_refs,
+    definitions_by_refs,
+    missing_definition_id,
+    set_current_certificates,
+)
 from certmgr.shared.errors import NotFoundError
 
 
@@ -53,6 +64,15 @@ async def test_definitions_by_refs_agrees_with_definition_by_ref(db: Any) -> Non
         one_by_one = [await definition_by_ref(s, r) for r in refs]
     assert [d.id for d in bulk] == [d.id for d in one_by_one]
     assert [d.name for d in bulk] == ["mail", "web", "api", "12345", "web", "web"]
+    async with db.reader() as s:
+        rows = await definition_rows_by_refs(
+            s, refs, [CertificateDefinition.common_name, CertificateDefinition.sans]
+        )
+        with pytest.raises(NotFoundError, match="'nope'"):
+            await definition_rows_by_refs(s, ["web", "nope"], [])
+    assert [(r.id, r.name, r.common_name, r.sans) for r in rows] == [
+        (d.id, d.name, d.common_name, d.sans) for d in one_by_one
+    ]
 
 
 async def test_definitions_by_refs_names_the_first_missing_ref(db: Any) -> None:
@@ -77,3 +97,76 @@ async def test_table_insert_applies_column_defaults(db: Any) -> None:
         events = list(rows)
     assert len(events) == 3
     assert all(e.source == "" and e.entity_id == "" and e.detail == {} for e in events)
+
+
+async def test_insert_with_ids_in_row_order_and_rows_as_read_back(db: Any) -> None:
+    now = dt.datetime(2026, 12, 5, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    # fingerprints out of sorted order, so an id order by fingerprint would show
+    rows = [
+        {
+            "algorithm": "EC",
+            "size": 256,
+            "key_type": "ec-p256",
+            "public_sha256": f"{(7 * i) % 600:064x}",
+            "origin": "generated",
+            "sealed_pkcs8": bytes([i % 256]) * 3,
+            "created_at": now,
+        }
+        for i in range(600)  # more than one read-back query
+    ]
+    async with db.transaction() as s:
+        ids = await insert_with_ids(s, PrivateKeyRecord, rows, "public_sha256")
+        assert await insert_with_ids(s, PrivateKeyRecord, [], "public_sha256") == []
+    made = detached_rows(PrivateKeyRecord, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+    async with db.reader() as s:
+        stored = {k.id: k for k in (await s.execute(select(PrivateKeyRecord))).scalars()}
+    columns = [c.key for c in PrivateKeyRecord.__table__.columns]
+    assert len(set(ids)) == len(rows)
+    for m, r in zip(made, rows, strict=True):
+        assert stored[m.id].public_sha256 == r["public_sha256"]
+        assert {c: getattr(m, c) for c in columns} == {c: getattr(stored[m.id], c) for c in columns}
+        assert inspect(m).detached and inspect(m).identity == (m.id,)
+
+
+async def test_set_current_certificates_and_missing_definition_id(db: Any) -> None:
+    ids = await _definitions(db, ["a", "b", "c"])
+    now = dt.datetime(2026, 12, 5, 4, 0, tzinfo=dt.UTC)
+    async with db.transaction() as s:
+        certs = await insert_with_ids(
+            s,
+            Certificate,
+            [
+                {
+                    "der": bytes([n]),
+                    "sha256": f"{n:064x}",
+                    "sha1": "0" * 40,
+                    "public_key_sha256": "0" * 64,
+                    "serial_hex": str(n),
+                    "subject": "",
+                    "common_name": "",
+                    "issuer": "",
+                    "not_before": now,
+                    "not_after": now,
+                    "key_label": "EC P-256",
+                    "source": "issued",
+                    "created_at": now,
+                }
+                for n in range(3)
+            ],
+            "sha256",
+        )
+        # a definition named twice ends with its last certificate; one not named is untouched
+        await set_current_certificates(
+            s, [(ids["a"], certs[0]), (ids["b"], certs[1]), (ids["a"], certs[2])], now
+        )
+        await set_current_certificates(s, [], now)
+        assert await missing_definition_id(s, [ids["c"], 999999, ids["a"], 999998]) == 999999
+        assert await missing_definition_id(s, list(ids.values())) is None
+        assert await missing_definition_id(s, []) is None
+    async with db.reader() as s:
+        got = {
+            d.name: (d.current_certificate_id, d.updated_at)
+            for d in (await s.execute(select(CertificateDefinition))).scalars()
+        }
+    assert got["a"] == (certs[2], now) and got["b"] == (certs[1], now)
+    assert got["c"][0] is None and got["c"][1] != now
