@@ -30,7 +30,7 @@ from certmgr.controller.db.queries.definitions import (
 from certmgr.controller.db.queries.keys import keys_by_public_sha256
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
-from certmgr.controller.issuers.private_ca import LeafSpec, issue_leaf
+from certmgr.controller.issuers.private_ca import LeafSigner, LeafSpec
 from certmgr.controller.services._events import CERTIFICATES_CHANGED, CertificatesChanged
 from certmgr.controller.services.acquisition.ca_context import (
     DEFAULT_LEAF_DAYS,
@@ -203,6 +203,7 @@ def _make_all(
     now: dt.datetime,
 ) -> list[_Made]:
     issuer = ca_cert.subject
+    signer = LeafSigner(ca_key, ca_cert)
     out = []
     for d, req in zip(defs, requests, strict=True):
         spec = LeafSpec(
@@ -220,14 +221,14 @@ def _make_all(
         )
         if req.csr_pem is not None:
             csr = load_csr(req.csr_pem, name="CSR")
-            cert = issue_leaf(ca_key, ca_cert, csr.public_key(), spec, now=now)  # type: ignore[arg-type]
+            cert = signer.sign(csr.public_key(), spec, now=now)  # type: ignore[arg-type]
             values = certificate_values(cert, source=CertificateSource.ISSUED, now=now)
             out.append(_Made(cert, values, None))
             continue
         key = generate_private_key(KeyType.parse(d.key_type))
         info = describe_key(key)
         new_key = key_values(key, vault, origin=KeyOrigin.GENERATED, now=now, info=info)
-        cert = issue_leaf(ca_key, ca_cert, key.public_key(), spec, now=now)
+        cert = signer.sign(key.public_key(), spec, now=now)
         # what went into the certificate is known: summarised without parsing it back
         summary = summary_of_built(
             cert, subject=spec.subject, issuer=issuer, sans=spec.sans, key=info, ca=False
