@@ -74,10 +74,12 @@ def parse_san(value: str, *, field: str = "san") -> x509.GeneralName:
             raise ValidationError(f"{value!r} is not an IP address", field=field) from None
     if upper.startswith("DNS:"):
         return x509.DNSName(normalize_dns_name(text[4:], field=field))
-    try:
-        return x509.IPAddress(ipaddress.ip_address(text))
-    except ValueError:
-        return x509.DNSName(normalize_dns_name(text, field=field))
+    if ":" in text or text.replace(".", "").isdigit():  # anything else is no IP address
+        try:
+            return x509.IPAddress(ipaddress.ip_address(text))
+        except ValueError:
+            pass
+    return x509.DNSName(normalize_dns_name(text, field=field))
 
 
 def san_text(name: x509.GeneralName) -> str:

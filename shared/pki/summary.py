@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -231,6 +232,12 @@ def summarize(cert: x509.Certificate) -> CertSummary:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _name_parts(name: x509.Name) -> tuple[str, str | None]:
+    # a CA signs many certificates in a row: its name is rendered once
+    return name.rfc4514_string(), _attribute(name, NameOID.COMMON_NAME)
+
+
 def summary_of_built(
     cert: x509.Certificate,
     *,
@@ -248,6 +255,7 @@ def summary_of_built(
     The result equals ``summarize(cert)`` (tested).
     """
     texts = _san_texts(sans)
+    issuer_text, issuer_cn = _name_parts(issuer)
     # self-signed needs the issuer's name to be the subject's (then the signature is checked)
     self_signed = is_self_signed(cert) if subject == issuer else False
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
@@ -262,8 +270,8 @@ def summary_of_built(
         emails=texts.emails,
         uris=texts.uris,
         sans=texts.all,
-        issuer=issuer.rfc4514_string(),
-        issuer_cn=_attribute(issuer, NameOID.COMMON_NAME),
+        issuer=issuer_text,
+        issuer_cn=issuer_cn,
         serial_hex=format(serial, "x") if serial >= 0 else "-" + format(-serial, "x"),
         not_before=not_before,
         not_after=not_after,

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row, and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from certmgr.controller.db.models import (
     AuditEvent,
@@ -87,26 +86,26 @@ async def definitions_by_refs(
 
 
 async def definition_rows_by_refs(
-    s: AsyncSession, refs: Sequence[str | int], columns: Sequence[InstrumentedAttribute[Any]]
+    s: AsyncSession, refs: Sequence[str | int], columns: Sequence[str]
 ) -> list[Row[Any]]:
     """:func:`definitions_by_refs` as plain rows of ``id``, ``name`` and ``columns`` (no ORM objects).
 
-    For bulk work that only reads a few columns: no identity map, no JSON column decoded that
-    is not asked for.
+    For bulk work that only reads a few columns: a Core query on the table (no ORM loading,
+    no identity map), no JSON column decoded that is not asked for.
 
     Raises:
         NotFoundError: No such definition (the first missing ref).
     """
-    t = CertificateDefinition
-    stmt = select(t.id, t.name, *columns)
+    t = table_of(CertificateDefinition)
+    stmt = select(t.c.id, t.c.name, *(t.c[c] for c in columns))
     ids = _ref_ids(refs)
     by_id: dict[int, Row[Any]] = {}
     if ids:
-        by_id = {r.id: r for r in (await s.execute(stmt.where(t.id.in_(ids)))).all()}
+        by_id = {r.id: r for r in (await s.execute(stmt.where(t.c.id.in_(ids)))).all()}
     names = _ref_names(refs, by_id)
     by_name: dict[str, Row[Any]] = {}
     if names:
-        by_name = {r.name: r for r in (await s.execute(stmt.where(t.name.in_(names)))).all()}
+        by_name = {r.name: r for r in (await s.execute(stmt.where(t.c.name.in_(names)))).all()}
     return _in_ref_order(refs, by_id, by_name)
 
 

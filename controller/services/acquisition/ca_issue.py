@@ -16,7 +16,6 @@ from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
     AuditEvent,
     Certificate,
-    CertificateDefinition,
     ChainLink,
     PrivateKeyRecord,
 )
@@ -143,15 +142,15 @@ async def issue_for_definitions(
 
 # what issuing reads of a definition (definition_rows_by_refs adds id and name)
 _DEFINITION_COLUMNS = (
-    CertificateDefinition.common_name,
-    CertificateDefinition.organization,
-    CertificateDefinition.organizational_unit,
-    CertificateDefinition.locality,
-    CertificateDefinition.state,
-    CertificateDefinition.country,
-    CertificateDefinition.sans,
-    CertificateDefinition.key_type,
-    CertificateDefinition.renewal_policy,
+    "common_name",
+    "organization",
+    "organizational_unit",
+    "locality",
+    "state",
+    "country",
+    "sans",
+    "key_type",
+    "renewal_policy",
 )
 
 

@@ -65,9 +65,7 @@ async def test_definitions_by_refs_agrees_with_definition_by_ref(db: Any) -> Non
     assert [d.id for d in bulk] == [d.id for d in one_by_one]
     assert [d.name for d in bulk] == ["mail", "web", "api", "12345", "web", "web"]
     async with db.reader() as s:
-        rows = await definition_rows_by_refs(
-            s, refs, [CertificateDefinition.common_name, CertificateDefinition.sans]
-        )
+        rows = await definition_rows_by_refs(s, refs, ["common_name", "sans"])
         with pytest.raises(NotFoundError, match="'nope'"):
             await definition_rows_by_refs(s, ["web", "nope"], [])
     assert [(r.id, r.name, r.common_name, r.sans) for r in rows] == [
