@@ -13,6 +13,7 @@ Errors leave this module only as certmgr errors: ``AcmeTemporaryError`` and
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import functools
 import json
@@ -27,9 +28,10 @@ from typing import Any, NamedTuple
 import aiohttp
 import aiohttp.helpers
 import yarl
-from acme import jws as acme_jws
 from acme import messages
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from josepy import errors as jose_errors
 from josepy import interfaces as jose_interfaces
 from josepy import jwa, jwk
@@ -108,6 +110,52 @@ def account_jwk(key: PrivateKey) -> tuple[jwk.JWK, jwa.JWASignature]:
     if isinstance(key, rsa.RSAPrivateKey):
         return jwk.JWKRSA(key=key), jwa.RS256
     raise ValidationError("ACME account keys must be RSA or EC P-256/384/521", field="account_key")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class _Signer:
+    """Flattened JWS (RFC 7515) with an account key, as RFC 8555 §6.2 asks.
+
+    The protected header carries ``alg``, ``nonce``, ``url`` and either ``kid`` (the account
+    URL) or, before registration, ``jwk`` (the public key). ES256/384/512 signatures are the
+    fixed-size ``r || s`` pair (RFC 7518 §3.4), RS256 is PKCS#1 v1.5 with SHA-256.
+    """
+
+    def __init__(self, key: PrivateKey, public: jwk.JWK, alg: jwa.JWASignature) -> None:
+        self._key = key
+        self._alg = alg.name
+        self._jwk = public.public_key().to_partial_json()
+        self._size = 0
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            self._size = (key.curve.key_size + 7) // 8
+            digest: dict[str, hashes.HashAlgorithm] = {
+                "ES256": hashes.SHA256(),
+                "ES384": hashes.SHA384(),
+                "ES512": hashes.SHA512(),
+            }
+            self._ecdsa = ec.ECDSA(digest[self._alg])
+
+    def sign(self, payload: bytes, nonce: str, url: str, kid: str | None) -> bytes:
+        header: dict[str, Any] = {"alg": self._alg, "nonce": nonce, "url": url}
+        if kid is not None:
+            header["kid"] = kid
+        else:
+            header["jwk"] = self._jwk
+        protected = _b64(json.dumps(header, separators=(",", ":")).encode())
+        body = _b64(payload)
+        signing_input = f"{protected}.{body}".encode("ascii")
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(self._key.sign(signing_input, self._ecdsa))
+            signature = r.to_bytes(self._size, "big") + s.to_bytes(self._size, "big")
+        elif isinstance(self._key, rsa.RSAPrivateKey):
+            signature = self._key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        else:  # pragma: no cover - account_jwk refused other key types
+            raise ValidationError("unsupported ACME account key", field="account_key")
+        jws = {"protected": protected, "payload": body, "signature": _b64(signature)}
+        return json.dumps(jws, separators=(",", ":")).encode()
 
 
 @functools.lru_cache(maxsize=16)
@@ -193,8 +241,11 @@ class AcmeConnection:
     ) -> None:
         check_directory_url(directory_url)
         self.directory_url = directory_url.strip()
-        self.jwk: jwk.JWK | None
-        self.jwk, self._alg = account_jwk(key) if key is not None else (None, jwa.RS256)
+        self.jwk: jwk.JWK | None = None
+        self._signer: _Signer | None = None
+        if key is not None:
+            self.jwk, alg = account_jwk(key)
+            self._signer = _Signer(key, self.jwk, alg)
         self._tls = _tls_context(ca_bundle_pem or None)
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         # the environment's proxy settings, read once per host (here for the directory's host:
@@ -202,7 +253,7 @@ class AcmeConnection:
         self._proxies: dict[tuple[str, str], _Proxy] = {}
         self._proxy_for(self.directory_url)
         self._kid = account_url
-        self._nonces: list[bytes] = []
+        self._nonces: list[str] = []
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
         self._directory: messages.Directory | None = None
@@ -292,7 +343,7 @@ class AcmeConnection:
                 ``badNonce`` after :data:`BAD_NONCE_ATTEMPTS` tries).
             AcmeRejectedError: Any other ACME problem.
         """
-        if self.jwk is None:
+        if self._signer is None:
             raise ValidationError("ACME POSTs need the account key", field="account_key")
         new_nonce_url = str((await self.directory())["newNonce"])
         headers = {"Content-Type": JOSE_CONTENT_TYPE}
@@ -302,7 +353,7 @@ class AcmeConnection:
         async with self._lock:
             for attempt in range(1, BAD_NONCE_ATTEMPTS + 1):
                 nonce = await self._nonce(new_nonce_url, what)
-                data = self._sign(content, nonce, url, what)
+                data = self._signer.sign(content, nonce, url, self._kid)
                 reply = await self._send("POST", url, what, data=data, headers=headers)
                 fresh = self._keep_nonce(reply)  # an error reply's nonce is good too (§6.5)
                 try:
@@ -317,18 +368,7 @@ class AcmeConnection:
                 return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _sign(self, content: bytes, nonce: bytes, url: str, what: str) -> bytes:
-        if self.jwk is None:  # pragma: no cover - checked by post
-            raise ValidationError("ACME POSTs need the account key", field="account_key")
-        try:
-            signed = acme_jws.JWS.sign(
-                content, key=self.jwk, alg=self._alg, nonce=nonce, url=url, kid=self._kid
-            )
-        except (jose_errors.Error, ValueError, TypeError) as err:
-            raise AcmeRejectedError(f"ACME {what}: the request could not be signed") from err
-        return str(signed.json_dumps()).encode()
-
-    async def _nonce(self, new_nonce_url: str, what: str) -> bytes:
+    async def _nonce(self, new_nonce_url: str, what: str) -> str:
         if self._nonces:
             return self._nonces.pop()
         reply = await self._send("HEAD", new_nonce_url, what)
@@ -338,13 +378,9 @@ class AcmeConnection:
         return self._nonces.pop()
 
     def _keep_nonce(self, reply: Reply) -> bool:
-        """Keep the reply's ``Replay-Nonce``; False when it sent none (or a malformed one)."""
-        text = reply.headers.get("replay-nonce", "")
-        if not _NONCE_TEXT.match(text):
-            return False
-        try:
-            nonce = acme_jws.Header._fields["nonce"].decode(text)  # noqa: SLF001 - josepy's decoder
-        except jose_errors.DeserializationError:
+        """Keep the reply's ``Replay-Nonce``; False when it sent none (or one not base64url)."""
+        nonce = reply.headers.get("replay-nonce", "")
+        if not _NONCE_TEXT.match(nonce):
             return False
         if len(self._nonces) < _MAX_NONCES:
             self._nonces.append(nonce)
