@@ -246,11 +246,13 @@ def summary_of_built(
     sans: Sequence[x509.GeneralName],
     key: KeyInfo,
     ca: bool,
+    der: bytes | None = None,
 ) -> CertSummary:
     """:func:`summarize` for a certificate this process has just built, from the parts it was built from.
 
     ``subject``, ``issuer`` and ``sans`` are the names handed to the builder, ``key`` describes
-    the public key it was given, ``ca`` is its basicConstraints CA flag: nothing is parsed back
+    the public key it was given, ``ca`` is its basicConstraints CA flag, ``der`` its DER when the
+    caller has it already: nothing is parsed back
     out of the certificate, which is most of what :func:`summarize` costs on a new certificate.
     The result equals ``summarize(cert)`` (tested).
     """
@@ -260,7 +262,7 @@ def summary_of_built(
     self_signed = is_self_signed(cert) if subject == issuer else False
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     serial = cert.serial_number
-    der = cert_der(cert)
+    der = der or cert_der(cert)
     return CertSummary(
         subject=subject.rfc4514_string(),
         common_name=_attribute(subject, NameOID.COMMON_NAME),

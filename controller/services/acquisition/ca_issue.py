@@ -44,6 +44,7 @@ from certmgr.shared.errors import ConflictError, NotFoundError
 from certmgr.shared.pki import (
     KeyType,
     PrivateKey,
+    cert_der,
     describe_key,
     generate_private_key,
     load_csr,
@@ -228,10 +229,13 @@ def _make_all(
         info = describe_key(key)
         new_key = key_values(key, vault, origin=KeyOrigin.GENERATED, now=now, info=info)
         cert = signer.sign(key.public_key(), spec, now=now)
+        der = cert_der(cert)
         # what went into the certificate is known: summarised without parsing it back
         summary = summary_of_built(
-            cert, subject=spec.subject, issuer=issuer, sans=spec.sans, key=info, ca=False
+            cert, subject=spec.subject, issuer=issuer, sans=spec.sans, key=info, ca=False, der=der
         )
-        values = certificate_values(cert, source=CertificateSource.ISSUED, now=now, summary=summary)
+        values = certificate_values(
+            cert, source=CertificateSource.ISSUED, now=now, summary=summary, der=der
+        )
         out.append(_Made(cert, values, new_key))
     return out

@@ -30,12 +30,17 @@ KEY_PURPOSE = "private-key"
 
 
 def certificate_values(
-    cert: x509.Certificate, *, source: str, now: dt.datetime, summary: CertSummary | None = None
+    cert: x509.Certificate,
+    *,
+    source: str,
+    now: dt.datetime,
+    summary: CertSummary | None = None,
+    der: bytes | None = None,
 ) -> dict[str, Any]:
-    """Column values of a row describing ``cert`` (for bulk inserts)."""
+    """Column values of a row describing ``cert`` (for bulk inserts; pass what is at hand)."""
     s = summary or summarize(cert)
     return {
-        "der": cert.public_bytes(Encoding.DER),
+        "der": der or cert.public_bytes(Encoding.DER),
         "sha256": s.sha256,
         "sha1": s.sha1,
         "public_key_sha256": s.key.public_sha256,
