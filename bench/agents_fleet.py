@@ -5,7 +5,7 @@ token, every request signed, every answer's signature checked against the pinned
 each sealed package opened (signature and expiry checked) and its result reported.
 
 Lines on stdin (JSON): ``{"base", "cafile", "tokens"}`` first; then ``poll`` (start long-polling)
-and ``stop``. Lines on stdout (JSON): ``{"enrolled": [ids]}``, ``{"polling": n}``,
+``status`` (answered with the ``done`` line as it stands, ``done`` 0) and ``stop``. Lines on stdout (JSON): ``{"enrolled": [ids]}``, ``{"polling": n}``,
 ``{"done": wall_time, "errors": n, "got": [times], "reported": [times]}`` once every agent
 reported its install (when each first got its package and first reported it, sorted).
 """
@@ -30,6 +30,8 @@ from certmgr.shared.envelope import open_for_agent
 from certmgr.shared.pki import load, sha256_fingerprint
 
 POLL_WAIT = p.DEFAULT_POLL_WAIT
+ERROR_KINDS: dict[str, int] = {}
+"""How many polls and reports failed, by kind (exception class, and HTTP status)."""
 
 
 class SimAgent:
@@ -95,9 +97,13 @@ class SimAgent:
         while True:
             try:
                 await self._poll_once()
-            except (aiohttp.ClientError, TimeoutError):
+            except (aiohttp.ClientError, TimeoutError) as err:
                 # a failed poll or report: the package stays open, the next poll brings it again
                 self.errors += 1
+                kind = err.__class__.__name__
+                if isinstance(err, aiohttp.ClientResponseError):
+                    kind += f" {err.status}"
+                ERROR_KINDS[kind] = ERROR_KINDS.get(kind, 0) + 1
                 await asyncio.sleep(1)
 
     async def _poll_once(self) -> None:
@@ -163,20 +169,23 @@ async def main() -> None:
         tasks = [asyncio.create_task(a.run()) for a in agents]
         _say({"polling": len(agents)})
 
+        def state(done: float) -> dict[str, Any]:
+            return {
+                "done": done,
+                "errors": sum(a.errors for a in agents),
+                "error_kinds": ERROR_KINDS,
+                "got": sorted(a.got_at for a in agents),
+                "reported": sorted(a.reported_at for a in agents),
+            }
+
         async def all_done() -> None:
             await asyncio.gather(*(a.done.wait() for a in agents))
-            _say(
-                {
-                    "done": time.time(),
-                    "errors": sum(a.errors for a in agents),
-                    "got": sorted(a.got_at for a in agents),
-                    "reported": sorted(a.reported_at for a in agents),
-                }
-            )
+            _say(state(time.time()))
 
         watcher = asyncio.create_task(all_done())
-        await _line()  # "stop" (or end of input)
-        watcher.cancel()
+        while await _line() == "status":  # the bench gave up waiting: how far it got
+            _say(state(0.0))
+        watcher.cancel()  # "stop" (or end of input)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, watcher, return_exceptions=True)

@@ -37,6 +37,8 @@ FLEETS = 2
 GOAL_KB = 64
 GOAL_MIB = 1024
 GOAL_S = 120
+REPORTS_LIMIT_S = 900
+"""How long the bench waits for every report after "install on all"."""
 AGENTS_PER_WAIT_SECOND = 80
 """Idle polls a second the bench lets a fleet make (each costs the controller a few ms of CPU)."""
 
@@ -122,6 +124,15 @@ async def _all_checked(db: Any, n: int, t0: float) -> float:
             break
         await asyncio.sleep(0.25)
     return time.time() - t0
+
+
+async def _done_or_status(fleet: Fleet, deadline: float) -> dict[str, Any]:
+    """The fleet's ``done`` line, or by ``deadline`` (wall clock) its state as it stands."""
+    try:
+        return await asyncio.wait_for(fleet.read(), max(1.0, deadline - time.time()))
+    except TimeoutError:
+        fleet.send("status")
+        return await fleet.read()
 
 
 async def _gather_bounded(limit: int, coros: list[Any]) -> list[Any]:
@@ -300,12 +311,19 @@ async def _one(
                 raise RuntimeError(f"install on all: {r.status} {await r.text()}\n{tail}")
         queued_at = time.time() - t0
         _progress(t_setup, "queued")
-        done = [await asyncio.wait_for(f.read(), 900) for f in fleets]
-        all_in = max(float(x["done"]) for x in done) - t0
+        done = [await _done_or_status(f, t0 + REPORTS_LIMIT_S) for f in fleets]
+        missing = sum(1 for x in done for t in x["reported"] if not t)
+        all_in = max(float(x["done"]) for x in done) - t0 if not missing else float(REPORTS_LIMIT_S)
         errors = sum(int(x["errors"]) for x in done)
-        got = sorted(float(t) - t0 for x in done for t in x["got"])
-        reported = sorted(float(t) - t0 for x in done for t in x["reported"])
-        checked_at = await _all_checked(db, n, t0)
+        kinds: dict[str, int] = {}
+        for x in done:
+            for kind, count in dict(x.get("error_kinds", {})).items():
+                kinds[kind] = kinds.get(kind, 0) + int(count)
+        got = sorted(float(t) - t0 for x in done for t in x["got"] if t)
+        reported = sorted(float(t) - t0 for x in done for t in x["reported"] if t)
+        if missing:
+            print(f"  {missing} of {n} agents had not reported after {REPORTS_LIMIT_S} s")
+        checked_at = await _all_checked(db, n - missing, t0)
         cpu_install = _cpu_seconds(ctl.pid) - cpu_install
         run_load = _load()
         print(
@@ -319,6 +337,10 @@ async def _one(
             f"  packages received after (s, 10/50/90/100 %): {_quantiles(got)}; "
             f"reports sent after: {_quantiles(reported)}"
         )
+        if kinds:
+            print(
+                f"  poll errors by kind: {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}"
+            )
         if real_agent:
             await _real_agent(base, tokens[-1])
     finally:
