@@ -19,6 +19,7 @@ from certmgr.controller.db.models import Agent, EnrollmentToken
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services.admin.refusals import ENROLMENT_PREFIX, count_refusal, source_key
 from certmgr.controller.services.agents.identity import (
+    answer_identity,
     controller_identity,
     controller_key_sha256,
     signing_key,
@@ -318,7 +319,7 @@ async def sign_agent_answer(
     nonces = [v for k, v in request_headers.items() if k.lower() == p.HEADER_NONCE.lower()]
     if len(nonces) != 1:
         raise PermissionDeniedError("request is not signed (no single nonce)")
-    identity = await controller_identity(db, vault)
+    identity = await answer_identity(db, vault)
     return identity.answer_headers(method, path_with_query, nonces[0], status, body)
 
 

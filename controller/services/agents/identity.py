@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +93,34 @@ async def controller_identity(db: Database, vault: MasterKey) -> ControllerIdent
         return ControllerIdentity(
             nacl.signing.SigningKey(vault.unseal(row.sealed, PURPOSE)), _rotations(row)
         )
+
+
+ANSWER_KEY_TTL = 1.0
+"""Seconds a process signs agent answers with the identity it read (a rotation made elsewhere shows after that)."""
+_ANSWER_IDENTITY: weakref.WeakKeyDictionary[
+    Database, tuple[float, MasterKey, ControllerIdentity]
+] = weakref.WeakKeyDictionary()
+
+
+async def answer_identity(db: Database, vault: MasterKey) -> ControllerIdentity:
+    """The identity that signs agent-API answers, read at most once a second per process.
+
+    Every answer was a read of the key and its rotations: a third of an idle long-poll's database
+    work. A rotation in this process is seen at once; one made by another process (the CLI,
+    another controller) within :data:`ANSWER_KEY_TTL` seconds, until when answers carry the old
+    key (still the one agents that have not called since trust; an agent that has moved on
+    refuses such an answer and calls again). Packages are always signed with the key as read.
+
+    Raises:
+        ConfigurationError: The stored rotations are damaged.
+    """
+    now = time.monotonic()
+    cached = _ANSWER_IDENTITY.get(db)
+    if cached is not None and cached[1] is vault and now - cached[0] < ANSWER_KEY_TTL:
+        return cached[2]
+    identity = await controller_identity(db, vault)
+    _ANSWER_IDENTITY[db] = (now, vault, identity)
+    return identity
 
 
 async def _make_identity(db: Database, vault: MasterKey) -> ControllerIdentity:
@@ -191,4 +221,5 @@ async def rotate_controller_key(
             {"old": done.old_sha256, "new": done.new_sha256},
             clock=clock,
         )
+    _ANSWER_IDENTITY.pop(db, None)  # committed: this process's next answer reads the new key
     return done
