@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeAlias
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from certmgr.shared.errors import KeyMismatchError, ValidationError
@@ -107,9 +108,7 @@ def public_key_der(key: PrivateKey | PublicKey) -> bytes:
 
 def public_key_sha256(key: PrivateKey | PublicKey) -> str:
     """Hex SHA-256 of the key's SubjectPublicKeyInfo (the key's fingerprint)."""
-    h = hashes.Hash(hashes.SHA256())
-    h.update(public_key_der(key))
-    return h.finalize().hex()
+    return hashlib.sha256(public_key_der(key)).hexdigest()
 
 
 def describe_key(key: PrivateKey | PublicKey) -> KeyInfo:
