@@ -235,7 +235,7 @@ async def _tls(
     for n, der in enumerate(_served_der(obj), start=1):
         try:
             chain.append(_parsed(der))
-        except ValueError as err:
+        except (ValueError, x509.InvalidVersion) as err:
             raise StepError(
                 "handshake", f"certificate {n} sent by the server cannot be read ({err})"
             ) from err

@@ -90,7 +90,7 @@ def _read_bundle(data: bytes) -> list[x509.Certificate]:
         for part in data.split(marker)[1:]:
             try:
                 certs.append(x509.load_pem_x509_certificate(marker + part))
-            except ValueError:
+            except (ValueError, x509.InvalidVersion):
                 continue  # one odd entry must not hide the rest of the store
     return certs
 

@@ -308,7 +308,7 @@ def _anchors(path: str) -> list[x509.Certificate]:
     data = read_input_file(path, what="CA file")
     try:
         found = x509.load_pem_x509_certificates(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         found = []
     if not found:
         raise InputError(f"{path}: no PEM certificate in it (give the CA certificate as PEM)")

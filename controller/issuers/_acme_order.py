@@ -389,7 +389,7 @@ def _order_failed(order: messages.Order) -> AcmeTemporaryError | AcmeRejectedErr
 def _split_chain(fullchain: bytes, csr: x509.CertificateSigningRequest) -> tuple[bytes, bytes]:
     try:
         certs = x509.load_pem_x509_certificates(fullchain)
-    except ValueError as err:
+    except (ValueError, x509.InvalidVersion) as err:
         raise AcmeRejectedError("ACME certificate download: not a PEM certificate chain") from err
     leaf = certs[0]
     pem = serialization.Encoding.PEM

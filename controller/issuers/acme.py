@@ -348,7 +348,7 @@ def _load_cert(cert: x509.Certificate | bytes) -> x509.Certificate:
         if b"-----BEGIN" in cert:
             return x509.load_pem_x509_certificate(cert)
         return x509.load_der_x509_certificate(cert)
-    except ValueError as err:
+    except (ValueError, x509.InvalidVersion) as err:
         raise ValidationError("not a certificate", field="certificate") from err
 
 

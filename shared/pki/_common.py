@@ -25,6 +25,7 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     TypeError,
     UnsupportedAlgorithm,
     UserWarning,
+    x509.InvalidVersion,  # an X.509 version other than 1 or 3: not a ValueError
 )
 
 

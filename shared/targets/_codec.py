@@ -90,6 +90,6 @@ def pem_leaf_inventory(host: HostOps, path: str) -> list[InstalledCert]:
         return []
     try:
         certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return []
     return [installed(path, certs[0])]

@@ -34,7 +34,7 @@ from certmgr.shared.protocol import DiscoveredListener, DiscoveryUpload
 def _result(x: DiscoveredListener) -> EndpointResult:
     try:
         chain = tuple(x509.load_der_x509_certificate(der) for der in x.chain)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return EndpointResult(
             x.address,
             x.address,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import socket
 import ssl
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from certmgr.shared.errors import HandshakeError, PeerRefusedError, ResolveError, ValidationError
 from certmgr.shared.pki.fingerprint import sha256_fingerprint
@@ -255,6 +257,29 @@ async def test_huge_chain_is_refused_not_hung(pki: TestPki, tmp_path: Path) -> N
         r = await probe("127.0.0.1", port, sni="localhost", timeout=5)
     assert time.monotonic() - started < 5
     assert r.reachable and r.error_kind == "too-large" and r.chain == ()
+
+
+def with_x509_version(cert: x509.Certificate, version: int) -> bytes:
+    """``cert``'s DER with its version field set to ``version`` (cryptography then refuses it)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    field = b"\xa0\x03\x02\x01\x02"  # [0] EXPLICIT INTEGER 2 (v3), early in the TBS
+    at = der.index(field)
+    return der[:at] + field[:-1] + bytes([version]) + der[at + len(field) :]
+
+
+async def test_a_certificate_of_an_unknown_x509_version_is_a_result_not_a_crash(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    # OpenSSL serves it; cryptography raises InvalidVersion, which is not a ValueError
+    bad = with_x509_version(pki.leaf_a, 57)
+    (tmp_path / "c.pem").write_bytes(
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"
+    )
+    ctx = server_context(tmp_path / "c.pem", write_pem(tmp_path / "k.pem", pki.leaf_a_key))
+    async with serve(drain_then_close, tls=ctx) as port:
+        r = await probe("127.0.0.1", port, sni="localhost", timeout=5)
+    assert r.reachable and r.error_kind == "handshake" and r.chain == ()
+    assert r.error is not None and "certificate 1 sent by the server cannot be read" in r.error
 
 
 # --- STARTTLS against small fake SMTP servers (the real sink is in the integration suite) -----------

@@ -114,6 +114,21 @@ def test_truncated_der(pki_files: PkiFiles) -> None:
         load(der + b"garbage", name="leaf.der")
 
 
+def test_unknown_x509_version(pki_files: PkiFiles) -> None:
+    # cryptography raises InvalidVersion (not a ValueError) for versions other than 1 and 3
+    der = pki_files.read("leaf-ec.der")
+    v3 = b"\xa0\x03\x02\x01\x02"
+    bad = der.replace(v3, v3[:-1] + b"\x39", 1)
+    assert bad != der
+    with pytest.raises(UnsupportedFormatError, match="not a valid X509 version"):
+        load(bad, name="leaf.der")
+    pem = (
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"
+    )
+    with pytest.raises(UnsupportedFormatError, match="not a valid X509 version"):
+        load(pem, name="leaf.pem")
+
+
 def test_corrupt_base64(pki_files: PkiFiles) -> None:
     text = pki_files.read("leaf-ec.pem")
     lines = text.split(b"\n")
