@@ -191,7 +191,10 @@ async def _peers(
         f"{done}/{peak_n} orders, {seconds:.1f} s, {peak:.0f} orders/min, "
         f"{1000 * tp['cpu'] / max(done, 1):.1f} ms client CPU/order"
     )
-    print(f"ratio: certmgr {rate / peak:.2f}x of Pebble's capacity (goal: about 0.5x)")
+    if peak:
+        print(f"ratio: certmgr {rate / peak:.2f}x of Pebble's capacity (goal: about 0.5x)")
+    else:  # seen once: a fresh Pebble that answered no order of the round
+        print("ratio: none (the capacity round completed no order; run the bench again)")
     if shutil.which("certbot") and certbot_n:
         with timer() as tc:
             seconds, done = await asyncio.to_thread(certbot_many, certbot_n, pebble)
