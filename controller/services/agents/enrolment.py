@@ -11,11 +11,11 @@ from typing import Any
 
 import nacl.signing
 from cryptography import x509
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from certmgr.controller.db.engine import Database
-from certmgr.controller.db.models import Agent, EnrollmentToken
+from certmgr.controller.db.models import Agent, AgentNonce, EnrollmentToken
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services.admin.refusals import ENROLMENT_PREFIX, count_refusal, source_key
 from certmgr.controller.services.agents.identity import (
@@ -24,7 +24,6 @@ from certmgr.controller.services.agents.identity import (
     controller_key_sha256,
     signing_key,
 )
-from certmgr.controller.services.agents.nonces import nonce_ledger
 from certmgr.controller.services.audit import audit
 from certmgr.controller.vault import MasterKey
 from certmgr.shared import protocol as p
@@ -283,18 +282,22 @@ async def authenticate(
         raise PermissionDeniedError("this agent waits for an admin's approval", actor=agent.name)
     if agent.status not in ("approved", "pending", "revoked"):
         raise PermissionDeniedError("this agent is not approved", actor=agent.name)
-    # written with the nonces of the other requests arriving now, in one transaction
     try:
-        fresh = await nonce_ledger(db).record(
-            agent.id,
-            nonce,
-            now,
-            note_seen=agent.last_seen_at is None or now - agent.last_seen_at >= SEEN_RESOLUTION,
-        )
-    except IntegrityError as err:  # not a replay (those are told apart): the agent went meanwhile
-        raise PermissionDeniedError("unknown agent") from err
-    if not fresh:
-        raise PermissionDeniedError("replayed request (nonce seen before)", actor=agent.name)
+        async with db.transaction() as s:
+            s.add(AgentNonce(agent_id=agent.id, nonce=nonce, at=now))
+            if agent.last_seen_at is None or now - agent.last_seen_at >= SEEN_RESOLUTION:
+                await s.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=now))
+    except IntegrityError as err:
+        raise PermissionDeniedError(
+            "replayed request (nonce seen before)", actor=agent.name
+        ) from err
+    if secrets.randbelow(200) == 0:
+        async with db.transaction() as s:
+            await s.execute(
+                delete(AgentNonce).where(
+                    AgentNonce.at < now - dt.timedelta(seconds=4 * p.DEFAULT_MAX_SKEW)
+                )
+            )
     return agent
 
 
