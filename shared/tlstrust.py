@@ -205,5 +205,7 @@ def verify_chain(
             verifier.verify(chain[0], list(chain[1:]))
         except VerificationError as err:
             return False, _plain_verify_error(str(err))
+        except ValueError:  # the verifier reads every field strictly; loading read them lazily
+            return False, "a certificate in the chain is malformed (a field cannot be read)"
         return True, None
     return False, "the certificate names no host the check can use"

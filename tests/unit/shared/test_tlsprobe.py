@@ -374,6 +374,18 @@ def test_ip_literals_need_no_resolver() -> None:
         assert _literal(host, 443, family) == [], host
 
 
+def test_verify_chain_judges_a_malformed_certificate_untrusted(pki: TestPki) -> None:
+    # Found by fuzzing served chains: an invalid UTF-8 byte in the subject (with the TBS
+    # signature algorithm changed) loads, since names are read lazily, but the verifier reads
+    # the subject strictly and raised ValueError, which the probe let escape.
+    der = bytearray(pki.leaf_a.public_bytes(serialization.Encoding.DER))
+    der[der.index(b"\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02") + 2] = 0x30
+    der[der.index(b"leaf-A") + 1] = 0xAC
+    broken = x509.load_der_x509_certificate(bytes(der))
+    ok, why = verify_chain([broken, pki.intermediate], [pki.root], "localhost")
+    assert ok is False and why is not None and "malformed" in why
+
+
 def test_verify_chain_builds_each_set_of_anchors_once(
     pki: TestPki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
