@@ -10,6 +10,7 @@ from certmgr.shared.pki.chain import (
     is_ca,
     is_self_signed,
     issued_by,
+    issued_by_many,
 )
 from certmgr.shared.pki.csr import build_csr, csr_pem, load_csr
 from certmgr.shared.pki.encode import encrypted_pkcs8_pem, jks_bytes, pem_bundle, pkcs12_bytes
@@ -87,6 +88,7 @@ __all__ = [
     "is_java_keystore",
     "is_self_signed",
     "issued_by",
+    "issued_by_many",
     "java_password",
     "jks_bytes",
     "key_matches_certificate",

@@ -117,6 +117,8 @@ def _reason(err: Exception) -> str:
 
 def dedupe(certs: list[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """Drop repeated certificates (same DER), keeping the first occurrence."""
+    if len(certs) < 2:  # the common single-certificate file: nothing to compare
+        return tuple(certs)
     seen: set[bytes] = set()
     out: list[x509.Certificate] = []
     for cert in certs:

@@ -70,17 +70,21 @@ def find_blocks(data: bytes, name: str) -> list[PemBlock]:
 
 def _block(label: str, body: str, number: int, name: str) -> PemBlock:
     # PEM pasted out of JSON or YAML often carries literal "\n" escapes instead of line breaks.
-    body = body.replace("\\r", "\n").replace("\\n", "\n")
+    if "\\" in body:
+        body = body.replace("\\r", "\n").replace("\\n", "\n")
     headers: list[tuple[str, str]] = []
-    b64: list[str] = []
-    for raw in body.splitlines():
-        line = raw.strip()
-        if ":" in line:  # base64 never contains ':', so this is an RFC 1421 header
-            key, _, value = line.partition(":")
-            headers.append((key.strip(), value.strip()))
-        elif line:
-            b64.append(line)
-    payload = _WS.sub("", "".join(b64))
+    if ":" in body:
+        b64: list[str] = []
+        for raw in body.splitlines():
+            line = raw.strip()
+            if ":" in line:  # base64 never contains ':', so this is an RFC 1421 header
+                key, _, value = line.partition(":")
+                headers.append((key.strip(), value.strip()))
+            elif line:
+                b64.append(line)
+        payload = _WS.sub("", "".join(b64))
+    else:  # no headers (most blocks): every line is base64
+        payload = "".join(body.split())  # split() drops exactly the whitespace \s matches
     try:
         der = binascii.a2b_base64(payload.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as err:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -12,6 +14,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 
 MAX_DEPTH = 10
+# Below this many signatures a batch is checked on the calling thread (threads cost more than
+# they save); above it, on up to _MAX_THREADS threads.
+_PARALLEL_FROM = 256
+_MAX_THREADS = 8
 
 
 def _der(cert: x509.Certificate) -> bytes:
@@ -67,6 +73,10 @@ def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
 def _signature_ok(child: x509.Certificate, parent: x509.Certificate) -> bool:
     # Certificates hash and compare by their DER, so a repeated pair (the same intermediate under
     # the same root, checked on every probe of a fleet) is verified once.
+    return _check_signature(child, parent)
+
+
+def _check_signature(child: x509.Certificate, parent: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(parent)
     except (ValueError, UnsupportedAlgorithm):
@@ -74,6 +84,34 @@ def _signature_ok(child: x509.Certificate, parent: x509.Certificate) -> bool:
     except (TypeError, InvalidSignature):
         return False
     return True
+
+
+def issued_by_many(pairs: Sequence[tuple[x509.Certificate, x509.Certificate]]) -> list[bool]:
+    """:func:`issued_by` of many (child, parent) pairs, in their order.
+
+    cryptography releases the GIL while it verifies a signature, so the signatures of a large
+    batch (an import of thousands of certificates) are checked on several threads at once: the
+    same checks, spread over the machine's cores. Small batches stay on the calling thread.
+    """
+    claimed = [i for i, (c, p) in enumerate(pairs) if _names_match(c, p) and _key_ids_match(c, p)]
+    out = [False] * len(pairs)
+    threads = min(os.cpu_count() or 1, _MAX_THREADS)
+    if len(claimed) < _PARALLEL_FROM or threads < 2:
+        for i in claimed:
+            out[i] = _signature_ok(*pairs[i])
+        return out
+    # Not through the cache: a batch this size would only push out the pairs probes repeat.
+    step = -(-len(claimed) // (threads * 4))  # a few chunks per thread even out slow ones
+    chunks = [claimed[i : i + step] for i in range(0, len(claimed), step)]
+
+    def run(chunk: list[int]) -> list[bool]:
+        return [_check_signature(*pairs[i]) for i in chunk]
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="certmgr-verify") as pool:
+        for chunk, oks in zip(chunks, pool.map(run, chunks), strict=True):
+            for i, ok in zip(chunk, oks, strict=True):
+                out[i] = ok
+    return out
 
 
 def _legacy_signature_ok(child: x509.Certificate, parent: x509.Certificate) -> bool:
@@ -222,6 +260,8 @@ def find_leaves(certs: Iterable[x509.Certificate]) -> list[x509.Certificate]:
     the certificates that issue none of the others are returned.
     """
     items = list({_der(c): c for c in certs}.values())
+    if len(items) < 2:  # one certificate issues no other: it is the answer either way
+        return items
     by_subject: dict[bytes, list[x509.Certificate]] = {}
     for c in items:
         if (subject := _name_bytes(c, issuer=False)) is not None:

@@ -22,6 +22,7 @@ from certmgr.shared.pki import (
     is_dns_name,
     is_self_signed,
     issued_by,
+    issued_by_many,
     load,
     public_key_sha256,
     sha256_fingerprint,
@@ -108,11 +109,12 @@ def parse_inputs(
             rest = [c for c in bundle.certificates if sha256_fingerprint(c) not in paired]
         else:
             rest = list(bundle.certificates)
-        leaf_set = {sha256_fingerprint(c) for c in find_leaves(rest)} if rest else set()
+        fps = {id(c): sha256_fingerprint(c) for c in rest}  # each certificate hashed once
+        leaf_set = {fps.get(id(c)) or sha256_fingerprint(c) for c in find_leaves(rest)}
         for c in rest:
-            fp = sha256_fingerprint(c)
+            fp = fps[id(c)]
             if fp in leaf_set and not _explicit_ca(c, rest):
-                _add_leaf(leaves, c, f.name, None)
+                _add_leaf(leaves, c, f.name, None, fp)
             else:
                 cas.setdefault(fp, (c, f.name))
         loose_keys.extend(
@@ -207,9 +209,13 @@ def _promote_self_signed_with_key(
 
 
 def _add_leaf(
-    leaves: dict[str, ParsedLeaf], cert: x509.Certificate, source: str, key: PrivateKey | None
+    leaves: dict[str, ParsedLeaf],
+    cert: x509.Certificate,
+    source: str,
+    key: PrivateKey | None,
+    fp: str | None = None,
 ) -> None:
-    fp = sha256_fingerprint(cert)
+    fp = fp or sha256_fingerprint(cert)
     existing = leaves.get(fp)
     if existing is None:
         summary = summarize(cert)
@@ -231,15 +237,13 @@ def build_chains(leaves: list[ParsedLeaf], candidates: list[x509.Certificate]) -
         by_subject.setdefault(c.subject.public_bytes(), []).append(c)
     # per issuing CA object (the candidates are shared by all leaves): its chain, self-signed or not
     ca_chains: dict[int, tuple[ChainResult, bool]] = {}
-    for leaf in leaves:
-        parent = next(
-            (
-                p
-                for p in by_subject.get(leaf.cert.issuer.public_bytes(), ())
-                if issued_by(leaf.cert, p)
-            ),
-            None,
-        )
+    # every leaf's possible issuers, checked in one batch (the signatures on several threads)
+    claims = [by_subject.get(leaf.cert.issuer.public_bytes(), []) for leaf in leaves]
+    pairs = [(leaf.cert, p) for leaf, ps in zip(leaves, claims, strict=True) for p in ps]
+    verdicts = iter(issued_by_many(pairs))
+    for leaf, ps in zip(leaves, claims, strict=True):
+        oks = [next(verdicts) for _ in ps]
+        parent = next((p for p, ok in zip(ps, oks, strict=True) if ok), None)
         if parent is None:
             res = build_chain(leaf.cert, candidates)
             leaf.chain, leaf.complete, leaf.missing = (

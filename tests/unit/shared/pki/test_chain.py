@@ -184,3 +184,44 @@ def test_check_order_with_trust_anchors(real: dict[str, x509.Certificate]) -> No
     assert not check_order([leaf]).ok
     other_root = make_cert("other root", ec_key(), ca=True)
     assert not check_order([leaf], trusted=[other_root]).ok
+
+
+def test_issued_by_many_checks_a_large_batch_on_several_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The batch gives issued_by's verdict for every pair, a forgery included, off the caller's thread."""
+    import threading
+
+    from certmgr.shared.pki import chain as chain_module
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    key = ec_key()
+    ca = make_cert("ca", key, ca=True)
+    other_key = ec_key()
+    pairs = [(make_cert(f"h{i}", ec_key(), issuer=ca, issuer_key=key), ca) for i in range(300)]
+    # names and (absent) key ids point at the CA, but another key signed it
+    forged = make_cert(
+        "forged", ec_key(), issuer_name=ca.subject, issuer_key=other_key, key_ids=False
+    )
+    stranger = make_cert(
+        "stranger", ec_key(), issuer=make_cert("x", other_key, ca=True), issuer_key=other_key
+    )
+    pairs[17] = (forged, ca)
+    pairs[250] = (stranger, ca)
+    expected = [issued_by(c, p) for c, p in pairs]
+    threads: set[str] = set()
+    check = chain_module._check_signature
+
+    def recording(child: x509.Certificate, parent: x509.Certificate) -> bool:
+        threads.add(threading.current_thread().name)
+        return check(child, parent)
+
+    monkeypatch.setattr(chain_module, "_check_signature", recording)
+    verdicts = chain_module.issued_by_many(pairs)
+    assert verdicts == expected
+    assert verdicts.count(False) == 2 and not verdicts[17] and not verdicts[250]
+    assert threads and all(t.startswith("certmgr-verify") for t in threads)
+    # a small batch stays on the calling thread, through the cache
+    threads.clear()
+    assert chain_module.issued_by_many(pairs[:10]) == expected[:10]
+    assert threads <= {threading.current_thread().name}
