@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from certmgr.controller.db.models import Certificate, CertificateDefinition
-from certmgr.controller.db.queries._bulk import table_insert
+from certmgr.controller.db.queries._bulk import table_insert, table_of
 from certmgr.controller.db.queries.authorities import ca_subjects
 from certmgr.controller.db.queries.certificates import not_after_by_id
 from certmgr.controller.db.queries.definitions import (
@@ -119,12 +120,25 @@ async def make_newest_current(
             best[def_id] = (values["not_after"], cert_id)
     new_ids = set(cert_ids)
     updates = [
-        {"id": def_id, "current_certificate_id": cert_id, "updated_at": now}
+        {"def_id": def_id, "cert_id": cert_id, "at": now}
         for def_id, (_, cert_id) in best.items()
         if cert_id in new_ids
     ]
     if updates:
-        await s.execute(update(CertificateDefinition), updates)
+        # Core executemany on the table (the ORM's bulk UPDATE by primary key costs more than
+        # the statement); the session's loaded definitions are given the new values, as the
+        # ORM's update would have done, so later steps of this import see them
+        t = table_of(CertificateDefinition)
+        await s.execute(
+            update(t)
+            .where(t.c.id == bindparam("def_id"))
+            .values(current_certificate_id=bindparam("cert_id"), updated_at=bindparam("at")),
+            updates,
+        )
+        for d in matched:
+            if d.id in best and best[d.id][1] in new_ids:
+                set_committed_value(d, "current_certificate_id", best[d.id][1])
+                set_committed_value(d, "updated_at", now)
     return {cert_id for _, cert_id in best.values()}
 
 

@@ -405,6 +405,45 @@ def test_renewed_certificate_joins_its_definition(tmp_path: Path, files: Path) -
     assert a["definition_id"] == b["definition_id"]
 
 
+def test_known_and_renewed_certificate_in_one_import_report_the_new_current(
+    tmp_path: Path, files: Path
+) -> None:
+    """The renewed certificate becomes current, and the known one in the same import says it is not."""
+    o = require_tool("openssl")
+    renewed = tmp_path / "renewed.pem"
+    sh(
+        o,
+        "x509",
+        "-req",
+        "-in",
+        str(files / "leaf2.csr"),
+        "-CA",
+        str(files / "int.pem"),
+        "-CAkey",
+        str(files / "int.key"),
+        "-set_serial",
+        "0x9abc",
+        "-days",
+        "40",
+        "-extfile",
+        str(files / "leaf.ext"),
+        "-out",
+        str(renewed),
+    )
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    code, first, _ = _import(home, str(files / "leaf.pem"), "--chain", str(files / "int.pem"))
+    assert code == 0 and next(r for r in first if not r["is_ca"])["made_current"]
+    code, out, err = _import(
+        home, str(files / "leaf.pem"), str(renewed), "--chain", str(files / "int.pem")
+    )
+    assert code == 0, err
+    known = next(r for r in out if r["sha256"] == fp(files / "leaf.pem"))
+    new = next(r for r in out if r["sha256"] == fp(renewed))
+    assert not known["created"] and new["created"]
+    assert known["definition_id"] == new["definition_id"]
+    assert new["made_current"] and not known["made_current"]
+
+
 @pytest.mark.parametrize(
     ("name", "extra", "needle"),
     [
