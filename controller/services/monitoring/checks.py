@@ -20,14 +20,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import CheckResult, Deployment
+from certmgr.controller.db.queries.monitoring import (
+    CheckState,
+    certificate_owners,
+    check_states,
+    current_certificate_ids,
+    deployment_rows,
+    insert_check_results,
+    note_last_checks,
+    set_deployment_certificates,
+)
 from certmgr.controller.domain.actors import SYSTEM, Actor
 from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.audit import audit
-from certmgr.controller.services.deployment.checks import NewCheck, store_checks
+from certmgr.controller.services.deployment.check_rows import check_values
 from certmgr.controller.services.deployment.deployments import move
 from certmgr.controller.services.monitoring.config import MonitorConfig
 from certmgr.controller.services.monitoring.targets import (
@@ -91,49 +101,73 @@ async def _store(
     cfg: MonitorConfig,
     summary: MonitorSummary,
 ) -> None:
+    """Store a batch in one transaction, with its state changes and their history and audit.
+
+    Each check's result, its deployment's last check, failure counter and certificate seen
+    served go in as plain Core statements; ORM objects only for the deployments
+    whose state changes (``move`` adds their history event and audit record).
+    """
     async with db.transaction() as s:
-        ids = [c.deployment_id for c, _ in batch]
-        deps = {
-            d.id: d
-            for d in (await s.execute(select(Deployment).where(Deployment.id.in_(ids)))).scalars()
-        }
-        kept = [
-            NewCheck(deps[c.deployment_id], c.outcome, at, "monitor", c.extra)
-            for c, at in batch
-            if c.deployment_id in deps
-        ]
-        healthy = {c.deployment_id: c.healthy for c, _ in batch}
-        check_ids = await store_checks(s, kept)
-        for new, check_id in zip(kept, check_ids, strict=True):
-            dep, outcome = new.deployment, new.outcome
+        states = await check_states(s, [c.deployment_id for c, _ in batch])
+        kept = [(c, at) for c, at in batch if c.deployment_id in states]
+        check_ids = await insert_check_results(
+            s, [check_values(c.deployment_id, c.outcome, at, "monitor", c.extra) for c, at in kept]
+        )
+        last: list[tuple[int, int, int]] = []
+        moves: list[tuple[int, DeploymentStatus, str, dict[str, Any]]] = []
+        for (c, _), check_id in zip(kept, check_ids, strict=True):
+            st, outcome = states[c.deployment_id], c.outcome
+            failures = 0 if outcome.reachable else st.consecutive_failures + 1
+            last.append((st.id, check_id, failures))
             summary.check_ids.append(check_id)
             detail = {"check": check_id, "source": "monitor"}
             # Unreachable only counts after N failures in a row: one lost packet is no alarm.
-            failing = not healthy[dep.id] and (
-                outcome.reachable or dep.consecutive_failures >= cfg.unreachable_after
-            )
-            if dep.status in IN_SERVICE and failing:
-                move(
-                    s,
-                    dep,
-                    actor,
-                    DeploymentStatus.CHECK_FAILED,
-                    "monitoring: " + "; ".join(outcome.problems),
-                    clock,
-                    detail,
-                )
+            failing = not c.healthy and (outcome.reachable or failures >= cfg.unreachable_after)
+            if st.status in IN_SERVICE and failing:
+                text = "monitoring: " + "; ".join(outcome.problems)
+                moves.append((st.id, DeploymentStatus.CHECK_FAILED, text, detail))
                 summary.to_check_failed += 1
-            elif dep.status == DeploymentStatus.CHECK_FAILED.value and healthy[dep.id]:
-                move(
-                    s,
-                    dep,
-                    actor,
-                    DeploymentStatus.CONFIRMED,
-                    "monitoring: the check passes again",
-                    clock,
-                    detail,
-                )
+            elif st.status == DeploymentStatus.CHECK_FAILED.value and c.healthy:
+                text = "monitoring: the check passes again"
+                moves.append((st.id, DeploymentStatus.CONFIRMED, text, detail))
                 summary.to_confirmed += 1
+        await note_last_checks(s, last)
+        await set_deployment_certificates(s, await _certificates_seen(s, kept, states))
+        if moves:
+            deps = await deployment_rows(s, [m[0] for m in moves])
+            for dep_id, new, text, detail in moves:
+                move(s, deps[dep_id], actor, new, text, clock, detail)
+
+
+async def _certificates_seen(
+    s: AsyncSession, kept: list[Stamped], states: dict[int, CheckState]
+) -> dict[int, int]:
+    """Deployments that now carry the certificate of their definition their server was seen serving.
+
+    A monitoring-only deployment (nothing installed by certmgr) learns its certificate so, and
+    stops needing the current one once it is seen served; one that was sent a certificate takes
+    the served one only when that is the definition's current (an install under way is not
+    undone by a check of the old server). As ``store_checks`` does for single checks.
+    """
+    served = {
+        c.deployment_id: sha
+        for c, _ in kept
+        if c.outcome.judged and (sha := c.outcome.served_sha256) and len(sha) == 64
+    }
+    known = await certificate_owners(s, list(served.values()))
+    found: dict[int, int] = {}
+    for dep_id, sha in served.items():
+        cert, st = known.get(sha), states[dep_id]
+        if cert is not None and cert[1] == st.definition_id and cert[0] != st.certificate_id:
+            found[dep_id] = cert[0]
+    sent = [states[d].definition_id for d in found if states[d].certificate_id is not None]
+    current = await current_certificate_ids(s, sent)
+    return {
+        dep_id: cert_id
+        for dep_id, cert_id in found.items()
+        if states[dep_id].certificate_id is None
+        or current.get(states[dep_id].definition_id) == cert_id
+    }
 
 
 async def run_monitoring(
@@ -186,17 +220,22 @@ async def run_monitoring(
         finished = False
         while not finished:
             wait = max(0.0, opened + FLUSH_SECONDS - time.monotonic()) if batch else None
+            items: list[Stamped | None] = []
             try:
                 async with asyncio.timeout(wait):
-                    item = await done.get()
+                    items.append(await done.get())
+            except TimeoutError:
+                pass
+            # what else is waiting already: one wake-up (and one timeout) for all of it
+            while items and len(batch) + len(items) < BATCH and not done.empty():
+                items.append(done.get_nowait())
+            for item in items:
                 if item is None:
                     finished = True
                 else:
                     opened = opened if batch else time.monotonic()
                     batch.append(item)
                     _count(summary, item[0])
-            except TimeoutError:
-                pass
             due = time.monotonic() - opened >= FLUSH_SECONDS
             if batch and (finished or due or len(batch) >= BATCH):
                 await _store(db, actor, batch, clock, cfg, summary)
