@@ -42,6 +42,7 @@ from certmgr.shared.pki.keys import (
     private_key_from_pkcs8_der,
     private_key_to_pkcs8_der,
     public_half,
+    public_key_algorithm,
     public_key_der,
     public_key_sha256,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "private_key_from_pkcs8_der",
     "private_key_to_pkcs8_der",
     "public_half",
+    "public_key_algorithm",
     "public_key_der",
     "public_key_sha256",
     "san_text",

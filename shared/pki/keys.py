@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -86,17 +86,49 @@ def generate_private_key(key_type: KeyType | str) -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
+_PRIVATE_TYPES = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
+_PUBLIC_TYPES = (
+    ("RSA", rsa.RSAPublicKey),
+    ("EC", ec.EllipticCurvePublicKey),
+    ("Ed25519", ed25519.Ed25519PublicKey),
+    ("Ed448", ed448.Ed448PublicKey),
+)
+
+
+# isinstance() on cryptography's key ABCs walks the ABC machinery on every call (a dozen times
+# per certificate summary); a key's class answers the same every time, so it is asked once.
+_PRIVATE_BY_CLASS: dict[type, bool] = {}
+_ALGORITHM_BY_CLASS: dict[type, str | None] = {}
+
+
+def _is_private(key: object) -> bool:
+    cls = type(key)
+    found = _PRIVATE_BY_CLASS.get(cls)
+    if found is None:
+        found = _PRIVATE_BY_CLASS[cls] = issubclass(cls, _PRIVATE_TYPES)
+    return found
+
+
+def public_key_algorithm(key: object) -> str | None:
+    """``RSA``, ``EC``, ``Ed25519`` or ``Ed448`` for a supported public key; None for any other object."""
+    cls = type(key)
+    if cls not in _ALGORITHM_BY_CLASS:
+        _ALGORITHM_BY_CLASS[cls] = next(
+            (name for name, abc in _PUBLIC_TYPES if issubclass(cls, abc)), None
+        )
+    return _ALGORITHM_BY_CLASS[cls]
+
+
 def public_half(key: PrivateKey | PublicKey) -> PublicKey:
     """The public key of a private key (a public key is returned as it is)."""
-    if isinstance(
-        key,
-        rsa.RSAPrivateKey
-        | ec.EllipticCurvePrivateKey
-        | ed25519.Ed25519PrivateKey
-        | ed448.Ed448PrivateKey,
-    ):
-        return key.public_key()
-    return key
+    if _is_private(key):
+        return cast(PrivateKey, key).public_key()
+    return cast(PublicKey, key)
 
 
 def public_key_der(key: PrivateKey | PublicKey) -> bytes:
@@ -115,11 +147,13 @@ def describe_key(key: PrivateKey | PublicKey) -> KeyInfo:
     """Describe a key (algorithm, size, curve, public fingerprint)."""
     pub = public_half(key)
     fp = public_key_sha256(pub)
-    if isinstance(pub, rsa.RSAPublicKey):
-        return KeyInfo("RSA", pub.key_size, None, fp)
-    if isinstance(pub, ec.EllipticCurvePublicKey):
-        return KeyInfo("EC", pub.curve.key_size, pub.curve.name, fp)
-    if isinstance(pub, ed25519.Ed25519PublicKey):
+    algorithm = public_key_algorithm(pub)
+    if algorithm == "RSA":
+        return KeyInfo("RSA", cast(rsa.RSAPublicKey, pub).key_size, None, fp)
+    if algorithm == "EC":
+        curve = cast(ec.EllipticCurvePublicKey, pub).curve
+        return KeyInfo("EC", curve.key_size, curve.name, fp)
+    if algorithm == "Ed25519":
         return KeyInfo("Ed25519", 256, None, fp)
     return KeyInfo("Ed448", 456, None, fp)
 

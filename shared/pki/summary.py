@@ -13,16 +13,17 @@ from typing import NamedTuple
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import dsa
 from cryptography.x509.oid import NameOID
 
 from certmgr.shared.errors import ValidationError
 from certmgr.shared.pki import _der
 from certmgr.shared.pki.chain import is_ca, is_self_signed
 from certmgr.shared.pki.fingerprint import cert_der, sha1_fingerprint, sha256_fingerprint
-from certmgr.shared.pki.keys import KeyInfo, describe_key
+from certmgr.shared.pki.keys import KeyInfo, describe_key, public_key_algorithm
 
 _UNREADABLE = "<unreadable>"
+_CN_AND_O = (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME)
 _SHORT = {
     "2.5.4.3": "CN",
     "2.5.4.10": "O",
@@ -76,11 +77,27 @@ class CertSummary:
 
 
 def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
-    attrs = name.get_attributes_for_oid(oid)
-    if not attrs:
-        return None
-    value = attrs[0].value
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+    return _attributes(name, (oid,))[0]
+
+
+def _attributes(name: x509.Name, oids: tuple[x509.ObjectIdentifier, ...]) -> list[str | None]:
+    """The first value of each of ``oids`` in ``name`` (None where absent), in one pass over it.
+
+    (``get_attributes_for_oid`` walks the whole name once per attribute asked for.)
+    """
+    found: dict[x509.ObjectIdentifier, str | None] = dict.fromkeys(oids)
+    missing = len(oids)
+    for rdn in name.rdns:
+        for attr in rdn:
+            if attr.oid in found and found[attr.oid] is None:
+                value = attr.value
+                found[attr.oid] = (
+                    value if isinstance(value, str) else value.decode("utf-8", "replace")
+                )
+                missing -= 1
+                if not missing:
+                    return list(found.values())
+    return list(found.values())
 
 
 def _name_and_text(cert: x509.Certificate, *, issuer: bool) -> tuple[x509.Name | None, str]:
@@ -125,14 +142,8 @@ def _key(cert: x509.Certificate, problems: list[str]) -> KeyInfo:
     except (ValueError, UnsupportedAlgorithm):
         problems.append("public key: unsupported algorithm")
         return KeyInfo(cert.public_key_algorithm_oid.dotted_string, 0, None, "")
-    if isinstance(
-        pub,
-        rsa.RSAPublicKey
-        | ec.EllipticCurvePublicKey
-        | ed25519.Ed25519PublicKey
-        | ed448.Ed448PublicKey,
-    ):
-        return describe_key(pub)
+    if public_key_algorithm(pub) is not None:
+        return describe_key(pub)  # type: ignore[arg-type]  # a supported key, checked just above
     spki = pub.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -205,10 +216,13 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         ca, self_signed = False, False
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     der = cert_der(cert)
+    common_name, organization = (
+        _attributes(subject_name, _CN_AND_O) if subject_name else [None, None]
+    )
     return CertSummary(
         subject=subject,
-        common_name=_attribute(subject_name, NameOID.COMMON_NAME) if subject_name else None,
-        organization=_attribute(subject_name, NameOID.ORGANIZATION_NAME) if subject_name else None,
+        common_name=common_name,
+        organization=organization,
         dns_names=sans.dns,
         ip_addresses=sans.ips,
         emails=sans.emails,

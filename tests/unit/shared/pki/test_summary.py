@@ -105,3 +105,54 @@ def test_duplicate_extension_does_not_crash() -> None:
     assert s.sans == ()
     with pytest.raises(UnsupportedFormatError, match="cannot be read"):
         load(data)
+
+
+def test_summary_names_take_the_first_value_of_each_attribute() -> None:
+    """CN and O come from one pass over the subject: the first of each, None when absent."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import dsa, ed448, ed25519, rsa
+    from cryptography.x509.oid import NameOID
+
+    from certmgr.shared.pki import PrivateKey, public_half, public_key_algorithm
+
+    key = ec_key()
+    cert = make_cert("ignored", key)
+    subject = x509.Name(
+        [
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Org A")]
+            ),
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COMMON_NAME, "first.test")]),
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.COMMON_NAME, "second.test")]
+            ),
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Org B")]
+            ),
+        ]
+    )
+    built = x509.CertificateBuilder(
+        subject_name=subject,
+        issuer_name=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Only O")]),
+        public_key=key.public_key(),
+        serial_number=5,
+        not_valid_before=cert.not_valid_before_utc,
+        not_valid_after=cert.not_valid_after_utc,
+    ).sign(key, hashes.SHA256())
+    s = summarize(built)
+    assert (s.common_name, s.organization, s.issuer_cn) == ("first.test", "Org A", None)
+    assert s.common_name == built.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    # key classes are looked up once, and answer as isinstance would
+    keys: list[PrivateKey] = [
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        key,
+        ed25519.Ed25519PrivateKey.generate(),
+        ed448.Ed448PrivateKey.generate(),
+    ]
+    for k, want in zip(keys, ("RSA", "EC", "Ed25519", "Ed448"), strict=True):
+        assert public_key_algorithm(public_half(k)) == want
+        assert public_key_algorithm(k) is None  # a private key is not a public key
+        pub = public_half(k)
+        assert public_half(pub) is pub
+    dsa_pub = dsa.generate_private_key(key_size=2048).public_key()
+    assert public_key_algorithm(dsa_pub) is None and public_key_algorithm("text") is None
