@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +26,7 @@ from certmgr.shared.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -48,10 +50,12 @@ class Database:
             _create_private_sqlite_file(url)
         else:
             kwargs["pool_size"] = pool_size
-            kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            _ping_when_idle(self.engine, self)
+        self.ping_after_idle = PING_AFTER_IDLE
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite allows one writer; serialise our own writers instead of waiting on busy locks.
         self.write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -117,6 +121,37 @@ class Database:
             raise ConfigurationError(
                 f"database schema is at {rev!r}, expected {head!r}: run 'certmgr db upgrade'"
             )
+
+
+PING_AFTER_IDLE = 2.0
+"""Seconds a pooled PostgreSQL connection may rest before it is pinged when taken from the pool."""
+
+
+def _ping_when_idle(engine: AsyncEngine, db: Database) -> None:
+    """Ping a pooled connection at checkout only when it rested more than ``db.ping_after_idle`` s.
+
+    A ping on every checkout (``pool_pre_ping``) was a seventh of a busy controller's event loop.
+    A connection the server dropped (a restart, an idle timeout) is found by the ping after a
+    rest, and replaced; one dropped within the last seconds of its use fails its next statement,
+    which invalidates the pool as a ping would have.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def checkin(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info["rested_since"] = time.monotonic()
+
+    def checkout(dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.pop("rested_since", None)
+        if since is None or time.monotonic() - since < db.ping_after_idle:
+            return  # new, or in use moments ago
+        try:
+            dialect.do_ping(dbapi)
+        except Exception as err:  # noqa: BLE001 - any failure: the pool replaces the connection
+            raise DisconnectionError(_safe_db_error(err)) from err
+
+    event.listen(pool, "checkin", checkin)
+    event.listen(pool, "checkout", checkout)
 
 
 def _safe_db_error(err: BaseException) -> str:

@@ -87,17 +87,19 @@ async def work(request: web.Request) -> web.Response:
         wait = 0
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
+    woken = False
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
             ev.clear()  # before the query: a wake-up that comes while it runs is kept
             async with wakeups.gate:
-                resp = await work_svc.pending_work(ctx.db, agent, ctx.clock)
+                resp = await work_svc.pending_work(ctx.db, agent, ctx.clock, woken=woken)
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
                 break
             try:
                 async with asyncio.timeout(left):
                     await ev.wait()
+                woken = True  # work was queued for it: read it where it is marked delivered
             except TimeoutError:
                 # Nothing woke it: the empty answer stands (no query per idle poll's end). A lost
                 # hint (a replica's LISTEN connection down) costs one poll: the next one reads.

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from certmgr.controller.db.models import CertificateDefinition, CheckResult, Deployment
+from certmgr.controller.db.models import (
+    Certificate,
+    CertificateDefinition,
+    CheckResult,
+    Deployment,
+)
 from certmgr.controller.db.queries._like import LIKE_ESCAPE, contains
 from certmgr.controller.domain.states import FINISHED_DEPLOYMENT, DeploymentStatus
 
@@ -13,6 +20,47 @@ from certmgr.controller.domain.states import FINISHED_DEPLOYMENT, DeploymentStat
 async def all_deployments(s: AsyncSession) -> list[Deployment]:
     """Every deployment, oldest first."""
     return list((await s.execute(select(Deployment).order_by(Deployment.id))).scalars().all())
+
+
+_CHUNK = 500
+
+
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
+    uniq = list(dict.fromkeys(ids))
+    return [uniq[i : i + _CHUNK] for i in range(0, len(uniq), _CHUNK)]
+
+
+async def deployments_by_id(
+    s: AsyncSession, ids: Iterable[int], *, lock: bool = False
+) -> dict[int, Deployment]:
+    """Deployments by id (missing ones left out); ``lock`` holds their rows until commit (PostgreSQL)."""
+    out: dict[int, Deployment] = {}
+    for part in _chunks(ids):
+        query = select(Deployment).where(Deployment.id.in_(part))
+        if lock:
+            query = query.order_by(Deployment.id).with_for_update()
+        out.update({d.id: d for d in (await s.execute(query)).scalars()})
+    return out
+
+
+async def definitions_by_id(
+    s: AsyncSession, ids: Iterable[int]
+) -> dict[int, CertificateDefinition]:
+    """Certificate definitions by id (missing ones left out)."""
+    out: dict[int, CertificateDefinition] = {}
+    for part in _chunks(ids):
+        query = select(CertificateDefinition).where(CertificateDefinition.id.in_(part))
+        out.update({d.id: d for d in (await s.execute(query)).scalars()})
+    return out
+
+
+async def certificates_by_id(s: AsyncSession, ids: Iterable[int]) -> dict[int, Certificate]:
+    """Certificates by id (missing ones left out)."""
+    out: dict[int, Certificate] = {}
+    for part in _chunks(ids):
+        query = select(Certificate).where(Certificate.id.in_(part))
+        out.update({c.id: c for c in (await s.execute(query)).scalars()})
+    return out
 
 
 async def check_by_id(s: AsyncSession, check_id: int | None) -> CheckResult | None:

@@ -68,7 +68,8 @@ async def record_report(
         )
         work = found[0] if found else None
         # what the agent holds is news whatever the report is about (checked by the caller)
-        _store_inventory(await s.get(Agent, agent.id), report.inventory)
+        if report.inventory:
+            _store_inventory(await s.get(Agent, agent.id), report.inventory)
         if work is None:
             return None
         work.state = "done" if report.ok else "failed"

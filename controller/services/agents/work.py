@@ -13,17 +13,14 @@ from typing import Any, Protocol
 
 import nacl.public
 import nacl.signing
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import (
     Agent,
     AgentWork,
-    CertificateDefinition,
-    Deployment,
 )
 from certmgr.controller.db.queries.agents import all_agents, open_work
+from certmgr.controller.db.queries.deployments import definitions_by_id, deployments_by_id
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus
@@ -54,19 +51,23 @@ class Wakeups(Protocol):
         """Wake the agents' waiters."""
 
 
-async def pending_work(db: Database, agent: Agent, clock: Clock) -> p.WorkResponse:
+async def pending_work(
+    db: Database, agent: Agent, clock: Clock, *, woken: bool = False
+) -> p.WorkResponse:
     """Queued packages and key requests for the agent (re-sent until reported); marks them delivered.
 
     An idle agent's poll only reads; a write transaction is opened when something is handed over
     for the first time (and it reads again there, so the items marked are the ones answered).
+    A poll ``woken`` because work was queued for it reads in the write transaction at once.
     """
     if agent.status != "approved":
         return p.WorkResponse(revoked=agent.status == "revoked")
-    async with db.reader() as s:
-        rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
-    resp, new = _work_response(rows)
-    if not new:
-        return resp
+    if not woken:
+        async with db.reader() as s:
+            rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
+        resp, new = _work_response(rows)
+        if not new:
+            return resp
     async with db.transaction() as s:
         rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
         resp, new = _work_response(rows)
@@ -155,8 +156,8 @@ async def _plan_installs(
     rows: dict[int, MaterialRows] = {}
     async with db.reader() as s:
         agents = {a.id: a for a in await all_agents(s)}
-        deps = await _deployments_by_id(s, wanted)
-        defs = await _definitions_by_id(s, {d.definition_id for d in deps.values()})
+        deps = await deployments_by_id(s, wanted)
+        defs = await definitions_by_id(s, {d.definition_id for d in deps.values()})
         for dep_id in wanted:
             if dep_id not in deps:
                 raise NotFoundError(f"no deployment {dep_id}")
@@ -221,34 +222,6 @@ def _seal_packages(
     return blobs
 
 
-async def _deployments_by_id(
-    s: AsyncSession, ids: Sequence[int], *, lock: bool = False
-) -> dict[int, Deployment]:
-    """Deployments by id; ``lock`` holds their rows until commit (PostgreSQL; SQLite has one writer)."""
-    out: dict[int, Deployment] = {}
-    for i in range(0, len(ids), 500):
-        query = select(Deployment).where(Deployment.id.in_(list(ids[i : i + 500])))
-        if lock:
-            query = query.order_by(Deployment.id).with_for_update()
-        for dep in (await s.execute(query)).scalars():
-            out[dep.id] = dep
-    return out
-
-
-async def _definitions_by_id(s: AsyncSession, ids: set[int]) -> dict[int, CertificateDefinition]:
-    out: dict[int, CertificateDefinition] = {}
-    wanted = list(ids)
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        for d in (
-            await s.execute(
-                select(CertificateDefinition).where(CertificateDefinition.id.in_(chunk))
-            )
-        ).scalars():
-            out[d.id] = d
-    return out
-
-
 async def queue_installs(
     db: Database, vault: MasterKey, actor: Actor, dep_ids: list[int], clock: Clock
 ) -> list[QueuedInstall]:
@@ -300,8 +273,8 @@ async def _record_installs(
     out: list[QueuedInstall] = []
     wanted = [p.deployment_id for p in plans]
     async with db.transaction() as s:
-        deps = await _deployments_by_id(s, wanted, lock=True)  # concurrent installs queue up here
-        defs = await _definitions_by_id(s, {p.definition_id for p in plans})
+        deps = await deployments_by_id(s, wanted, lock=True)  # concurrent installs queue up here
+        defs = await definitions_by_id(s, {p.definition_id for p in plans})
         pending: dict[int, list[AgentWork]] = {}
         for i in range(0, len(wanted), 500):
             for w in await open_work(s, deployment_ids=wanted[i : i + 500]):

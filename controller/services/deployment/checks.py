@@ -21,12 +21,17 @@ from certmgr.controller.db.models import (
     Deployment,
 )
 from certmgr.controller.db.queries.certificates import certificates_by_sha256
-from certmgr.controller.db.queries.deployments import check_by_id
+from certmgr.controller.db.queries.deployments import (
+    certificates_by_id,
+    check_by_id,
+    definitions_by_id,
+    deployments_by_id,
+)
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.admin.settings import MailSettings, load_general_settings
 from certmgr.controller.services.audit import audit
-from certmgr.controller.services.certificates.store import chain_of
+from certmgr.controller.services.certificates.store import chain_of, load_der
 from certmgr.controller.services.deployment.codes import claim_check_code, link_check_result
 from certmgr.controller.services.deployment.deployments import (
     add_event,
@@ -38,9 +43,10 @@ from certmgr.controller.services.notification.mail import OutgoingMail, send_and
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
 from certmgr.shared.deploycheck import CheckOutcome, evaluate, outcome_name
-from certmgr.shared.errors import CertmgrError, ConflictError
+from certmgr.shared.errors import ConflictError, NotFoundError
 from certmgr.shared.receipt import CheckResult as Result
 from certmgr.shared.tlsprobe import probe
+from certmgr.shared.tlstrust import load_system_roots
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +170,20 @@ async def run_check(
     for up to that many seconds: right after a reload, draining workers serve the old one briefly.
     """
     row, chain = await expected_for(db, dep)
+    return await _probe_settled(dep, row.sha256, chain, clock, timeout=timeout, settle=settle)
+
+
+async def _probe_settled(
+    dep: Deployment,
+    expected_sha256: str,
+    chain: list[x509.Certificate],
+    clock: Clock,
+    *,
+    timeout: float,
+    settle: float,
+    trust_roots: Sequence[x509.Certificate] | None = None,
+) -> CheckOutcome:
+    """:func:`run_check`'s probe and judgement, once the expected certificate is known."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settle
     while True:
@@ -173,8 +193,9 @@ async def run_check(
             sni=dep.sni or None,
             timeout=timeout,
             starttls=dep.starttls or None,
+            trust_roots=trust_roots,
         )
-        outcome = evaluate(result, row.sha256, chain, now=clock.now())
+        outcome = evaluate(result, expected_sha256, chain, now=clock.now())
         if (
             outcome.ok
             or not outcome.reachable
@@ -207,49 +228,65 @@ async def record_check(
         (check_id,) = await store_checks(s, [NewCheck(dep, outcome, clock.now(), source)])
         row = await check_by_id(s, check_id)
         assert row is not None  # noqa: S101 - just written
-        problems = "; ".join(outcome.problems)
-        summary = {"ok": "check ok", "failed": f"check failed: {problems}"}.get(
-            outcome.outcome, problems
-        )
-        # an unreachable server tells nothing about the deployment: its state stays as it was
-        failed = outcome.outcome == "failed"
-        if move_state and failed and dep.status != DeploymentStatus.DRAFT.value:
-            move(
-                s,
-                dep,
-                actor,
-                DeploymentStatus.CHECK_FAILED,
-                summary,
-                clock,
-                {"check": row.id, "source": source},
-            )
-        elif move_state and outcome.ok and confirm:  # asked to confirm: a passing draft too
-            move(
-                s,
-                dep,
-                actor,
-                DeploymentStatus.CONFIRMED,
-                summary,
-                clock,
-                {"check": row.id, "source": source},
-            )
-        else:
-            add_event(s, dep, actor, f"check-{source}", summary, clock, {"check": row.id})
-        audit(
-            s,
-            actor,
-            "deployment.check",
-            "deployment",
-            dep.id,
-            {
-                "ok": outcome.ok,
-                "source": source,
-                "served": outcome.served_sha256,
-                **(audit_detail or {}),
-            },
-            clock=clock,
-        )
+        _judge(s, dep, actor, outcome, check_id, clock, source, move_state, confirm, audit_detail)
     return row
+
+
+def _judge(
+    s: AsyncSession,
+    dep: Deployment,
+    actor: Actor,
+    outcome: CheckOutcome,
+    check_id: int,
+    clock: Clock,
+    source: str,
+    move_state: bool,
+    confirm: bool,
+    audit_detail: dict[str, object] | None,
+) -> None:
+    """A stored check's consequences: the state change or history event, and the audit record."""
+    problems = "; ".join(outcome.problems)
+    summary = {"ok": "check ok", "failed": f"check failed: {problems}"}.get(
+        outcome.outcome, problems
+    )
+    # an unreachable server tells nothing about the deployment: its state stays as it was
+    failed = outcome.outcome == "failed"
+    if move_state and failed and dep.status != DeploymentStatus.DRAFT.value:
+        move(
+            s,
+            dep,
+            actor,
+            DeploymentStatus.CHECK_FAILED,
+            summary,
+            clock,
+            {"check": check_id, "source": source},
+        )
+    elif move_state and outcome.ok and confirm:  # asked to confirm: a passing draft too
+        move(
+            s,
+            dep,
+            actor,
+            DeploymentStatus.CONFIRMED,
+            summary,
+            clock,
+            {"check": check_id, "source": source},
+        )
+    else:
+        add_event(s, dep, actor, f"check-{source}", summary, clock, {"check": check_id})
+    audit(
+        s,
+        actor,
+        "deployment.check",
+        "deployment",
+        dep.id,
+        {
+            "ok": outcome.ok,
+            "source": source,
+            "served": outcome.served_sha256,
+            **(audit_detail or {}),
+        },
+        clock=clock,
+    )
 
 
 async def deploy_check(
@@ -274,30 +311,6 @@ async def deploy_check(
         db, actor, dep.id, outcome, clock, source="deploy-check", confirm=confirm
     )
     return row, outcome
-
-
-async def confirm_install(
-    db: Database, actor: Actor, dep_id: int, clock: Clock, *, settle: float = 5.0
-) -> bool:
-    """After an install: check the deployment (waiting up to ``settle`` s for a reload) and confirm it.
-
-    Returns:
-        Whether the check passed (the deployment is then ``confirmed``); False, logged, when no
-        check could run (nothing to compare against).
-
-    Raises:
-        NotFoundError: No such deployment.
-        InvalidTransitionError: The deployment moved meanwhile and cannot take the result.
-    """
-    async with db.reader() as s:
-        dep, _ = await deployment_with_definition(s, dep_id)
-    try:
-        outcome = await run_check(db, dep, clock, timeout=10.0, settle=settle)
-    except CertmgrError as err:
-        logger.info("no deploy check for deployment %s: %s", dep.id, err)
-        return False
-    await record_check(db, actor, dep.id, outcome, clock, source="deploy-check", confirm=True)
-    return outcome.ok
 
 
 async def send_check_result(
@@ -409,3 +422,121 @@ async def record_check_code(
     )
     await link_check_result(db, challenge.id, row.id)
     return row, ok
+
+
+@dataclass(frozen=True)
+class InstallToConfirm:
+    """A deployment an agent reported installed, and the agent (as actor) that installed it."""
+
+    deployment_id: int
+    actor: Actor
+
+
+PROBES_AT_ONCE = 50
+"""Deploy checks of one batch that probe at once."""
+
+
+async def confirm_installs(
+    db: Database,
+    installs: Sequence[InstallToConfirm],
+    clock: Clock,
+    *,
+    settle: float = 5.0,
+    timeout: float = 10.0,
+) -> list[bool]:
+    """After installs: check each deployment (waiting up to ``settle`` s for a reload) and confirm it.
+
+    Each check is recorded as :func:`record_check` with ``confirm`` records it. Reports that arrive together are checked together: one read of their deployments and expected
+    certificates, their probes at once (the system's trust anchors read once), and one transaction
+    that stores every result with its state change, history event and audit records. When that
+    transaction fails (a deployment moved meanwhile and cannot take its result), each result is
+    recorded on its own instead, so one deployment's error stays its own.
+
+    Returns:
+        Per install, whether its check passed (the deployment is then ``confirmed``); False, logged,
+        when it could not be checked or recorded.
+    """
+    if not installs:
+        return []
+    async with db.reader() as s:
+        deps = await deployments_by_id(s, [i.deployment_id for i in installs])
+        defs = await definitions_by_id(s, {d.definition_id for d in deps.values()})
+        wanted = {
+            dep.id: defs[dep.definition_id].current_certificate_id or dep.certificate_id
+            for dep in deps.values()
+        }
+        rows = await certificates_by_id(s, {c for c in wanted.values() if c is not None})
+        chains = {cid: load_der(await chain_of(s, cid)) for cid in rows}
+    roots = await asyncio.to_thread(load_system_roots)
+    gate = asyncio.Semaphore(PROBES_AT_ONCE)
+
+    async def check(item: InstallToConfirm) -> CheckOutcome | None:
+        dep = deps.get(item.deployment_id)
+        row = rows.get(wanted.get(item.deployment_id) or 0)
+        if dep is None or row is None:
+            why = "no such deployment" if dep is None else "no current certificate to check against"
+            logger.info("no deploy check for deployment %s: %s", item.deployment_id, why)
+            return None
+        async with gate:
+            return await _probe_settled(
+                dep,
+                row.sha256,
+                chains[row.id],
+                clock,
+                timeout=timeout,
+                settle=settle,
+                trust_roots=roots,
+            )
+
+    outcomes = await asyncio.gather(*(check(i) for i in installs))
+    done = [
+        (n, i, o) for n, (i, o) in enumerate(zip(installs, outcomes, strict=True)) if o is not None
+    ]
+    try:
+        await _record_confirmations(db, [(i, o) for _, i, o in done], clock)
+    except Exception:  # noqa: BLE001 - recorded one by one below, where each error is logged
+        for n, item, outcome in done:
+            try:
+                await record_check(
+                    db,
+                    item.actor,
+                    item.deployment_id,
+                    outcome,
+                    clock,
+                    source="deploy-check",
+                    confirm=True,
+                )
+            except Exception as err:  # noqa: BLE001 - one deployment's error must not stop the rest
+                logger.error(  # noqa: TRY400 - no traceback: its frames may hold secrets
+                    "deploy check of deployment %s failed: %s: %s",
+                    item.deployment_id,
+                    err.__class__.__name__,
+                    str(err)[:300],
+                )
+                outcomes[n] = None
+    return [o is not None and o.ok for o in outcomes]
+
+
+async def _record_confirmations(
+    db: Database, done: Sequence[tuple[InstallToConfirm, CheckOutcome]], clock: Clock
+) -> None:
+    """Store deploy checks after installs in one transaction, each as :func:`record_check` would.
+
+    Raises:
+        NotFoundError: A deployment is gone.
+        InvalidTransitionError: A deployment moved meanwhile and cannot take its result.
+    """
+    if not done:
+        return
+    async with db.transaction() as s:
+        deps = await deployments_by_id(s, [i.deployment_id for i, _ in done])
+        missing = [i.deployment_id for i, _ in done if i.deployment_id not in deps]
+        if missing:
+            raise NotFoundError(f"no deployment {missing[0]}")
+        now = clock.now()
+        ids = await store_checks(
+            s, [NewCheck(deps[i.deployment_id], o, now, "deploy-check") for i, o in done]
+        )
+        for (item, outcome), check_id in zip(done, ids, strict=True):
+            dep = deps[item.deployment_id]
+            _judge(s, dep, item.actor, outcome, check_id, clock, "deploy-check", True, True, None)
