@@ -184,11 +184,13 @@ def _san_texts(names: Iterable[x509.GeneralName]) -> _SanTexts:
     return _SanTexts(tuple(dns), tuple(ips), tuple(emails), tuple(uris), tuple(all_sans))
 
 
-def summarize(cert: x509.Certificate) -> CertSummary:
+def summarize(cert: x509.Certificate, *, der: bytes | None = None) -> CertSummary:
     """Summarise a certificate. Never raises: unreadable parts are listed in ``problems``.
 
     Args:
         cert: Any certificate cryptography loaded.
+        der: Its DER encoding, when the caller has it already (encoding it again costs about as
+            much as hashing it).
 
     Returns:
         The summary.
@@ -215,7 +217,7 @@ def summarize(cert: x509.Certificate) -> CertSummary:
     except ValueError:
         ca, self_signed = False, False
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
-    der = cert_der(cert)
+    der = der or cert_der(cert)
     common_name, organization = (
         _attributes(subject_name, _CN_AND_O) if subject_name else [None, None]
     )

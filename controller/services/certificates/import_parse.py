@@ -15,6 +15,7 @@ from certmgr.shared.pki import (
     ChainResult,
     PrivateKey,
     build_chain,
+    cert_der,
     describe_key,
     find_leaves,
     forged_by,
@@ -109,12 +110,13 @@ def parse_inputs(
             rest = [c for c in bundle.certificates if sha256_fingerprint(c) not in paired]
         else:
             rest = list(bundle.certificates)
-        fps = {id(c): sha256_fingerprint(c) for c in rest}  # each certificate hashed once
+        ders = {id(c): cert_der(c) for c in rest}  # each certificate encoded and hashed once
+        fps = {i: sha256_fingerprint(der) for i, der in ders.items()}
         leaf_set = {fps.get(id(c)) or sha256_fingerprint(c) for c in find_leaves(rest)}
         for c in rest:
             fp = fps[id(c)]
             if fp in leaf_set and not _explicit_ca(c, rest):
-                _add_leaf(leaves, c, f.name, None, fp)
+                _add_leaf(leaves, c, f.name, None, fp, ders[id(c)])
             else:
                 cas.setdefault(fp, (c, f.name))
         loose_keys.extend(
@@ -214,11 +216,12 @@ def _add_leaf(
     source: str,
     key: PrivateKey | None,
     fp: str | None = None,
+    der: bytes | None = None,
 ) -> None:
-    fp = fp or sha256_fingerprint(cert)
+    fp = fp or sha256_fingerprint(der or cert)
     existing = leaves.get(fp)
     if existing is None:
-        summary = summarize(cert)
+        summary = summarize(cert, der=der)
         leaves[fp] = ParsedLeaf(
             cert, fp, source, key, summary, definition_sans=definition_sans(summary)
         )
@@ -421,8 +424,12 @@ def plan_chains(parsed: ParsedImport, known: Sequence[x509.Certificate]) -> Chai
     build_chains(parsed.leaves, candidates)
     # CA certificates: the ones used in chains plus the ones given on their own.
     needed: dict[str, tuple[x509.Certificate, str]] = {fp: pool[fp] for fp in parsed.cas}
+    fp_of: dict[int, str] = {}  # leaves share their issuers' objects: each hashed once
     for leaf in parsed.leaves:
         for c in leaf.chain:
-            needed.setdefault(sha256_fingerprint(c), (c, leaf.source))
+            fp = fp_of.get(id(c))
+            if fp is None:
+                fp = fp_of[id(c)] = sha256_fingerprint(c)
+            needed.setdefault(fp, (c, leaf.source))
     problems = {fp: ca_signature_problem(c, candidates) for fp, (c, _) in needed.items()}
     return ChainPlan(needed, problems)

@@ -142,6 +142,7 @@ def test_summary_names_take_the_first_value_of_each_attribute() -> None:
     s = summarize(built)
     assert (s.common_name, s.organization, s.issuer_cn) == ("first.test", "Org A", None)
     assert s.common_name == built.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert summarize(built, der=der(built)) == s  # the DER a caller has gives the same summary
     # key classes are looked up once, and answer as isinstance would
     keys: list[PrivateKey] = [
         rsa.generate_private_key(public_exponent=65537, key_size=2048),
