@@ -33,6 +33,7 @@ from certmgr.controller.db.queries.keys import keys_by_public_sha256
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.values import CertificateSource, KeyOrigin
 from certmgr.controller.services._events import CERTIFICATES_CHANGED, CertificatesChanged
+from certmgr.controller.services._gcpause import gc_paused
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.import_definitions import (
     make_current_if_newer,
@@ -140,6 +141,23 @@ async def import_files(
         InputError: Any file is bad; nothing is saved then.
         ValidationError: ``--name`` with more than one certificate.
     """
+    with gc_paused():  # every parsed certificate lives until the commit: see _gcpause
+        return await _import(
+            db, vault, actor, files, key_files, chain_files, options, clock, progress
+        )
+
+
+async def _import(
+    db: Database,
+    vault: MasterKey,
+    actor: Actor,
+    files: Sequence[ImportFile],
+    key_files: Sequence[ImportFile],
+    chain_files: Sequence[ImportFile],
+    options: ImportOptions,
+    clock: Clock | None,
+    progress: Callable[[int], None] | None,
+) -> list[ImportResult]:
     parsed = await asyncio.to_thread(
         parse_inputs,
         files,
