@@ -52,11 +52,16 @@ class WireState:
         self.cipher: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_sni(name: str | None) -> bool:
-    """True when ``name`` can be sent as SNI (or is None)."""
+    """True when ``name`` can be sent as SNI (or is None).
+
+    Cached: the answer depends on the name alone, and asking OpenSSL builds a TLS object (a
+    monitoring run asks once per check, mostly for the same few names).
+    """
     try:
         _client_context().wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname=name)
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, TypeError):  # TypeError: a NUL byte in the name
         return False
     return True
 

@@ -93,8 +93,8 @@ class CheckOutcome:
         """
         # flat fields only, so no dataclasses.asdict deep copy (it costs as much as a chain check)
         out: dict[str, Any] = {
-            f.name: list(v) if isinstance(v := getattr(self, f.name), list) else v
-            for f in dataclasses.fields(self)
+            name: list(v) if isinstance(v := getattr(self, name), list) else v
+            for name in _FIELD_NAMES
         }
         if not self.judged:
             out.update(dict.fromkeys(VERDICTS))
@@ -121,6 +121,8 @@ class CheckOutcome:
         return cls(**values)
 
 
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(CheckOutcome))
+"""The outcome's fields in order (``dataclasses.fields`` costs as much as the copy itself)."""
 _BOOL = (
     "ok",
     "reachable",
@@ -164,23 +166,21 @@ def _chain_findings(
 ) -> tuple[list[str], list[str], bool, list[str]]:
     """Missing intermediates, extra certificates, in-order flag and problems for a served list."""
     missing, extra, ok, problems = _chain_findings_of(
-        tuple(cert_der(c) for c in served),
-        tuple(cert_der(c) for c in expected_chain),
-        tuple(cert_der(c) for c in anchors),
+        tuple(served), tuple(expected_chain), tuple(anchors)
     )
     return list(missing), list(extra), ok, list(problems)
 
 
 @functools.lru_cache(maxsize=1024)
 def _chain_findings_of(
-    served_der: tuple[bytes, ...], expected_der: tuple[bytes, ...], anchor_der: tuple[bytes, ...]
+    served: tuple[x509.Certificate, ...],
+    expected: tuple[x509.Certificate, ...],
+    anchors: tuple[x509.Certificate, ...],
 ) -> tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]:
-    # A pure function of the certificates: the servers of a pool, and every run of the same day,
-    # send the same chain, so it is worked out once (the name and extension parsing it needs
-    # costs more client CPU than the TLS handshake itself).
-    served = [x509.load_der_x509_certificate(d) for d in served_der]
-    expected = [x509.load_der_x509_certificate(d) for d in expected_der]
-    anchors = [x509.load_der_x509_certificate(d) for d in anchor_der]
+    # A pure function of the certificates (equal and hashed by content, so the key costs less
+    # than DER-encoding them): the servers of a pool, and every run of the same day, send the
+    # same chain, so it is worked out once (the name and extension parsing it needs costs more
+    # client CPU than the TLS handshake itself).
     missing, extra, ok, problems = _analyse_chain(served, expected, anchors)
     return tuple(missing), tuple(extra), ok, tuple(problems)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+
+_PLAIN_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def cert_der(cert: x509.Certificate) -> bytes:
@@ -33,4 +36,6 @@ def colon_hex(hexstr: str) -> str:
 
 def normalize_fingerprint(value: str) -> str:
     """Accept ``AB:12:..`` or ``ab12..`` (with spaces) and return lower-case hex without separators."""
+    if _PLAIN_SHA256.fullmatch(value):  # already normalized, as stored fingerprints are
+        return value
     return "".join(ch for ch in value.lower() if ch in "0123456789abcdef")
