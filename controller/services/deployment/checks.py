@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
@@ -27,11 +26,13 @@ from certmgr.controller.db.queries.deployments import (
     definitions_by_id,
     deployments_by_id,
 )
+from certmgr.controller.db.queries.monitoring import insert_check_results
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.states import DeploymentStatus
 from certmgr.controller.services.admin.settings import MailSettings, load_general_settings
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.certificates.store import chain_of, load_der
+from certmgr.controller.services.deployment.check_rows import check_values
 from certmgr.controller.services.deployment.codes import claim_check_code, link_check_result
 from certmgr.controller.services.deployment.deployments import (
     add_event,
@@ -65,43 +66,18 @@ class NewCheck:
 async def store_checks(s: AsyncSession, checks: Sequence[NewCheck]) -> list[int]:
     """Store check results (one multi-row INSERT) and note each as its deployment's last check.
 
-    The one mapping of a :class:`CheckOutcome` to a ``CheckResult`` row, for deploy checks,
-    manual codes, receipts and monitoring alike. State changes are the caller's.
+    Rows as :func:`~certmgr.controller.services.deployment.check_rows.check_values` maps them,
+    for deploy checks, manual codes and receipts (monitoring stores its batches with the same
+    mapping, without ORM rows). State changes are the caller's.
 
     Returns:
         The new check ids, in the order given.
     """
     if not checks:
         return []
-    rows = [
-        {
-            "deployment_id": c.deployment.id,
-            "at": c.at,
-            "source": c.source,
-            "ok": c.outcome.ok,
-            "reachable": c.outcome.reachable,
-            "served_sha256": c.outcome.served_sha256 or "",
-            "matches_current": c.outcome.matches_current,
-            "chain_complete": c.outcome.chain_complete,
-            "chain_in_order": c.outcome.chain_in_order,
-            "hostname_matches": c.outcome.hostname_matches,
-            "days_left": c.outcome.days_left,
-            "error": "; ".join(c.outcome.problems)[:4000],
-            "detail": {**c.outcome.to_dict(), **c.extra},
-        }
-        for c in checks
-    ]
-    dep_ids = [c.deployment.id for c in checks]
-    if len(set(dep_ids)) == len(dep_ids):
-        # One check per deployment (a monitoring batch): multi-row INSERTs, ids matched by
-        # deployment. Asking for RETURNING in parameter order instead makes SQLite insert
-        # one row per statement (two thirds of a monitoring batch's write time).
-        pairs = insert(CheckResult).returning(CheckResult.id, CheckResult.deployment_id)
-        by_dep = {dep: cid for cid, dep in (await s.execute(pairs, rows)).all()}
-        ids = [by_dep[dep] for dep in dep_ids]
-    else:
-        ordered = insert(CheckResult).returning(CheckResult.id, sort_by_parameter_order=True)
-        ids = list((await s.execute(ordered, rows)).scalars().all())
+    ids = await insert_check_results(
+        s, [check_values(c.deployment.id, c.outcome, c.at, c.source, c.extra) for c in checks]
+    )
     for c, check_id in zip(checks, ids, strict=True):
         c.deployment.last_check_id = check_id
         failures = c.deployment.consecutive_failures
