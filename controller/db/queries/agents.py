@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import Agent, AgentWork
@@ -29,17 +30,28 @@ async def open_work(
     limit: int | None = None,
 ) -> list[AgentWork]:
     """Work items still waiting for an agent's answer, oldest first, narrowed by the given fields."""
+    given = {
+        "agent_id": agent_id,
+        "kind": kind,
+        "deployment_ids": None if deployment_ids is None else list(deployment_ids),
+        "request_id": request_id,
+        "sequence": sequence,
+        "limit": limit,
+    }
+    params = {k: v for k, v in given.items() if v is not None}
+    stmt = _open_work_select(frozenset(params))
+    return list((await s.execute(stmt, params)).scalars().all())
+
+
+@functools.cache
+def _open_work_select(given: frozenset[str]) -> Select[AgentWork]:
+    """The query of open work narrowed by ``given`` fields, built once per shape (every poll runs one)."""
     stmt = select(AgentWork).where(AgentWork.state.in_(OPEN_WORK)).order_by(AgentWork.id)
-    if agent_id is not None:
-        stmt = stmt.where(AgentWork.agent_id == agent_id)
-    if kind is not None:
-        stmt = stmt.where(AgentWork.kind == kind)
-    if deployment_ids is not None:
-        stmt = stmt.where(AgentWork.deployment_id.in_(list(deployment_ids)))
-    if request_id is not None:
-        stmt = stmt.where(AgentWork.request_id == request_id)
-    if sequence is not None:
-        stmt = stmt.where(AgentWork.sequence == sequence)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list((await s.execute(stmt)).scalars().all())
+    for name in ("agent_id", "kind", "request_id", "sequence"):
+        if name in given:
+            stmt = stmt.where(getattr(AgentWork, name) == bindparam(name))
+    if "deployment_ids" in given:
+        stmt = stmt.where(AgentWork.deployment_id.in_(bindparam("deployment_ids", expanding=True)))
+    if "limit" in given:
+        stmt = stmt.limit(bindparam("limit", type_=Integer))
+    return stmt
