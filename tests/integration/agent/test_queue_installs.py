@@ -133,3 +133,46 @@ async def test_a_deployment_made_before_the_rule_cannot_send_a_command(home: Pat
             assert (await s.execute(select(AgentWork))).scalars().all() == []
     finally:
         await db.dispose()
+
+
+async def test_a_woken_poll_takes_its_package_and_its_report_installs_it(home: Path) -> None:
+    """Pickup by a woken poll, re-sent until reported, the report moves the deployment (both databases)."""
+    from certmgr.controller.db.models import Agent
+    from certmgr.controller.services.agents.inventory import accept_report
+    from certmgr.controller.services.agents.work import pending_work
+    from certmgr.shared import protocol as p
+
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    clock = SystemClock()
+    try:
+        sim = await enroll_sim_agent(db, vault, "web1", auto_approve=True)
+        dep_id = await _deployment(db, "web1", agent_id=int(sim.agent_id))
+        other = await _deployment(db, "web1b", agent_id=int(sim.agent_id))
+        (queued,) = await queue_installs(db, vault, ADMIN, [dep_id], clock)
+        async with db.reader() as s:
+            agent = await s.get(Agent, int(sim.agent_id))
+        assert agent is not None
+        woken = await pending_work(db, agent, clock, woken=True)
+        again = await pending_work(db, agent, clock)  # not reported yet: handed over again
+        assert [(w.deployment_id, w.sequence) for w in woken.packages] == [(dep_id, 1)]
+        assert again.packages == woken.packages
+        async with db.reader() as s:
+            (work,) = (await s.execute(select(AgentWork))).scalars().all()
+        assert work.state == "delivered" and work.delivered_at is not None
+        followed: list[int] = []
+        for deployment, sequence in ((other, 1), (dep_id, 2), (dep_id, queued.sequence)):
+            # only the open package's own report counts: another deployment's, a wrong sequence
+            report = p.Report(deployment_id=deployment, sequence=sequence, ok=True, target="t")
+            await accept_report(db, agent, report, clock, lambda d, _a, _h: followed.append(d))
+        assert followed == [dep_id]
+        async with db.reader() as s:
+            (work,) = (await s.execute(select(AgentWork))).scalars().all()
+            dep = await s.get(Deployment, dep_id)
+            untouched = await s.get(Deployment, other)
+        assert work.state == "done" and dep is not None and dep.status == "installed"
+        assert untouched is not None and untouched.status == "draft"
+        assert (await pending_work(db, agent, clock, woken=True)).packages == ()
+    finally:
+        await db.dispose()
