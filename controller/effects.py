@@ -59,8 +59,15 @@ class InstallFollowUp:
                 self._gathering = False
                 batch = self._waiting[: self.BATCH]
                 del self._waiting[: self.BATCH]
-                if batch:
+                try:
                     await self._confirm(batch)
+                except Exception as err:  # noqa: BLE001 - logged; what waits behind it still runs
+                    logger.error(  # noqa: TRY400 - no traceback: its frames may hold secrets
+                        "deploy checks of deployments %s failed: %s: %s",
+                        ", ".join(str(i.deployment_id) for i, _ in batch),
+                        err.__class__.__name__,
+                        str(err)[:300],
+                    )
                 if not self._waiting or self._gathering:
                     return  # nothing left, or another task gathers what came meanwhile
                 self._gathering = True
@@ -68,6 +75,8 @@ class InstallFollowUp:
             self._running -= 1
 
     async def _confirm(self, batch: list[tuple[InstallToConfirm, str]]) -> None:
+        if not batch:
+            return
         passed = await confirm_installs(self._db, [i for i, _ in batch], self._clock)
         confirmed = [(i, how) for (i, how), ok in zip(batch, passed, strict=True) if ok]
         if not confirmed or not await mail_configured(self._db):
