@@ -88,18 +88,14 @@ async def work(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     woken = False
-    answer: web.Response | None = None
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
             ev.clear()  # before the query: a wake-up that comes while it runs is kept
             async with wakeups.gate:
                 resp = await work_svc.pending_work(ctx.db, agent, ctx.clock, woken=woken)
-                left = deadline - loop.time()
-                if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
-                    # signed in the same turn at the gate: 10,000 agents woken by one install
-                    # would otherwise queue a second time, behind every other pickup
-                    answer = await _signed(request, p.encode(resp))
-                    break
+            left = deadline - loop.time()
+            if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
+                break
             try:
                 async with asyncio.timeout(left):
                     await ev.wait()
@@ -108,9 +104,8 @@ async def work(request: web.Request) -> web.Response:
                 # Nothing woke it: the empty answer stands (no query per idle poll's end). A lost
                 # hint (a replica's LISTEN connection down) costs one poll: the next one reads.
                 break
-    if answer is None:  # the wait ended with nothing to hand over
-        async with wakeups.gate:
-            answer = await _signed(request, p.encode(resp))
+    async with wakeups.gate:
+        answer = await _signed(request, p.encode(resp))
     if wakeups.draining:
         answer.force_close()  # the agent's next poll opens a new connection elsewhere
     return answer
