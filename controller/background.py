@@ -8,6 +8,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from certmgr.shared.text import error_text
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +30,7 @@ class Background:
                     await work()
                 except Exception as err:  # noqa: BLE001 - a background failure must not vanish silently
                     logger.error(  # noqa: TRY400 - no traceback: its frames may hold secrets
-                        "%s failed: %s: %s", name, err.__class__.__name__, str(err)[:300]
+                        "%s failed: %s", name, error_text(err)
                     )
 
         task = asyncio.create_task(run(), name=name)

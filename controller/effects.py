@@ -13,6 +13,7 @@ from certmgr.controller.services.deployment.checks import InstallToConfirm, conf
 from certmgr.controller.services.notification.install_notices import send_install_notification
 from certmgr.controller.vault import MasterKey
 from certmgr.shared.clock import Clock
+from certmgr.shared.text import error_text
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +64,9 @@ class InstallFollowUp:
                     await self._confirm(batch)
                 except Exception as err:  # noqa: BLE001 - logged; what waits behind it still runs
                     logger.error(  # noqa: TRY400 - no traceback: its frames may hold secrets
-                        "deploy checks of deployments %s failed: %s: %s",
+                        "deploy checks of deployments %s failed: %s",
                         ", ".join(str(i.deployment_id) for i, _ in batch),
-                        err.__class__.__name__,
-                        str(err)[:300],
+                        error_text(err),
                     )
                 if not self._waiting or self._gathering:
                     return  # nothing left, or another task gathers what came meanwhile
@@ -88,8 +88,7 @@ class InstallFollowUp:
                 )
             except Exception as err:  # noqa: BLE001 - one failed notice must not stop the rest
                 logger.error(  # noqa: TRY400 - no traceback: its frames may hold secrets
-                    "install notification for deployment %s failed: %s: %s",
+                    "install notification for deployment %s failed: %s",
                     item.deployment_id,
-                    err.__class__.__name__,
-                    str(err)[:300],
+                    error_text(err),
                 )

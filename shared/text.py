@@ -25,3 +25,12 @@ def _escape_char(c: str) -> str:
         if code < 0x10000
         else f"\\U{code:08x}"
     )
+
+
+def error_text(err: BaseException) -> str:
+    """``ClassName: message`` (at most 300 characters of the message) for a log line.
+
+    Failures of background work are logged with this and no traceback: a traceback's frames may
+    hold secrets (keys, passwords) that a log must never carry.
+    """
+    return f"{err.__class__.__name__}: {str(err)[:300]}"

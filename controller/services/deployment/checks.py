@@ -46,6 +46,7 @@ from certmgr.shared.clock import Clock
 from certmgr.shared.deploycheck import CheckOutcome, evaluate, outcome_name
 from certmgr.shared.errors import ConflictError, NotFoundError
 from certmgr.shared.receipt import CheckResult as Result
+from certmgr.shared.text import error_text
 from certmgr.shared.tlsprobe import probe
 from certmgr.shared.tlstrust import load_system_roots
 
@@ -484,10 +485,9 @@ async def confirm_installs(
                 )
             except Exception as err:  # noqa: BLE001 - one deployment's error must not stop the rest
                 logger.error(  # noqa: TRY400 - no traceback: its frames may hold secrets
-                    "deploy check of deployment %s failed: %s: %s",
+                    "deploy check of deployment %s failed: %s",
                     item.deployment_id,
-                    err.__class__.__name__,
-                    str(err)[:300],
+                    error_text(err),
                 )
                 outcomes[n] = None
     return [o is not None and o.ok for o in outcomes]

@@ -119,24 +119,18 @@ async def _run_and_read_back(
             ).scalars()
         )
         total = (await s.execute(select(func.count()).select_from(CheckResult))).scalar_one()
-        events = list(
-            (
-                await s.execute(
-                    select(DeploymentEvent)
-                    .where(DeploymentEvent.id > before["event_id"])
-                    .order_by(DeploymentEvent.id)
-                )
+        events = [
+            e
+            for e in (
+                await s.execute(select(DeploymentEvent).order_by(DeploymentEvent.id))
             ).scalars()
-        )
-        audits = list(
-            (
-                await s.execute(
-                    select(AuditEvent)
-                    .where(AuditEvent.id > before["audit_id"])
-                    .order_by(AuditEvent.id)
-                )
-            ).scalars()
-        )
+            if e.id > before["event_id"]
+        ]
+        audits = [
+            a
+            for a in (await s.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars()
+            if a.id > before["audit_id"]
+        ]
     # one check result per target, nothing else written to the table
     assert total == before["checks"] + len(targets)
     by_dep = {r.deployment_id: r for r in new}
