@@ -16,6 +16,7 @@ from cryptography import x509
 from certmgr.controller import logformat
 from certmgr.controller.app import create_app
 from certmgr.controller.appkeys import AGENT_WAKEUPS, DB, SCHEDULER, STOPPING
+from certmgr.controller.memtrim import heap_trimmed
 from certmgr.controller.services.acquisition.acme_runtime import http01_responder
 from certmgr.controller.settings import Settings
 from certmgr.controller.tls_buffers import share_tls_read_buffers
@@ -143,6 +144,8 @@ async def _serve_until(settings: Settings, vault: MasterKey, stop: asyncio.Event
             advertised(settings.zeroconf_interfaces, settings.listen_port, ca_sha256(settings))
         )
         await stack.enter_async_context(http01_responder(settings, app[DB]))
+        # after a wave of agent requests, most of the heap is free but resident: give it back
+        await stack.enter_async_context(heap_trimmed())
     except BaseException:
         await stack.aclose()
         await runner.cleanup()
