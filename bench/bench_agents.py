@@ -56,6 +56,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its children (nginx's master and workers)."""
+    total = 0.0
+    try:
+        total = _cpu_seconds(pid)
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    return total + sum(_tree_cpu(int(k)) for k in kids)
+
+
 def _load() -> str:
     return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
@@ -295,7 +306,9 @@ async def _one(
         )
         ctx = ssl.create_default_context(cafile=str(cafile))
         ctx.check_hostname = False
+        others = [f.proc.pid for f in fleets] + [nginx.pid]
         t0, cpu_install = time.time(), _cpu_seconds(ctl.pid)
+        cpu_others = [_tree_cpu(pid) for pid in others]
         async with (
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as session,
             session.post(
@@ -325,6 +338,8 @@ async def _one(
             print(f"  {missing} of {n} agents had not reported after {REPORTS_LIMIT_S} s")
         checked_at = await _all_checked(db, n - missing, t0)
         cpu_install = _cpu_seconds(ctl.pid) - cpu_install
+        fleet_cpu = sum(_tree_cpu(pid) - c for pid, c in zip(others[:-1], cpu_others, strict=False))
+        nginx_cpu = _tree_cpu(others[-1]) - cpu_others[-1]
         run_load = _load()
         print(
             f"  install on all: queued in {queued_at:.1f} s; every report in after {all_in:.1f} s "
@@ -336,6 +351,12 @@ async def _one(
         print(
             f"  packages received after (s, 10/50/90/100 %): {_quantiles(got)}; "
             f"reports sent after: {_quantiles(reported)}"
+        )
+        print(
+            f"  beside it, same time: the fleet's CPU {fleet_cpu:.0f} s "
+            f"({1000 * fleet_cpu / n:.1f} ms per agent), nginx's {nginx_cpu:.0f} s; "
+            f"all three on {os.cpu_count()} cores: at least "
+            f"{(cpu_install + fleet_cpu + nginx_cpu) / (os.cpu_count() or 1):.0f} s of wall time"
         )
         if kinds:
             print(
