@@ -28,7 +28,8 @@ from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from types import FrameType
+from typing import Any, NamedTuple, cast
 
 import pytest
 
@@ -47,6 +48,15 @@ _RUNNER_FIXTURES = frozenset(
 )
 
 
+class _WaitReading(NamedTuple):
+    """The loop thread's total run-queue wait, read at some instant in [earliest, latest]."""
+
+    earliest: float  # time.monotonic() just before the reading
+    latest: float  # time.monotonic() just after it
+    total: float  # seconds the thread had waited for a CPU so far (waits that had ended)
+    runnable: bool  # the thread was running or waiting for a CPU when it was read
+
+
 @dataclass
 class _Watched:
     """One loop the watchdog pings, with the stacks it sampled while the loop was late."""
@@ -55,11 +65,11 @@ class _Watched:
     thread_id: int | None = None
     native_id: int | None = None
     ping_sent: float | None = None
-    samples: deque[tuple[float, object, traceback.StackSummary]] = field(
+    # (the callback the loop was running, the loop thread's stack while it ran it)
+    samples: deque[tuple[object, traceback.StackSummary]] = field(
         default_factory=lambda: deque(maxlen=_MAX_SAMPLES)
     )
-    # (time.monotonic(), seconds the loop thread had waited for a CPU so far): see _runqueue_wait
-    waits: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=_MAX_WAITS))
+    waits: deque[_WaitReading] = field(default_factory=lambda: deque(maxlen=_MAX_WAITS))
 
     def ack(self) -> None:
         self.thread_id = threading.get_ident()
@@ -86,18 +96,35 @@ class _Watchdog:
                 )
                 self._thread.start()
 
-    def stacks_during(
-        self, loop: asyncio.AbstractEventLoop, handle: object, start: float, end: float
-    ) -> list[traceback.StackSummary]:
-        """Distinct stacks sampled from the loop's thread while it ran ``handle``."""
+    def watched(self, loop: asyncio.AbstractEventLoop) -> _Watched | None:
+        """The record of a loop being watched (a slow callback keeps it: the watchdog drops
+        the loop once it is closed, which is before the test's teardown looks at it)."""
         with self._lock:
-            watched = self._watched.get(id(loop))
-            samples = list(watched.samples) if watched is not None else []
+            return self._watched.get(id(loop))
+
+    def stacks_during(self, watched: _Watched, handle: object) -> list[traceback.StackSummary]:
+        """Distinct stacks sampled from the loop's thread while it ran ``handle``.
+
+        A sample is taken only if the loop ran the same handle before and after its stack was
+        read, and a handle runs once, so this is exactly the handle's own run (no time window).
+        """
+        with self._lock:
+            samples = list(watched.samples)
         seen: dict[str, traceback.StackSummary] = {}
-        for at, running, stack in samples:
-            if running is handle and start <= at <= end:
+        for running, stack in samples:
+            if running is handle:
                 seen.setdefault("".join(stack.format()), stack)
         return list(seen.values())
+
+    def runqueue_wait(self, watched: _Watched, start: float, end: float) -> float:
+        """Seconds the loop's thread was runnable but not running (no free CPU) in a window.
+
+        A loaded machine (2 cores, xdist workers, servers) can stop a thread in the middle of a
+        quick callback; that is not the callback blocking the loop, so it is taken off.
+        """
+        with self._lock:
+            readings = list(watched.waits)
+        return _wait_within(readings, start, end)
 
     def _run(self) -> None:
         while True:
@@ -110,28 +137,11 @@ class _Watchdog:
             for w in watched:
                 self._check(w, now)
 
-    def runqueue_wait(self, loop: asyncio.AbstractEventLoop, start: float, end: float) -> float:
-        """Seconds the loop's thread was runnable but not running (no free CPU) in a window.
-
-        A loaded machine (2 cores, xdist workers, servers) can stop a thread in the middle of a
-        quick callback; that is not the callback blocking the loop, so it is taken off.
-        """
-        with self._lock:
-            watched = self._watched.get(id(loop))
-            waits = list(watched.waits) if watched is not None else []
-            native_id = watched.native_id if watched is not None else None
-        before = [w for at, w in waits if at <= start]
-        after = [w for at, w in waits if at >= end]
-        if not before:
-            return 0.0
-        last = after[0] if after else _runqueue_wait(native_id)
-        return max(0.0, (last or 0.0) - before[-1])
-
     @staticmethod
     def _check(w: _Watched, now: float) -> None:
-        waited = _runqueue_wait(w.native_id)
-        if waited is not None:
-            w.waits.append((now, waited))
+        reading = _read_wait(w.native_id)
+        if reading is not None:
+            w.waits.append(reading)
         if w.loop.is_closed() or not w.loop.is_running():
             w.ping_sent = None
             return
@@ -152,18 +162,50 @@ class _Watchdog:
             return
         stack = traceback.extract_stack(frame)
         if getattr(w.loop, "_current_handle", None) is running:
-            w.samples.append((now, running, stack))
+            w.samples.append((running, stack))
 
 
-def _runqueue_wait(native_id: int | None) -> float | None:
-    """Total seconds a thread has spent waiting for a CPU (Linux schedstat; None elsewhere)."""
+def _read_wait(native_id: int | None) -> _WaitReading | None:
+    """A thread's total wait for a CPU so far (Linux schedstat; None elsewhere).
+
+    The kernel adds a wait to the total when it ends, so a reading misses a wait under way; the
+    thread's state (read first) says whether one can be: not when it was sleeping.
+    """
     if native_id is None:
         return None
+    earliest = time.monotonic()
     try:
+        with open(f"/proc/self/task/{native_id}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
         with open(f"/proc/self/task/{native_id}/schedstat", "rb") as f:
-            return int(f.read().split()[1]) / 1e9
+            total = int(f.read().split()[1]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
+    return _WaitReading(earliest, time.monotonic(), total, runnable=state == b"R")
+
+
+def _wait_within(readings: list[_WaitReading], start: float, end: float) -> float:
+    """Seconds a thread surely waited for a CPU inside [start, end] (a lower bound).
+
+    ``start`` and ``end`` are instants at which the thread was running (it read the clock), so
+    no wait spans either. Between a reading ``a`` and a later reading ``b`` the total grew by
+    the waits that ended in between. Of those, the ones after ``end`` began after it: together
+    at most ``b.latest - end``. The ones before ``start`` began after ``a`` if the thread was
+    not waiting at ``a``: at most ``start - a.earliest``; if it may have been (``a.runnable``),
+    that wait can be of any length, so such an ``a`` counts only when read inside the window.
+    The rest of the growth lies inside the window. So waits just outside the window (a thread
+    queued for a CPU right before a block, or after it while the watchdog was held up too)
+    never excuse a block, and waits inside it count, up to the readings nearest its edges.
+    """
+    firsts = [
+        r.total + max(0.0, start - r.earliest)
+        for r in readings
+        if r.earliest >= start or not r.runnable
+    ]
+    lasts = [r.total - max(0.0, r.latest - end) for r in readings]
+    if not firsts or not lasts:
+        return 0.0
+    return max(0.0, max(lasts) - min(firsts))
 
 
 @dataclass(frozen=True)
@@ -172,10 +214,15 @@ class _SlowCallback:
 
     message: str
     seconds: float
-    ended: float
+    started: float  # time.monotonic() when the loop started the callback
     loop: asyncio.AbstractEventLoop | None
     handle: asyncio.Handle | None
     awaiting: traceback.StackSummary | None  # for a task step: where the task waits next
+    watched: _Watched | None  # the watchdog's samples for the loop (kept past its closing)
+
+    @property
+    def ended(self) -> float:
+        return self.started + self.seconds
 
 
 class _SlowCallbackHandler(logging.Handler):
@@ -197,16 +244,42 @@ class _SlowCallbackHandler(logging.Handler):
         awaiting = None
         if isinstance(task, asyncio.Task) and not task.done():
             awaiting = traceback.StackSummary.extract((f, f.f_lineno) for f in task.get_stack())
+        seconds = float(cast(float, record.args[1]))
+        watched = _WATCHDOG.watched(loop) if loop is not None else None
+        if watched is not None:
+            # the loop thread's own reading, just after the callback (it runs: nothing pending)
+            reading = _read_wait(threading.get_native_id())
+            if reading is not None:
+                watched.waits.append(reading)
         self.records.append(
             _SlowCallback(
                 message=record.getMessage(),
-                seconds=float(cast(float, record.args[1])),
-                ended=time.monotonic(),
+                seconds=seconds,
+                started=_callback_started(seconds),
                 loop=loop,
                 handle=handle if isinstance(handle, asyncio.Handle) else None,
                 awaiting=awaiting,
+                watched=watched,
             )
         )
+
+
+def _callback_started(seconds: float) -> float:
+    """When the loop started the callback being logged: ``t0`` of asyncio's ``_run_once``.
+
+    The callback ended ``seconds`` after it; the log call comes later, and on a loaded host a
+    little or a lot later, so "now - seconds" would shift the window past the callback's end.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "_run_once" and code.co_filename.endswith("asyncio/base_events.py"):
+            t0 = frame.f_locals.get("t0")
+            if isinstance(t0, float):
+                return t0
+            break
+        frame = frame.f_back
+    return time.monotonic() - seconds
 
 
 _WATCHDOG = _Watchdog()
@@ -260,12 +333,13 @@ def _held_the_loop(slow: _SlowCallback) -> bool:
     """
     if slow.loop is None:
         return True
-    start = slow.ended - slow.seconds
-    waited = _WATCHDOG.runqueue_wait(slow.loop, start, slow.ended)
-    waited += _gc_seconds(start, slow.ended)
+    watched = slow.watched
+    waited = _gc_seconds(slow.started, slow.ended)
+    if watched is not None:
+        waited += _WATCHDOG.runqueue_wait(watched, slow.started, slow.ended)
     if slow.seconds - waited < SLOW_CALLBACK_SECONDS:
         return False
-    sampled = _WATCHDOG.stacks_during(slow.loop, slow.handle, start, slow.ended)
+    sampled = _WATCHDOG.stacks_during(watched, slow.handle) if watched is not None else []
     if not sampled:
         return slow.seconds >= UNSAMPLED_LIMIT_SECONDS
     # certmgr's own code is held to 100 ms; a test's own small set-up step (writing a file,
@@ -281,11 +355,8 @@ def _in_product(stack: traceback.StackSummary) -> bool:
 
 def _describe(slow: _SlowCallback) -> str:
     parts = [f"event loop blocked for {slow.seconds:.3f} s: {slow.message}"]
-    if slow.loop is not None:
-        stacks = _WATCHDOG.stacks_during(
-            slow.loop, slow.handle, slow.ended - slow.seconds, slow.ended
-        )
-        for stack in stacks[:3]:
+    if slow.watched is not None:
+        for stack in _WATCHDOG.stacks_during(slow.watched, slow.handle)[:3]:
             frames = traceback.format_list(_after_loop_machinery(stack))
             parts.append("  the loop thread was here while blocked:\n" + _indent(frames))
     if slow.awaiting:
