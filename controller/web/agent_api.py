@@ -44,8 +44,26 @@ async def _signed(request: web.Request, body: bytes, status: int = 200) -> web.R
 async def _agent(
     request: web.Request, body: bytes, *, allow_pending: bool = False, allow_revoked: bool = False
 ) -> svc.AuthenticatedAgent:
+    """The signing agent, its request's nonce recorded on its own."""
     ctx = ctx_of(request)
     return await svc.authenticate(
+        ctx.db,
+        request.headers,
+        request.method,
+        request.raw_path,
+        body,
+        ctx.clock,
+        allow_pending=allow_pending,
+        allow_revoked=allow_revoked,
+    )
+
+
+async def _verified(
+    request: web.Request, body: bytes, *, allow_pending: bool = False, allow_revoked: bool = False
+) -> svc.SignedRequest:
+    """The signing agent; the caller records the nonce in the transaction that acts on the request."""
+    ctx = ctx_of(request)
+    return await svc.verify_agent(
         ctx.db,
         request.headers,
         request.method,
@@ -80,7 +98,9 @@ async def work(request: web.Request) -> web.Response:
     body = await _body(request)
     wakeups = request.app[appkeys.AGENT_WAKEUPS]
     async with wakeups.gate:
-        agent = await _agent(request, body, allow_pending=True, allow_revoked=True)
+        signed = await _verified(request, body, allow_pending=True, allow_revoked=True)
+    agent = signed.agent
+    seen: svc.SignedRequest | None = signed  # its nonce is recorded by the first read of work
     try:
         wait = max(0, min(p.MAX_POLL_WAIT, int(request.query.get("wait", "0"))))
     except ValueError:
@@ -92,7 +112,8 @@ async def work(request: web.Request) -> web.Response:
         while True:
             ev.clear()  # before the query: a wake-up that comes while it runs is kept
             async with wakeups.gate:
-                resp = await work_svc.pending_work(ctx.db, agent, ctx.clock, woken=woken)
+                resp = await work_svc.pending_work(ctx.db, agent, ctx.clock, woken=woken, seen=seen)
+            seen = None
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
                 break
@@ -119,10 +140,10 @@ async def report(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     body = await _body(request)
     async with request.app[appkeys.AGENT_WAKEUPS].gate:
-        agent = await _agent(request, body)
+        signed = await _verified(request, body)
         msg = p.decode(p.Report, body)
         await inventory_svc.accept_report(
-            ctx.db, agent, msg, ctx.clock, request.app[appkeys.AFTER_INSTALL]
+            ctx.db, signed.agent, msg, ctx.clock, request.app[appkeys.AFTER_INSTALL], seen=signed
         )
         return await _signed(request, b"{}")
 

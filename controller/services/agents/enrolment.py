@@ -6,13 +6,15 @@ import asyncio
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nacl.signing
 from cryptography import x509
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, AgentNonce, EnrollmentToken
@@ -246,7 +248,38 @@ async def _record_refusal(
             )
 
 
-async def authenticate(
+@dataclass(frozen=True)
+class SignedRequest:
+    """An agent request whose signature checked out; its nonce is not recorded yet.
+
+    Whatever the request does is done in a transaction that first calls :meth:`record`, so a
+    replayed request is refused before it changes anything, and a request costs one transaction.
+    """
+
+    agent: Agent
+    nonce: str
+    at: dt.datetime
+
+    async def record(self, s: AsyncSession) -> None:
+        """Note the nonce (refusing a replay) and, at most once a minute, the agent's last contact.
+
+        Raises:
+            PermissionDeniedError: The nonce was seen before (the caller's transaction rolls back).
+        """
+        agent = self.agent
+        try:
+            await s.execute(
+                insert(AgentNonce).values(agent_id=agent.id, nonce=self.nonce, at=self.at)
+            )
+        except IntegrityError as err:
+            raise PermissionDeniedError(
+                "replayed request (nonce seen before)", actor=agent.name
+            ) from err
+        if agent.last_seen_at is None or self.at - agent.last_seen_at >= SEEN_RESOLUTION:
+            await s.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=self.at))
+
+
+async def verify_agent(
     db: Database,
     headers: Any,
     method: str,
@@ -256,14 +289,16 @@ async def authenticate(
     *,
     allow_pending: bool = False,
     allow_revoked: bool = False,
-) -> Agent:
-    """The agent that signed this request (signature, clock skew and nonce checked).
+) -> SignedRequest:
+    """The agent that signed this request (signature and clock skew checked; the nonce is the caller's).
 
     Only approved agents pass, unless the caller lets a pending one wait for its approval
-    (``allow_pending``) or lets a revoked one learn that it was revoked (``allow_revoked``).
+    (``allow_pending``) or lets a revoked one learn that it was revoked (``allow_revoked``). The
+    caller records the nonce with :meth:`SignedRequest.record` in the transaction that acts on
+    the request; :func:`authenticate` does both for a request that needs no transaction of its own.
 
     Raises:
-        PermissionDeniedError: Unknown, pending or revoked agent; bad signature; replayed nonce.
+        PermissionDeniedError: Unknown, pending or revoked agent; bad signature.
     """
     agent_id = p.agent_id_of(headers)
     if not agent_id.isdigit():
@@ -282,15 +317,6 @@ async def authenticate(
         raise PermissionDeniedError("this agent waits for an admin's approval", actor=agent.name)
     if agent.status not in ("approved", "pending", "revoked"):
         raise PermissionDeniedError("this agent is not approved", actor=agent.name)
-    try:
-        async with db.transaction() as s:
-            s.add(AgentNonce(agent_id=agent.id, nonce=nonce, at=now))
-            if agent.last_seen_at is None or now - agent.last_seen_at >= SEEN_RESOLUTION:
-                await s.execute(update(Agent).where(Agent.id == agent.id).values(last_seen_at=now))
-    except IntegrityError as err:
-        raise PermissionDeniedError(
-            "replayed request (nonce seen before)", actor=agent.name
-        ) from err
     if secrets.randbelow(200) == 0:
         async with db.transaction() as s:
             await s.execute(
@@ -298,7 +324,40 @@ async def authenticate(
                     AgentNonce.at < now - dt.timedelta(seconds=4 * p.DEFAULT_MAX_SKEW)
                 )
             )
-    return agent
+    return SignedRequest(agent, nonce, now)
+
+
+async def authenticate(
+    db: Database,
+    headers: Any,
+    method: str,
+    path: str,
+    body: bytes,
+    clock: Clock,
+    *,
+    allow_pending: bool = False,
+    allow_revoked: bool = False,
+) -> Agent:
+    """The agent that signed this request (signature, clock skew and nonce checked and recorded).
+
+    As :func:`verify_agent`, with the nonce recorded in a transaction of its own.
+
+    Raises:
+        PermissionDeniedError: Unknown, pending or revoked agent; bad signature; replayed nonce.
+    """
+    signed = await verify_agent(
+        db,
+        headers,
+        method,
+        path,
+        body,
+        clock,
+        allow_pending=allow_pending,
+        allow_revoked=allow_revoked,
+    )
+    async with db.transaction() as s:
+        await signed.record(s)
+    return signed.agent
 
 
 async def sign_agent_answer(

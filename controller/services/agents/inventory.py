@@ -12,7 +12,7 @@ from certmgr.controller.db.queries.agents import all_agents, open_work
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE
 from certmgr.controller.domain.states import DeploymentStatus
-from certmgr.controller.services.agents.enrolment import agent_actor
+from certmgr.controller.services.agents.enrolment import SignedRequest, agent_actor
 from certmgr.controller.services.audit import audit
 from certmgr.controller.services.deployment.deployments import add_event, move
 from certmgr.controller.services.monitoring.findings import AGENT_MISMATCH, record_agent_inventory
@@ -36,14 +36,24 @@ async def list_agents(db: Database) -> list[Agent]:
 
 
 async def accept_report(
-    db: Database, agent: Agent, report: p.Report, clock: Clock, after_install: InstallReported
+    db: Database,
+    agent: Agent,
+    report: p.Report,
+    clock: Clock,
+    after_install: InstallReported,
+    *,
+    seen: SignedRequest | None = None,
 ) -> None:
     """An agent's install report: record it, compare its inventory, then follow up a successful install.
 
     ``after_install`` runs after the commit (the deploy check may take seconds; the agent should
-    not wait for it).
+    not wait for it). ``seen``: the report's request, whose nonce is recorded in the transaction
+    that records the report (None: already recorded).
+
+    Raises:
+        PermissionDeniedError: ``seen``'s nonce was used before (nothing is recorded).
     """
-    dep = await record_report(db, agent, report, clock)
+    dep = await record_report(db, agent, report, clock, seen=seen)
     if report.inventory:
         await check_inventory(db, agent.id, report.inventory, clock)
     if dep is not None and report.ok and dep.status == DeploymentStatus.INSTALLED.value:
@@ -53,11 +63,17 @@ async def accept_report(
 
 
 async def record_report(
-    db: Database, agent: Agent, report: p.Report, clock: Clock
+    db: Database, agent: Agent, report: p.Report, clock: Clock, *, seen: SignedRequest | None = None
 ) -> Deployment | None:
-    """Apply an install report: the work item is done, the deployment moves to ``installed`` (or records the refusal)."""
+    """Apply an install report: the work item is done, the deployment moves to ``installed`` (or records the refusal).
+
+    Raises:
+        PermissionDeniedError: ``seen``'s nonce was used before (nothing is recorded).
+    """
     actor = agent_actor(agent)
     async with db.transaction() as s:
+        if seen is not None:
+            await seen.record(s)
         found = await open_work(
             s,
             agent_id=agent.id,

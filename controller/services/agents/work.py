@@ -24,6 +24,7 @@ from certmgr.controller.db.queries.deployments import definitions_by_id, deploym
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
 from certmgr.controller.domain.states import DeploymentStatus
+from certmgr.controller.services.agents.enrolment import SignedRequest
 from certmgr.controller.services.agents.identity import signing_key
 from certmgr.controller.services.certificates.material import (
     CurrentMaterial,
@@ -52,23 +53,37 @@ class Wakeups(Protocol):
 
 
 async def pending_work(
-    db: Database, agent: Agent, clock: Clock, *, woken: bool = False
+    db: Database,
+    agent: Agent,
+    clock: Clock,
+    *,
+    woken: bool = False,
+    seen: SignedRequest | None = None,
 ) -> p.WorkResponse:
     """Queued packages and key requests for the agent (re-sent until reported); marks them delivered.
 
     An idle agent's poll only reads; a write transaction is opened when something is handed over
     for the first time (and it reads again there, so the items marked are the ones answered).
-    A poll ``woken`` because work was queued for it reads in the write transaction at once.
+    A poll ``woken`` because work was queued for it reads in the write transaction at once, and
+    so does a poll whose request nonce is still to be recorded (``seen``): one transaction notes
+    the nonce, reads the work and marks it delivered.
+
+    Raises:
+        PermissionDeniedError: ``seen``'s nonce was used before (nothing is handed over).
     """
-    if agent.status != "approved":
+    if seen is None and agent.status != "approved":
         return p.WorkResponse(revoked=agent.status == "revoked")
-    if not woken:
+    if not woken and seen is None:
         async with db.reader() as s:
             rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
         resp, new = _work_response(rows)
         if not new:
             return resp
     async with db.transaction() as s:
+        if seen is not None:
+            await seen.record(s)
+            if agent.status != "approved":
+                return p.WorkResponse(revoked=agent.status == "revoked")
         rows = await open_work(s, agent_id=agent.id, limit=2 * MAX_ITEMS)
         resp, new = _work_response(rows)
         for w in new:
