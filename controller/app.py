@@ -23,6 +23,7 @@ from certmgr.controller.scheduler.runner import Scheduler
 from certmgr.controller.services.acquisition.catalogue import use_home_catalogue
 from certmgr.controller.services.admin.settings import ensure_metrics_token
 from certmgr.controller.services.agents.wakeups import wakeups_for
+from certmgr.controller.services.agents.work import WorkPickups
 from certmgr.controller.settings import Settings
 from certmgr.controller.subscriptions import subscribe_all
 from certmgr.controller.vault import MasterKey
@@ -191,6 +192,7 @@ def create_app(
     async def agent_wakeups(app: web.Application) -> AsyncIterator[None]:
         wakeups = wakeups_for(app[appkeys.DB])
         app[appkeys.AGENT_WAKEUPS] = wakeups
+        app[appkeys.AGENT_PICKUPS] = WorkPickups(app[appkeys.DB], app[appkeys.CLOCK], wakeups.gate)
         await wakeups.start()
         yield
         await wakeups.stop()

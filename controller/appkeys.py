@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 AGENT_WAKEUPS: web.AppKey[AgentWakeups] = web.AppKey("agent_wakeups")
 
 if TYPE_CHECKING:
+    from certmgr.controller.services.agents.work import WorkPickups
+
+AGENT_PICKUPS: web.AppKey[WorkPickups] = web.AppKey("agent_pickups")
+
+if TYPE_CHECKING:
     from certmgr.controller.scheduler.runner import Scheduler
 
 SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")

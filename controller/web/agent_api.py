@@ -12,6 +12,7 @@ from certmgr.controller.services.agents import enrolment as svc
 from certmgr.controller.services.agents import inventory as inventory_svc
 from certmgr.controller.services.agents import key_on_agent
 from certmgr.controller.services.agents import work as work_svc
+from certmgr.controller.services.agents.identity import answer_identity_at_hand
 from certmgr.controller.services.monitoring.discovery_agents import record_agent_discovery
 from certmgr.controller.web.context import ctx_of
 from certmgr.shared import protocol as p
@@ -111,8 +112,11 @@ async def work(request: web.Request) -> web.Response:
     async with wakeups.waiter(str(agent.id)) as ev:
         while True:
             ev.clear()  # before the query: a wake-up that comes while it runs is kept
-            async with wakeups.gate:
-                resp = await work_svc.pending_work(ctx.db, agent, ctx.clock, woken=woken, seen=seen)
+            if woken:  # taken with the other woken polls' work, in one transaction
+                resp = await request.app[appkeys.AGENT_PICKUPS].take(agent)
+            else:
+                async with wakeups.gate:
+                    resp = await work_svc.pending_work(ctx.db, agent, ctx.clock, seen=seen)
             seen = None
             left = deadline - loop.time()
             if resp.packages or resp.keygen or resp.revoked or left <= 0 or wakeups.draining:
@@ -125,8 +129,12 @@ async def work(request: web.Request) -> web.Response:
                 # Nothing woke it: the empty answer stands (no query per idle poll's end). A lost
                 # hint (a replica's LISTEN connection down) costs one poll: the next one reads.
                 break
-    async with wakeups.gate:
+    if answer_identity_at_hand(ctx.db, ctx.vault):
+        # signed without the database: not queued again behind every request at the gate
         answer = await _signed(request, p.encode(resp))
+    else:
+        async with wakeups.gate:
+            answer = await _signed(request, p.encode(resp))
     if wakeups.draining:
         answer.force_close()  # the agent's next poll opens a new connection elsewhere
     return answer

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.models import Agent, AgentWork
@@ -23,6 +24,7 @@ async def open_work(
     s: AsyncSession,
     *,
     agent_id: int | None = None,
+    agent_ids: Sequence[int] | None = None,
     kind: str | None = None,
     deployment_ids: Sequence[int] | None = None,
     request_id: int | None = None,
@@ -32,6 +34,7 @@ async def open_work(
     """Work items still waiting for an agent's answer, oldest first, narrowed by the given fields."""
     given = {
         "agent_id": agent_id,
+        "agent_ids": None if agent_ids is None else list(agent_ids),
         "kind": kind,
         "deployment_ids": None if deployment_ids is None else list(deployment_ids),
         "request_id": request_id,
@@ -52,6 +55,19 @@ def _open_work_select(given: frozenset[str]) -> Select[AgentWork]:
             stmt = stmt.where(getattr(AgentWork, name) == bindparam(name))
     if "deployment_ids" in given:
         stmt = stmt.where(AgentWork.deployment_id.in_(bindparam("deployment_ids", expanding=True)))
+    if "agent_ids" in given:
+        stmt = stmt.where(AgentWork.agent_id.in_(bindparam("agent_ids", expanding=True)))
     if "limit" in given:
         stmt = stmt.limit(bindparam("limit", type_=Integer))
     return stmt
+
+
+async def mark_delivered(s: AsyncSession, work_ids: Sequence[int], at: dt.datetime) -> None:
+    """Mark work items handed over to their agent (one statement for all of them)."""
+    if work_ids:
+        await s.execute(
+            update(AgentWork)
+            .where(AgentWork.id.in_(list(work_ids)))
+            .values(state="delivered", delivered_at=at)
+            .execution_options(synchronize_session=False)
+        )

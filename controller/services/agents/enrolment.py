@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -12,12 +13,13 @@ from typing import Any
 
 import nacl.signing
 from cryptography import x509
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, Insert, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, AgentNonce, EnrollmentToken
+from certmgr.controller.db.queries._bulk import table_insert
 from certmgr.controller.domain.actors import Actor, Role
 from certmgr.controller.services.admin.refusals import ENROLMENT_PREFIX, count_refusal, source_key
 from certmgr.controller.services.agents.identity import (
@@ -248,6 +250,12 @@ async def _record_refusal(
             )
 
 
+@functools.cache
+def _nonce_insert() -> Insert:
+    """The nonce's INSERT, built once (every agent request runs it)."""
+    return table_insert(AgentNonce)
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """An agent request whose signature checked out; its nonce is not recorded yet.
@@ -269,7 +277,7 @@ class SignedRequest:
         agent = self.agent
         try:
             await s.execute(
-                insert(AgentNonce).values(agent_id=agent.id, nonce=self.nonce, at=self.at)
+                _nonce_insert(), {"agent_id": agent.id, "nonce": self.nonce, "at": self.at}
             )
         except IntegrityError as err:
             raise PermissionDeniedError(

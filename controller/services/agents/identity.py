@@ -102,6 +102,14 @@ _ANSWER_IDENTITY: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
+def answer_identity_at_hand(db: Database, vault: MasterKey) -> bool:
+    """True when :func:`answer_identity` will answer without reading the database."""
+    cached = _ANSWER_IDENTITY.get(db)
+    return (
+        cached is not None and cached[1] is vault and time.monotonic() - cached[0] < ANSWER_KEY_TTL
+    )
+
+
 async def answer_identity(db: Database, vault: MasterKey) -> ControllerIdentity:
     """The identity that signs agent-API answers, read at most once a second per process.
 

@@ -19,7 +19,7 @@ from certmgr.controller.db.models import (
     Agent,
     AgentWork,
 )
-from certmgr.controller.db.queries.agents import all_agents, open_work
+from certmgr.controller.db.queries.agents import all_agents, mark_delivered, open_work
 from certmgr.controller.db.queries.deployments import definitions_by_id, deployments_by_id
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
@@ -90,6 +90,90 @@ async def pending_work(
             w.state = "delivered"
             w.delivered_at = clock.now()
     return resp
+
+
+async def take_work(
+    db: Database, agents: Sequence[Agent], clock: Clock
+) -> dict[int, p.WorkResponse]:
+    """:func:`pending_work` of woken polls, for several agents in one write transaction.
+
+    Returns:
+        Each agent's answer, by agent id.
+    """
+    out = {
+        a.id: p.WorkResponse(revoked=a.status == "revoked")
+        for a in agents
+        if a.status != "approved"
+    }
+    ids = [a.id for a in agents if a.status == "approved"]
+    if not ids:
+        return out
+    async with db.transaction() as s:
+        rows = await open_work(s, agent_ids=ids)
+        mine: dict[int, list[AgentWork]] = {i: [] for i in ids}
+        for w in rows:
+            mine[w.agent_id].append(w)
+        handed: list[int] = []
+        for agent_id, items in mine.items():
+            out[agent_id], new = _work_response(items)
+            handed.extend(w.id for w in new)
+        await mark_delivered(s, handed, clock.now())
+    return out
+
+
+class WorkPickups:
+    """Polls woken by queued work take it together: one write transaction for all those waiting.
+
+    10,000 agents woken by one "install on all" would otherwise each open a write transaction of
+    their own to mark their package delivered (on SQLite, one after another). Polls that wake
+    while a pickup transaction runs are served by the next one; none waits for a timer.
+    """
+
+    BATCH = 500
+    """Agents served by one transaction at most."""
+
+    def __init__(self, db: Database, clock: Clock, gate: asyncio.Semaphore) -> None:
+        """Serve pickups from ``db``, using one of ``gate``'s slots for each transaction."""
+        self._db, self._clock, self._gate = db, clock, gate
+        self._waiting: dict[int, tuple[Agent, list[asyncio.Future[p.WorkResponse]]]] = {}
+        self._runner: asyncio.Task[None] | None = None
+
+    async def take(self, agent: Agent) -> p.WorkResponse:
+        """The agent's open work, marked delivered (as :func:`pending_work` ``woken``)."""
+        fut: asyncio.Future[p.WorkResponse] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(agent.id, (agent, []))[1].append(fut)
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="agent work pickups")
+        return await fut
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch = {i: self._waiting.pop(i) for i in list(self._waiting)[: self.BATCH]}
+                async with self._gate:
+                    await self._serve(batch)
+        finally:
+            self._runner = None
+
+    async def _serve(
+        self, batch: dict[int, tuple[Agent, list[asyncio.Future[p.WorkResponse]]]]
+    ) -> None:
+        try:
+            answers = await take_work(self._db, [a for a, _ in batch.values()], self._clock)
+        except Exception:  # noqa: BLE001 - each agent then on its own, so an error stays its own
+            answers = {}
+        for agent_id, (agent, futures) in batch.items():
+            if agent_id not in answers:
+                try:
+                    answers[agent_id] = await pending_work(self._db, agent, self._clock, woken=True)
+                except Exception as err:  # noqa: BLE001 - handed to that agent's poll
+                    for fut in futures:
+                        if not fut.done():
+                            fut.set_exception(err)
+                    continue
+            for fut in futures:
+                if not fut.done():
+                    fut.set_result(answers[agent_id])
 
 
 def _work_response(rows: Sequence[AgentWork]) -> tuple[p.WorkResponse, list[AgentWork]]:

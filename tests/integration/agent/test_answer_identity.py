@@ -48,3 +48,16 @@ async def test_a_rotation_by_another_process_is_read_once_the_time_is_up(
     assert await answer_identity(db, vault) is old  # until the time is up: the key read before
     monkeypatch.setattr(identity, "ANSWER_KEY_TTL", 0.0)
     assert bytes((await answer_identity(db, vault)).key.verify_key) != bytes(old.key.verify_key)
+
+
+async def test_the_key_at_hand_is_told_so_answers_skip_the_database_gate(
+    db: Any, vault: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity, "ANSWER_KEY_TTL", 3600.0)  # no timing in the test
+    identity._ANSWER_IDENTITY.pop(db, None)  # noqa: SLF001 - as a fresh process
+    assert not identity.answer_identity_at_hand(db, vault)  # the first answer reads the key
+    await answer_identity(db, vault)
+    assert identity.answer_identity_at_hand(db, vault)
+    assert not identity.answer_identity_at_hand(db, object())  # type: ignore[arg-type]
+    monkeypatch.setattr(identity, "ANSWER_KEY_TTL", 0.0)
+    assert not identity.answer_identity_at_hand(db, vault)  # time is up: read again, gated

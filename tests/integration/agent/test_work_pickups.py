@@ -1,0 +1,120 @@
+"""Polls woken by an install take their packages together: one write transaction for all of them.
+
+Each agent gets its own packages and nobody else's, every item is marked delivered, a revoked
+agent is told so, and when the shared transaction fails each poll is served on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from certmgr.controller.db.engine import Database
+from certmgr.controller.db.models import Agent, AgentWork
+from certmgr.controller.services.agents import work as work_svc
+from certmgr.controller.services.agents.work import WorkPickups, queue_installs
+from certmgr.controller.services.deployment.deployments import DeploymentSpec, create_deployment
+from certmgr.controller.settings import load_settings
+from certmgr.controller.vault import read_master_key
+from certmgr.shared.clock import SystemClock
+from tests.factories.homes import amake_home, arun_cli
+from tests.factories.pki import make_pki
+from tests.factories.sim_agents import ADMIN, enroll_sim_agent
+
+AGENTS = 6
+
+
+@pytest.fixture
+async def home(tmp_path: Path, database_url: str) -> Path:
+    home = await amake_home(tmp_path, database_url)
+    files = await asyncio.to_thread(lambda: make_pki(["localhost"]).write(tmp_path / "pki"))
+    res = await arun_cli(
+        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
+         str(files["leafA.key"]), "--name", "web"]
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    return home
+
+
+async def _fleet(db: Database, vault: Any) -> tuple[list[Agent], dict[int, int]]:
+    """Approved agents, each with one queued package; their deployment ids by agent id."""
+    clock = SystemClock()
+    agents: list[Agent] = []
+    deployments: dict[int, int] = {}
+    for n in range(AGENTS):
+        sim = await enroll_sim_agent(db, vault, f"web{n}", auto_approve=True)
+        spec = DeploymentSpec(
+            definition_ref="web",
+            server_name=f"web{n}",
+            software="files",
+            delivery="agent",
+            agent_id=int(sim.agent_id),
+        )
+        deployments[int(sim.agent_id)] = (await create_deployment(db, ADMIN, spec, clock)).id
+    await queue_installs(db, vault, ADMIN, list(deployments.values()), clock)
+    async with db.reader() as s:
+        agents = list((await s.execute(select(Agent).order_by(Agent.id))).scalars().all())
+    return agents, deployments
+
+
+async def test_woken_polls_take_their_own_packages_in_one_transaction(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    try:
+        agents, deployments = await _fleet(db, vault)
+        agents[-1].status = "revoked"  # as read by its poll
+        transactions = 0
+        real = db.transaction
+
+        def counted() -> Any:
+            nonlocal transactions
+            transactions += 1
+            return real()
+
+        monkeypatch.setattr(db, "transaction", counted)
+        pickups = WorkPickups(db, SystemClock(), asyncio.Semaphore(2))
+        answers = await asyncio.gather(*(pickups.take(a) for a in agents))
+        monkeypatch.undo()
+
+        assert transactions == 1
+        for agent, answer in zip(agents[:-1], answers[:-1], strict=True):
+            assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
+            assert not answer.revoked
+        assert answers[-1].revoked and answers[-1].packages == ()
+        async with db.reader() as s:
+            states = dict((await s.execute(select(AgentWork.agent_id, AgentWork.state))).all())
+        revoked = agents[-1].id
+        assert states == {a.id: "queued" if a.id == revoked else "delivered" for a in agents}
+    finally:
+        await db.dispose()
+
+
+async def test_a_failed_shared_pickup_serves_each_poll_on_its_own(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    try:
+        agents, deployments = await _fleet(db, vault)
+
+        async def broken(*_args: Any) -> Any:
+            raise RuntimeError("the shared transaction failed")
+
+        monkeypatch.setattr(work_svc, "take_work", broken)
+        pickups = WorkPickups(db, SystemClock(), asyncio.Semaphore(2))
+        answers = await asyncio.gather(*(pickups.take(a) for a in agents))
+        for agent, answer in zip(agents, answers, strict=True):
+            assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
+        async with db.reader() as s:
+            states = set((await s.execute(select(AgentWork.state))).scalars().all())
+        assert states == {"delivered"}
+    finally:
+        await db.dispose()
