@@ -192,7 +192,7 @@ def create_app(
     async def agent_wakeups(app: web.Application) -> AsyncIterator[None]:
         wakeups = wakeups_for(app[appkeys.DB])
         app[appkeys.AGENT_WAKEUPS] = wakeups
-        app[appkeys.AGENT_PICKUPS] = WorkPickups(app[appkeys.DB], app[appkeys.CLOCK], wakeups.gate)
+        app[appkeys.AGENT_PICKUPS] = WorkPickups(app[appkeys.DB], app[appkeys.CLOCK])
         await wakeups.start()
         yield
         await wakeups.stop()

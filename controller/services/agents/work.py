@@ -126,15 +126,17 @@ class WorkPickups:
 
     10,000 agents woken by one "install on all" would otherwise each open a write transaction of
     their own to mark their package delivered (on SQLite, one after another). Polls that wake
-    while a pickup transaction runs are served by the next one; none waits for a timer.
+    while a pickup transaction runs are served by the next one; none waits for a timer. The
+    pickups use one database connection at a time, so they do not queue at the agents' gate
+    behind every report and new poll (packages would then trickle out over minutes).
     """
 
     BATCH = 500
     """Agents served by one transaction at most."""
 
-    def __init__(self, db: Database, clock: Clock, gate: asyncio.Semaphore) -> None:
-        """Serve pickups from ``db``, using one of ``gate``'s slots for each transaction."""
-        self._db, self._clock, self._gate = db, clock, gate
+    def __init__(self, db: Database, clock: Clock) -> None:
+        """Serve pickups from ``db``."""
+        self._db, self._clock = db, clock
         self._waiting: dict[int, tuple[Agent, list[asyncio.Future[p.WorkResponse]]]] = {}
         self._runner: asyncio.Task[None] | None = None
 
@@ -150,8 +152,7 @@ class WorkPickups:
         try:
             while self._waiting:
                 batch = {i: self._waiting.pop(i) for i in list(self._waiting)[: self.BATCH]}
-                async with self._gate:
-                    await self._serve(batch)
+                await self._serve(batch)
         finally:
             self._runner = None
 

@@ -79,7 +79,7 @@ async def test_woken_polls_take_their_own_packages_in_one_transaction(
             return real()
 
         monkeypatch.setattr(db, "transaction", counted)
-        pickups = WorkPickups(db, SystemClock(), asyncio.Semaphore(2))
+        pickups = WorkPickups(db, SystemClock())
         answers = await asyncio.gather(*(pickups.take(a) for a in agents))
         monkeypatch.undo()
 
@@ -109,7 +109,7 @@ async def test_a_failed_shared_pickup_serves_each_poll_on_its_own(
             raise RuntimeError("the shared transaction failed")
 
         monkeypatch.setattr(work_svc, "take_work", broken)
-        pickups = WorkPickups(db, SystemClock(), asyncio.Semaphore(2))
+        pickups = WorkPickups(db, SystemClock())
         answers = await asyncio.gather(*(pickups.take(a) for a in agents))
         for agent, answer in zip(agents, answers, strict=True):
             assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
