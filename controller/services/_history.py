@@ -10,8 +10,9 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certmgr.controller.db.base import Base
+from certmgr.controller.db.models import AuditEvent
 from certmgr.controller.domain.actors import Actor
-from certmgr.controller.services.audit import audit
+from certmgr.controller.services.audit import audit_row
 from certmgr.shared.clock import Clock
 
 MAX_MESSAGE = 4000
@@ -45,6 +46,25 @@ class History(Generic[S]):
     owner_field: str
     check: Callable[[str, str, S], object]
 
+    def event_row(
+        self,
+        row: Stateful,
+        actor: Actor,
+        event: str,
+        message: str,
+        clock: Clock,
+        detail: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The columns of a history event (the message cut at :data:`MAX_MESSAGE` characters)."""
+        return {
+            self.owner_field: row.id,
+            "at": clock.now(),
+            "actor": actor.name,
+            "event": event,
+            "message": message[:MAX_MESSAGE],
+            "detail": detail or {},
+        }
+
     def add_event(
         self,
         s: AsyncSession,
@@ -56,15 +76,32 @@ class History(Generic[S]):
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Append to the row's history (the message cut at :data:`MAX_MESSAGE` characters)."""
-        s.add(
-            self.event_type(
-                **{self.owner_field: row.id},
-                at=clock.now(),
-                actor=actor.name,
-                event=event,
-                message=message[:MAX_MESSAGE],
-                detail=detail or {},
-            )
+        s.add(self.event_type(**self.event_row(row, actor, event, message, clock, detail)))
+
+    def move_rows(
+        self,
+        row: Stateful,
+        actor: Actor,
+        new: S,
+        message: str,
+        clock: Clock,
+        detail: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """As :meth:`move`, with the history event and audit record returned as columns.
+
+        For a bulk INSERT of many state changes at once (the caller inserts both).
+
+        Raises:
+            InvalidTransitionError: Not allowed from the current state.
+        """
+        self.check(f"{self.kind} {row.id}", row.status, new)
+        old = row.status
+        row.status = new.value
+        row.updated_at = clock.now()
+        detail = {"from": old, **(detail or {})}
+        return (
+            self.event_row(row, actor, new.value, message, clock, detail),
+            audit_row(actor, f"{self.kind}.{new.value}", self.kind, row.id, detail, clock=clock),
         )
 
     def move(
@@ -82,17 +119,6 @@ class History(Generic[S]):
         Raises:
             InvalidTransitionError: Not allowed from the current state.
         """
-        self.check(f"{self.kind} {row.id}", row.status, new)
-        old = row.status
-        row.status = new.value
-        row.updated_at = clock.now()
-        self.add_event(s, row, actor, new.value, message, clock, {"from": old, **(detail or {})})
-        audit(
-            s,
-            actor,
-            f"{self.kind}.{new.value}",
-            self.kind,
-            row.id,
-            {"from": old, **(detail or {})},
-            clock=clock,
-        )
+        event, record = self.move_rows(row, actor, new, message, clock, detail)
+        s.add(self.event_type(**event))
+        s.add(AuditEvent(**record))

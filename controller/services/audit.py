@@ -13,6 +13,30 @@ from certmgr.shared.clock import Clock, SystemClock
 _SYSTEM_CLOCK = SystemClock()
 
 
+def audit_row(
+    actor: Actor,
+    action: str,
+    entity_type: str = "",
+    entity_id: object = "",
+    detail: dict[str, Any] | None = None,
+    *,
+    clock: Clock = _SYSTEM_CLOCK,
+) -> dict[str, Any]:
+    """The columns of an audit event (for a bulk INSERT of many; :func:`audit` adds one).
+
+    ``detail`` must never hold secrets.
+    """
+    return {
+        "at": clock.now(),
+        "actor": actor.name,
+        "source": actor.source,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id) if entity_id not in (None, "") else "",
+        "detail": detail or {},
+    }
+
+
 def audit(
     session: AsyncSession,
     actor: Actor,
@@ -27,14 +51,6 @@ def audit(
 
     ``detail`` must never hold secrets.
     """
-    event = AuditEvent(
-        at=clock.now(),
-        actor=actor.name,
-        source=actor.source,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id) if entity_id not in (None, "") else "",
-        detail=detail or {},
-    )
+    event = AuditEvent(**audit_row(actor, action, entity_type, entity_id, detail, clock=clock))
     session.add(event)
     return event

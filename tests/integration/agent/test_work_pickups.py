@@ -118,3 +118,37 @@ async def test_a_failed_shared_pickup_serves_each_poll_on_its_own(
         assert states == {"delivered"}
     finally:
         await db.dispose()
+
+
+async def test_an_install_on_many_records_each_deployments_history_and_audit(home: Path) -> None:
+    """The bulk INSERTs of an install write what a state change writes one by one."""
+    from certmgr.controller.db.models import AuditEvent, Deployment, DeploymentEvent
+
+    settings = load_settings(home)
+    vault = read_master_key(settings.master_key_path)
+    db = Database(settings.database_url)
+    try:
+        agents, deployments = await _fleet(db, vault)
+        async with db.reader() as s:
+            events = (await s.execute(select(DeploymentEvent))).scalars().all()
+            records = (
+                (await s.execute(select(AuditEvent).where(AuditEvent.entity_type == "deployment")))
+                .scalars()
+                .all()
+            )
+            deps = {d.id: d for d in (await s.execute(select(Deployment))).scalars().all()}
+        queued = {e.deployment_id: e for e in events if e.event == "install-requested"}
+        audited = {
+            int(r.entity_id): r for r in records if r.action == "deployment.install-requested"
+        }
+        names = {a.id: a.name for a in agents}
+        for agent_id, dep_id in deployments.items():
+            event, record = queued[dep_id], audited[dep_id]
+            detail = {"from": "draft", "agent": agent_id, "sequence": 1}
+            assert event.message == f"package 1 queued for agent {names[agent_id]}"
+            assert event.detail == detail and event.actor == ADMIN.name
+            assert record.detail == detail
+            assert (record.actor, record.source) == (ADMIN.name, ADMIN.source)
+            assert deps[dep_id].status == "install-requested" and deps[dep_id].sequence == 1
+    finally:
+        await db.dispose()
