@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from certmgr.controller.cli import main
+from tests.factories.pki import make_pki
 
 ADMIN_PASSWORD = "correct horse battery staple"
 
@@ -124,5 +125,17 @@ def home_with_definition(
         str(files["leafA.key"]),
     ]
     res = run_cli([*args, *chain, "--name", "web"])
+    assert res.code == 0, res.err
+    return home
+
+
+async def ahome_with_web_certificate(tmp: Path, database_url: str) -> Path:
+    """A new home holding definition "web": a localhost leaf with its key and full chain."""
+    home = await amake_home(tmp, database_url)
+    files = await asyncio.to_thread(lambda: make_pki(["localhost"]).write(tmp / "pki"))
+    res = await arun_cli(
+        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
+         str(files["leafA.key"]), "--name", "web"]
+    )  # fmt: skip
     assert res.code == 0, res.err
     return home

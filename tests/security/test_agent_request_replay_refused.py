@@ -8,7 +8,6 @@ over a newer one.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -23,21 +22,13 @@ from certmgr.controller.vault import read_master_key
 from certmgr.shared import protocol as p
 from certmgr.shared.clock import SystemClock
 from tests.factories.console import Console, console_client
-from tests.factories.homes import amake_home, arun_cli
-from tests.factories.pki import make_pki
+from tests.factories.homes import ahome_with_web_certificate
 from tests.factories.sim_agents import ADMIN, SimAgent, enroll_sim_agent
 
 
 @pytest.fixture
 async def home(tmp_path: Path, database_url: str) -> Path:
-    home = await amake_home(tmp_path, database_url)
-    files = await asyncio.to_thread(lambda: make_pki(["localhost"]).write(tmp_path / "pki"))
-    res = await arun_cli(
-        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
-         str(files["leafA.key"]), "--name", "web"]
-    )  # fmt: skip
-    assert res.code == 0, res.err
-    return home
+    return await ahome_with_web_certificate(tmp_path, database_url)
 
 
 def _signed(agent: SimAgent, method: str, path: str, body: bytes = b"") -> dict[str, str]:

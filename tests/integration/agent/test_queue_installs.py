@@ -23,21 +23,13 @@ from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
 from certmgr.shared.envelope import open_for_agent
 from certmgr.shared.errors import ConflictError, ValidationError
-from tests.factories.homes import amake_home, arun_cli
-from tests.factories.pki import make_pki
+from tests.factories.homes import ahome_with_web_certificate
 from tests.factories.sim_agents import ADMIN, enroll_sim_agent
 
 
 @pytest.fixture
 async def home(tmp_path: Path, database_url: str) -> Path:
-    home = await amake_home(tmp_path, database_url)
-    files = await asyncio.to_thread(lambda: make_pki(["localhost"]).write(tmp_path / "pki"))
-    res = await arun_cli(
-        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
-         str(files["leafA.key"]), "--name", "web"]
-    )  # fmt: skip
-    assert res.code == 0, res.err
-    return home
+    return await ahome_with_web_certificate(tmp_path, database_url)
 
 
 async def _deployment(db: Database, server: str, *, agent_id: int | None) -> int:

@@ -21,8 +21,7 @@ from certmgr.controller.services.deployment.deployments import DeploymentSpec, c
 from certmgr.controller.settings import load_settings
 from certmgr.controller.vault import read_master_key
 from certmgr.shared.clock import SystemClock
-from tests.factories.homes import amake_home, arun_cli
-from tests.factories.pki import make_pki
+from tests.factories.homes import ahome_with_web_certificate
 from tests.factories.sim_agents import ADMIN, enroll_sim_agent
 
 AGENTS = 6
@@ -30,14 +29,7 @@ AGENTS = 6
 
 @pytest.fixture
 async def home(tmp_path: Path, database_url: str) -> Path:
-    home = await amake_home(tmp_path, database_url)
-    files = await asyncio.to_thread(lambda: make_pki(["localhost"]).write(tmp_path / "pki"))
-    res = await arun_cli(
-        ["import", "--home", str(home), str(files["fullchainA.pem"]), "--key",
-         str(files["leafA.key"]), "--name", "web"]
-    )  # fmt: skip
-    assert res.code == 0, res.err
-    return home
+    return await ahome_with_web_certificate(tmp_path, database_url)
 
 
 async def _fleet(db: Database, vault: Any) -> tuple[list[Agent], dict[int, int]]:
