@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiohttp import web
 
@@ -42,20 +43,18 @@ async def _signed(request: web.Request, body: bytes, status: int = 200) -> web.R
     return web.Response(body=body, status=status, content_type="application/json", headers=headers)
 
 
+def _request(request: web.Request, body: bytes) -> tuple[Any, ...]:
+    """What checking a signed agent request needs: database, headers, method, path, body, clock."""
+    ctx = ctx_of(request)
+    return (ctx.db, request.headers, request.method, request.raw_path, body, ctx.clock)
+
+
 async def _agent(
     request: web.Request, body: bytes, *, allow_pending: bool = False, allow_revoked: bool = False
 ) -> svc.AuthenticatedAgent:
     """The signing agent, its request's nonce recorded on its own."""
-    ctx = ctx_of(request)
     return await svc.authenticate(
-        ctx.db,
-        request.headers,
-        request.method,
-        request.raw_path,
-        body,
-        ctx.clock,
-        allow_pending=allow_pending,
-        allow_revoked=allow_revoked,
+        *_request(request, body), allow_pending=allow_pending, allow_revoked=allow_revoked
     )
 
 
@@ -63,16 +62,8 @@ async def _verified(
     request: web.Request, body: bytes, *, allow_pending: bool = False, allow_revoked: bool = False
 ) -> svc.SignedRequest:
     """The signing agent; the caller records the nonce in the transaction that acts on the request."""
-    ctx = ctx_of(request)
     return await svc.verify_agent(
-        ctx.db,
-        request.headers,
-        request.method,
-        request.raw_path,
-        body,
-        ctx.clock,
-        allow_pending=allow_pending,
-        allow_revoked=allow_revoked,
+        *_request(request, body), allow_pending=allow_pending, allow_revoked=allow_revoked
     )
 
 

@@ -71,3 +71,9 @@ async def mark_delivered(s: AsyncSession, work_ids: Sequence[int], at: dt.dateti
             .values(state="delivered", delivered_at=at)
             .execution_options(synchronize_session=False)
         )
+
+
+async def agent_statuses(s: AsyncSession, agent_ids: Sequence[int]) -> dict[int, str]:
+    """The current status of each of these agents that still exists."""
+    rows = await s.execute(select(Agent.id, Agent.status).where(Agent.id.in_(list(agent_ids))))
+    return {int(i): str(st) for i, st in rows.all()}

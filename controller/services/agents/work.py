@@ -17,7 +17,12 @@ import nacl.signing
 from certmgr.controller.db.engine import Database
 from certmgr.controller.db.models import Agent, AgentWork, AuditEvent, DeploymentEvent
 from certmgr.controller.db.queries._bulk import table_insert
-from certmgr.controller.db.queries.agents import all_agents, mark_delivered, open_work
+from certmgr.controller.db.queries.agents import (
+    agent_statuses,
+    all_agents,
+    mark_delivered,
+    open_work,
+)
 from certmgr.controller.db.queries.deployments import definitions_by_id, deployments_by_id
 from certmgr.controller.domain.actors import Actor
 from certmgr.controller.domain.software import SOFTWARE, check_target_params
@@ -98,18 +103,21 @@ async def take_work(
 ) -> dict[int, p.WorkResponse]:
     """:func:`pending_work` of woken polls, for several agents in one write transaction.
 
+    Each agent's status is read again in the transaction: one revoked while its poll waited is
+    told so, and handed nothing.
+
     Returns:
         Each agent's answer, by agent id.
     """
-    out = {
-        a.id: p.WorkResponse(revoked=a.status == "revoked")
-        for a in agents
-        if a.status != "approved"
-    }
-    ids = [a.id for a in agents if a.status == "approved"]
-    if not ids:
-        return out
+    out: dict[int, p.WorkResponse] = {}
     async with db.transaction() as s:
+        status = await agent_statuses(s, [a.id for a in agents])
+        ids = [a.id for a in agents if status.get(a.id) == "approved"]
+        for a in agents:
+            if a.id not in ids:  # gone with its agent row: as revoked
+                out[a.id] = p.WorkResponse(revoked=status.get(a.id, "revoked") == "revoked")
+        if not ids:
+            return out
         rows = await open_work(s, agent_ids=ids)
         mine: dict[int, list[AgentWork]] = {i: [] for i in ids}
         for w in rows:
@@ -167,7 +175,7 @@ class WorkPickups:
         for agent_id, (agent, futures) in batch.items():
             if agent_id not in answers:
                 try:
-                    answers[agent_id] = await pending_work(self._db, agent, self._clock, woken=True)
+                    answers.update(await take_work(self._db, [agent], self._clock))
                 except Exception as err:  # noqa: BLE001 - handed to that agent's poll
                     for fut in futures:
                         if not fut.done():

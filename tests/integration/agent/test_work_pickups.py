@@ -61,7 +61,12 @@ async def test_woken_polls_take_their_own_packages_in_one_transaction(
     db = Database(settings.database_url)
     try:
         agents, deployments = await _fleet(db, vault)
-        agents[-1].status = "revoked"  # as read by its poll
+        # revoked while its poll waited: the agent as read by the poll still says approved
+        async with db.transaction() as s:
+            row = await s.get(Agent, agents[-1].id)
+            assert row is not None
+            row.status = "revoked"
+        assert agents[-1].status == "approved"
         transactions = 0
         real = db.transaction
 
@@ -97,8 +102,12 @@ async def test_a_failed_shared_pickup_serves_each_poll_on_its_own(
     try:
         agents, deployments = await _fleet(db, vault)
 
-        async def broken(*_args: Any) -> Any:
-            raise RuntimeError("the shared transaction failed")
+        real = work_svc.take_work
+
+        async def broken(db_: Database, agents_: Any, clock: Any) -> Any:
+            if len(agents_) > 1:
+                raise RuntimeError("the shared transaction failed")
+            return await real(db_, agents_, clock)
 
         monkeypatch.setattr(work_svc, "take_work", broken)
         pickups = WorkPickups(db, SystemClock())
