@@ -98,27 +98,52 @@ def _read_bundle(data: bytes) -> list[x509.Certificate]:
 def load_system_roots() -> tuple[x509.Certificate, ...]:
     """The operating system's trust anchors (``SSL_CERT_FILE``/``SSL_CERT_DIR`` honoured).
 
-    Blocking file I/O: call it in a thread, once, and pass the result as ``trust_roots``.
-    Returns an empty tuple when no store is found.
+    Blocking file I/O: call it in a thread and pass the result as ``trust_roots``. The parsed
+    store is remembered while its files are unchanged (same path, inode, size and modification
+    time), so a repeat call costs a ``stat`` per file and returns the same tuple, whose verifier
+    store :func:`verify_chain` has then built already. A store replaced or edited on disk is read
+    again on the next call. Returns an empty tuple when no store is found.
     """
     paths = ssl.get_default_verify_paths()
     for name in (os.environ.get(paths.openssl_cafile_env), paths.cafile, paths.openssl_cafile):
         if name and Path(name).is_file():
-            return tuple(_read_bundle(Path(name).read_bytes()))
+            return _remembered(Path(name), (Path(name),))
     for name in (os.environ.get(paths.openssl_capath_env), paths.capath, paths.openssl_capath):
         if name and Path(name).is_dir():
-            found = [
-                c
-                for f in sorted(Path(name).iterdir())
-                if f.is_file()
-                for c in _read_bundle(f.read_bytes())
-            ]
-            return tuple({c.fingerprint(_SHA256): c for c in found}.values())
+            return _remembered(
+                Path(name), tuple(f for f in sorted(Path(name).iterdir()) if f.is_file())
+            )
     return ()
 
 
-_STORES: dict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], Store]] = {}
 _MAX_STORES = 8
+_ROOTS: dict[Path, tuple[tuple[tuple[int, ...], ...], tuple[x509.Certificate, ...]]] = {}
+
+
+def _remembered(where: Path, files: tuple[Path, ...]) -> tuple[x509.Certificate, ...]:
+    """The anchors in ``files`` (a bundle, or a directory's files), parsed again only when one changed."""
+    try:
+        stamp = tuple(
+            (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) for st in (f.stat() for f in files)
+        )
+    except OSError:
+        return _read_files(files)  # a file went away while listed: read what is there
+    hit = _ROOTS.get(where)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    roots = _read_files(files)
+    if len(_ROOTS) >= _MAX_STORES:
+        _ROOTS.clear()
+    _ROOTS[where] = (stamp, roots)
+    return roots
+
+
+def _read_files(files: tuple[Path, ...]) -> tuple[x509.Certificate, ...]:
+    found = [c for f in files if f.is_file() for c in _read_bundle(f.read_bytes())]
+    return tuple({c.fingerprint(_SHA256): c for c in found}.values())
+
+
+_STORES: dict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], Store]] = {}
 
 
 def _store_of(roots: tuple[x509.Certificate, ...]) -> Store:
