@@ -7,6 +7,7 @@ agent is told so, and when the shared transaction fails each poll is served on i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,21 @@ async def home(tmp_path: Path, database_url: str) -> Path:
     return await ahome_with_web_certificate(tmp_path, database_url)
 
 
+Fleet = tuple[Database, list[Agent], dict[int, int]]
+
+
+@pytest.fixture
+async def fleet(home: Path) -> AsyncIterator[Fleet]:
+    """The home's database, approved agents each with one queued package, and their deployments."""
+    settings = load_settings(home)
+    db = Database(settings.database_url)
+    try:
+        agents, deployments = await _fleet(db, read_master_key(settings.master_key_path))
+        yield db, agents, deployments
+    finally:
+        await db.dispose()
+
+
 async def _fleet(db: Database, vault: Any) -> tuple[list[Agent], dict[int, int]]:
     """Approved agents, each with one queued package; their deployment ids by agent id."""
     clock = SystemClock()
@@ -54,102 +70,82 @@ async def _fleet(db: Database, vault: Any) -> tuple[list[Agent], dict[int, int]]
 
 
 async def test_woken_polls_take_their_own_packages_in_one_transaction(
-    home: Path, monkeypatch: pytest.MonkeyPatch
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = load_settings(home)
-    vault = read_master_key(settings.master_key_path)
-    db = Database(settings.database_url)
-    try:
-        agents, deployments = await _fleet(db, vault)
-        # revoked while its poll waited: the agent as read by the poll still says approved
-        async with db.transaction() as s:
-            row = await s.get(Agent, agents[-1].id)
-            assert row is not None
-            row.status = "revoked"
-        assert agents[-1].status == "approved"
-        transactions = 0
-        real = db.transaction
+    db, agents, deployments = fleet
+    # revoked while its poll waited: the agent as read by the poll still says approved
+    async with db.transaction() as s:
+        row = await s.get(Agent, agents[-1].id)
+        assert row is not None
+        row.status = "revoked"
+    assert agents[-1].status == "approved"
+    transactions = 0
+    real = db.transaction
 
-        def counted() -> Any:
-            nonlocal transactions
-            transactions += 1
-            return real()
+    def counted() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return real()
 
-        monkeypatch.setattr(db, "transaction", counted)
-        pickups = WorkPickups(db, SystemClock())
-        answers = await asyncio.gather(*(pickups.take(a) for a in agents))
-        monkeypatch.undo()
+    monkeypatch.setattr(db, "transaction", counted)
+    pickups = WorkPickups(db, SystemClock())
+    answers = await asyncio.gather(*(pickups.take(a) for a in agents))
+    monkeypatch.undo()
 
-        assert transactions == 1
-        for agent, answer in zip(agents[:-1], answers[:-1], strict=True):
-            assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
-            assert not answer.revoked
-        assert answers[-1].revoked and answers[-1].packages == ()
-        async with db.reader() as s:
-            states = dict((await s.execute(select(AgentWork.agent_id, AgentWork.state))).all())
-        revoked = agents[-1].id
-        assert states == {a.id: "queued" if a.id == revoked else "delivered" for a in agents}
-    finally:
-        await db.dispose()
+    assert transactions == 1
+    for agent, answer in zip(agents[:-1], answers[:-1], strict=True):
+        assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
+        assert not answer.revoked
+    assert answers[-1].revoked and answers[-1].packages == ()
+    async with db.reader() as s:
+        states = dict((await s.execute(select(AgentWork.agent_id, AgentWork.state))).all())
+    revoked = agents[-1].id
+    assert states == {a.id: "queued" if a.id == revoked else "delivered" for a in agents}
 
 
 async def test_a_failed_shared_pickup_serves_each_poll_on_its_own(
-    home: Path, monkeypatch: pytest.MonkeyPatch
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = load_settings(home)
-    vault = read_master_key(settings.master_key_path)
-    db = Database(settings.database_url)
-    try:
-        agents, deployments = await _fleet(db, vault)
+    db, agents, deployments = fleet
 
-        real = work_svc.take_work
+    real = work_svc.take_work
 
-        async def broken(db_: Database, agents_: Any, clock: Any) -> Any:
-            if len(agents_) > 1:
-                raise RuntimeError("the shared transaction failed")
-            return await real(db_, agents_, clock)
+    async def broken(db_: Database, agents_: Any, clock: Any) -> Any:
+        if len(agents_) > 1:
+            raise RuntimeError("the shared transaction failed")
+        return await real(db_, agents_, clock)
 
-        monkeypatch.setattr(work_svc, "take_work", broken)
-        pickups = WorkPickups(db, SystemClock())
-        answers = await asyncio.gather(*(pickups.take(a) for a in agents))
-        for agent, answer in zip(agents, answers, strict=True):
-            assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
-        async with db.reader() as s:
-            states = set((await s.execute(select(AgentWork.state))).scalars().all())
-        assert states == {"delivered"}
-    finally:
-        await db.dispose()
+    monkeypatch.setattr(work_svc, "take_work", broken)
+    pickups = WorkPickups(db, SystemClock())
+    answers = await asyncio.gather(*(pickups.take(a) for a in agents))
+    for agent, answer in zip(agents, answers, strict=True):
+        assert [w.deployment_id for w in answer.packages] == [deployments[agent.id]]
+    async with db.reader() as s:
+        states = set((await s.execute(select(AgentWork.state))).scalars().all())
+    assert states == {"delivered"}
 
 
-async def test_an_install_on_many_records_each_deployments_history_and_audit(home: Path) -> None:
+async def test_an_install_on_many_records_each_deployments_history_and_audit(fleet: Fleet) -> None:
     """The bulk INSERTs of an install write what a state change writes one by one."""
     from certmgr.controller.db.models import AuditEvent, Deployment, DeploymentEvent
 
-    settings = load_settings(home)
-    vault = read_master_key(settings.master_key_path)
-    db = Database(settings.database_url)
-    try:
-        agents, deployments = await _fleet(db, vault)
-        async with db.reader() as s:
-            events = (await s.execute(select(DeploymentEvent))).scalars().all()
-            records = (
-                (await s.execute(select(AuditEvent).where(AuditEvent.entity_type == "deployment")))
-                .scalars()
-                .all()
-            )
-            deps = {d.id: d for d in (await s.execute(select(Deployment))).scalars().all()}
-        queued = {e.deployment_id: e for e in events if e.event == "install-requested"}
-        audited = {
-            int(r.entity_id): r for r in records if r.action == "deployment.install-requested"
-        }
-        names = {a.id: a.name for a in agents}
-        for agent_id, dep_id in deployments.items():
-            event, record = queued[dep_id], audited[dep_id]
-            detail = {"from": "draft", "agent": agent_id, "sequence": 1}
-            assert event.message == f"package 1 queued for agent {names[agent_id]}"
-            assert event.detail == detail and event.actor == ADMIN.name
-            assert record.detail == detail
-            assert (record.actor, record.source) == (ADMIN.name, ADMIN.source)
-            assert deps[dep_id].status == "install-requested" and deps[dep_id].sequence == 1
-    finally:
-        await db.dispose()
+    db, agents, deployments = fleet
+    async with db.reader() as s:
+        events = (await s.execute(select(DeploymentEvent))).scalars().all()
+        records = (
+            (await s.execute(select(AuditEvent).where(AuditEvent.entity_type == "deployment")))
+            .scalars()
+            .all()
+        )
+        deps = {d.id: d for d in (await s.execute(select(Deployment))).scalars().all()}
+    queued = {e.deployment_id: e for e in events if e.event == "install-requested"}
+    audited = {int(r.entity_id): r for r in records if r.action == "deployment.install-requested"}
+    names = {a.id: a.name for a in agents}
+    for agent_id, dep_id in deployments.items():
+        event, record = queued[dep_id], audited[dep_id]
+        detail = {"from": "draft", "agent": agent_id, "sequence": 1}
+        assert event.message == f"package 1 queued for agent {names[agent_id]}"
+        assert event.detail == detail and event.actor == ADMIN.name
+        assert record.detail == detail
+        assert (record.actor, record.source) == (ADMIN.name, ADMIN.source)
+        assert deps[dep_id].status == "install-requested" and deps[dep_id].sequence == 1
