@@ -99,14 +99,17 @@ def parse_inputs(
         bundle = load(
             f.data, password=options.password, key_password=options.key_password, name=f.name
         )
-        if bundle.entries:
-            for entry in bundle.entries:
-                if entry.chain:
-                    leaf_cert = entry.chain[0]
-                    _add_leaf(leaves, leaf_cert, f.name, entry.key)
-                    for c in entry.chain[1:]:
-                        cas.setdefault(sha256_fingerprint(c), (c, f.name))
-            paired = {sha256_fingerprint(e.chain[0]) for e in bundle.entries if e.chain}
+        # A keystore's key entries are leaves with their chains; its trusted-certificate entries
+        # (keytool -importcert, a certificates-only PKCS#12) are judged like loose certificates,
+        # so a CA certificate there stays a CA and completes the chains of the others.
+        key_entries = [e for e in bundle.entries if e.chain and e.key is not None]
+        if key_entries:
+            for entry in key_entries:
+                leaf_cert = entry.chain[0]
+                _add_leaf(leaves, leaf_cert, f.name, entry.key)
+                for c in entry.chain[1:]:
+                    cas.setdefault(sha256_fingerprint(c), (c, f.name))
+            paired = {sha256_fingerprint(e.chain[0]) for e in key_entries}
             rest = [c for c in bundle.certificates if sha256_fingerprint(c) not in paired]
         else:
             rest = list(bundle.certificates)

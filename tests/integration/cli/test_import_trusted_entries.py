@@ -1,0 +1,93 @@
+"""certmgr import of keystores' trusted-certificate entries (keytool -importcert, openssl pkcs12 -nokeys).
+
+A CA certificate held as a keystore's trusted entry is a CA, as it is in a PEM file: it gets no
+definition, is never made current, and completes the chains of the other certificates in the file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.factories.homes import make_home, run_cli
+
+PASS = "trust-pass"
+
+
+def _run(*args: str | Path) -> None:
+    subprocess.run([str(a) for a in args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("trusted")
+    o, kt = require_tool("openssl"), require_tool("keytool")
+    (d / "pw").write_text(PASS + "\n")
+    (d / "ca.ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n")
+    (d / "leaf.ext").write_text("subjectAltName=DNS:trusted.test\nbasicConstraints=CA:FALSE\n")
+    ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    _run(o, "req", "-x509", *ec, "-keyout", d / "root.key", "-out", d / "root.pem",
+         "-subj", "/CN=Trusted Root", "-days", "30",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")  # fmt: skip
+    for name, issuer, ext in (("int", "root", "ca.ext"), ("leaf", "int", "leaf.ext")):
+        _run(o, "req", "-new", *ec, "-keyout", d / f"{name}.key", "-out", d / f"{name}.csr",
+             "-subj", f"/CN=Trusted {name}")  # fmt: skip
+        _run(o, "x509", "-req", "-in", d / f"{name}.csr", "-CA", d / f"{issuer}.pem",
+             "-CAkey", d / f"{issuer}.key", "-days", "20", "-extfile", d / ext,
+             "-out", d / f"{name}.pem")  # fmt: skip
+    (d / "chain.pem").write_bytes((d / "int.pem").read_bytes() + (d / "root.pem").read_bytes())
+    # A certificates-only PKCS#12 (what Windows exports without the key): leaf, intermediate, root.
+    _run(o, "pkcs12", "-export", "-nokeys", "-in", d / "leaf.pem", "-certfile", d / "chain.pem",
+         "-passout", f"pass:{PASS}", "-out", d / "certs-only.p12")  # fmt: skip
+    # A Java truststore: the root and the intermediate as trusted-certificate entries.
+    for alias in ("root", "int"):
+        _run(kt, "-importcert", "-noprompt", "-alias", alias, "-file", d / f"{alias}.pem",
+             "-keystore", d / "trust.jks", "-storetype", "JKS", "-storepass", PASS)  # fmt: skip
+    return d
+
+
+def _import(home: Path, *args: str | Path) -> list[dict[str, object]]:
+    res = run_cli(["import", "--home", str(home), "--json", *(str(a) for a in args)])
+    assert res.code == 0, res.err
+    out = res.json()
+    assert isinstance(out, list)
+    return out
+
+
+def _definition_names(home: Path) -> set[str]:
+    res = run_cli(["definition", "list", "--home", str(home), "--json"])
+    assert res.code == 0, res.err
+    return {d["name"] for d in res.json()}
+
+
+def test_certificates_only_pkcs12_imports_the_leaf_with_its_chain(
+    tmp_path: Path, files: Path
+) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    before = _definition_names(home)
+    out = _import(home, files / "certs-only.p12", "--password-file", files / "pw")
+    by_subject = {r["subject"]: r for r in out}
+    leaf = by_subject["CN=Trusted leaf"]
+    assert leaf["is_ca"] is False and leaf["made_current"] is True
+    assert leaf["chain_length"] == 2 and leaf["chain_complete"] is True
+    assert leaf["warnings"] == []
+    for ca in ("CN=Trusted int", "CN=Trusted Root"):
+        assert by_subject[ca]["is_ca"] is True
+        assert by_subject[ca]["definition_id"] is None
+        assert by_subject[ca]["made_current"] is False
+    assert _definition_names(home) - before == {"Trusted leaf"}
+
+
+def test_java_truststore_holds_ca_certificates_not_server_certificates(
+    tmp_path: Path, files: Path
+) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    before = _definition_names(home)
+    out = _import(home, files / "trust.jks", "--password-file", files / "pw")
+    assert {r["subject"] for r in out} == {"CN=Trusted Root", "CN=Trusted int"}
+    assert all(r["is_ca"] is True and r["definition_id"] is None for r in out)
+    assert not any(r["made_current"] for r in out)
+    assert _definition_names(home) == before
