@@ -140,6 +140,10 @@ def parse_inputs(
         bundle = load(f.data, password=options.password, name=f.name)
         for c in bundle.certificates:
             cas.setdefault(sha256_fingerprint(c), (c, f.name))
+    # A chain file is often the full chain (certbot's fullchain.pem, a .p7b with the leaf): a
+    # certificate imported as a leaf is not also stored as a CA certificate.
+    for fp in leaves.keys() & cas.keys():
+        del cas[fp]
     _promote_self_signed_with_key(leaves, cas, loose_keys)
     # A CA certificate can itself be the thing imported when nothing else is a leaf.
     by_pub = {_public_sha256(lf): lf for lf in leaves.values()} if loose_keys else {}

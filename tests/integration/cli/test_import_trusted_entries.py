@@ -1,7 +1,9 @@
-"""certmgr import of keystores' trusted-certificate entries (keytool -importcert, openssl pkcs12 -nokeys).
+"""certmgr import of files that hold more than their role says: keystores' trusted entries, full chains.
 
-A CA certificate held as a keystore's trusted entry is a CA, as it is in a PEM file: it gets no
-definition, is never made current, and completes the chains of the other certificates in the file.
+A CA certificate held as a keystore's trusted entry (keytool -importcert, openssl pkcs12 -nokeys) is
+a CA, as it is in a PEM file: it gets no definition, is never made current, and completes the
+chains of the other certificates in the file. A ``--chain`` file that also holds the leaf (certbot's
+fullchain.pem, a .p7b) imports the leaf once.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
              "-CAkey", d / f"{issuer}.key", "-days", "20", "-extfile", d / ext,
              "-out", d / f"{name}.pem")  # fmt: skip
     (d / "chain.pem").write_bytes((d / "int.pem").read_bytes() + (d / "root.pem").read_bytes())
+    (d / "fullchain.pem").write_bytes(
+        (d / "leaf.pem").read_bytes() + (d / "chain.pem").read_bytes()
+    )
+    _run(o, "crl2pkcs7", "-nocrl", "-certfile", d / "fullchain.pem", "-outform", "DER",
+         "-out", d / "fullchain.p7b")  # fmt: skip
+    _run(o, "x509", "-in", d / "leaf.pem", "-outform", "DER", "-out", d / "leaf.cer")
     # A certificates-only PKCS#12 (what Windows exports without the key): leaf, intermediate, root.
     _run(o, "pkcs12", "-export", "-nokeys", "-in", d / "leaf.pem", "-certfile", d / "chain.pem",
          "-passout", f"pass:{PASS}", "-out", d / "certs-only.p12")  # fmt: skip
@@ -91,3 +99,26 @@ def test_java_truststore_holds_ca_certificates_not_server_certificates(
     assert all(r["is_ca"] is True and r["definition_id"] is None for r in out)
     assert not any(r["made_current"] for r in out)
     assert _definition_names(home) == before
+
+
+@pytest.mark.parametrize(
+    ("leaf", "chain", "key"),
+    [("leaf.pem", "fullchain.pem", True), ("leaf.cer", "fullchain.p7b", False)],
+)
+def test_chain_file_that_also_holds_the_leaf(
+    tmp_path: Path, files: Path, leaf: str, chain: str, key: bool
+) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    extra: list[str | Path] = ["--key", files / "leaf.key"] if key else []
+    out = _import(home, files / leaf, "--chain", files / chain, *extra)
+    assert sorted(str(r["subject"]) for r in out) == [
+        "CN=Trusted Root",
+        "CN=Trusted int",
+        "CN=Trusted leaf",
+    ]
+    first = next(r for r in out if r["subject"] == "CN=Trusted leaf")
+    assert first["source_file"] == leaf and first["has_private_key"] is key
+    assert first["chain_length"] == 2 and first["chain_complete"] is True
+    assert first["made_current"] is True and first["created"] is True
+    again = _import(home, files / leaf, "--chain", files / chain)
+    assert [r["created"] for r in again] == [False, False, False]
