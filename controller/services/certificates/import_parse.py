@@ -99,6 +99,11 @@ def parse_inputs(
         bundle = load(
             f.data, password=options.password, key_password=options.key_password, name=f.name
         )
+        if not bundle.certificates and not bundle.keys:  # an empty keystore loads without error
+            raise ValidationError(
+                f"{f.name} holds no certificate or private key (the keystore is empty)",
+                field="files",
+            )
         # A keystore's key entries are leaves with their chains; its trusted-certificate entries
         # (keytool -importcert, a certificates-only PKCS#12) are judged like loose certificates,
         # so a CA certificate there stays a CA and completes the chains of the others.
@@ -154,6 +159,11 @@ def parse_inputs(
             ca_match = [c for c, _ in cas.values() if public_key_sha256(c.public_key()) == fp]  # type: ignore[arg-type]
             if ca_match:
                 continue
+            if not leaves:
+                raise KeyMismatchError(
+                    f"private key in {src} comes without its certificate: import the "
+                    "certificate with it (a key alone is not imported)"
+                )
             if len(leaves) == 1:
                 only = next(iter(leaves.values()))
                 raise KeyMismatchError(
@@ -189,7 +199,8 @@ def _key_in_entries(key: PrivateKey, entries: Sequence[object]) -> bool:
     fp = describe_key(key).public_sha256
     for e in entries:
         k = getattr(e, "key", None)
-        if k is not None and describe_key(k).public_sha256 == fp:
+        # a keystore's key without a certificate is a loose key: it must match one of the input
+        if k is not None and getattr(e, "chain", None) and describe_key(k).public_sha256 == fp:
             return True
     return False
 

@@ -1,9 +1,11 @@
-"""certmgr import of files that hold more than their role says: keystores' trusted entries, full chains.
+"""certmgr import of files that hold more or less than their role says: keystores' trusted entries,
+key-only and empty keystores, full chains.
 
 A CA certificate held as a keystore's trusted entry (keytool -importcert, openssl pkcs12 -nokeys) is
 a CA, as it is in a PEM file: it gets no definition, is never made current, and completes the
 chains of the other certificates in the file. A ``--chain`` file that also holds the leaf (certbot's
-fullchain.pem, a .p7b) imports the leaf once.
+fullchain.pem, a .p7b) imports the leaf once. A keystore's key without its certificate pairs with
+a certificate given beside it or is refused (never dropped silently); an empty keystore is refused.
 """
 
 from __future__ import annotations
@@ -50,6 +52,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # A certificates-only PKCS#12 (what Windows exports without the key): leaf, intermediate, root.
     _run(o, "pkcs12", "-export", "-nokeys", "-in", d / "leaf.pem", "-certfile", d / "chain.pem",
          "-passout", f"pass:{PASS}", "-out", d / "certs-only.p12")  # fmt: skip
+    # A PKCS#12 with the key only (openssl pkcs12 -export -nocerts).
+    _run(o, "pkcs12", "-export", "-nocerts", "-inkey", d / "leaf.key",
+         "-passout", f"pass:{PASS}", "-out", d / "key-only.p12")  # fmt: skip
+    # An empty keytool keystore (its only entry deleted).
+    store = ("-keystore", d / "empty.p12", "-storetype", "PKCS12", "-storepass", PASS)
+    _run(kt, "-importcert", "-noprompt", "-alias", "x", "-file", d / "root.pem", *store)
+    _run(kt, "-delete", "-alias", "x", *store)
     # A Java truststore: the root and the intermediate as trusted-certificate entries.
     for alias in ("root", "int"):
         _run(kt, "-importcert", "-noprompt", "-alias", alias, "-file", d / f"{alias}.pem",
@@ -122,3 +131,31 @@ def test_chain_file_that_also_holds_the_leaf(
     assert first["made_current"] is True and first["created"] is True
     again = _import(home, files / leaf, "--chain", files / chain)
     assert [r["created"] for r in again] == [False, False, False]
+
+
+def test_key_only_pkcs12_pairs_with_its_certificate(tmp_path: Path, files: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    out = _import(home, files / "key-only.p12", files / "leaf.pem", "--password-file", files / "pw")
+    assert [(r["subject"], r["has_private_key"]) for r in out] == [("CN=Trusted leaf", True)]
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("key-only.p12", "private key in key-only.p12 comes without its certificate"),
+        ("empty.p12", "empty.p12 holds no certificate or private key"),
+    ],
+)
+def test_key_only_or_empty_keystore_is_refused_and_changes_nothing(
+    tmp_path: Path, files: Path, name: str, needle: str
+) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    listing = ["certificate", "list", "--all", "--home", str(home), "--json"]
+    before = run_cli(listing).json()
+    res = run_cli(
+        ["import", "--home", str(home), str(files / "root.pem"), str(files / name),
+         "--password-file", str(files / "pw")]
+    )  # fmt: skip
+    assert res.code == 2, res.out + res.err
+    assert needle in res.err and "Traceback" not in res.err
+    assert run_cli(listing).json() == before
