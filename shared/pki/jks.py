@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from certmgr.shared.errors import (
     InputTooLargeError,
+    KeyMismatchError,
     UnsupportedFormatError,
     ValidationError,
     WrongPasswordError,
@@ -184,7 +185,10 @@ def decode_keystore(
             )
         key = load_der_key(der, f"{name} (entry {r.alias!r})")
         if r.chain:
-            ensure_key_matches(key, r.chain[0])
+            try:
+                ensure_key_matches(key, r.chain[0])
+            except KeyMismatchError as err:
+                raise KeyMismatchError(f"{name}, entry {r.alias!r}: {err}") from None
         entries.append(KeystoreEntry(r.alias, key, r.chain))
     return store_type, tuple(entries)
 
