@@ -52,6 +52,10 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # A certificates-only PKCS#12 (what Windows exports without the key): leaf, intermediate, root.
     _run(o, "pkcs12", "-export", "-nokeys", "-in", d / "leaf.pem", "-certfile", d / "chain.pem",
          "-passout", f"pass:{PASS}", "-out", d / "certs-only.p12")  # fmt: skip
+    # Key, leaf and chain with a friendly name on every certificate (as Windows exports them).
+    _run(o, "pkcs12", "-export", "-in", d / "leaf.pem", "-inkey", d / "leaf.key",
+         "-certfile", d / "chain.pem", "-name", "Leaf", "-caname", "Intermediate CA",
+         "-caname", "Root CA", "-passout", f"pass:{PASS}", "-out", d / "canames.p12")  # fmt: skip
     # A PKCS#12 with the key only (openssl pkcs12 -export -nocerts).
     _run(o, "pkcs12", "-export", "-nocerts", "-inkey", d / "leaf.key",
          "-passout", f"pass:{PASS}", "-out", d / "key-only.p12")  # fmt: skip
@@ -95,6 +99,18 @@ def test_certificates_only_pkcs12_imports_the_leaf_with_its_chain(
         assert by_subject[ca]["is_ca"] is True
         assert by_subject[ca]["definition_id"] is None
         assert by_subject[ca]["made_current"] is False
+    assert _definition_names(home) - before == {"Trusted leaf"}
+
+
+def test_pkcs12_with_friendly_names_on_its_ca_certificates(tmp_path: Path, files: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    before = _definition_names(home)
+    out = _import(home, files / "canames.p12", "--password-file", files / "pw")
+    by_subject = {r["subject"]: r for r in out}
+    leaf = by_subject.pop("CN=Trusted leaf")
+    assert leaf["has_private_key"] is True and leaf["chain_length"] == 2
+    assert sorted(str(s) for s in by_subject) == ["CN=Trusted Root", "CN=Trusted int"]
+    assert all(r["is_ca"] is True and r["definition_id"] is None for r in by_subject.values())
     assert _definition_names(home) - before == {"Trusted leaf"}
 
 
