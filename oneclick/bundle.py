@@ -53,9 +53,11 @@ from certmgr.shared.stamp import (
     parse_deploy_payload,
     read_stamp,
 )
+from certmgr.shared.text import passphrase_line
 
 CHECK_KEYS: Final = ("check_host", "check_port", "check_sni")
 _MAX_PASSPHRASE: Final = 4096
+_MAX_READ: Final = 2 * _MAX_PASSPHRASE + 8  # UTF-16 with its byte-order mark and line end
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,13 @@ def read_passphrase_file(path: Path) -> Secret[bytes]:
     """
     try:
         if str(path) == "-":
-            data = sys.stdin.buffer.read(_MAX_PASSPHRASE + 2)
+            data = sys.stdin.buffer.read(_MAX_READ)
         else:
             with open(path, "rb") as fh:
-                data = fh.read(_MAX_PASSPHRASE + 2)
+                data = fh.read(_MAX_READ)
     except OSError as err:
         raise InputError(f"cannot read the passphrase file {path}: {err.strerror}") from err
-    line = data.split(b"\n", 1)[0].removesuffix(b"\r")
+    line = passphrase_line(data)
     if not line:
         raise InputError(f"the passphrase file {path} is empty")
     if len(line) > _MAX_PASSPHRASE:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 
 def escape_text(value: str) -> str:
     r"""``value`` with control and format characters written as ``\xNN``/``\uNNNN``.
@@ -34,3 +36,16 @@ def error_text(err: BaseException) -> str:
     hold secrets (keys, passwords) that a log must never carry.
     """
     return f"{err.__class__.__name__}: {str(err)[:300]}"
+
+
+def passphrase_line(data: bytes) -> bytes:
+    """The passphrase in a passphrase file's bytes: its first line, without the line end.
+
+    Files saved on Windows are read as they were meant: a UTF-8 byte-order mark (Notepad) is
+    dropped, and UTF-16 with its byte-order mark (PowerShell 5's ``Out-File``, ``>``) is read as
+    text and given as UTF-8. Other spaces are part of the passphrase.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        with contextlib.suppress(UnicodeDecodeError):  # not text after all: the bytes as they are
+            data = data.decode("utf-16").encode("utf-8")
+    return data.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].removesuffix(b"\r")

@@ -17,7 +17,7 @@ from certmgr.controller.homefiles import secure_home
 from certmgr.controller.settings import Settings, default_home, load_settings
 from certmgr.controller.subscriptions import subscribe_all
 from certmgr.shared.errors import InputError, InputTooLargeError
-from certmgr.shared.text import escape_text
+from certmgr.shared.text import escape_text, passphrase_line
 
 if TYPE_CHECKING:
     from certmgr.controller.services.acquisition.ca_context import CaContext
@@ -176,9 +176,7 @@ def read_secret_file(path: str | None, *, what: str = "password") -> bytes | Non
     """
     if path is None:
         return None
-    raw = read_input_file(path, what=f"{what} file")
-    first = raw.split(b"\n", 1)[0]
-    return first.rstrip(b"\r")
+    return passphrase_line(read_input_file(path, what=f"{what} file"))
 
 
 def write_private_file(path: Path, text: str) -> None:

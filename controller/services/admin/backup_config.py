@@ -8,6 +8,7 @@ from pathlib import Path
 
 from certmgr.controller.settings import Settings
 from certmgr.shared.errors import ConfigurationError
+from certmgr.shared.text import passphrase_line
 
 PASSPHRASE_ENV = "CERTMGR_BACKUP_PASSPHRASE"  # noqa: S105 - the variable's name
 
@@ -86,7 +87,7 @@ def scheduled_passphrase(cfg: BackupConfig) -> bytes:
             f"scheduled backups need a passphrase: set [backup] passphrase_file or ${PASSPHRASE_ENV}"
         )
     try:
-        return cfg.passphrase_file.read_bytes().split(b"\n", 1)[0].rstrip(b"\r")
+        return passphrase_line(cfg.passphrase_file.read_bytes())
     except OSError as err:
         raise ConfigurationError(
             f"cannot read the backup passphrase file {cfg.passphrase_file}: {err.strerror}"

@@ -175,3 +175,21 @@ def test_key_only_or_empty_keystore_is_refused_and_changes_nothing(
     assert res.code == 2, res.out + res.err
     assert needle in res.err and "Traceback" not in res.err
     assert run_cli(listing).json() == before
+
+
+@pytest.mark.parametrize(
+    ("saved_as", "encoded"),
+    [
+        pytest.param("Notepad", b"\xef\xbb\xbf" + f"{PASS}\r\n".encode(), id="utf8-bom"),
+        pytest.param("PowerShell 5", f"{PASS}\r\n".encode("utf-16"), id="utf16le-bom"),
+    ],
+)
+def test_a_password_file_saved_on_windows_opens_the_pkcs12(
+    tmp_path: Path, files: Path, saved_as: str, encoded: bytes
+) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    password_file = tmp_path / "pw.txt"
+    password_file.write_bytes(encoded)
+    out = _import(home, files / "canames.p12", "--password-file", password_file)
+    leaf = {r["subject"]: r for r in out}["CN=Trusted leaf"]
+    assert leaf["has_private_key"] is True, saved_as
