@@ -116,7 +116,7 @@ def load_settings(
     doc: dict[str, Any] = {}
     if config_path is not None:
         try:
-            doc = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            doc = tomllib.loads(config_path.read_text(encoding="utf-8-sig"))  # a BOM is not TOML
         except OSError as err:
             raise ConfigurationError(f"cannot read {config_path}: {err.strerror}") from err
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

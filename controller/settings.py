@@ -172,7 +172,7 @@ def load_settings(
             f"{home} is not a certmgr home (no {CONFIG_NAME}); run 'certmgr init --home {home}' first"
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is not TOML
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigurationError(f"{path} is not valid TOML: {err}") from err
     server = _table(data, "server")

@@ -75,7 +75,8 @@ def load_local_config(path: Path | None) -> LocalConfig:
             raw = fh.read(_MAX_SIZE + 1)
         if len(raw) > _MAX_SIZE:
             raise InputError(f"the configuration {path} is too large")
-        doc = tomllib.loads(raw.decode("utf-8"))
+        # -sig: a byte-order mark (Notepad on Windows writes one) is not part of the TOML
+        doc = tomllib.loads(raw.decode("utf-8-sig"))
     except OSError as err:
         raise InputError(f"cannot read the configuration {path}: {err.strerror}") from err
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

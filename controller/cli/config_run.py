@@ -14,7 +14,7 @@ from certmgr.shared.errors import ConfigurationError
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # as the controller reads it
     except FileNotFoundError:
         raise ConfigurationError(f"{path} does not exist") from None
     except UnicodeDecodeError as err:
