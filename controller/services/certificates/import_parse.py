@@ -143,6 +143,8 @@ def parse_inputs(
             ) else _add_leaf(leaves, c, f.name, None)
     for f in chain_files:
         bundle = load(f.data, password=options.password, name=f.name)
+        if not bundle.certificates:
+            raise ValidationError(f"{f.name} holds no certificate for the chain", field="chain")
         for c in bundle.certificates:
             cas.setdefault(sha256_fingerprint(c), (c, f.name))
     # A chain file is often the full chain (certbot's fullchain.pem, a .p7b with the leaf): a

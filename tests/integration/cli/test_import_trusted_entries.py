@@ -177,6 +177,19 @@ def test_key_only_or_empty_keystore_is_refused_and_changes_nothing(
     assert run_cli(listing).json() == before
 
 
+def test_a_chain_file_without_certificates_is_refused(tmp_path: Path, files: Path) -> None:
+    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    listing = ["certificate", "list", "--all", "--home", str(home), "--json"]
+    before = run_cli(listing).json()
+    res = run_cli(
+        ["import", "--home", str(home), str(files / "leaf.pem"), "--key", str(files / "leaf.key"),
+         "--chain", str(files / "empty.p12"), "--password-file", str(files / "pw")]
+    )  # fmt: skip
+    assert res.code == 2, res.out + res.err
+    assert "empty.p12 holds no certificate for the chain" in res.err
+    assert run_cli(listing).json() == before
+
+
 @pytest.mark.parametrize(
     ("saved_as", "encoded"),
     [
