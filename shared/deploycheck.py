@@ -227,6 +227,32 @@ def _analyse_chain(
     return missing, extra, order_ok and not extra and not duplicates, problems
 
 
+def _served_intermediates_out_of_date(
+    served: Sequence[x509.Certificate], extra: Sequence[str], now: dt.datetime
+) -> list[str]:
+    """Problems for served intermediates that are expired or not yet valid.
+
+    Clients reject a chain through such an intermediate even when the leaf is fine. Served
+    roots (clients ignore them) and certificates already reported as not belonging to the
+    chain are left out; the date test comes first so a good chain costs no signature check.
+    """
+    problems: list[str] = []
+    seen: set[str] = set()
+    for cert in served[1:]:
+        if cert.not_valid_after_utc <= now:
+            when = f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        elif cert.not_valid_before_utc > now:
+            when = f"is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
+        else:
+            continue
+        name = _subject(cert)
+        if name in seen or name in extra or is_self_signed(cert):
+            continue
+        seen.add(name)
+        problems.append(f"intermediate {name} {when}")
+    return problems
+
+
 def failed_outcome(
     problem: str,
     *,
@@ -351,6 +377,7 @@ def evaluate(
         secondary.append(
             f"the served certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
         )
+    secondary += _served_intermediates_out_of_date(result.chain, extra, now)
     if result.sni is not None and not result.hostname_matches:
         warnings.append(f"the served certificate does not cover the name {result.sni}")
     return CheckOutcome(
