@@ -321,13 +321,17 @@ def evaluate(
     is taken to hang off a root). A root is never expected to be served.
 
     Fingerprint first: the served certificate being the current one is the verdict. A name the
-    probe sent (SNI) that the certificate does not cover is a warning, not a problem. With
+    probe sent (SNI) that the certificate does not cover is a warning, not a problem, unless
+    ``expected_sha256`` is empty (nothing expected): then the name is the only identity check
+    and a certificate that does not cover it (a default certificate served for an unknown SNI)
+    is a problem. With
     ``fingerprint_only`` (appliances that serve what they serve), chain, validity and name
     findings are warnings too.
 
     Args:
         result: The probe.
-        expected_sha256: SHA-256 of the current certificate (hex, colons allowed).
+        expected_sha256: SHA-256 of the current certificate (hex, colons allowed); empty when
+            nothing is expected (``matches_current`` is then True).
         expected_chain: The current certificate's issuers as the repository holds them.
         now: Aware time used for ``days_left``.
         anchors: Trust anchors (the private CA, ``--ca-file``) that complete a chain when reached.
@@ -350,12 +354,17 @@ def evaluate(
         )
     if not result.chain or result.error:
         return _unreachable(result)
+    leaf = result.chain[0]
+    served_sha = sha256_fingerprint(leaf)
+    # Nothing expected (a manual ``certmgr check HOST`` without ``--expect``): the name is then
+    # the only thing that says the certificate is the right one.
+    judged_by_name = not expected
+    if judged_by_name:
+        expected = served_sha
     if len(expected) != 64:
         raise ValidationError(
             "expected_sha256 is not a SHA-256 fingerprint", field="expected_sha256"
         )
-    leaf = result.chain[0]
-    served_sha = sha256_fingerprint(leaf)
     problems: list[str] = []
     if served_sha != expected:
         problems.append(
@@ -379,7 +388,9 @@ def evaluate(
         )
     secondary += _served_intermediates_out_of_date(result.chain, extra, now)
     if result.sni is not None and not result.hostname_matches:
-        warnings.append(f"the served certificate does not cover the name {result.sni}")
+        (secondary if judged_by_name else warnings).append(
+            f"the served certificate does not cover the name {result.sni}"
+        )
     return CheckOutcome(
         ok=not problems,
         reachable=True,

@@ -325,7 +325,11 @@ async def _manual_check(ctx: CommandContext) -> int:
         raise ValidationError("--key and --deployment go together", field="key")
     anchors = _anchors(a.ca_file) if a.ca_file else []
     result = await probe(host, port, sni=a.sni, timeout=a.timeout, starttls=a.starttls)
-    expected = normalize_fingerprint(a.expect) if a.expect else (result.leaf_sha256 or "")
+    # without --expect (and no deployment to judge the fingerprint), nothing is expected: the
+    # verdict then holds the certificate to the name (see evaluate)
+    expected = normalize_fingerprint(a.expect) if a.expect else ""
+    if not expected and a.key is not None:
+        expected = result.leaf_sha256 or ""
     outcome = evaluate(
         result,
         expected,

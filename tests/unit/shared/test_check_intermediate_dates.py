@@ -135,3 +135,31 @@ async def test_in_date_intermediate_is_ok(tmp_path: Path, pki: TestPki) -> None:
         fingerprint_only=False,
     )
     assert out.ok and out.problems == [], out.problems
+
+
+async def test_nothing_expected_holds_the_certificate_to_the_name(
+    tmp_path: Path, pki: TestPki
+) -> None:
+    files = pki.write(tmp_path / "pki")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(files["fullchainA.pem"], files["leafA.key"])
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.transport.abort()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=ctx)
+    try:
+        port = int(server.sockets[0].getsockname()[1])
+        other = await probe("127.0.0.1", port, sni="www.example.org", timeout=5)
+        mine = await probe("127.0.0.1", port, sni="localhost", timeout=5)
+    finally:
+        server.close()
+        await server.wait_closed()
+    out = evaluate(other, "", [pki.intermediate], now=NOW)
+    assert not out.ok and out.matches_current
+    assert out.problems == ["the served certificate does not cover the name www.example.org"]
+    assert evaluate(mine, "", [pki.intermediate], now=NOW).ok
+    relaxed = evaluate(other, "", [pki.intermediate], now=NOW, fingerprint_only=True)
+    assert relaxed.ok and relaxed.warnings
+    # with a fingerprint expected, the name stays a warning (fingerprint first)
+    assert evaluate(other, sha256_fingerprint(pki.leaf_a), [pki.intermediate], now=NOW).ok
