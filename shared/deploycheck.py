@@ -230,11 +230,14 @@ def _analyse_chain(
 def _served_intermediates_out_of_date(
     served: Sequence[x509.Certificate], extra: Sequence[str], now: dt.datetime
 ) -> list[str]:
-    """Problems for served intermediates that are expired or not yet valid.
+    """Warnings for served intermediates that are expired or not yet valid.
 
-    Clients reject a chain through such an intermediate even when the leaf is fine. Served
-    roots (clients ignore them) and certificates already reported as not belonging to the
-    chain are left out; the date test comes first so a good chain costs no signature check.
+    A client that cannot build another path rejects a chain through such an intermediate even
+    when the leaf is fine. It stays a warning: an expired cross-signed copy of a root that
+    clients hold anyway (AddTrust in 2020, DST Root CA X3 until 2024) was served by many sites
+    that every current client accepted, and the system trust store is not known here (the trust
+    verdict judges the path). Served roots (clients ignore them) and certificates already
+    reported as not belonging to the chain are left out; the date test comes first.
     """
     problems: list[str] = []
     seen: set[str] = set()
@@ -249,7 +252,9 @@ def _served_intermediates_out_of_date(
         if name in seen or name in extra or is_self_signed(cert):
             continue
         seen.add(name)
-        problems.append(f"intermediate {name} {when}")
+        problems.append(
+            f"intermediate {name} {when}: clients that cannot build another path reject the chain"
+        )
     return problems
 
 
@@ -386,7 +391,7 @@ def evaluate(
         secondary.append(
             f"the served certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
         )
-    secondary += _served_intermediates_out_of_date(result.chain, extra, now)
+    warnings += _served_intermediates_out_of_date(result.chain, extra, now)
     if result.sni is not None and not result.hostname_matches:
         (secondary if judged_by_name else warnings).append(
             f"the served certificate does not cover the name {result.sni}"

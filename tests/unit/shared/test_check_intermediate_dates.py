@@ -1,7 +1,8 @@
 """The check verdict on a real loopback TLS server whose intermediate is expired or not yet valid.
 
-Clients reject such a chain even though the leaf itself is in date; before, the verdict was
-``ok`` with 'chain complete yes'.
+A client that cannot build another path rejects such a chain even though the leaf itself is in
+date; before, the verdict said nothing of it. It is a warning naming the intermediate and its
+date (an expired cross-signed copy of a root clients hold anyway is common and harmless).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ async def check_served(
     )
 
 
-async def test_expired_intermediate_fails_the_check(tmp_path: Path, pki: TestPki) -> None:
+async def test_expired_intermediate_is_named_in_a_warning(tmp_path: Path, pki: TestPki) -> None:
     out = await check_served(
         tmp_path,
         pki,
@@ -95,13 +96,17 @@ async def test_expired_intermediate_fails_the_check(tmp_path: Path, pki: TestPki
         NOW - dt.timedelta(days=2),
         fingerprint_only=False,
     )
-    assert not out.ok and out.matches_current and out.days_left is not None and out.days_left > 0
+    # a warning, not a failure: an expired cross-signed copy of a root that clients hold anyway
+    # is common and harmless, and the system store is not known to the verdict
+    assert out.ok and out.matches_current and out.days_left is not None and out.days_left > 0
     assert any(
-        p.startswith("intermediate CN=Dated Intermediate expired on ") for p in out.problems
-    ), out.problems
+        w.startswith("intermediate CN=Dated Intermediate expired on ") for w in out.warnings
+    ), out.warnings
 
 
-async def test_not_yet_valid_intermediate_fails_the_check(tmp_path: Path, pki: TestPki) -> None:
+async def test_not_yet_valid_intermediate_is_named_in_a_warning(
+    tmp_path: Path, pki: TestPki
+) -> None:
     out = await check_served(
         tmp_path,
         pki,
@@ -109,8 +114,8 @@ async def test_not_yet_valid_intermediate_fails_the_check(tmp_path: Path, pki: T
         NOW + dt.timedelta(days=400),
         fingerprint_only=False,
     )
-    assert not out.ok
-    assert any("intermediate CN=Dated Intermediate is not valid before" in p for p in out.problems)
+    assert out.ok
+    assert any("intermediate CN=Dated Intermediate is not valid before" in w for w in out.warnings)
 
 
 async def test_expired_intermediate_is_a_warning_in_fingerprint_only_mode(
