@@ -206,7 +206,9 @@ async def _request(ctx: CommandContext) -> int:
     return 0 if res.result == "sent" else 1
 
 
-def _print_outcome(ctx: CommandContext, o: CheckOutcome, label: str) -> None:
+def _print_outcome(
+    ctx: CommandContext, o: CheckOutcome, label: str, *, compared: bool = True
+) -> None:
     ctx.print(f"{label}: {o.outcome}")
     if not o.reachable:
         # never connected: no verdict on a certificate, chain or name exists
@@ -215,7 +217,8 @@ def _print_outcome(ctx: CommandContext, o: CheckOutcome, label: str) -> None:
         return
     ctx.print(f"  served SHA-256   {o.served_sha256 or '-'}")
     if o.judged:
-        ctx.print(f"  matches          {'yes' if o.matches_current else 'no'}")
+        matches = ("yes" if o.matches_current else "no") if compared else "- (no --expect)"
+        ctx.print(f"  matches          {matches}")
         ctx.print(
             f"  chain complete   {'yes' if o.chain_complete else 'no'}{'' if o.chain_in_order else ' (out of order)'}"
         )
@@ -347,10 +350,16 @@ async def _manual_check(ctx: CommandContext) -> int:
             port=port,
             now=SystemClock().now(),
         )
+    # nothing was compared without a fingerprint: no "matches" verdict (null in JSON, as for a
+    # check that never connected)
+    compared = bool(a.expect) or a.key is not None
     if a.json:
-        ctx.print_json({**outcome.to_dict(), "result_code": code})
+        shown = outcome.to_dict()
+        if not compared and outcome.reachable:
+            shown["matches_current"] = None
+        ctx.print_json({**shown, "result_code": code})
     else:
-        _print_outcome(ctx, outcome, f"check of {host}:{port}")
+        _print_outcome(ctx, outcome, f"check of {host}:{port}", compared=compared)
         if code:
             ctx.print(f"\nResult code (paste it into deployment #{a.deployment}):\n  {code}")
     return 0 if outcome.ok else 1

@@ -25,8 +25,13 @@ def test_default_certificate_for_another_name_fails_without_expect(tmp_path: Pat
         assert data["problems"] == [
             "the served certificate does not cover the name www.example.org"
         ]
+        assert data["matches_current"] is None  # nothing was compared: no verdict
         right = run_cli(["check", target, "--sni", "localhost"])
         assert right.code == 0, right.out + right.err
+        assert "matches          - (no --expect)" in right.out
+        served = run_cli(["check", target, "--sni", "localhost", "--json"]).json()["served_sha256"]
+        expected = run_cli(["check", target, "--sni", "localhost", "--expect", served, "--json"])
+        assert expected.json()["matches_current"] is True
         # --fingerprint-only keeps the name a warning
         relaxed = run_cli(["check", target, "--sni", "www.example.org", "--fingerprint-only"])
         assert relaxed.code == 0, relaxed.out
