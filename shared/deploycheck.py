@@ -309,7 +309,7 @@ def _unreachable(result: ProbeResult) -> CheckOutcome:
 
 def evaluate(
     result: ProbeResult,
-    expected_sha256: str,
+    expected_sha256: str | None,
     expected_chain: Sequence[x509.Certificate] = (),
     *,
     now: dt.datetime,
@@ -327,7 +327,7 @@ def evaluate(
 
     Fingerprint first: the served certificate being the current one is the verdict. A name the
     probe sent (SNI) that the certificate does not cover is a warning, not a problem, unless
-    ``expected_sha256`` is empty (nothing expected): then the name is the only identity check
+    ``expected_sha256`` is None (nothing expected): then the name is the only identity check
     and a certificate that does not cover it (a default certificate served for an unknown SNI)
     is a problem. With
     ``fingerprint_only`` (appliances that serve what they serve), chain, validity and name
@@ -335,7 +335,7 @@ def evaluate(
 
     Args:
         result: The probe.
-        expected_sha256: SHA-256 of the current certificate (hex, colons allowed); empty when
+        expected_sha256: SHA-256 of the current certificate (hex, colons allowed); None when
             nothing is expected (``matches_current`` is then True).
         expected_chain: The current certificate's issuers as the repository holds them.
         now: Aware time used for ``days_left``.
@@ -350,10 +350,8 @@ def evaluate(
     """
     if now.tzinfo is None:
         raise ValidationError("now must be timezone-aware", field="now")
-    expected = normalize_fingerprint(expected_sha256)
-    # An unreachable server is unreachable whatever was expected (``certmgr check HOST`` without
-    # ``--expect`` has nothing to expect until something is served).
-    if expected and len(expected) != 64:
+    expected = None if expected_sha256 is None else normalize_fingerprint(expected_sha256)
+    if expected is not None and len(expected) != 64:  # an empty one too: a caller's bug
         raise ValidationError(
             "expected_sha256 is not a SHA-256 fingerprint", field="expected_sha256"
         )
@@ -363,13 +361,8 @@ def evaluate(
     served_sha = sha256_fingerprint(leaf)
     # Nothing expected (a manual ``certmgr check HOST`` without ``--expect``): the name is then
     # the only thing that says the certificate is the right one.
-    judged_by_name = not expected
-    if judged_by_name:
-        expected = served_sha
-    if len(expected) != 64:
-        raise ValidationError(
-            "expected_sha256 is not a SHA-256 fingerprint", field="expected_sha256"
-        )
+    judged_by_name = expected is None
+    expected = served_sha if expected is None else expected
     problems: list[str] = []
     if served_sha != expected:
         problems.append(

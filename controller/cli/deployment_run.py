@@ -330,9 +330,9 @@ async def _manual_check(ctx: CommandContext) -> int:
     result = await probe(host, port, sni=a.sni, timeout=a.timeout, starttls=a.starttls)
     # without --expect (and no deployment to judge the fingerprint), nothing is expected: the
     # verdict then holds the certificate to the name (see evaluate)
-    expected = normalize_fingerprint(a.expect) if a.expect else ""
-    if not expected and a.key is not None:
-        expected = result.leaf_sha256 or ""
+    expected = normalize_fingerprint(a.expect) if a.expect else None
+    if expected is None and a.key is not None:
+        expected = result.leaf_sha256 or None
     outcome = evaluate(
         result,
         expected,
@@ -352,7 +352,7 @@ async def _manual_check(ctx: CommandContext) -> int:
         )
     # nothing was compared without a fingerprint: no "matches" verdict (null in JSON, as for a
     # check that never connected)
-    compared = bool(a.expect) or a.key is not None
+    compared = expected is not None
     if a.json:
         shown = outcome.to_dict()
         if not compared and outcome.reachable:

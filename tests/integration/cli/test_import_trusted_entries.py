@@ -70,6 +70,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A fresh home on SQLite."""
+    return make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+
+
 def _import(home: Path, *args: str | Path) -> list[dict[str, object]]:
     res = run_cli(["import", "--home", str(home), "--json", *(str(a) for a in args)])
     assert res.code == 0, res.err
@@ -84,10 +90,7 @@ def _definition_names(home: Path) -> set[str]:
     return {d["name"] for d in res.json()}
 
 
-def test_certificates_only_pkcs12_imports_the_leaf_with_its_chain(
-    tmp_path: Path, files: Path
-) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+def test_certificates_only_pkcs12_imports_the_leaf_with_its_chain(home: Path, files: Path) -> None:
     before = _definition_names(home)
     out = _import(home, files / "certs-only.p12", "--password-file", files / "pw")
     by_subject = {r["subject"]: r for r in out}
@@ -102,8 +105,7 @@ def test_certificates_only_pkcs12_imports_the_leaf_with_its_chain(
     assert _definition_names(home) - before == {"Trusted leaf"}
 
 
-def test_pkcs12_with_friendly_names_on_its_ca_certificates(tmp_path: Path, files: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+def test_pkcs12_with_friendly_names_on_its_ca_certificates(home: Path, files: Path) -> None:
     before = _definition_names(home)
     out = _import(home, files / "canames.p12", "--password-file", files / "pw")
     by_subject = {r["subject"]: r for r in out}
@@ -115,9 +117,8 @@ def test_pkcs12_with_friendly_names_on_its_ca_certificates(tmp_path: Path, files
 
 
 def test_java_truststore_holds_ca_certificates_not_server_certificates(
-    tmp_path: Path, files: Path
+    home: Path, files: Path
 ) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     before = _definition_names(home)
     out = _import(home, files / "trust.jks", "--password-file", files / "pw")
     assert {r["subject"] for r in out} == {"CN=Trusted Root", "CN=Trusted int"}
@@ -131,9 +132,8 @@ def test_java_truststore_holds_ca_certificates_not_server_certificates(
     [("leaf.pem", "fullchain.pem", True), ("leaf.cer", "fullchain.p7b", False)],
 )
 def test_chain_file_that_also_holds_the_leaf(
-    tmp_path: Path, files: Path, leaf: str, chain: str, key: bool
+    home: Path, files: Path, leaf: str, chain: str, key: bool
 ) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     extra: list[str | Path] = ["--key", files / "leaf.key"] if key else []
     out = _import(home, files / leaf, "--chain", files / chain, *extra)
     assert sorted(str(r["subject"]) for r in out) == [
@@ -149,8 +149,7 @@ def test_chain_file_that_also_holds_the_leaf(
     assert [r["created"] for r in again] == [False, False, False]
 
 
-def test_key_only_pkcs12_pairs_with_its_certificate(tmp_path: Path, files: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+def test_key_only_pkcs12_pairs_with_its_certificate(home: Path, files: Path) -> None:
     out = _import(home, files / "key-only.p12", files / "leaf.pem", "--password-file", files / "pw")
     assert [(r["subject"], r["has_private_key"]) for r in out] == [("CN=Trusted leaf", True)]
 
@@ -163,9 +162,8 @@ def test_key_only_pkcs12_pairs_with_its_certificate(tmp_path: Path, files: Path)
     ],
 )
 def test_key_only_or_empty_keystore_is_refused_and_changes_nothing(
-    tmp_path: Path, files: Path, name: str, needle: str
+    home: Path, files: Path, name: str, needle: str
 ) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     listing = ["certificate", "list", "--all", "--home", str(home), "--json"]
     before = run_cli(listing).json()
     res = run_cli(
@@ -177,8 +175,7 @@ def test_key_only_or_empty_keystore_is_refused_and_changes_nothing(
     assert run_cli(listing).json() == before
 
 
-def test_a_chain_file_without_certificates_is_refused(tmp_path: Path, files: Path) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+def test_a_chain_file_without_certificates_is_refused(home: Path, files: Path) -> None:
     listing = ["certificate", "list", "--all", "--home", str(home), "--json"]
     before = run_cli(listing).json()
     res = run_cli(
@@ -198,9 +195,8 @@ def test_a_chain_file_without_certificates_is_refused(tmp_path: Path, files: Pat
     ],
 )
 def test_a_password_file_saved_on_windows_opens_the_pkcs12(
-    tmp_path: Path, files: Path, saved_as: str, encoded: bytes
+    tmp_path: Path, home: Path, files: Path, saved_as: str, encoded: bytes
 ) -> None:
-    home = make_home(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     password_file = tmp_path / "pw.txt"
     password_file.write_bytes(encoded)
     out = _import(home, files / "canames.p12", "--password-file", password_file)
